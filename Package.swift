@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers (imports point down): winnow CLI → WinnowRecipe → stage families
+// (WinnowFilters, WinnowDedup) → WinnowCore → WinnowText → C shims.
+let package = Package(
+  name: "Winnow",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "winnow", targets: ["winnow"]),
+    .library(name: "Winnow", targets: ["Winnow"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+  ],
+  targets: [
+    // C shims over system libraries.
+    .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                   providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
+                   providers: [.apt(["libxxhash-dev"])]),
+    .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+    // ICU is wrapped in C so that no Swift module sees <unicode/*.h> next to
+    // Foundation's own ICU copy (see TOOLCHAIN notes in the README).
+    .target(
+      name: "CICUShim", path: "Sources/CICUShim",
+      linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc"), .linkedLibrary("icudata")]),
+
+    .target(name: "WinnowText", dependencies: ["CICUShim"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+    .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+    .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText"]),
+    .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText"]),
+    .target(name: "WinnowRecipe",
+            dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup",
+                           .product(name: "Yams", package: "Yams")]),
+    .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowFilters", "WinnowDedup", "WinnowRecipe"]),
+    .executableTarget(name: "winnow",
+                      dependencies: ["Winnow", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+    .testTarget(name: "WinnowTextTests", dependencies: ["WinnowText"]),
+    .testTarget(name: "WinnowCoreTests", dependencies: ["WinnowCore"]),
+    .testTarget(name: "WinnowFiltersTests", dependencies: ["WinnowFilters", "WinnowCore"]),
+    .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore"]),
+    .testTarget(name: "WinnowRecipeTests", dependencies: ["WinnowRecipe"]),
+    .testTarget(name: "WinnowCLITests", dependencies: ["WinnowCore"]),
+  ]
+)

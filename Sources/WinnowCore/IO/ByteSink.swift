@@ -1,0 +1,186 @@
+import CZlib
+import CZstd
+import Glibc
+
+/// Where bytes go: a file, standard output, or a compressor in front of one of those.
+public protocol ByteSink: AnyObject {
+  func write(_ bytes: UnsafeRawBufferPointer) throws(WinnowError)
+  /// Flushes everything; for files, moves the finished file to its final name.
+  func finish() throws(WinnowError)
+  /// Gives up: removes a file that was not finished.
+  func abort()
+}
+
+/// Writes to a file descriptor. A named file is written under a hidden temporary name in the
+/// same directory and renamed when finished, so readers never see a partial file.
+public final class FileSink: ByteSink {
+  let fd: Int32
+  let finalPath: String?
+  let tempPath: String?
+  public let name: String
+  var done = false
+
+  public init(path: String) throws(WinnowError) {
+    let slash = path.lastIndex(of: "/")
+    let dir = slash.map { String(path[..<$0]) } ?? "."
+    let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    let temp = "\(dir)/.\(base).tmp-\(getpid())"
+    let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw .io("\(path): cannot create: \(errnoMessage())") }
+    self.fd = fd
+    finalPath = path
+    tempPath = temp
+    name = path
+  }
+
+  /// Standard output (never renamed or closed).
+  public init(fd: Int32, name: String) {
+    self.fd = fd
+    finalPath = nil
+    tempPath = nil
+    self.name = name
+  }
+
+  public func write(_ bytes: UnsafeRawBufferPointer) throws(WinnowError) {
+    var p = bytes.baseAddress
+    var left = bytes.count
+    while left > 0 {
+      let r = Glibc.write(fd, p, left)
+      if r < 0 {
+        if errno == EINTR { continue }
+        throw .io("\(name): write failed: \(errnoMessage())")
+      }
+      p = p! + r
+      left -= r
+    }
+  }
+
+  public func finish() throws(WinnowError) {
+    guard !done else { return }
+    done = true
+    guard let tempPath, let finalPath else { return }
+    if Glibc.close(fd) != 0 { throw .io("\(finalPath): close failed: \(errnoMessage())") }
+    if rename(tempPath, finalPath) != 0 { throw .io("\(finalPath): cannot rename into place: \(errnoMessage())") }
+  }
+
+  public func abort() {
+    guard !done else { return }
+    done = true
+    if let tempPath {
+      Glibc.close(fd)
+      unlink(tempPath)
+    }
+  }
+}
+
+/// Streaming zstd compression into another sink.
+public final class ZstdSink: ByteSink {
+  let inner: ByteSink
+  let cctx: OpaquePointer
+  var out: UnsafeMutableRawBufferPointer
+
+  public init(_ inner: ByteSink, level: Int) {
+    self.inner = inner
+    cctx = ZSTD_createCCtx()
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, Int32(level))
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)
+    out = .allocate(byteCount: ZSTD_CStreamOutSize(), alignment: 16)
+  }
+
+  deinit {
+    ZSTD_freeCCtx(cctx)
+    out.deallocate()
+  }
+
+  private func drive(_ bytes: UnsafeRawBufferPointer, _ mode: ZSTD_EndDirective) throws(WinnowError) {
+    var zin = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
+    while true {
+      var zout = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
+      let r = ZSTD_compressStream2(cctx, &zout, &zin, mode)
+      if ZSTD_isError(r) != 0 {
+        throw .io("zstd compression failed: \(String(cString: ZSTD_getErrorName(r)))")
+      }
+      if zout.pos > 0 { try inner.write(UnsafeRawBufferPointer(start: out.baseAddress, count: zout.pos)) }
+      let finished = mode == ZSTD_e_continue ? zin.pos == zin.size : r == 0
+      if finished { return }
+    }
+  }
+
+  public func write(_ bytes: UnsafeRawBufferPointer) throws(WinnowError) {
+    try drive(bytes, ZSTD_e_continue)
+  }
+
+  public func finish() throws(WinnowError) {
+    try drive(UnsafeRawBufferPointer(start: nil, count: 0), ZSTD_e_end)
+    try inner.finish()
+  }
+
+  public func abort() { inner.abort() }
+}
+
+/// Streaming gzip compression into another sink.
+public final class GzipSink: ByteSink {
+  let inner: ByteSink
+  var stream = z_stream()
+  var out: UnsafeMutableRawBufferPointer
+
+  public init(_ inner: ByteSink, level: Int) throws(WinnowError) {
+    self.inner = inner
+    out = .allocate(byteCount: 1 << 17, alignment: 16)
+    // 15 + 16: a gzip header rather than a zlib one.
+    let r = deflateInit2_(
+      &stream, Int32(level), Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+      Int32(MemoryLayout<z_stream>.size))
+    if r != Z_OK { throw .io("cannot initialise gzip compression (level \(level))") }
+  }
+
+  deinit {
+    deflateEnd(&stream)
+    out.deallocate()
+  }
+
+  private func drive(_ bytes: UnsafeRawBufferPointer, flush: Int32) throws(WinnowError) {
+    stream.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+    stream.avail_in = UInt32(bytes.count)
+    while true {
+      stream.next_out = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+      stream.avail_out = UInt32(out.count)
+      let r = deflate(&stream, flush)
+      if r == Z_STREAM_ERROR { throw .io("gzip compression failed") }
+      let produced = out.count - Int(stream.avail_out)
+      if produced > 0 { try inner.write(UnsafeRawBufferPointer(start: out.baseAddress, count: produced)) }
+      if flush == Z_FINISH {
+        if r == Z_STREAM_END { return }
+      } else if stream.avail_in == 0 && stream.avail_out != 0 {
+        return
+      }
+    }
+  }
+
+  public func write(_ bytes: UnsafeRawBufferPointer) throws(WinnowError) {
+    try drive(bytes, flush: Z_NO_FLUSH)
+  }
+
+  public func finish() throws(WinnowError) {
+    try drive(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH)
+    try inner.finish()
+  }
+
+  public func abort() { inner.abort() }
+}
+
+/// Opens a file (or standard output for `-`) with the given compression.
+public func openByteSink(path: String, compression: Compression, level: Int?) throws(WinnowError) -> ByteSink {
+  let file = path == "-" ? FileSink(fd: 1, name: "<stdout>") : try FileSink(path: path)
+  switch compression {
+  case .none: return file
+  case .zstd: return ZstdSink(file, level: level ?? 3)
+  case .gzip: return try GzipSink(file, level: level ?? 6)
+  }
+}
+
+extension ByteSink {
+  public func write(_ bytes: [UInt8]) throws(WinnowError) {
+    try typed { try bytes.withUnsafeBytes { try write($0) } }
+  }
+}

@@ -1,0 +1,237 @@
+import Glibc
+import CZstd
+import CZlib
+
+/// A stream of bytes: a file, standard input, or a decompressor over one of those.
+public protocol ByteSource: AnyObject {
+  /// Fills up to `buffer.count` bytes; returns 0 only at the end of the stream.
+  func read(into buffer: UnsafeMutableRawBufferPointer) throws(WinnowError) -> Int
+  /// Bytes consumed from the underlying file so far (compressed bytes for compressed input).
+  var rawBytesRead: Int { get }
+  func close()
+}
+
+func errnoMessage() -> String { String(cString: strerror(errno)) }
+
+/// Reads a file descriptor, with a small look-ahead so the format can be sniffed.
+public final class FileByteSource: ByteSource {
+  let fd: Int32
+  let ownsFD: Bool
+  public let name: String
+  public private(set) var rawBytesRead = 0
+  private var pushback: [UInt8] = []
+
+  public init(path: String) throws(WinnowError) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw .io("\(path): cannot open: \(errnoMessage())") }
+    var st = stat()
+    if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+      Glibc.close(fd)
+      throw .io("\(path): is a directory")
+    }
+    self.fd = fd
+    self.ownsFD = true
+    self.name = path
+  }
+
+  public init(fd: Int32, name: String) {
+    self.fd = fd
+    self.ownsFD = false
+    self.name = name
+  }
+
+  /// The first bytes of the stream, left in place for the next `read`.
+  func peek(_ n: Int) throws(WinnowError) -> [UInt8] {
+    var got = pushback
+    while got.count < n {
+      var chunk = [UInt8](repeating: 0, count: n - got.count)
+      let r = try typed { try chunk.withUnsafeMutableBytes { try rawRead($0) } }
+      if r == 0 { break }
+      got.append(contentsOf: chunk[0..<r])
+    }
+    pushback = got
+    return got
+  }
+
+  private func rawRead(_ buffer: UnsafeMutableRawBufferPointer) throws(WinnowError) -> Int {
+    while true {
+      let r = Glibc.read(fd, buffer.baseAddress, buffer.count)
+      if r >= 0 {
+        rawBytesRead += r
+        return r
+      }
+      if errno == EINTR { continue }
+      throw .io("\(name): read failed: \(errnoMessage())")
+    }
+  }
+
+  public func read(into buffer: UnsafeMutableRawBufferPointer) throws(WinnowError) -> Int {
+    if !pushback.isEmpty {
+      let n = min(buffer.count, pushback.count)
+      pushback.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: n) }
+      pushback.removeFirst(n)
+      return n
+    }
+    return try rawRead(buffer)
+  }
+
+  public func close() {
+    if ownsFD { Glibc.close(fd) }
+  }
+}
+
+/// Streaming zstd decompression. Concatenated frames are read one after another; input that
+/// ends inside a frame is reported as truncated.
+public final class ZstdSource: ByteSource {
+  let inner: FileByteSource
+  let dctx: OpaquePointer
+  var input: UnsafeMutableRawBufferPointer
+  var zin = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+  var inputEnded = false
+  var frameOpen = false
+  var consumedBeforeBuffer = 0
+
+  public init(_ inner: FileByteSource) {
+    self.inner = inner
+    dctx = ZSTD_createDCtx()
+    input = .allocate(byteCount: ZSTD_DStreamInSize(), alignment: 16)
+  }
+
+  deinit {
+    ZSTD_freeDCtx(dctx)
+    input.deallocate()
+  }
+
+  public var rawBytesRead: Int { inner.rawBytesRead }
+
+  public func read(into buffer: UnsafeMutableRawBufferPointer) throws(WinnowError) -> Int {
+    var out = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
+    while out.pos == 0 {
+      if zin.pos == zin.size {
+        if inputEnded { break }
+        consumedBeforeBuffer += zin.size
+        let n = try inner.read(into: input)
+        if n == 0 {
+          inputEnded = true
+          if frameOpen {
+            throw .io(
+              "\(inner.name): truncated zstd stream: input ends inside a frame at compressed offset \(consumedBeforeBuffer)"
+            )
+          }
+          break
+        }
+        zin = ZSTD_inBuffer(src: UnsafeRawPointer(input.baseAddress), size: n, pos: 0)
+      }
+      let r = ZSTD_decompressStream(dctx, &out, &zin)
+      if ZSTD_isError(r) != 0 {
+        let why = String(cString: ZSTD_getErrorName(r))
+        throw .io("\(inner.name): corrupt zstd data at compressed offset \(consumedBeforeBuffer + zin.pos): \(why)")
+      }
+      frameOpen = r != 0
+    }
+    return out.pos
+  }
+
+  public func close() { inner.close() }
+}
+
+/// Streaming gzip (and zlib) decompression, including multi-member files.
+public final class GzipSource: ByteSource {
+  let inner: FileByteSource
+  var stream = z_stream()
+  var input: UnsafeMutableRawBufferPointer
+  var inputEnded = false
+  var memberOpen = false
+
+  public init(_ inner: FileByteSource) throws(WinnowError) {
+    self.inner = inner
+    input = .allocate(byteCount: 1 << 17, alignment: 16)
+    // 15 + 32: detect gzip or zlib headers automatically.
+    if inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) != Z_OK {
+      throw .io("\(inner.name): cannot initialise gzip decoder")
+    }
+  }
+
+  deinit {
+    inflateEnd(&stream)
+    input.deallocate()
+  }
+
+  public var rawBytesRead: Int { inner.rawBytesRead }
+
+  public func read(into buffer: UnsafeMutableRawBufferPointer) throws(WinnowError) -> Int {
+    stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    stream.avail_out = UInt32(min(buffer.count, Int(UInt32.max)))
+    let want = stream.avail_out
+    while stream.avail_out == want {
+      if stream.avail_in == 0 {
+        if inputEnded { break }
+        let n = try inner.read(into: input)
+        if n == 0 {
+          inputEnded = true
+          if memberOpen {
+            throw .io("\(inner.name): truncated gzip stream at compressed offset \(inner.rawBytesRead)")
+          }
+          break
+        }
+        stream.next_in = input.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        stream.avail_in = UInt32(n)
+      }
+      memberOpen = true
+      let r = inflate(&stream, Z_NO_FLUSH)
+      if r == Z_STREAM_END {
+        memberOpen = false
+        inflateReset(&stream)
+      } else if r != Z_OK && r != Z_BUF_ERROR {
+        let why = stream.msg.map { String(cString: $0) } ?? "error \(r)"
+        throw .io("\(inner.name): corrupt gzip data near compressed offset \(inner.rawBytesRead - Int(stream.avail_in)): \(why)")
+      }
+    }
+    return Int(want - stream.avail_out)
+  }
+
+  public func close() { inner.close() }
+}
+
+public enum Compression: String, Sendable, CaseIterable {
+  case none, zstd, gzip
+
+  /// Recognises compressed data by its magic bytes, whatever the file is called.
+  static func sniff(_ head: [UInt8]) -> Compression {
+    if head.count >= 4 && head[0] == 0x28 && head[1] == 0xB5 && head[2] == 0x2F && head[3] == 0xFD {
+      return .zstd
+    }
+    // zstd skippable frames (0x184D2A5?) precede real frames in some writers.
+    if head.count >= 4 && head[0] & 0xF0 == 0x50 && head[1] == 0x2A && head[2] == 0x4D && head[3] == 0x18 {
+      return .zstd
+    }
+    if head.count >= 2 && head[0] == 0x1F && head[1] == 0x8B { return .gzip }
+    return .none
+  }
+
+  /// The compression a file name asks for when writing.
+  public static func forPath(_ path: String) -> Compression {
+    if path.hasSuffix(".zst") || path.hasSuffix(".zstd") { return .zstd }
+    if path.hasSuffix(".gz") { return .gzip }
+    return .none
+  }
+
+  public var fileExtension: String {
+    switch self {
+    case .none: return ""
+    case .zstd: return ".zst"
+    case .gzip: return ".gz"
+    }
+  }
+}
+
+/// Opens `file` (or standard input) and wraps it in the decompressor its magic bytes call for.
+public func openByteSource(_ input: InputFile) throws(WinnowError) -> ByteSource {
+  let raw: FileByteSource =
+    input.isStdin ? FileByteSource(fd: 0, name: input.displayName) : try FileByteSource(path: input.path)
+  switch Compression.sniff(try raw.peek(4)) {
+  case .zstd: return ZstdSource(raw)
+  case .gzip: return try GzipSource(raw)
+  case .none: return raw
+  }
+}

@@ -1,0 +1,100 @@
+import Glibc
+
+/// One input stream: a file, or standard input.
+public struct InputFile: Sendable, Hashable {
+  public var path: String
+  public var isStdin: Bool { path == "-" }
+  public var displayName: String { isStdin ? "<stdin>" : path }
+
+  public init(path: String) { self.path = path }
+
+  public static let stdin = InputFile(path: "-")
+
+  /// Size on disk, when it is a regular file.
+  public var size: Int? {
+    guard !isStdin else { return nil }
+    var st = stat()
+    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    return Int(st.st_size)
+  }
+}
+
+/// Turns what the user named (files, directories, shell globs, `-`) into an ordered list of
+/// input files. Directory contents and glob matches are sorted by byte order of the path, so
+/// the same inputs always come in the same order.
+public enum InputSet {
+  /// File names a directory walk picks up.
+  public static let documentSuffixes = [
+    ".jsonl", ".jsonl.zst", ".jsonl.zstd", ".jsonl.gz", ".json", ".json.zst", ".json.gz", ".ndjson",
+    ".ndjson.zst", ".ndjson.gz",
+  ]
+
+  public static func expand(_ specs: [String]) throws(WinnowError) -> [InputFile] {
+    if specs.isEmpty { return [.stdin] }
+    var out: [InputFile] = []
+    for spec in specs {
+      if spec == "-" {
+        out.append(.stdin)
+        continue
+      }
+      if isDirectory(spec) {
+        let files = walk(spec)
+        if files.isEmpty {
+          throw .usage("\(spec): directory holds no JSONL files (\(documentSuffixes.joined(separator: ", ")))")
+        }
+        out.append(contentsOf: files.map(InputFile.init(path:)))
+        continue
+      }
+      if spec.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" }) && !fileExists(spec) {
+        let matches = glob(spec)
+        if matches.isEmpty { throw .usage("\(spec): no file matches this pattern") }
+        for m in matches {
+          if isDirectory(m) {
+            out.append(contentsOf: walk(m).map(InputFile.init(path:)))
+          } else {
+            out.append(InputFile(path: m))
+          }
+        }
+        continue
+      }
+      guard fileExists(spec) else { throw .usage("\(spec): no such file or directory") }
+      out.append(InputFile(path: spec))
+    }
+    return out
+  }
+
+  static func fileExists(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
+  }
+
+  static func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+  }
+
+  static func glob(_ pattern: String) -> [String] {
+    var g = glob_t()
+    defer { globfree(&g) }
+    guard Glibc.glob(pattern, 0, nil, &g) == 0 else { return [] }
+    var out: [String] = []
+    for k in 0..<Int(g.gl_pathc) {
+      if let p = g.gl_pathv[k] { out.append(String(cString: p)) }
+    }
+    return out.sorted(by: byteOrder)
+  }
+
+  static func byteOrder(_ a: String, _ b: String) -> Bool {
+    a.utf8.lexicographicallyPrecedes(b.utf8)
+  }
+
+  /// The document files directly inside `dir`, sorted. Subdirectories are not entered (a
+  /// run directory keeps its rejects and quarantine in subdirectories), and hidden entries
+  /// are skipped (they are where writers keep their temporary files).
+  static func walk(_ dir: String) -> [String] {
+    listDirectory(dir).filter { name in
+      !name.hasPrefix(".") && documentSuffixes.contains(where: { name.hasSuffix($0) })
+        && !isDirectory(dir.hasSuffix("/") ? dir + name : dir + "/" + name)
+    }.sorted(by: byteOrder).map { dir.hasSuffix("/") ? dir + $0 : dir + "/" + $0 }
+  }
+}

@@ -1,0 +1,143 @@
+// Decoding and encoding of JSON string contents on UTF-8 bytes.
+
+public enum JSONString {
+  /// Appends the decoded contents of a string that `JSONScanner` already validated
+  /// (`bytes` is the part between the quotes).
+  public static func unescape<Out: ByteAppendable>(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout Out) {
+    guard let p = bytes.baseAddress else { return }
+    let n = bytes.count
+    var i = 0
+    var runStart = 0
+    while i < n {
+      if p[i] != UInt8(ascii: "\\") {
+        i += 1
+        continue
+      }
+      if i > runStart { out.append(bytes: UnsafeBufferPointer(start: p + runStart, count: i - runStart)) }
+      let e = p[i + 1]
+      switch e {
+      case UInt8(ascii: "b"): out.append(0x08); i += 2
+      case UInt8(ascii: "f"): out.append(0x0C); i += 2
+      case UInt8(ascii: "n"): out.append(0x0A); i += 2
+      case UInt8(ascii: "r"): out.append(0x0D); i += 2
+      case UInt8(ascii: "t"): out.append(0x09); i += 2
+      case UInt8(ascii: "u"):
+        var u = hex4(p + i + 2)
+        i += 6
+        if u >= 0xD800 && u <= 0xDBFF && i + 6 <= n && p[i] == UInt8(ascii: "\\") {
+          let low = hex4(p + i + 2)
+          u = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00)
+          i += 6
+        }
+        appendUTF8(u, to: &out)
+      default:
+        // \" \\ \/
+        out.append(e)
+        i += 2
+      }
+      runStart = i
+    }
+    if n > runStart { out.append(bytes: UnsafeBufferPointer(start: p + runStart, count: n - runStart)) }
+  }
+
+  @inline(__always) static func hex4(_ p: UnsafePointer<UInt8>) -> UInt32 {
+    var v: UInt32 = 0
+    for j in 0..<4 { v = v << 4 | (hexValue(p[j]) ?? 0) }
+    return v
+  }
+
+  @inline(__always) public static func appendUTF8<Out: ByteAppendable>(_ u: UInt32, to out: inout Out) {
+    if u < 0x80 {
+      out.append(UInt8(u))
+    } else if u < 0x800 {
+      out.append(UInt8(0xC0 | (u >> 6)))
+      out.append(UInt8(0x80 | (u & 0x3F)))
+    } else if u < 0x10000 {
+      out.append(UInt8(0xE0 | (u >> 12)))
+      out.append(UInt8(0x80 | ((u >> 6) & 0x3F)))
+      out.append(UInt8(0x80 | (u & 0x3F)))
+    } else {
+      out.append(UInt8(0xF0 | (u >> 18)))
+      out.append(UInt8(0x80 | ((u >> 12) & 0x3F)))
+      out.append(UInt8(0x80 | ((u >> 6) & 0x3F)))
+      out.append(UInt8(0x80 | (u & 0x3F)))
+    }
+  }
+
+  private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+  private static let shortEscapes: [UInt8] = {
+    var t = [UInt8](repeating: 0, count: 128)
+    for c in 0..<0x20 { t[c] = UInt8(ascii: "u") }
+    t[0x08] = UInt8(ascii: "b")
+    t[0x09] = UInt8(ascii: "t")
+    t[0x0A] = UInt8(ascii: "n")
+    t[0x0C] = UInt8(ascii: "f")
+    t[0x0D] = UInt8(ascii: "r")
+    t[0x22] = UInt8(ascii: "\"")
+    t[0x5C] = UInt8(ascii: "\\")
+    return t
+  }()
+
+  /// Appends `text` (valid UTF-8) as a quoted JSON string. Non-ASCII stays raw UTF-8, as
+  /// Python's `json.dumps(ensure_ascii=False)` writes it; only `"`, `\` and control
+  /// characters are escaped.
+  public static func appendQuoted<Out: ByteAppendable>(_ text: UnsafeBufferPointer<UInt8>, to out: inout Out) {
+    out.append(UInt8(ascii: "\""))
+    if let p = text.baseAddress {
+      let table = shortEscapes
+      let n = text.count
+      var runStart = 0
+      for i in 0..<n {
+        let c = p[i]
+        guard c < 0x80, table[Int(c)] != 0 else { continue }
+        if i > runStart { out.append(bytes: UnsafeBufferPointer(start: p + runStart, count: i - runStart)) }
+        out.append(UInt8(ascii: "\\"))
+        let e = table[Int(c)]
+        out.append(e)
+        if e == UInt8(ascii: "u") {
+          out.append(UInt8(ascii: "0"))
+          out.append(UInt8(ascii: "0"))
+          out.append(hexDigits[Int(c >> 4)])
+          out.append(hexDigits[Int(c & 0xF)])
+        }
+        runStart = i + 1
+      }
+      if n > runStart { out.append(bytes: UnsafeBufferPointer(start: p + runStart, count: n - runStart)) }
+    }
+    out.append(UInt8(ascii: "\""))
+  }
+
+  public static func appendQuoted<Out: ByteAppendable>(_ text: String, to out: inout Out) {
+    var s = text
+    s.withUTF8 { appendQuoted($0, to: &out) }
+  }
+
+  /// `text` as a quoted JSON string.
+  public static func quoted(_ text: String) -> String {
+    var out: [UInt8] = []
+    appendQuoted(text, to: &out)
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Decodes a quoted, validated JSON string value (`bytes` includes the quotes).
+  public static func decode(quoted bytes: UnsafeBufferPointer<UInt8>) -> String {
+    var out: [UInt8] = []
+    unescape(UnsafeBufferPointer(rebasing: bytes[1..<(bytes.count - 1)]), into: &out)
+    return String(decoding: out, as: UTF8.self)
+  }
+}
+
+/// Something bytes can be appended to: an array, or a `ByteBuffer`.
+public protocol ByteAppendable {
+  mutating func append(_ byte: UInt8)
+  mutating func append(bytes: UnsafeBufferPointer<UInt8>)
+}
+
+extension Array: ByteAppendable where Element == UInt8 {
+  @inline(__always) public mutating func append(bytes: UnsafeBufferPointer<UInt8>) { append(contentsOf: bytes) }
+}
+
+extension ByteBuffer: ByteAppendable {
+  @inline(__always) public func append(bytes: UnsafeBufferPointer<UInt8>) { append(bytes) }
+}

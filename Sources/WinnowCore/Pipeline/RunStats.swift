@@ -1,0 +1,137 @@
+/// Counters of one stage.
+public struct StageStats: Sendable {
+  public var name: String
+  public var documentsIn = 0
+  public var kept = 0
+  public var dropped = 0
+  public var droppedByReason: [String: Int] = [:]
+  /// Kept documents whose text or fields the stage changed.
+  public var modified = 0
+  /// UTF-8 bytes of text going in and coming out (dropped documents count as zero out).
+  public var textBytesIn = 0
+  public var textBytesOut = 0
+  public var nanoseconds: UInt64 = 0
+
+  public init(name: String) { self.name = name }
+}
+
+/// Everything a run counted. Every record read is accounted for:
+/// `documentsRead = documentsWritten + dropped (all stages) + quarantined`.
+public struct RunStats: Sendable {
+  public var inputFiles: [String] = []
+  public var documentsRead = 0
+  public var documentsWritten = 0
+  public var quarantined = 0
+  public var quarantinedByReason: [String: Int] = [:]
+  /// Empty or whitespace-only lines: skipped, not documents.
+  public var blankLines = 0
+  public var bytesRead = 0
+  public var bytesWritten = 0
+  public var outputFiles: [String] = []
+  public var stages: [StageStats] = []
+  public var seconds = 0.0
+
+  public init() {}
+
+  public var dropped: Int { stages.reduce(0) { $0 + $1.dropped } }
+
+  /// Whether the counts add up; false means a document went missing.
+  public var isBalanced: Bool { documentsRead == documentsWritten + dropped + quarantined }
+
+  /// The counts as pretty-printed JSON (stable key order), for `stats.json`.
+  public func json(extra: [(String, String)] = []) -> String {
+    var w = JSONTextWriter()
+    w.open("{")
+    for (k, v) in extra { w.key(k); w.raw(v) }
+    w.key("documents_read"); w.raw(String(documentsRead))
+    w.key("documents_written"); w.raw(String(documentsWritten))
+    w.key("documents_dropped"); w.raw(String(dropped))
+    w.key("documents_quarantined"); w.raw(String(quarantined))
+    w.key("quarantined_by_reason"); w.counts(quarantinedByReason)
+    w.key("blank_lines_skipped"); w.raw(String(blankLines))
+    w.key("balanced"); w.raw(isBalanced ? "true" : "false")
+    w.key("bytes_read"); w.raw(String(bytesRead))
+    w.key("bytes_written"); w.raw(String(bytesWritten))
+    w.key("seconds"); w.raw(String(format3(seconds)))
+    w.key("input_files"); w.strings(inputFiles)
+    w.key("output_files"); w.strings(outputFiles)
+    w.key("stages")
+    w.open("[")
+    for s in stages {
+      w.element()
+      w.open("{")
+      w.key("stage"); w.raw(JSONString.quoted(s.name))
+      w.key("documents_in"); w.raw(String(s.documentsIn))
+      w.key("kept"); w.raw(String(s.kept))
+      w.key("dropped"); w.raw(String(s.dropped))
+      w.key("dropped_by_reason"); w.counts(s.droppedByReason)
+      w.key("modified"); w.raw(String(s.modified))
+      w.key("text_bytes_in"); w.raw(String(s.textBytesIn))
+      w.key("text_bytes_out"); w.raw(String(s.textBytesOut))
+      w.key("seconds"); w.raw(format3(Double(s.nanoseconds) / 1e9))
+      w.close("}")
+    }
+    w.close("]")
+    w.close("}")
+    return w.text + "\n"
+  }
+}
+
+func format3(_ v: Double) -> String {
+  let ms = Int((v * 1000).rounded())
+  let frac = String(ms % 1000)
+  return "\(ms / 1000).\(String(repeating: "0", count: 3 - frac.count))\(frac)"
+}
+
+/// A minimal pretty printer for the few JSON reports Winnow writes.
+struct JSONTextWriter {
+  var text = ""
+  var depth = 0
+  var first = [true]
+
+  mutating func newline() { text += "\n" + String(repeating: "  ", count: depth) }
+
+  mutating func open(_ bracket: String) {
+    text += bracket
+    depth += 1
+    first.append(true)
+  }
+
+  mutating func close(_ bracket: String) {
+    depth -= 1
+    let wasEmpty = first.removeLast()
+    if !wasEmpty { newline() }
+    text += bracket
+  }
+
+  mutating func element() {
+    if !first[first.count - 1] { text += "," }
+    first[first.count - 1] = false
+    newline()
+  }
+
+  mutating func key(_ k: String) {
+    element()
+    text += JSONString.quoted(k) + ": "
+  }
+
+  mutating func raw(_ v: String) { text += v }
+
+  mutating func strings(_ items: [String]) {
+    open("[")
+    for s in items {
+      element()
+      text += JSONString.quoted(s)
+    }
+    close("]")
+  }
+
+  mutating func counts(_ c: [String: Int]) {
+    open("{")
+    for k in c.keys.sorted() {
+      key(k)
+      text += String(c[k]!)
+    }
+    close("}")
+  }
+}

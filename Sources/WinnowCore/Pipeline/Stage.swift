@@ -1,0 +1,74 @@
+/// What a per-document stage decides. A stage that changes the document (rewrites its text,
+/// adds annotations) and keeps it returns `.keep`: the changes travel with the document.
+public enum Verdict: Equatable, Sendable {
+  case keep
+  /// Drop, with a short snake_case reason such as `too_few_words`.
+  case drop(String)
+}
+
+/// A stage that looks at one document at a time. Consecutive per-document stages are fused
+/// into one pass: each document goes through all of them before the next is read.
+public protocol DocumentStage: AnyObject {
+  func process(_ doc: Document) -> Verdict
+}
+
+/// What every stage may use besides its own parameters.
+public struct StageContext: Sendable {
+  /// The run's seed; stages with a `seed` parameter fall back to it.
+  public var seed: UInt64
+  public var fields: DocumentFields
+
+  public init(seed: UInt64 = 0, fields: DocumentFields = DocumentFields()) {
+    self.seed = seed
+    self.fields = fields
+  }
+}
+
+/// How a stage is found by name, documented, configured and built.
+public struct StageDescriptor: Sendable {
+  /// snake_case name used in recipes (kebab-case on the command line).
+  public var name: String
+  /// One line for `winnow stages` and `--help`.
+  public var summary: String
+  public var parameters: [ParameterSpec]
+  public var make: @Sendable (StageParameters, StageContext) throws(WinnowError) -> DocumentStage
+
+  public init(
+    name: String, summary: String, parameters: [ParameterSpec],
+    make: @escaping @Sendable (StageParameters, StageContext) throws(WinnowError) -> DocumentStage
+  ) {
+    self.name = name
+    self.summary = summary
+    self.parameters = parameters
+    self.make = make
+  }
+
+  public var cliName: String { name.replacingUnderscores() }
+
+  /// Validates raw values (from a recipe or the command line) and builds the stage.
+  public func build(_ raw: [String: RawParameter], context: StageContext) throws(WinnowError) -> DocumentStage {
+    try make(try StageParameters.validate(raw, against: parameters, stage: name), context)
+  }
+}
+
+extension String {
+  /// snake_case → kebab-case.
+  public func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
+  /// kebab-case → snake_case.
+  public func replacingHyphens() -> String { String(map { $0 == "-" ? "_" : $0 }) }
+}
+
+/// A set of stages that can be looked up by name.
+public struct StageRegistry: Sendable {
+  public private(set) var descriptors: [StageDescriptor]
+
+  public init(_ descriptors: [StageDescriptor]) { self.descriptors = descriptors }
+
+  /// By snake_case or kebab-case name.
+  public func descriptor(named name: String) -> StageDescriptor? {
+    let key = name.replacingHyphens()
+    return descriptors.first { $0.name == key }
+  }
+
+  public var names: [String] { descriptors.map(\.name) }
+}

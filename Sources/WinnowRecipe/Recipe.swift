@@ -1,0 +1,225 @@
+import WinnowCore
+import Yams
+
+/// A parsed, validated recipe: where documents come from, which stages they go through,
+/// where they go.
+public struct Recipe: Sendable {
+  public struct Input: Sendable {
+    public var paths: [String]
+    public var fields = DocumentFields()
+    public var strict = false
+  }
+
+  public struct Output: Sendable {
+    public var path: String
+    public var compression: Compression = .zstd
+    public var compressionLevel: Int?
+    public var maxShardBytes: Int?
+    public var maxShardDocs: Int?
+    public var rejects: String?
+    public var quarantine: String?
+  }
+
+  public struct Step: Sendable {
+    public var stage: String
+    public var parameters: [String: RawParameter]
+    /// `file:line:column` of the step, for errors.
+    public var location: String
+  }
+
+  public var name: String
+  public var seed: UInt64 = 0
+  public var executor = "inline"
+  public var input: Input
+  public var output: Output
+  public var stages: [Step]
+  /// The file it was read from (for messages), or `<string>`.
+  public var source: String
+
+  /// Executors a recipe may name. Only `inline` runs in this version.
+  public static let executors = ["inline", "local", "slurm"]
+}
+
+/// Reads recipe YAML into a `Recipe`, checking every key and value. Errors name the file,
+/// line and column, the key, and what is allowed.
+public enum RecipeParser {
+  static let topKeys = ["name", "seed", "executor", "input", "output", "stages"]
+  static let inputKeys = ["paths", "text_field", "id_field", "strict"]
+  static let outputKeys = [
+    "path", "compression", "compression_level", "max_shard_bytes", "max_shard_docs", "rejects", "quarantine",
+  ]
+
+  public static func parse(file path: String) throws(WinnowError) -> Recipe {
+    guard let text = readTextFile(path) else { throw .usage("\(path): cannot read recipe file") }
+    return try parse(text, source: path)
+  }
+
+  public static func parse(_ yaml: String, source: String = "<string>") throws(WinnowError) -> Recipe {
+    let root: Node
+    do {
+      guard let node = try Yams.compose(yaml: yaml) else { throw WinnowError.usage("\(source): recipe is empty") }
+      root = node
+    } catch let e as WinnowError {
+      throw e
+    } catch let e as YamlError {
+      throw .usage("\(source): not valid YAML: \(describe(e))")
+    } catch {
+      throw .usage("\(source): not valid YAML: \(error)")
+    }
+    let p = Parser(source: source)
+    let top = try p.mapping(root, what: "the recipe", allowed: topKeys)
+    guard let nameNode = top["name"] else { throw p.error(root, "recipe needs a 'name'") }
+    let name = try p.string(nameNode, key: "name")
+    guard let inputNode = top["input"] else { throw p.error(root, "recipe needs an 'input' section with 'paths'") }
+    guard let outputNode = top["output"] else { throw p.error(root, "recipe needs an 'output' section with 'path'") }
+    guard let stagesNode = top["stages"] else { throw p.error(root, "recipe needs a 'stages' list (it may be empty: [])") }
+
+    let inMap = try p.mapping(inputNode, what: "'input'", allowed: inputKeys)
+    guard let pathsNode = inMap["paths"] else { throw p.error(inputNode, "'input' needs 'paths' (a list of files, directories or globs)") }
+    var input = Recipe.Input(paths: try p.stringList(pathsNode, key: "input.paths"))
+    if input.paths.isEmpty { throw p.error(pathsNode, "'input.paths' is empty") }
+    if let n = inMap["text_field"] { input.fields.text = try p.string(n, key: "input.text_field") }
+    if let n = inMap["id_field"] { input.fields.id = try p.string(n, key: "input.id_field") }
+    if let n = inMap["strict"] { input.strict = try p.bool(n, key: "input.strict") }
+
+    let outMap = try p.mapping(outputNode, what: "'output'", allowed: outputKeys)
+    guard let outPath = outMap["path"] else { throw p.error(outputNode, "'output' needs 'path' (a directory for the shards)") }
+    var output = Recipe.Output(path: try p.string(outPath, key: "output.path"))
+    if let n = outMap["compression"] {
+      let c = try p.string(n, key: "output.compression")
+      guard let comp = Compression(rawValue: c) else {
+        throw p.error(n, "'output.compression' must be one of zstd|gzip|none, got '\(c)'")
+      }
+      output.compression = comp
+    }
+    if let n = outMap["compression_level"] {
+      output.compressionLevel = try p.int(n, key: "output.compression_level", range: output.compression == .gzip ? 0...9 : -7...22)
+    }
+    if let n = outMap["max_shard_bytes"] { output.maxShardBytes = try p.int(n, key: "output.max_shard_bytes", range: 1...Int.max) }
+    if let n = outMap["max_shard_docs"] { output.maxShardDocs = try p.int(n, key: "output.max_shard_docs", range: 1...Int.max) }
+    if let n = outMap["rejects"] { output.rejects = try p.string(n, key: "output.rejects") }
+    if let n = outMap["quarantine"] { output.quarantine = try p.string(n, key: "output.quarantine") }
+
+    var recipe = Recipe(name: name, input: input, output: output, stages: [], source: source)
+    if let n = top["seed"] { recipe.seed = UInt64(try p.int(n, key: "seed", range: 0...Int.max)) }
+    if let n = top["executor"] {
+      let e = try p.string(n, key: "executor")
+      guard Recipe.executors.contains(e) else {
+        throw p.error(n, "'executor' must be one of \(Recipe.executors.joined(separator: "|")), got '\(e)'")
+      }
+      recipe.executor = e
+    }
+    guard case .sequence(let seq) = stagesNode else {
+      throw p.error(stagesNode, "'stages' must be a list of `- stage_name: {parameters}` entries")
+    }
+    for item in seq {
+      guard case .mapping(let m) = item, m.count == 1, let (k, v) = m.first else {
+        throw p.error(item, "each entry of 'stages' must be one `stage_name: {parameters}` mapping")
+      }
+      let stage = try p.string(k, key: "stage name")
+      var params: [String: RawParameter] = [:]
+      switch v {
+      case .scalar(let s) where s.string.isEmpty || s.string == "~" || s.string == "null":
+        break
+      case .mapping(let pm):
+        for (pk, pv) in pm {
+          let key = try p.string(pk, key: "parameter name of '\(stage)'")
+          if params[key] != nil { throw p.error(pk, "parameter '\(key)' of stage '\(stage)' is given twice") }
+          params[key] = p.raw(pv)
+        }
+      default:
+        throw p.error(v, "parameters of stage '\(stage)' must be a mapping such as {min_words: 50}, or {}")
+      }
+      recipe.stages.append(Recipe.Step(stage: stage, parameters: params, location: p.location(k)))
+    }
+    return recipe
+  }
+
+  static func describe(_ e: YamlError) -> String {
+    switch e {
+    case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+      return "line \(mark.line), column \(mark.column): \(problem)\(context.map { " \($0)" } ?? "")"
+    default:
+      return "\(e)"
+    }
+  }
+
+  /// Node helpers that turn shape errors into messages with a location.
+  struct Parser {
+    let source: String
+
+    func location(_ n: Node) -> String {
+      guard let m = n.mark else { return source }
+      return "\(source):\(m.line):\(m.column)"
+    }
+
+    func error(_ n: Node, _ message: String) -> WinnowError { .usage("\(location(n)): \(message)") }
+
+    func mapping(_ n: Node, what: String, allowed: [String]) throws(WinnowError) -> [String: Node] {
+      guard case .mapping(let m) = n else { throw error(n, "\(what) must be a mapping of keys (\(allowed.joined(separator: ", ")))") }
+      var out: [String: Node] = [:]
+      for (k, v) in m {
+        let key = try string(k, key: "key")
+        guard allowed.contains(key) else {
+          let hint = closestName(key, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
+          throw error(k, "unknown key '\(key)' in \(what)\(hint); allowed: \(allowed.joined(separator: ", "))")
+        }
+        if out[key] != nil { throw error(k, "key '\(key)' is given twice in \(what)") }
+        out[key] = v
+      }
+      return out
+    }
+
+    func string(_ n: Node, key: String) throws(WinnowError) -> String {
+      guard case .scalar(let s) = n else { throw error(n, "'\(key)' must be a single value") }
+      return s.string
+    }
+
+    func stringList(_ n: Node, key: String) throws(WinnowError) -> [String] {
+      switch n {
+      case .scalar(let s): return [s.string]
+      case .sequence(let seq):
+        var out: [String] = []
+        for item in seq { out.append(try string(item, key: key)) }
+        return out
+      default: throw error(n, "'\(key)' must be a list of strings")
+      }
+    }
+
+    func int(_ n: Node, key: String, range: ClosedRange<Int>) throws(WinnowError) -> Int {
+      let s = try string(n, key: key)
+      guard let v = StageParameters.parseInt(s), range.contains(v) else {
+        let bounds = range.upperBound == Int.max ? "≥ \(range.lowerBound)" : "in [\(range.lowerBound), \(range.upperBound)]"
+        throw error(n, "'\(key)' must be an integer \(bounds), got '\(s)'")
+      }
+      return v
+    }
+
+    func bool(_ n: Node, key: String) throws(WinnowError) -> Bool {
+      let s = try string(n, key: key)
+      switch s.lowercased() {
+      case "true", "yes", "on": return true
+      case "false", "no", "off": return false
+      default: throw error(n, "'\(key)' must be true or false, got '\(s)'")
+      }
+    }
+
+    func raw(_ n: Node) -> RawParameter {
+      let loc = location(n)
+      switch n {
+      case .scalar(let s):
+        return RawParameter(.scalar(s.string, quoted: s.style == .singleQuoted || s.style == .doubleQuoted), at: loc)
+      case .sequence(let seq):
+        var items: [String] = []
+        for item in seq {
+          guard case .scalar(let s) = item else { return RawParameter(.unsupported("a nested list or mapping"), at: loc) }
+          items.append(s.string)
+        }
+        return RawParameter(.list(items), at: loc)
+      default:
+        return RawParameter(.unsupported("a mapping"), at: loc)
+      }
+    }
+  }
+}
+
