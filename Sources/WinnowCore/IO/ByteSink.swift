@@ -18,9 +18,22 @@ public final class FileSink: ByteSink {
   let finalPath: String?
   let tempPath: String?
   public let name: String
+  let closeOnFinish: Bool
   var done = false
 
   public init(path: String) throws(WinnowError) {
+    var st = stat()
+    if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
+      // A device or pipe (/dev/null, a FIFO): write to it directly; renaming makes no sense.
+      let fd = open(path, O_WRONLY | O_CLOEXEC)
+      guard fd >= 0 else { throw .io("\(path): cannot open for writing: \(errnoMessage())") }
+      self.fd = fd
+      finalPath = nil
+      tempPath = nil
+      name = path
+      closeOnFinish = true
+      return
+    }
     let slash = path.lastIndex(of: "/")
     let dir = slash.map { String(path[..<$0]) } ?? "."
     let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -31,6 +44,7 @@ public final class FileSink: ByteSink {
     finalPath = path
     tempPath = temp
     name = path
+    closeOnFinish = true
   }
 
   /// Standard output (never renamed or closed).
@@ -39,6 +53,7 @@ public final class FileSink: ByteSink {
     finalPath = nil
     tempPath = nil
     self.name = name
+    closeOnFinish = false
   }
 
   public func write(_ bytes: UnsafeRawBufferPointer) throws(WinnowError) {
@@ -58,7 +73,10 @@ public final class FileSink: ByteSink {
   public func finish() throws(WinnowError) {
     guard !done else { return }
     done = true
-    guard let tempPath, let finalPath else { return }
+    guard let tempPath, let finalPath else {
+      if closeOnFinish { Glibc.close(fd) }
+      return
+    }
     if Glibc.close(fd) != 0 { throw .io("\(finalPath): close failed: \(errnoMessage())") }
     if rename(tempPath, finalPath) != 0 { throw .io("\(finalPath): cannot rename into place: \(errnoMessage())") }
   }

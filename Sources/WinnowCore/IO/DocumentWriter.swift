@@ -27,11 +27,12 @@ public struct OutputSpec: Sendable, Equatable {
     self.overwrite = overwrite
   }
 
-  /// A path is a directory of shards when it exists as a directory, ends in `/`, or has no
-  /// document file extension.
+  /// A path is a directory of shards when it exists as a directory, ends in `/`, or does not
+  /// exist and has no document file extension. An existing file (or `/dev/null`) is a file.
   public var isDirectory: Bool {
     if path == "-" { return false }
     if path.hasSuffix("/") || InputSet.isDirectory(path) { return true }
+    if InputSet.fileExists(path) { return false }
     let leaf = path.split(separator: "/").last.map(String.init) ?? path
     return !InputSet.documentSuffixes.contains(where: { leaf.hasSuffix($0) })
       && !leaf.hasSuffix(".zst") && !leaf.hasSuffix(".gz") && !leaf.hasSuffix(".txt")

@@ -1,0 +1,37 @@
+# Winnow — the README's commands. Every target installs what it is missing first.
+SHELL := /bin/bash
+export PATH := $(PATH):/opt/swift/usr/bin
+SWIFT ?= swift
+DEBUG_BIN := .build/debug/winnow
+RELEASE_BIN := .build/release/winnow
+
+.PHONY: deps build release run test test-swift test-parity bench samples clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# The main job on the bundled samples.
+run: build
+	$(DEBUG_BIN) run Recipes/quickstart.yaml
+
+# Unit tests (Swift Testing), then the checks against Python's json and the CLI end to end.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	python3 Tests/parity/run_all.py --winnow $(DEBUG_BIN)
+
+# Release builds side by side with the peers; prints ratios.
+bench: release
+	python3 Benchmarks/run_all.py --winnow $(RELEASE_BIN)
+
+samples:
+	python3 scripts/make-samples.py
+
+clean:
+	rm -rf .build out bench-data
