@@ -180,6 +180,8 @@ public final class Document {
     textView = textStorage.bytes
     textDecoded = true
     textRewritten = true
+    // An earlier annotate(textKey, …) is superseded: two edits of one member would overlap.
+    replaced.removeAll { $0.member == textMember }
     analysis.invalidate()
   }
 
@@ -291,8 +293,12 @@ public final class Document {
       replaced.removeAll { $0.member == k }
       replaced.append((k, bytes))
     } else {
-      appended.removeAll { $0.key == key }
-      appended.append((key, bytes))
+      // A key annotated again keeps its place, like an existing key that is replaced.
+      if let j = appended.firstIndex(where: { $0.key == key }) {
+        appended[j].value = bytes
+      } else {
+        appended.append((key, bytes))
+      }
     }
   }
 

@@ -93,6 +93,8 @@ public final class LineWriter {
 public final class DocumentWriter {
   public let spec: OutputSpec
   let compression: Compression
+  /// Decided once: `OutputSpec.isDirectory` looks at the file system.
+  let isDirectory: Bool
   var current: LineWriter?
   var shardIndex = 0
   /// Files completed so far (empty for standard output).
@@ -102,7 +104,8 @@ public final class DocumentWriter {
 
   public init(_ spec: OutputSpec) throws(WinnowError) {
     self.spec = spec
-    if spec.isDirectory {
+    isDirectory = spec.isDirectory
+    if isDirectory {
       compression = spec.compression ?? .zstd
       try Self.prepareDirectory(spec.path, overwrite: spec.overwrite)
     } else {
@@ -139,7 +142,7 @@ public final class DocumentWriter {
     try w.write(line: line)
     documentsWritten += 1
     bytesWritten += line.count + 1
-    if spec.isDirectory {
+    if isDirectory {
       let full =
         (spec.maxShardDocs.map { w.linesWritten >= $0 } ?? false)
         || (spec.maxShardBytes.map { w.bytesWritten >= $0 } ?? false)
@@ -154,7 +157,7 @@ public final class DocumentWriter {
   private func rotate() throws(WinnowError) {
     guard let w = current else { return }
     try w.finish()
-    files.append(spec.isDirectory ? shardPath : spec.path)
+    files.append(isDirectory ? shardPath : spec.path)
     current = nil
     shardIndex += 1
   }
@@ -162,7 +165,7 @@ public final class DocumentWriter {
   /// Finishes the last file. A directory that received no document still gets one empty
   /// shard, so that downstream steps find the output they expect.
   public func finish() throws(WinnowError) {
-    if spec.isDirectory && current == nil && shardIndex == 0 {
+    if isDirectory && current == nil && shardIndex == 0 {
       current = LineWriter(sink: try openByteSink(path: shardPath, compression: compression, level: spec.compressionLevel))
     }
     try rotate()

@@ -109,10 +109,6 @@ public struct JSONScanner {
 private let ones: UInt64 = 0x0101_0101_0101_0101
 private let highs: UInt64 = 0x8080_8080_8080_8080
 
-@inline(__always) private func hasZeroByte(_ x: UInt64) -> Bool {
-  (x &- ones) & ~x & highs != 0
-}
-
 struct Cursor {
   let p: UnsafePointer<UInt8>
   let end: Int
@@ -267,14 +263,22 @@ struct Cursor {
     var escapes = false
     while true {
       // Eight bytes at a time while there is nothing special: no quote, backslash,
-      // control character or non-ASCII byte.
+      // control character or non-ASCII byte. The lowest flagged byte of the mask is exactly
+      // the first special one (the bit tricks only misfire above a true hit), so the scan
+      // jumps straight to it.
       while i + 8 <= end {
         let v = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+        let q = v ^ 0x2222_2222_2222_2222
+        let b = v ^ 0x5C5C_5C5C_5C5C_5C5C
         let special =
-          hasZeroByte(v ^ 0x2222_2222_2222_2222) || hasZeroByte(v ^ 0x5C5C_5C5C_5C5C_5C5C)
-          || ((v &- 0x2020_2020_2020_2020) & ~v & highs != 0) || (v & highs != 0)
-        if special { break }
-        i += 8
+          ((q &- ones) & ~q) | ((b &- ones) & ~b) | ((v &- 0x2020_2020_2020_2020) & ~v) | v
+        let m = special & highs
+        if m == 0 {
+          i += 8
+          continue
+        }
+        i += m.trailingZeroBitCount >> 3
+        break
       }
       guard i < end else { throw JSONScanError(.invalidJSON, at: i) }
       let c = p[i]
