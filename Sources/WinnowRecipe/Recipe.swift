@@ -125,7 +125,9 @@ public enum RecipeParser {
         for (pk, pv) in pm {
           let key = try p.string(pk, key: "parameter name of '\(stage)'")
           if params[key] != nil { throw p.error(pk, "parameter '\(key)' of stage '\(stage)' is given twice") }
-          params[key] = p.raw(pv)
+          var raw = p.raw(pv)
+          raw.keyLocation = p.location(pk)
+          params[key] = raw
         }
       default:
         throw p.error(v, "parameters of stage '\(stage)' must be a mapping such as {min_words: 50}, or {}")

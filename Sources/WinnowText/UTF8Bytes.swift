@@ -130,6 +130,8 @@ extension Unicode.Scalar {
 
 // MARK: - Output buffers
 
+@usableFromInline let zeroPage = [UInt8](repeating: 0, count: 1 << 16)
+
 /// Lets a routine write up to `capacity` bytes straight into `out`'s storage
 /// and trims it to the returned count. No allocation happens when `out`
 /// already has the capacity: callers keep one array per worker and reuse it.
@@ -141,9 +143,13 @@ func writeOutput(
     out.removeAll(keepingCapacity: true)
     return
   }
-  // Array has no "set count" for trivially-typed storage; zero-filling the
-  // missing part is a memset, small next to any pass over the text.
-  if out.count < capacity { out.append(contentsOf: repeatElement(0, count: capacity - out.count)) }
+  // Array has no "set count" for trivially-typed storage, so the missing part
+  // is zero-filled: a memcpy, small next to any pass over the text. (Appending
+  // `repeatElement(0, ...)` is the same in release but crawls in debug builds.)
+  while out.count < capacity {
+    let k = min(capacity - out.count, zeroPage.count)
+    out.append(contentsOf: zeroPage[0..<k])
+  }
   let written = out.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
   if out.count > written { out.removeLast(out.count - written) }
 }

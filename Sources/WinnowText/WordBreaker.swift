@@ -55,7 +55,10 @@ public struct WordBreaker: Sendable {
     if !isKnownUniquelyReferenced(&box) { box = Box() }
     let it = box.iterator
     guard let base = text.baseAddress, text.count > 0 else { return }
-    precondition(wn_wordbreak_set_text(it, base, text.count) == 0, "ICU word break failed")
+    // Not `precondition(call)`: -Ounchecked (WinnowText's release setting)
+    // does not evaluate precondition arguments at all.
+    let rc = wn_wordbreak_set_text(it, base, text.count)
+    if rc != 0 { fatalError("ICU word break: set_text failed (\(rc)); text of \(text.count) bytes") }
     // ICU keeps a pointer to the text: detach before returning, also on throw.
     defer { _ = wn_wordbreak_set_text(it, nil, 0) }
     var start: Int64 = 0

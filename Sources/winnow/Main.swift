@@ -19,7 +19,17 @@ struct WinnowMain {
     if let first = args.first, !first.hasPrefix("-"), let d = StageCatalog.standard.descriptor(named: first) {
       exit(StageCommand.run(d, arguments: Array(args.dropFirst())))
     }
-    WinnowCommand.main()
+    // ArgumentParser exits 64 on usage errors; Winnow promises 2 for every usage error.
+    do {
+      var command = try WinnowCommand.parseAsRoot()
+      try command.run()
+    } catch {
+      if WinnowCommand.exitCode(for: error) == .validationFailure {
+        printError(WinnowCommand.fullMessage(for: error))
+        exit(2)
+      }
+      WinnowCommand.exit(withError: error)
+    }
   }
 }
 

@@ -62,7 +62,13 @@ enum StageCommand {
     do {
       common = try Common.parse(rest)
     } catch {
-      let message = Common.message(for: error)
+      var message = Common.message(for: error)
+      // ArgumentParser only knows the common options; suggest the stage's own too.
+      if !message.contains("Did you mean"), let bad = rest.first(where: { $0.hasPrefix("--") && message.contains("'\($0)'") }),
+        let near = closestName(String(bad.split(separator: "=")[0]), among: d.parameters.map(\.flag))
+      {
+        message += " (did you mean '\(near)'?)"
+      }
       printError("winnow \(d.cliName): error: \(message)\nUsage: winnow \(d.cliName) [--parameter value]… [INPUT…] [-o OUTPUT]; see 'winnow \(d.cliName) --help'")
       return 2
     }

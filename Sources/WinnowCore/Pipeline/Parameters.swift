@@ -85,10 +85,13 @@ public struct RawParameter: Sendable {
 
   public var value: Value
   public var location: String
+  /// Where the key was written, when that differs from the value (recipes).
+  public var keyLocation: String?
 
-  public init(_ value: Value, at location: String) {
+  public init(_ value: Value, at location: String, keyAt keyLocation: String? = nil) {
     self.value = value
     self.location = location
+    self.keyLocation = keyLocation
   }
 
   public static func scalar(_ text: String, at location: String) -> RawParameter {
@@ -144,7 +147,7 @@ public struct StageParameters: Sendable {
         let allowed = specs.map(\.name).joined(separator: ", ")
         let suggestion = closestName(key, among: specs.map(\.name)).map { " (did you mean '\($0)'?)" } ?? ""
         throw .usage(
-          "\(r.location): stage '\(stage)' has no parameter '\(key)'\(suggestion); allowed: \(allowed.isEmpty ? "none" : allowed)"
+          "\(r.keyLocation ?? r.location): stage '\(stage)' has no parameter '\(key)'\(suggestion); allowed: \(allowed.isEmpty ? "none" : allowed)"
         )
       }
       out[key] = try coerce(r, spec: spec, stage: stage)
