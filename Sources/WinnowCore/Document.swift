@@ -36,6 +36,7 @@ public enum AnnotationValue: Sendable, Equatable {
 
 /// Shortest decimal that reads back as the same Double, in JSON syntax.
 func formatJSONNumber(_ v: Double) -> String {
+  if v == 0 && v.sign == .minus { return "-0.0" }
   if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) + ".0" }
   return "\(v)"
 }
@@ -148,6 +149,10 @@ public final class Document {
     return found
   }
 
+  /// Counts every change (text rewrite or annotation) to this line, so the pipeline can tell
+  /// which stage changed a document.
+  public private(set) var editCount = 0
+
   /// Whether the text was rewritten or annotations were added.
   public var isModified: Bool { textRewritten || !replaced.isEmpty || !appended.isEmpty }
 
@@ -183,6 +188,7 @@ public final class Document {
     // An earlier annotate(textKey, …) is superseded: two edits of one member would overlap.
     replaced.removeAll { $0.member == textMember }
     analysis.invalidate()
+    editCount &+= 1
   }
 
   public func setText(_ newText: String) {
@@ -218,8 +224,19 @@ public final class Document {
   /// A field by name; a dotted path (`meta.lang`) looks inside nested objects when no
   /// top-level key has the whole name.
   public func field(_ path: String) -> FieldValue? {
+    // Values annotated by an earlier stage are visible to later ones (a scorer annotates, a
+    // filter decides).
+    if let v = appended.first(where: { $0.key == path })?.value ?? editedValue(path) {
+      return v.withUnsafeBufferPointer { decodeValue($0) }
+    }
+    if path == fields.text && textRewritten { return .string(textString) }
     guard let range = fieldRange(path) else { return nil }
     return decodeValue(UnsafeBufferPointer(rebasing: line[range]))
+  }
+
+  private func editedValue(_ key: String) -> [UInt8]? {
+    guard !replaced.isEmpty, let k = memberIndex(Array(key.utf8)) else { return nil }
+    return replaced.last(where: { $0.member == k })?.value
   }
 
   /// The raw bytes of a field's value (for hashing a field such as `url`).
@@ -285,6 +302,12 @@ public final class Document {
 
   /// Adds `key` with `value`, or replaces the value when the document already has `key`.
   public func annotate(_ key: String, _ value: AnnotationValue) {
+    if key == fields.text, case .string(let s) = value {
+      // Annotating the text field is rewriting the text: keep `text` in step with it.
+      setText(s)
+      return
+    }
+    editCount &+= 1
     let encoded = ByteBuffer(capacity: 32)
     value.encode(into: encoded)
     let bytes = Array(encoded.bytes)

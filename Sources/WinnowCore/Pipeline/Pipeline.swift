@@ -53,6 +53,7 @@ public final class Pipeline {
   public func process(_ doc: Document) -> (stage: Int, reason: String)? {
     var textBytes = doc.text.count
     for k in stages.indices {
+      let edits = doc.editCount
       let t0 = clock.nanoseconds()
       let verdict = stages[k].stage.process(doc)
       let t1 = clock.nanoseconds()
@@ -62,8 +63,8 @@ public final class Pipeline {
       switch verdict {
       case .keep:
         stats[k].kept += 1
-        if doc.isModified {
-          // Text length is only recomputed when something may have changed it.
+        if doc.editCount != edits {
+          stats[k].modified += 1
           textBytes = doc.text.count
         }
         stats[k].textBytesOut += textBytes
@@ -84,7 +85,14 @@ public final class Pipeline {
     let reader = DocumentReader(inputs: inputs, fields: options.fields)
     defer { reader.close() }
     let rejects = try options.rejects.map { (spec) throws(WinnowError) in try DocumentWriter(spec) }
-    let quarantine = try options.quarantine.map { (spec) throws(WinnowError) in try DocumentWriter(spec) }
+    let quarantine: DocumentWriter?
+    do throws(WinnowError) {
+      quarantine = try options.quarantine.map { (spec) throws(WinnowError) in try DocumentWriter(spec) }
+    } catch {
+      rejects?.abort()
+      output.abort()
+      throw error
+    }
     let rawTotal: Int? = inputs.reduce(Optional(0)) { acc, f in acc.flatMap { a in f.size.map { a + $0 } } }
     var lastProgress = start
     do throws(WinnowError) {
