@@ -3,6 +3,7 @@
 #include "cicushim.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,30 +15,80 @@
 #include <unicode/utext.h>
 #include <unicode/utf8.h>
 
-// Normalisation works on UTF-16 (ICU's C API has no UTF-8 normaliser), so the
-// input is processed in chunks of about this many UTF-8 bytes. Chunking keeps
-// the UTF-16 scratch on the stack (no allocation per call, bounded memory for
-// a 50 MB document) and keeps ICU's int32 lengths far away.
-#define WN_NORM_CHUNK 4096
-// NFKC rarely grows text; twice the input in UTF-16 units covers nearly all
-// real chunks, and the rare overflow falls back to the heap.
-#define WN_NORM_OUT16 (2 * WN_NORM_CHUNK)
-// Minimum UTF-16 length handed to the full normaliser at once: one ICU call
-// per stray character would dominate text dense in characters that change
-// (full-width Latin); normalising a few unchanged ones with them is cheap.
-#define WN_NORM_SEGMENT 32
+#define WN_HIGH_BITS 0x8080808080808080ull
+
+// MARK: - UTF-8 helpers
+
+// Decodes the code point at in[i] (i < len) and sets *adv to its length.
+// Ill-formed sequences give -1 and advance by their maximal subpart, which is
+// what u_strFromUTF8WithSub replaces with one U+FFFD.
+__attribute__((always_inline)) static inline UChar32 decode(const uint8_t *in, size_t len, size_t i,
+                                                          size_t *adv) {
+  uint8_t b0 = in[i];
+  size_t left = len - i;
+  // The common well-formed 2- and 3-byte cases inline; ICU's macro does the rest.
+  if (b0 >= 0xC2 && b0 < 0xE0 && left >= 2 && (in[i + 1] & 0xC0) == 0x80) {
+    *adv = 2;
+    return ((UChar32)(b0 & 0x1F) << 6) | (in[i + 1] & 0x3F);
+  }
+  if (b0 >= 0xE1 && b0 < 0xF0 && b0 != 0xED && left >= 3 && (in[i + 1] & 0xC0) == 0x80 &&
+      (in[i + 2] & 0xC0) == 0x80) {
+    *adv = 3;
+    return ((UChar32)(b0 & 0x0F) << 12) | ((UChar32)(in[i + 1] & 0x3F) << 6) | (in[i + 2] & 0x3F);
+  }
+  int32_t k = 0;
+  int32_t avail = (int32_t)(left < 4 ? left : 4);
+  UChar32 c;
+  U8_NEXT(in + i, k, avail, c);
+  *adv = (size_t)k;
+  return c;
+}
+
+// Start of the code point that ends right before `i` (i > floor).
+static inline size_t prev_start(const uint8_t *in, size_t floor, size_t i) {
+  size_t q = i - 1;
+  while (q > floor && i - q < 4 && (in[q] & 0xC0) == 0x80) q--;
+  size_t adv;
+  decode(in, i, q, &adv);
+  // Bytes that do not form one sequence ending at i: step back one byte.
+  return q + adv == i ? q : i - 1;
+}
+
+static inline size_t encode(UChar32 c, uint8_t *p) {
+  if (c < 0x80) { p[0] = (uint8_t)c; return 1; }
+  if (c < 0x800) { p[0] = (uint8_t)(0xC0 | (c >> 6)); p[1] = (uint8_t)(0x80 | (c & 0x3F)); return 2; }
+  if (c < 0x10000) {
+    p[0] = (uint8_t)(0xE0 | (c >> 12));
+    p[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+    p[2] = (uint8_t)(0x80 | (c & 0x3F));
+    return 3;
+  }
+  p[0] = (uint8_t)(0xF0 | (c >> 18));
+  p[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
+  p[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+  p[3] = (uint8_t)(0x80 | (c & 0x3F));
+  return 4;
+}
+
+static inline uint8_t ascii_lower(uint8_t b) { return (uint8_t)(b - 'A') < 26 ? b | 0x20 : b; }
+
+// Lanes holding 'A'..'Z' get bit 7 set; all lanes must be ASCII.
+static inline uint64_t ascii_upper_lanes(uint64_t w) {
+  return (w + 0x3F3F3F3F3F3F3F3Full) & ~(w + 0x2525252525252525ull) & WN_HIGH_BITS;
+}
 
 // MARK: - Output accumulation
 
 // Writes while there is room, then only counts: the caller learns the full
-// length in one pass and retries once with a big enough buffer.
+// length in one pass and retries once with a big enough buffer. Once a piece
+// did not fit, `len > cap` and nothing more is written, so there are no holes.
 typedef struct {
   uint8_t *out;
   size_t cap;
   size_t len;
 } wn_sink;
 
-static void sink_bytes(wn_sink *s, const uint8_t *p, size_t n) {
+static inline void sink_bytes(wn_sink *s, const uint8_t *p, size_t n) {
   if (s->len + n <= s->cap) memcpy(s->out + s->len, p, n);
   s->len += n;
 }
@@ -50,196 +101,194 @@ static int sink_utf16(wn_sink *s, const UChar *p, int32_t n) {
   u_strToUTF8(room ? (char *)s->out + s->len : NULL, (int32_t)room, &need, p, n, &err);
   if (err == U_BUFFER_OVERFLOW_ERROR || err == U_STRING_NOT_TERMINATED_WARNING) err = U_ZERO_ERROR;
   if (U_FAILURE(err)) return WN_ERR_ICU;
-  // Once anything overflowed, later bytes must not land after a hole.
   if (s->len + (size_t)need > s->cap) s->cap = s->len;
   s->len += (size_t)need;
   return 0;
 }
 
-static int is_ascii(const uint8_t *p, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    if (w & 0x8080808080808080ull) return 0;
-  }
-  for (; i < n; i++)
-    if (p[i] & 0x80) return 0;
-  return 1;
+// MARK: - Per-code-point tables
+
+// One bit per code point of planes 0 and 1 (BMP plus emoji, historic
+// scripts): "this character is left alone". Looking a bit up on UTF-8 is far
+// cheaper than converting text to UTF-16 for ICU just to learn that nothing
+// changes, which is the common case. Built once per process from ICU's own
+// properties (~1 ms each), lazily, so a run that never lowercases never pays.
+// Planes 2+ (rare CJK extensions) always take the ICU path.
+#define WN_TABLE_LIMIT 0x20000
+
+typedef struct {
+  uint8_t bits[WN_TABLE_LIMIT / 8];
+} wn_table;
+
+static inline int table_has(const wn_table *t, UChar32 c) {
+  return c >= 0 && c < WN_TABLE_LIMIT && ((t->bits[c >> 3] >> (c & 7)) & 1);
 }
 
-// UTF-8 length of well-formed UTF-16 (a surrogate pair is 2 + 2 bytes).
-static size_t utf8_length_of_utf16(const UChar *s, int32_t n) {
-  size_t len = 0;
-  for (int32_t i = 0; i < n; i++) {
-    UChar u = s[i];
-    len += u < 0x80 ? 1 : u < 0x800 ? 2 : U16_IS_SURROGATE(u) ? 2 : 3;
-  }
-  return len;
+static inline void table_set(wn_table *t, UChar32 c) { t->bits[c >> 3] |= (uint8_t)(1u << (c & 7)); }
+
+// A string of characters that each have quick-check value YES and combining
+// class 0 passes the UAX #15 quick check, so it is already normalised.
+static int quick_yes(UChar32 c, UProperty qc) {
+  return u_getIntPropertyValue(c, qc) == UNORM_YES && u_getCombiningClass(c) == 0;
 }
 
-static inline uint8_t ascii_lower(uint8_t b) { return (uint8_t)(b - 'A') < 26 ? b | 0x20 : b; }
+static wn_table g_nfc, g_nfkc, g_nfkc_cf, g_lower_same;
+static pthread_once_t g_nfc_once = PTHREAD_ONCE_INIT, g_nfkc_once = PTHREAD_ONCE_INIT,
+                      g_nfkc_cf_once = PTHREAD_ONCE_INIT, g_lower_once = PTHREAD_ONCE_INIT;
 
-// Decodes the code point starting at p (a non-continuation byte); ill-formed
-// sequences yield a negative value, as ICU's U8_NEXT does.
-static UChar32 decode_at(const uint8_t *in, size_t len, size_t p) {
-  int32_t i = 0;
-  int32_t avail = (int32_t)((len - p) < 4 ? (len - p) : 4);
-  UChar32 c;
-  U8_NEXT(in + p, i, avail, c);
-  return c;
+static void init_nfc(void) {
+  for (UChar32 c = 0; c < WN_TABLE_LIMIT; c++)
+    if (!U_IS_SURROGATE(c) && quick_yes(c, UCHAR_NFC_QUICK_CHECK)) table_set(&g_nfc, c);
+}
+
+static void init_nfkc(void) {
+  for (UChar32 c = 0; c < WN_TABLE_LIMIT; c++)
+    if (!U_IS_SURROGATE(c) && quick_yes(c, UCHAR_NFKC_QUICK_CHECK)) table_set(&g_nfkc, c);
+}
+
+// NFKC_Casefold has no quick-check property of its own. A character that
+// NFKC_Casefold maps to itself (not Changes_When_NFKC_Casefolded) and that is
+// NFKC-quick-check YES with class 0 neither changes nor combines.
+static void init_nfkc_cf(void) {
+  for (UChar32 c = 0; c < WN_TABLE_LIMIT; c++)
+    if (!U_IS_SURROGATE(c) && quick_yes(c, UCHAR_NFKC_QUICK_CHECK) &&
+        !u_hasBinaryProperty(c, UCHAR_CHANGES_WHEN_NFKC_CASEFOLDED))
+      table_set(&g_nfkc_cf, c);
+}
+
+// Full lowercase in the root locale equals u_tolower except for U+0130 and
+// U+03A3 (see below), which are therefore never "left alone".
+static void init_lower(void) {
+  for (UChar32 c = 0; c < WN_TABLE_LIMIT; c++)
+    if (!U_IS_SURROGATE(c) && c != 0x130 && c != 0x3A3 && u_tolower(c) == c) table_set(&g_lower_same, c);
 }
 
 // MARK: - Normalisation
 
-static const UNormalizer2 *normalizer(int32_t form, UErrorCode *err) {
-  switch (form) {
-  case WN_NFC: return unorm2_getNFCInstance(err);
-  case WN_NFKC: return unorm2_getNFKCInstance(err);
-  case WN_NFKC_CASEFOLD: return unorm2_getNFKCCasefoldInstance(err);
-  default: return NULL;
-  }
-}
+// At least this many input bytes go to ICU's normaliser per call: a call per
+// stray character would dominate text dense in characters that change
+// (full-width Latin), and normalising a few unchanged neighbours is cheap.
+#define WN_NORM_SEGMENT 64
+// UTF-16 scratch on the stack for segments up to this many bytes of UTF-8.
+#define WN_NORM_STACK 1024
 
-// End of the chunk starting at `pos`: a code point with a normalisation
-// boundary before it, so the two sides normalise independently (ICU's
-// hasBoundaryBefore contract). Ill-formed bytes become U+FFFD, itself a
-// boundary.
-static size_t norm_chunk_end(const UNormalizer2 *n, const uint8_t *in, size_t len, size_t pos) {
-  if (len - pos <= WN_NORM_CHUNK) return len;
-  size_t e = pos + WN_NORM_CHUNK;
-  for (size_t p = e; p > pos; p--) {
-    if ((in[p] & 0xC0) == 0x80) continue;
-    UChar32 c = decode_at(in, len, p);
-    if (c < 0 || unorm2_hasBoundaryBefore(n, c)) return p;
+// Normalises in[0..<len], a piece that starts and ends at normalisation
+// boundaries, through UTF-16 into the sink.
+static int64_t norm_segment(const UNormalizer2 *n, const uint8_t *in, size_t len, wn_sink *sink) {
+  if (len > INT32_MAX / 4) return WN_ERR_ARGUMENT;
+  UChar src_stack[WN_NORM_STACK], dst_stack[2 * WN_NORM_STACK];
+  UChar *src = src_stack, *dst = dst_stack, *src_heap = NULL, *dst_heap = NULL;
+  // UTF-16 never has more units than the UTF-8 it came from has bytes.
+  int32_t dst_cap = 2 * WN_NORM_STACK;
+  int64_t rc = 0;
+  if (len > WN_NORM_STACK) {
+    // Only a long combining sequence or a run of changing characters without
+    // any boundary gets here.
+    src = src_heap = malloc(len * sizeof(UChar));
+    dst = dst_heap = malloc(2 * len * sizeof(UChar));
+    dst_cap = (int32_t)(2 * len);
+    if (!src || !dst) { rc = WN_ERR_MEMORY; goto done; }
   }
-  // A whole chunk without a boundary (thousands of combining marks): grow the
-  // chunk rather than split a combining sequence.
-  for (size_t p = e + 1; p < len; p++) {
-    if ((in[p] & 0xC0) == 0x80) continue;
-    UChar32 c = decode_at(in, len, p);
-    if (c < 0 || unorm2_hasBoundaryBefore(n, c)) return p;
-  }
-  return len;
-}
-
-// Normalises src[0..<n16] (arbitrary text) into the sink via `dst`, which has
-// room for `*dst_cap` units and is replaced by a heap buffer when too small.
-static int64_t norm_utf16(const UNormalizer2 *n, const UChar *src, int32_t n16, wn_sink *sink,
-                          UChar **dst, int32_t *dst_cap, UChar **dst_heap) {
+  UErrorCode err = U_ZERO_ERROR;
+  int32_t n16 = 0;
+  u_strFromUTF8WithSub(src, (int32_t)len, &n16, (const char *)in, (int32_t)len, 0xFFFD, NULL, &err);
+  if (err == U_STRING_NOT_TERMINATED_WARNING) err = U_ZERO_ERROR;
+  if (U_FAILURE(err)) { rc = WN_ERR_ICU; goto done; }
   for (int attempt = 0; attempt < 2; attempt++) {
-    UErrorCode err = U_ZERO_ERROR;
-    int32_t m = unorm2_normalize(n, src, n16, *dst, *dst_cap, &err);
+    err = U_ZERO_ERROR;
+    int32_t m = unorm2_normalize(n, src, n16, dst, dst_cap, &err);
     if (err == U_BUFFER_OVERFLOW_ERROR) {
       // Heavy expansion (U+FDFA is 18 characters in NFKC): size exactly.
-      free(*dst_heap);
-      *dst = *dst_heap = malloc((size_t)m * sizeof(UChar));
-      *dst_cap = m;
-      if (!*dst) return WN_ERR_MEMORY;
+      free(dst_heap);
+      dst = dst_heap = malloc((size_t)m * sizeof(UChar));
+      dst_cap = m;
+      if (!dst) { rc = WN_ERR_MEMORY; goto done; }
       continue;
     }
     if (err == U_STRING_NOT_TERMINATED_WARNING) err = U_ZERO_ERROR;
-    if (U_FAILURE(err)) return WN_ERR_ICU;
-    return sink_utf16(sink, *dst, m);
-  }
-  return WN_ERR_ICU;
-}
-
-// Normalises one chunk that is not plain ASCII into the sink. Runs that pass
-// ICU's quick check are copied from the UTF-8 input as they are; only the
-// segments around characters that may change go through the normaliser and
-// back to UTF-8. Quick-check spans end at a normalisation boundary and
-// segments end before a character with a boundary before it, so the pieces
-// normalise independently.
-static int64_t norm_chunk(const UNormalizer2 *n, const uint8_t *chunk, size_t len, wn_sink *sink,
-                          UChar *src_stack, UChar *dst_stack) {
-  UErrorCode err = U_ZERO_ERROR;
-  UChar *src = src_stack, *dst = dst_stack, *src_heap = NULL, *dst_heap = NULL;
-  int32_t dst_cap = WN_NORM_OUT16;
-  int64_t rc = 0;
-  if (len > WN_NORM_CHUNK) {
-    // Only an oversized chunk (one endless combining sequence) gets here.
-    // UTF-16 never has more units than the UTF-8 it came from has bytes.
-    src = src_heap = malloc(len * sizeof(UChar));
-    if (!src) return WN_ERR_MEMORY;
-  }
-
-  int32_t n16 = 0, subs = 0;
-  u_strFromUTF8WithSub(src, (int32_t)len, &n16, (const char *)chunk, (int32_t)len, 0xFFFD, &subs, &err);
-  if (err == U_STRING_NOT_TERMINATED_WARNING) err = U_ZERO_ERROR;
-  if (U_FAILURE(err)) { rc = WN_ERR_ICU; goto done; }
-  if (subs > 0) {
-    // Ill-formed input: UTF-16 offsets no longer map back onto the input
-    // bytes, so emit everything from the normaliser.
-    rc = norm_utf16(n, src, n16, sink, &dst, &dst_cap, &dst_heap);
+    rc = U_FAILURE(err) ? WN_ERR_ICU : sink_utf16(sink, dst, m);
     goto done;
   }
-
-  size_t p8 = 0;
-  for (int32_t p16 = 0;;) {
-    int32_t span = unorm2_spanQuickCheckYes(n, src + p16, n16 - p16, &err);
-    if (U_FAILURE(err)) { rc = WN_ERR_ICU; goto done; }
-    if (span > 0) {
-      size_t l8 = utf8_length_of_utf16(src + p16, span);
-      sink_bytes(sink, chunk + p8, l8);
-      p8 += l8;
-      p16 += span;
-    }
-    if (p16 >= n16) break;
-    int32_t e16 = p16;
-    U16_FWD_1(src, e16, n16);
-    while (e16 < n16) {
-      int32_t next = e16;
-      UChar32 c;
-      U16_NEXT(src, next, n16, c);
-      if (e16 - p16 >= WN_NORM_SEGMENT && unorm2_hasBoundaryBefore(n, c)) break;
-      e16 = next;
-    }
-    rc = norm_utf16(n, src + p16, e16 - p16, sink, &dst, &dst_cap, &dst_heap);
-    if (rc < 0) goto done;
-    p8 += utf8_length_of_utf16(src + p16, e16 - p16);
-    p16 = e16;
-  }
-
+  rc = WN_ERR_ICU;
 done:
   free(src_heap);
   free(dst_heap);
   return rc;
 }
 
+// Code point at i for boundary tests; ill-formed bytes stand for U+FFFD,
+// which has boundaries on both sides.
+static inline UChar32 cp_at(const uint8_t *in, size_t len, size_t i) {
+  size_t adv;
+  UChar32 c = decode(in, len, i, &adv);
+  return c < 0 ? 0xFFFD : c;
+}
+
 int64_t wn_normalize(int32_t form, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap) {
   UErrorCode err = U_ZERO_ERROR;
-  const UNormalizer2 *n = normalizer(form, &err);
-  if (U_FAILURE(err)) return WN_ERR_ICU;
-  if (!n || (in_len && !in) || (out_cap && !out)) return WN_ERR_ARGUMENT;
-  if (in_len > (size_t)INT64_MAX) return WN_ERR_ARGUMENT;
+  const UNormalizer2 *n;
+  const wn_table *yes;
+  switch (form) {
+  case WN_NFC:
+    n = unorm2_getNFCInstance(&err);
+    pthread_once(&g_nfc_once, init_nfc);
+    yes = &g_nfc;
+    break;
+  case WN_NFKC:
+    n = unorm2_getNFKCInstance(&err);
+    pthread_once(&g_nfkc_once, init_nfkc);
+    yes = &g_nfkc;
+    break;
+  case WN_NFKC_CASEFOLD:
+    n = unorm2_getNFKCCasefoldInstance(&err);
+    pthread_once(&g_nfkc_cf_once, init_nfkc_cf);
+    yes = &g_nfkc_cf;
+    break;
+  default:
+    return WN_ERR_ARGUMENT;
+  }
+  if (U_FAILURE(err) || !n) return WN_ERR_ICU;
+  if ((in_len && !in) || (out_cap && !out)) return WN_ERR_ARGUMENT;
+  // ASCII is NFC and NFKC; under case folding only A-Z change.
+  int fold = form == WN_NFKC_CASEFOLD;
 
   wn_sink sink = {out, out_cap, 0};
-  UChar src_stack[WN_NORM_CHUNK];
-  UChar dst_stack[WN_NORM_OUT16];
-
-  for (size_t pos = 0; pos < in_len;) {
-    size_t end = norm_chunk_end(n, in, in_len, pos);
-    size_t len = end - pos;
-    const uint8_t *chunk = in + pos;
-    pos = end;
-    if (is_ascii(chunk, len)) {
-      // ASCII is NFC and NFKC (no ASCII character composes with a preceding
-      // one); its NFKC_Casefold is its lowercase.
-      if (form != WN_NFKC_CASEFOLD) {
-        sink_bytes(&sink, chunk, len);
-      } else if (sink.len + len <= sink.cap) {
-        for (size_t i = 0; i < len; i++) sink.out[sink.len + i] = ascii_lower(chunk[i]);
-        sink.len += len;
-      } else {
-        sink.len += len;
+  size_t pos = 0;  // everything before pos is in the sink; pos is a boundary
+  size_t i = 0;    // scan position: [pos, i) is known to be normal
+  while (i < in_len) {
+    if (in_len - i >= 8) {
+      uint64_t w;
+      memcpy(&w, in + i, 8);
+      if (!(w & WN_HIGH_BITS) && !(fold && ascii_upper_lanes(w))) {
+        i += 8;
+        continue;
       }
+    }
+    size_t adv = 1;
+    UChar32 c = in[i] < 0x80 ? in[i] : decode(in, in_len, i, &adv);
+    if (table_has(yes, c)) {
+      i += adv;
       continue;
     }
-    if (len > INT32_MAX) return WN_ERR_ARGUMENT;
-    int64_t rc = norm_chunk(n, chunk, len, &sink, src_stack, dst_stack);
+
+    // c may change or combine with its neighbours. Back up to a character
+    // with a boundary before it, normalise from there up to the first
+    // boundary at least WN_NORM_SEGMENT bytes on, and resume scanning.
+    size_t q = i;
+    while (q > pos && !unorm2_hasBoundaryBefore(n, cp_at(in, in_len, q))) q = prev_start(in, pos, q);
+    sink_bytes(&sink, in + pos, q - pos);
+    size_t e = i + adv;
+    while (e < in_len) {
+      size_t a;
+      UChar32 d = decode(in, in_len, e, &a);
+      if (e - q >= WN_NORM_SEGMENT && (d < 0 || unorm2_hasBoundaryBefore(n, d))) break;
+      e += a;
+    }
+    int64_t rc = norm_segment(n, in + q, e - q, &sink);
     if (rc < 0) return rc;
+    pos = i = e;
   }
+  sink_bytes(&sink, in + pos, in_len - pos);
   return (int64_t)sink.len;
 }
 
@@ -248,55 +297,19 @@ int64_t wn_normalize(int32_t form, const uint8_t *in, size_t in_len, uint8_t *ou
 // In the root locale, full lowercase (u_strToLower / ucasemap with "") equals
 // the simple mapping u_tolower except for two characters (SpecialCasing.txt):
 // U+0130 maps to "i" + U+0307 unconditionally, and U+03A3 maps to U+03C2 in
-// Final_Sigma context. Doing the rest per code point here, with ASCII 8 bytes
-// at a time, is 1.3-2x faster than ucasemap_utf8ToLower, which goes through a
-// virtual ByteSink call per character, and needs no int32 length limits.
-// Tests compare every code point and random sigma contexts with ICU.
-
-static int64_t wn_utf8_encode(UChar32 c, uint8_t *p) {
-  if (c < 0x80) { p[0] = (uint8_t)c; return 1; }
-  if (c < 0x800) { p[0] = (uint8_t)(0xC0 | (c >> 6)); p[1] = (uint8_t)(0x80 | (c & 0x3F)); return 2; }
-  if (c < 0x10000) {
-    p[0] = (uint8_t)(0xE0 | (c >> 12)); p[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
-    p[2] = (uint8_t)(0x80 | (c & 0x3F));
-    return 3;
-  }
-  p[0] = (uint8_t)(0xF0 | (c >> 18)); p[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
-  p[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3F)); p[3] = (uint8_t)(0x80 | (c & 0x3F));
-  return 4;
-}
-
-// Decodes at `i`; ill-formed sequences give U+FFFD and advance by the
-// maximal subpart, as u_strFromUTF8WithSub does.
-static UChar32 next_cp(const uint8_t *in, size_t len, size_t i, size_t *adv) {
-  int32_t k = 0;
-  int32_t avail = (int32_t)((len - i) < 4 ? (len - i) : 4);
-  UChar32 c;
-  U8_NEXT(in + i, k, avail, c);
-  *adv = (size_t)k;
-  return c < 0 ? 0xFFFD : c;
-}
-
-// Code point ending just before `i` (i > 0), and where it starts.
-static UChar32 prev_cp(const uint8_t *in, size_t i, size_t *start) {
-  size_t q = i - 1;
-  while (q > 0 && i - q < 4 && (in[q] & 0xC0) == 0x80) q--;
-  size_t adv;
-  UChar32 c = next_cp(in, i, q, &adv);
-  if (q + adv != i) {  // the bytes before i are not one well-formed sequence
-    *start = i - 1;
-    return 0xFFFD;
-  }
-  *start = q;
-  return c;
-}
+// Final_Sigma context. Working on UTF-8 with a "left alone" table copies
+// unchanged runs in bulk; that is several times faster than ucasemap, which
+// pays a virtual ByteSink call per character. A test harness compared this
+// with ucasemap_utf8ToLower on every code point and on random sigma contexts.
 
 // ICU's isFollowedByCasedLetter: skip case-ignorable characters (checked
-// first: a few characters are both), then the next one decides.
+// first: a few characters are both), then the next one decides. Ill-formed
+// bytes end the scan, as in ICU.
 static int cased_letter_after(const uint8_t *in, size_t len, size_t i) {
   while (i < len) {
     size_t adv;
-    UChar32 c = next_cp(in, len, i, &adv);
+    UChar32 c = decode(in, len, i, &adv);
+    if (c < 0) return 0;
     if (!u_hasBinaryProperty(c, UCHAR_CASE_IGNORABLE)) return u_hasBinaryProperty(c, UCHAR_CASED);
     i += adv;
   }
@@ -305,64 +318,80 @@ static int cased_letter_after(const uint8_t *in, size_t len, size_t i) {
 
 static int cased_letter_before(const uint8_t *in, size_t i) {
   while (i > 0) {
-    UChar32 c = prev_cp(in, i, &i);
+    size_t q = prev_start(in, 0, i);
+    size_t adv;
+    UChar32 c = decode(in, i, q, &adv);
+    if (c < 0 || q + adv != i) return 0;
     if (!u_hasBinaryProperty(c, UCHAR_CASE_IGNORABLE)) return u_hasBinaryProperty(c, UCHAR_CASED);
+    i = q;
   }
   return 0;
 }
 
 int64_t wn_to_lower(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap) {
   if ((in_len && !in) || (out_cap && !out)) return WN_ERR_ARGUMENT;
-  size_t o = 0;  // output length so far; bytes are only written while they fit
+  pthread_once(&g_lower_once, init_lower);
+  wn_sink sink = {out, out_cap, 0};
+  size_t run = 0;  // [run, i) is unchanged input not yet copied
   size_t i = 0;
   while (i < in_len) {
-    if (in_len - i >= 8 && o + 8 <= out_cap) {
+    if (in_len - i >= 8) {
       uint64_t w;
       memcpy(&w, in + i, 8);
-      if (!(w & 0x8080808080808080ull)) {
-        // Eight ASCII bytes: set 0x20 in the lanes holding 'A'..'Z'.
-        uint64_t upper = (w + 0x3F3F3F3F3F3F3F3Full) & ~(w + 0x2525252525252525ull) &
-                         0x8080808080808080ull;
-        w |= upper >> 2;
-        memcpy(out + o, &w, 8);
+      if (!(w & WN_HIGH_BITS)) {
+        uint64_t upper = ascii_upper_lanes(w);
+        if (upper) {
+          sink_bytes(&sink, in + run, i - run);
+          w |= upper >> 2;
+          sink_bytes(&sink, (const uint8_t *)&w, 8);
+          run = i + 8;
+        }
         i += 8;
-        o += 8;
         continue;
       }
     }
     uint8_t b = in[i];
     if (b < 0x80) {
-      if (o < out_cap) out[o] = ascii_lower(b);
-      o++;
+      if ((uint8_t)(b - 'A') < 26) {
+        sink_bytes(&sink, in + run, i - run);
+        uint8_t l = b | 0x20;
+        sink_bytes(&sink, &l, 1);
+        run = i + 1;
+      }
       i++;
       continue;
     }
     size_t adv;
-    UChar32 c = next_cp(in, in_len, i, &adv);
+    UChar32 c = decode(in, in_len, i, &adv);
+    if (table_has(&g_lower_same, c)) {
+      i += adv;
+      continue;
+    }
     uint8_t buf[8];
-    int64_t n;
-    if (c == 0x130) {
+    size_t m;
+    if (c < 0) {
+      m = encode(0xFFFD, buf);
+    } else if (c == 0x130) {
       buf[0] = 'i';
-      n = 1 + wn_utf8_encode(0x307, buf + 1);
+      m = 1 + encode(0x307, buf + 1);
     } else if (c == 0x3A3) {
-      UChar32 l = cased_letter_before(in, i) && !cased_letter_after(in, in_len, i + adv) ? 0x3C2 : 0x3C3;
-      n = wn_utf8_encode(l, buf);
+      int final = cased_letter_before(in, i) && !cased_letter_after(in, in_len, i + adv);
+      m = encode(final ? 0x3C2 : 0x3C3, buf);
     } else {
       UChar32 l = u_tolower(c);
-      if (l == c && adv == (size_t)U8_LENGTH(c) && c != 0xFFFD) {
-        // Unchanged (all of CJK, most non-cased text): copy the input bytes.
-        if (o + adv <= out_cap) memcpy(out + o, in + i, adv);
-        o += adv;
+      if (l == c) {  // beyond the table (planes 2+) and unchanged
         i += adv;
         continue;
       }
-      n = wn_utf8_encode(l, buf);
+      m = encode(l, buf);
     }
-    if (o + (size_t)n <= out_cap) memcpy(out + o, buf, (size_t)n);
-    o += (size_t)n;
+    sink_bytes(&sink, in + run, i - run);
+    sink_bytes(&sink, buf, m);
     i += adv;
+    run = i;
   }
-  return (int64_t)o;
+  sink_bytes(&sink, in + run, in_len - run);
+  return (int64_t)sink.len;
 }
 
 // MARK: - Word break

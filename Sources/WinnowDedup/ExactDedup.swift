@@ -39,7 +39,11 @@ public final class ExactDedup: DocumentStage {
   public func process(_ doc: Document) -> Verdict {
     var bytes = doc.text
     if let field {
-      guard doc.fieldBytes(field, into: fieldBuffer) else { return dropMissing ? .drop("field_missing") : .keep }
+      // A null value is a missing value (as in `field` and for ids), not a key that every
+      // document with a null field would share.
+      guard doc.fieldBytes(field, into: fieldBuffer), !(fieldBuffer.count == 4 && doc.field(field) == .null) else {
+        return dropMissing ? .drop("field_missing") : .keep
+      }
       bytes = fieldBuffer.bytes
     }
     let h: Hash128

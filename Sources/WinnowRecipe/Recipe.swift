@@ -62,7 +62,7 @@ public enum RecipeParser {
     } catch let e as WinnowError {
       throw e
     } catch let e as YamlError {
-      throw .usage("\(source): not valid YAML: \(describe(e))")
+      throw .usage(describe(e, source: source))
     } catch {
       throw .usage("\(source): not valid YAML: \(error)")
     }
@@ -137,12 +137,15 @@ public enum RecipeParser {
     return recipe
   }
 
-  static func describe(_ e: YamlError) -> String {
+  /// `file:line:column: not valid YAML: problem (context)`, located like every other recipe
+  /// error. (Yams' `Context.description` ends in a newline, so it is not used as is.)
+  static func describe(_ e: YamlError, source: String) -> String {
     switch e {
     case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
-      return "line \(mark.line), column \(mark.column): \(problem)\(context.map { " \($0)" } ?? "")"
+      let ctx = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+      return "\(source):\(mark.line):\(mark.column): not valid YAML: \(problem)\(ctx)"
     default:
-      return "\(e)"
+      return "\(source): not valid YAML: \(e)"
     }
   }
 

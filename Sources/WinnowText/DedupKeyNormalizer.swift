@@ -61,29 +61,33 @@ enum Collapse {
     _ src: UnsafePointer<UInt8>, _ n: Int, _ dst: UnsafeMutablePointer<UInt8>, lowercase: Bool
   ) -> Int {
     let h = UTF8Bytes.highBits
-    let m: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
     var o = 0
     var lastSpace = true
     var i = 0
+    // Whole-word stores may write up to 7 bytes past `o`; that stays inside
+    // the buffer because o <= i and i + 8 <= n.
     while i + 8 <= n {
       let x = UTF8Bytes.load8(src + i)
-      if x & h == 0 {
-        // Fast lane: eight ASCII bytes copy through unchanged (but for case)
-        // when every whitespace among them is a single 0x20 that does not
-        // follow another whitespace. That is ordinary prose.
-        let sp = UnicodeWhitespace.asciiMask(x)
-        let y = x ^ 0x2020_2020_2020_2020
-        let isSpace20 = ~(((y & m) &+ m) | y) & h
-        let before = (sp << 8) | (lastSpace ? 0x80 : 0)
-        if sp == isSpace20 && sp & before == 0 {
-          UTF8Bytes.store8(lowercase ? ASCIICase.lower8(x) : x, dst + o)
-          o += 8
-          lastSpace = sp >> 63 != 0
-          i += 8
-          continue
-        }
-        for k in 0..<8 {
-          let b = src[i + k]
+      let high = x & h
+      let special = high == 0 ? 0 : UnicodeWhitespace.multibyteCandidates(x)
+      let sp = high == 0 ? UnicodeWhitespace.asciiMask(x) : UnicodeWhitespace.asciiMaskAnyLanes(x)
+      // Lanes up to the first possible multi-byte whitespace (all 8 when
+      // there is none) contain only ASCII whitespace and other bytes.
+      let k = special == 0 ? 8 : special.trailingZeroBitCount >> 3
+      let keep: UInt64 = k == 8 ? ~0 : (1 << (8 * UInt64(k))) &- 1
+      let spk = sp & keep
+      let isSpace20 = UnicodeWhitespace.zeroLanes(x ^ 0x2020_2020_2020_2020) & keep
+      let before = (spk << 8) | (lastSpace ? 0x80 : 0)
+      if spk == isSpace20 && spk & before == 0 {
+        // Ordinary prose: every whitespace is one 0x20 after a non-space,
+        // so the k bytes copy through (lowercased when asked).
+        UTF8Bytes.store8(lowercase ? ASCIICase.lower8(x) : x, dst + o)
+        o += k
+        i += k
+        if k > 0 { lastSpace = (spk >> (8 * UInt64(k) - 1)) & 1 != 0 }
+      } else {
+        for _ in 0..<k {
+          let b = src[i]
           if UnicodeWhitespace.isASCIIWhitespace(b) {
             if !lastSpace {
               dst[o] = 0x20
@@ -95,11 +99,10 @@ enum Collapse {
             o += 1
             lastSpace = false
           }
+          i += 1
         }
-        i += 8
-        continue
       }
-      step(src, n, dst, &i, &o, &lastSpace, lowercase: lowercase)
+      if k < 8 { step(src, n, dst, &i, &o, &lastSpace, lowercase: lowercase) }
     }
     while i < n { step(src, n, dst, &i, &o, &lastSpace, lowercase: lowercase) }
     if lastSpace && o > 0 { o -= 1 }

@@ -77,4 +77,41 @@ public enum UnicodeWhitespace {
     let le20 = (0xA0A0_A0A0_A0A0_A0A0 &- x) & h
     return (le0D & ~le08) | (le20 & ~le1B)
   }
+
+  /// `asciiMask` for words that may hold bytes >= 0x80: exact in every lane,
+  /// and 0 in the non-ASCII lanes.
+  @inlinable @inline(__always)
+  static func asciiMaskAnyLanes(_ x: UInt64) -> UInt64 {
+    // Clearing bit 7 makes every lane ASCII (no borrows); the lanes that had
+    // it are then masked out, since 0xA0 & 0x7F would pass for a space.
+    let h = UTF8Bytes.highBits
+    return asciiMask(x & ~h) & ~(x & h)
+  }
+
+  /// Bit 7 in each lane whose byte equals the same lane of `y`'s pattern,
+  /// i.e. in each zero lane of `y`. Exact (no false positives from carries,
+  /// unlike the shorter "has a zero byte" test).
+  @inlinable @inline(__always)
+  static func zeroLanes(_ y: UInt64) -> UInt64 {
+    let m: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+    return ~(((y & m) &+ m) | y) & UTF8Bytes.highBits
+  }
+
+  /// Lanes where a multi-byte whitespace may start: C2 85, C2 A0, E1 9A,
+  /// E2 80, E2 81, E3 80 (the second byte checked when it is in the same
+  /// word; the top lane is kept when its lead alone qualifies). Curly quotes
+  /// and dashes (E2 80 ..) still show up here and take the exact check;
+  /// letters of other scripts, kana (E3 81-83) and ideographs do not.
+  @inlinable @inline(__always)
+  static func multibyteCandidates(_ x: UInt64) -> UInt64 {
+    let l: UInt64 = 0x0101_0101_0101_0101
+    @inline(__always) func eq(_ b: UInt64) -> UInt64 { zeroLanes(x ^ (l &* b)) }
+    let top: UInt64 = 0x80 << 56
+    let e80 = eq(0x80)
+    let c2 = eq(0xC2) & (((eq(0x85) | eq(0xA0)) >> 8) | top)
+    let e1 = eq(0xE1) & ((eq(0x9A) >> 8) | top)
+    let e2 = eq(0xE2) & (((e80 | eq(0x81)) >> 8) | top)
+    let e3 = eq(0xE3) & ((e80 >> 8) | top)
+    return c2 | e1 | e2 | e3
+  }
 }

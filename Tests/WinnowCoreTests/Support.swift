@@ -128,8 +128,8 @@ enum Shell {
     let dir = try TempDir()
     let outURL = dir.url.appendingPathComponent("stdout")
     let errURL = dir.url.appendingPathComponent("stderr")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     let out = try FileHandle(forWritingTo: outURL)
     let err = try FileHandle(forWritingTo: errURL)
     let process = Process()
@@ -225,13 +225,17 @@ extension WinnowError {
   var isBadInput: Bool { if case .badInput = kind { return true } else { return false } }
 }
 
-/// Runs `body` and returns the `WinnowError` it throws, or nil when it does not throw.
-func winnowError(_ body: () throws(WinnowError) -> Void) -> WinnowError? {
+/// Runs `body` and returns the `WinnowError` it throws, or nil when it does not throw. Any
+/// other error is recorded as a test failure.
+func winnowError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> WinnowError? {
   do {
     try body()
     return nil
+  } catch let e as WinnowError {
+    return e
   } catch {
-    return error
+    Issue.record("expected a WinnowError, got \(error)", sourceLocation: sourceLocation)
+    return nil
   }
 }
 

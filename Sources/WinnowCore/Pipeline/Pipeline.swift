@@ -51,6 +51,8 @@ public final class Pipeline {
   /// Runs one document through the stages. Returns nil when it is kept, or the index of the
   /// stage that dropped it and the reason.
   public func process(_ doc: Document) -> (stage: Int, reason: String)? {
+    // Without stages (`winnow cat`) there is nothing to count, so the text is not decoded.
+    if stages.isEmpty { return nil }
     var textBytes = doc.text.count
     for k in stages.indices {
       let edits = doc.editCount
