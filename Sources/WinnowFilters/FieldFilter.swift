@@ -22,8 +22,8 @@ public final class FieldFilter: DocumentStage {
   let key: String
   let equals: String?
   let notEquals: String?
-  let oneOf: Set<String>?
-  let noneOf: Set<String>?
+  let oneOf: [String]?
+  let noneOf: [String]?
   let min: Double?
   let max: Double?
   let exists: Bool?
@@ -33,8 +33,8 @@ public final class FieldFilter: DocumentStage {
     guard !key.isEmpty else { throw .usage("stage 'field': key must not be empty") }
     equals = p.string("equals")
     notEquals = p.string("not_equals")
-    oneOf = p.list("in").map(Set.init)
-    noneOf = p.list("not_in").map(Set.init)
+    oneOf = p.list("in")
+    noneOf = p.list("not_in")
     min = p.double("min")
     max = p.double("max")
     exists = p.bool("exists")
@@ -44,11 +44,18 @@ public final class FieldFilter: DocumentStage {
     if let min, let max, min > max { throw .usage("stage 'field': min (\(min)) is greater than max (\(max))") }
   }
 
-  /// Compares as the user wrote it: strings by content, numbers numerically when both sides
-  /// are numbers (so `5` equals `5.0`), booleans and null by their literal.
+  /// Compares as the user wrote it: strings byte for byte (no Unicode equivalence: `é` and
+  /// `e` + U+0301 differ, as they do for exact dedup), numbers numerically when the wanted
+  /// value is a JSON number too (so `5` equals `5.0`, but `0x10` is only text), booleans and
+  /// null by their literal.
   static func matches(_ value: FieldValue, _ wanted: String) -> Bool {
-    if case .number(let v, _) = value, let w = Double(wanted) { return v == w }
-    return value.textForm == wanted
+    if case .number(let v, _) = value, isJSONNumber(wanted), let w = Double(wanted) { return v == w }
+    return value.textForm.utf8.elementsEqual(wanted.utf8)
+  }
+
+  static func isJSONNumber(_ s: String) -> Bool {
+    guard let first = s.utf8.first, first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39) else { return false }
+    return Array(s.utf8).withUnsafeBufferPointer { b in (try? JSONScanner.validateValue(b)) != nil }
   }
 
   public func process(_ doc: Document) -> Verdict {

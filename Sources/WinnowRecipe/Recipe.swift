@@ -203,8 +203,8 @@ public enum RecipeParser {
     func bool(_ n: Node, key: String) throws(WinnowError) -> Bool {
       let s = try string(n, key: key)
       switch s.lowercased() {
-      case "true", "yes", "on": return true
-      case "false", "no", "off": return false
+      case "true", "yes", "on", "1": return true
+      case "false", "no", "off", "0": return false
       default: throw error(n, "'\(key)' must be true or false, got '\(s)'")
       }
     }

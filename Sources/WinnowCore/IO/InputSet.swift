@@ -88,12 +88,16 @@ public enum InputSet {
     a.utf8.lexicographicallyPrecedes(b.utf8)
   }
 
+  /// Files a directory walk leaves out although their names match: the counts a run writes
+  /// beside its shards, so that a run's output directory can be the next run's input.
+  public static let reportFiles: Set<String> = ["stats.json"]
+
   /// The document files directly inside `dir`, sorted. Subdirectories are not entered (a
   /// run directory keeps its rejects and quarantine in subdirectories), and hidden entries
   /// are skipped (they are where writers keep their temporary files).
   static func walk(_ dir: String) -> [String] {
     listDirectory(dir).filter { name in
-      !name.hasPrefix(".") && documentSuffixes.contains(where: { name.hasSuffix($0) })
+      !name.hasPrefix(".") && !reportFiles.contains(name) && documentSuffixes.contains(where: { name.hasSuffix($0) })
         && !isDirectory(dir.hasSuffix("/") ? dir + name : dir + "/" + name)
     }.sorted(by: byteOrder).map { dir.hasSuffix("/") ? dir + $0 : dir + "/" + $0 }
   }

@@ -196,7 +196,9 @@ public struct StageParameters: Sendable {
         guard values.contains(text) else { throw bad("'\(text)'") }
         return .string(text)
       case .scalarList:
-        // On the command line a list is written comma-separated.
+        // On the command line (and unquoted in a recipe) a list is written comma-separated; a
+        // quoted recipe value is one item, commas and all.
+        if quoted { return .list([text]) }
         return .list(text.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
       }
     }
