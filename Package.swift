@@ -21,11 +21,15 @@ let package = Package(
     .systemLibrary(name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
                    providers: [.apt(["libxxhash-dev"])]),
     .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                   providers: [.apt(["libsqlite3-dev"])]),
     // ICU is wrapped in C so that no Swift module sees <unicode/*.h> next to
     // Foundation's own ICU copy (see TOOLCHAIN notes in the README).
     .target(
       name: "CICUShim", path: "Sources/CICUShim",
       linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc"), .linkedLibrary("icudata")]),
+
+    .target(name: "CProcessShim", path: "Sources/CProcessShim"),
 
     .target(name: "WinnowText", dependencies: ["CICUShim"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
@@ -34,11 +38,12 @@ let package = Package(
     .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText"]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText"]),
     .target(name: "WinnowRecipe",
-            dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup",
+            dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "CSQLite",
                            .product(name: "Yams", package: "Yams")]),
     .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowFilters", "WinnowDedup", "WinnowRecipe"]),
     .executableTarget(name: "winnow",
-                      dependencies: ["Winnow", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+                      dependencies: ["Winnow", "CProcessShim",
+                                     .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     .testTarget(name: "WinnowTextTests", dependencies: ["WinnowText"]),
     .testTarget(name: "WinnowCoreTests", dependencies: ["WinnowCore"]),

@@ -18,6 +18,7 @@ public final class ExactDedup: DocumentStage {
         "missing", .choice(["keep", "drop"]), default: .string("keep"),
         help: "what to do with documents that lack the field"),
     ],
+    seesAllDocuments: true,
     make: { (p, _) throws(WinnowError) in
       ExactDedup(field: p.string("field"), normalize: p.bool("normalize")!, dropMissing: p.string("missing") == "drop")
     })

@@ -1,23 +1,32 @@
 import WinnowCore
 
-/// A recipe turned into work: passes of fused per-document stages. In this version every
-/// stage is per-document, so a plan is one pass over all inputs; global stages (phases with
-/// barriers between them) will split a plan into several passes.
+/// A recipe turned into work: passes of fused per-document stages, each pass split into tasks
+/// over fixed sets of input files. Tasks are decided by the recipe alone — never by the
+/// executor or the number of workers — so every executor writes the same shards.
 public struct Plan {
-  public struct Pass {
-    /// Built stages, in recipe order, fused into one pass.
-    public var stages: [NamedStage]
+  public struct Pass: Sendable {
+    /// Input file indices of each task, in order.
+    public var tasks: [[Int]]
   }
 
   public var recipe: Recipe
   public var inputs: [InputFile]
   public var passes: [Pass]
+  /// Built stages, in recipe order, fused into one pass.
+  public var stages: [NamedStage]
+  /// Identifies what the plan computes: the recipe's meaning (not its executor, worker count or
+  /// formatting) and its inputs. A run directory only resumes a plan with the same fingerprint.
+  public var fingerprint: String
 
   /// Validates every stage's parameters and builds the stages. Errors name the recipe
-  /// location of the offending step.
-  public static func make(_ recipe: Recipe, registry: StageRegistry = StageCatalog.standard) throws(WinnowError) -> Plan {
+  /// location of the offending step. `inputs` fixes the input list (workers take it from the
+  /// plan file rather than expanding globs again).
+  public static func make(
+    _ recipe: Recipe, inputs fixedInputs: [InputFile]? = nil, registry: StageRegistry = StageCatalog.standard
+  ) throws(WinnowError) -> Plan {
     let context = StageContext(seed: recipe.seed, fields: recipe.input.fields)
     var stages: [NamedStage] = []
+    var wholeStream = false
     for step in recipe.stages {
       guard let d = registry.descriptor(named: step.stage) else {
         let hint = closestName(step.stage, among: registry.names).map { " (did you mean '\($0)'?)" } ?? ""
@@ -30,77 +39,47 @@ public struct Plan {
         let msg = error.message.hasPrefix(recipe.source) ? error.message : "\(step.location): \(error.message)"
         throw .usage(msg)
       }
+      wholeStream = wholeStream || d.seesAllDocuments
     }
-    let inputs = try InputSet.expand(recipe.input.paths)
-    return Plan(recipe: recipe, inputs: inputs, passes: [Pass(stages: stages)])
-  }
-}
-
-/// Decides where the tasks of a plan run. Every executor runs the same stage code, so a
-/// recipe gives the same output whichever runs it.
-public protocol Executor {
-  func execute(_ plan: Plan, options: PipelineOptions, output: OutputSpec) throws(WinnowError) -> RunStats
-}
-
-/// Runs the whole plan in the calling process.
-public struct InlineExecutor: Executor {
-  public init() {}
-
-  public func execute(_ plan: Plan, options: PipelineOptions, output: OutputSpec) throws(WinnowError) -> RunStats {
-    let writer = try DocumentWriter(output)
-    let pipeline = Pipeline(stages: plan.passes.flatMap(\.stages))
-    return try pipeline.run(inputs: plan.inputs, output: writer, options: options)
-  }
-}
-
-/// `winnow run`: plans a recipe, runs it with its executor and writes `stats.json` beside
-/// the output shards.
-public enum RecipeRunner {
-  public struct Result {
-    public var stats: RunStats
-    public var outputDirectory: String
-    public var statsPath: String
+    let inputs: [InputFile]
+    if let fixedInputs { inputs = fixedInputs } else { inputs = try InputSet.expand(recipe.input.paths) }
+    if inputs.contains(where: \.isStdin) {
+      throw .usage("\(recipe.source): a recipe reads files, not standard input ('-'); pipe into 'winnow <stage>' instead")
+    }
+    // A stage that must see every document (in-process exact dedup) gets one task holding all
+    // inputs; otherwise `files_per_task` consecutive files make a task.
+    let per = wholeStream ? max(inputs.count, 1) : recipe.filesPerTask
+    var tasks: [[Int]] = stride(from: 0, to: inputs.count, by: per).map { Array($0..<min($0 + per, inputs.count)) }
+    if tasks.isEmpty { tasks = [[]] }
+    return Plan(
+      recipe: recipe, inputs: inputs, passes: [Pass(tasks: tasks)], stages: stages,
+      fingerprint: fingerprint(recipe, inputs: inputs))
   }
 
-  public static func run(
-    _ recipe: Recipe, executor override: String? = nil, strict: Bool? = nil, progress: ((Progress) -> Void)? = nil
-  ) throws(WinnowError) -> Result {
-    let executorName = override ?? recipe.executor
-    guard executorName == "inline" else {
-      throw .usage(
-        "executor '\(executorName)' is not available in this version of winnow; use 'inline' (the default)")
+  static func fingerprint(_ r: Recipe, inputs: [InputFile]) -> String {
+    var parts: [String] = [
+      "v1", r.name, String(r.seed), r.input.fields.text, r.input.fields.id, String(r.input.strict),
+      r.output.path, r.output.compression.rawValue, String(r.output.compressionLevel ?? -99),
+      String(r.output.maxShardBytes ?? -1), String(r.output.maxShardDocs ?? -1), r.output.rejects ?? "-",
+      r.output.quarantine ?? "-", String(r.filesPerTask),
+    ]
+    parts += inputs.map(\.path)
+    for step in r.stages {
+      parts.append("stage:" + step.stage)
+      for k in step.parameters.keys.sorted() {
+        switch step.parameters[k]!.value {
+        case .scalar(let v, let q): parts.append("\(k)=\(q ? "'" : "")\(v)")
+        case .list(let items): parts.append("\(k)=[\(items.joined(separator: "\u{1}"))]")
+        case .unsupported(let what): parts.append("\(k)?\(what)")
+        }
+      }
     }
-    let plan = try Plan.make(recipe)
-    let out = recipe.output
-    var options = PipelineOptions()
-    options.fields = recipe.input.fields
-    options.strict = strict ?? recipe.input.strict
-    options.progress = progress
-    // A re-run replaces what the previous run of the recipe wrote.
-    // Side outputs follow the main output's compression when they are directories, and
-    // their own extension when they are files. A re-run replaces what the last run wrote.
-    func sideOutput(_ path: String) -> OutputSpec {
-      OutputSpec(
-        path: path, compression: OutputSpec(path: path).isDirectory ? out.compression : nil,
-        compressionLevel: out.compressionLevel, overwrite: true)
-    }
-    options.rejects = out.rejects.map(sideOutput)
-    options.quarantine = out.quarantine.map(sideOutput)
-    let spec = OutputSpec(
-      path: out.path, compression: out.compression, compressionLevel: out.compressionLevel,
-      maxShardBytes: out.maxShardBytes, maxShardDocs: out.maxShardDocs, overwrite: true)
-    guard spec.isDirectory else {
-      throw .usage("\(recipe.source): 'output.path' must be a directory for the shards, got '\(out.path)'")
-    }
-    let stats = try InlineExecutor().execute(plan, options: options, output: spec)
-    let dir = out.path.hasSuffix("/") ? String(out.path.dropLast()) : out.path
-    let statsPath = dir + "/stats.json"
-    try writeTextFile(
-      statsPath,
-      stats.json(extra: [
-        ("recipe", JSONString.quoted(recipe.name)), ("executor", JSONString.quoted(executorName)),
-        ("seed", String(recipe.seed)),
-      ]))
-    return Result(stats: stats, outputDirectory: dir, statsPath: statsPath)
+    let hash = Array(parts.joined(separator: "\u{0}").utf8).withUnsafeBufferPointer { XXH3.hash128($0) }
+    return hex(hash.high) + hex(hash.low)
+  }
+
+  static func hex(_ v: UInt64) -> String {
+    let s = String(v, radix: 16)
+    return String(repeating: "0", count: 16 - s.count) + s
   }
 }

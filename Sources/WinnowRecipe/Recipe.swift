@@ -20,6 +20,23 @@ public struct Recipe: Sendable {
     public var quarantine: String?
   }
 
+  /// Options of the Slurm executor (the `slurm:` section).
+  public struct Slurm: Sendable, Equatable {
+    public var partition: String?
+    public var account: String?
+    /// Time limit per task, in sbatch's syntax (`01:00:00`).
+    public var time: String?
+    /// Memory per task, in sbatch's syntax (`4G`).
+    public var mem: String?
+    public var cpusPerTask = 1
+    /// At most this many tasks of an array run at once (sbatch's `%` throttle).
+    public var maxParallel: Int?
+    /// Further sbatch arguments, passed as they are.
+    public var extraArgs: [String] = []
+    /// Seconds between two looks at the queue.
+    public var pollSeconds = 2.0
+  }
+
   public struct Step: Sendable {
     public var stage: String
     public var parameters: [String: RawParameter]
@@ -30,11 +47,20 @@ public struct Recipe: Sendable {
   public var name: String
   public var seed: UInt64 = 0
   public var executor = "inline"
+  /// Worker processes of the local executor (default: the machine's cores).
+  public var workers: Int?
+  /// How often a failed task is tried again before the run fails.
+  public var maxRetries = 2
+  /// Input files per task (a task's output shards are named after it).
+  public var filesPerTask = 1
+  public var slurm = Slurm()
   public var input: Input
   public var output: Output
   public var stages: [Step]
   /// The file it was read from (for messages), or `<string>`.
   public var source: String
+  /// The YAML it was parsed from; workers parse the same text.
+  public var text = ""
 
   /// Executors a recipe may name. Only `inline` runs in this version.
   public static let executors = ["inline", "local", "slurm"]
@@ -43,7 +69,10 @@ public struct Recipe: Sendable {
 /// Reads recipe YAML into a `Recipe`, checking every key and value. Errors name the file,
 /// line and column, the key, and what is allowed.
 public enum RecipeParser {
-  static let topKeys = ["name", "seed", "executor", "input", "output", "stages"]
+  static let topKeys = [
+    "name", "seed", "executor", "workers", "max_retries", "files_per_task", "slurm", "input", "output", "stages",
+  ]
+  static let slurmKeys = ["partition", "account", "time", "mem", "cpus_per_task", "max_parallel", "extra_args", "poll_seconds"]
   static let inputKeys = ["paths", "text_field", "id_field", "strict"]
   static let outputKeys = [
     "path", "compression", "compression_level", "max_shard_bytes", "max_shard_docs", "rejects", "quarantine",
@@ -109,6 +138,28 @@ public enum RecipeParser {
       }
       recipe.executor = e
     }
+    if let n = top["workers"] { recipe.workers = try p.int(n, key: "workers", range: 1...4096) }
+    if let n = top["max_retries"] { recipe.maxRetries = try p.int(n, key: "max_retries", range: 0...100) }
+    if let n = top["files_per_task"] { recipe.filesPerTask = try p.int(n, key: "files_per_task", range: 1...Int.max) }
+    if let n = top["slurm"] {
+      let m = try p.mapping(n, what: "'slurm'", allowed: slurmKeys)
+      var sl = Recipe.Slurm()
+      if let v = m["partition"] { sl.partition = try p.string(v, key: "slurm.partition") }
+      if let v = m["account"] { sl.account = try p.string(v, key: "slurm.account") }
+      if let v = m["time"] { sl.time = try p.string(v, key: "slurm.time") }
+      if let v = m["mem"] { sl.mem = try p.string(v, key: "slurm.mem") }
+      if let v = m["cpus_per_task"] { sl.cpusPerTask = try p.int(v, key: "slurm.cpus_per_task", range: 1...4096) }
+      if let v = m["max_parallel"] { sl.maxParallel = try p.int(v, key: "slurm.max_parallel", range: 1...1_000_000) }
+      if let v = m["extra_args"] { sl.extraArgs = try p.stringList(v, key: "slurm.extra_args") }
+      if let v = m["poll_seconds"] {
+        guard let d = Double(try p.string(v, key: "slurm.poll_seconds")), d > 0 else {
+          throw p.error(v, "'slurm.poll_seconds' must be a positive number")
+        }
+        sl.pollSeconds = d
+      }
+      recipe.slurm = sl
+    }
+    recipe.text = yaml
     guard case .sequence(let seq) = stagesNode else {
       throw p.error(stagesNode, "'stages' must be a list of `- stage_name: {parameters}` entries")
     }

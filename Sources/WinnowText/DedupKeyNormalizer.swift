@@ -1,3 +1,5 @@
+import CICUShim
+
 /// Builds the normalised key that exact dedup hashes when `normalize: true`,
 /// so that documents differing only in Unicode presentation, letter case or
 /// spacing count as duplicates.
@@ -19,9 +21,8 @@
 /// U+FFFD.
 public struct DedupKeyNormalizer: Sendable {
   var normalizer = TextNormalizer()
-  // Intermediate results of the non-ASCII path, kept to reuse their storage.
+  // NFKC output of the non-ASCII path, kept to reuse its storage.
   var nfkc: [UInt8] = []
-  var lower: [UInt8] = []
 
   public init() {}
 
@@ -29,112 +30,72 @@ public struct DedupKeyNormalizer: Sendable {
   public mutating func normalize(_ input: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     if UTF8Bytes.isASCII(input) {
       // NFKC is the identity on ASCII, so lowercase and collapse in one pass.
-      Collapse.run(input, into: &out, lowercaseASCII: true)
+      ASCIIDedupKey.run(input, into: &out)
       return
     }
     normalizer.normalize(input, form: .nfkc, into: &nfkc)
-    nfkc.withUnsafeBufferPointer { normalizer.lowercase($0, into: &lower) }
-    lower.withUnsafeBufferPointer { Collapse.run($0, into: &out, lowercaseASCII: false) }
+    // Steps 2-4 in one pass of the shim (lowercasing decodes every
+    // character anyway, so whitespace comes at no extra cost there).
+    nfkc.withUnsafeBufferPointer { nfkc in
+      normalizer.callICU(nfkc, into: &out) { wn_to_lower_collapse($0, $1, $2, $3) }
+    }
   }
 }
 
-/// Whitespace collapsing and trimming, optionally fused with ASCII lowercase.
-enum Collapse {
-  static func run(
-    _ input: UnsafeBufferPointer<UInt8>, into out: inout [UInt8], lowercaseASCII: Bool
-  ) {
+/// Steps 2-4 of the dedup key for ASCII text, in one pass in Swift: the shim
+/// call, its table lookups and the NFKC step are all unnecessary there.
+enum ASCIIDedupKey {
+  /// `input` must be ASCII.
+  static func run(_ input: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     // The output never outgrows the input: runs shrink to one byte.
     writeOutput(&out, capacity: input.count) { dst in
       guard let src = input.baseAddress else { return 0 }
-      return lowercaseASCII
-        ? collapse(src, input.count, dst, lowercase: true)
-        : collapse(src, input.count, dst, lowercase: false)
+      return collapse(src, input.count, dst)
     }
   }
 
   /// Emits a space eagerly for the first whitespace of a run and drops the
   /// rest, then trims the one possible trailing space at the end. Starting in
   /// the "just emitted a space" state drops leading whitespace.
-  /// `lowercase` must only be true for ASCII input.
-  @inline(__always)
-  static func collapse(
-    _ src: UnsafePointer<UInt8>, _ n: Int, _ dst: UnsafeMutablePointer<UInt8>, lowercase: Bool
-  ) -> Int {
-    let h = UTF8Bytes.highBits
+  static func collapse(_ src: UnsafePointer<UInt8>, _ n: Int, _ dst: UnsafeMutablePointer<UInt8>) -> Int {
     var o = 0
     var lastSpace = true
+    @inline(__always) func byte(_ b: UInt8) {
+      if UnicodeWhitespace.isASCIIWhitespace(b) {
+        if !lastSpace {
+          dst[o] = 0x20
+          o += 1
+          lastSpace = true
+        }
+      } else {
+        dst[o] = ASCIICase.lower(b)
+        o += 1
+        lastSpace = false
+      }
+    }
     var i = 0
-    // Whole-word stores may write up to 7 bytes past `o`; that stays inside
-    // the buffer because o <= i and i + 8 <= n.
     while i + 8 <= n {
       let x = UTF8Bytes.load8(src + i)
-      let high = x & h
-      let special = high == 0 ? 0 : UnicodeWhitespace.multibyteCandidates(x)
-      let sp = high == 0 ? UnicodeWhitespace.asciiMask(x) : UnicodeWhitespace.asciiMaskAnyLanes(x)
-      // Lanes up to the first possible multi-byte whitespace (all 8 when
-      // there is none) contain only ASCII whitespace and other bytes.
-      let k = special == 0 ? 8 : special.trailingZeroBitCount >> 3
-      let keep: UInt64 = k == 8 ? ~0 : (1 << (8 * UInt64(k))) &- 1
-      let spk = sp & keep
-      let isSpace20 = UnicodeWhitespace.zeroLanes(x ^ 0x2020_2020_2020_2020) & keep
-      let before = (spk << 8) | (lastSpace ? 0x80 : 0)
-      if spk == isSpace20 && spk & before == 0 {
-        // Ordinary prose: every whitespace is one 0x20 after a non-space,
-        // so the k bytes copy through (lowercased when asked).
-        UTF8Bytes.store8(lowercase ? ASCIICase.lower8(x) : x, dst + o)
-        o += k
-        i += k
-        if k > 0 { lastSpace = (spk >> (8 * UInt64(k) - 1)) & 1 != 0 }
+      // Ordinary prose: every whitespace among the eight bytes is a single
+      // 0x20 after a non-space, so they go out as one word, lowercased.
+      let sp = UnicodeWhitespace.asciiMask(x)
+      let isSpace20 = UnicodeWhitespace.zeroLanes(x ^ 0x2020_2020_2020_2020)
+      let before = (sp << 8) | (lastSpace ? 0x80 : 0)
+      if sp == isSpace20 && sp & before == 0 {
+        // o <= i, so the 8-byte store stays inside the n-byte buffer.
+        UTF8Bytes.store8(ASCIICase.lower8(x), dst + o)
+        o += 8
+        lastSpace = sp >> 63 != 0
       } else {
-        for _ in 0..<k {
-          let b = src[i]
-          if UnicodeWhitespace.isASCIIWhitespace(b) {
-            if !lastSpace {
-              dst[o] = 0x20
-              o += 1
-              lastSpace = true
-            }
-          } else {
-            dst[o] = lowercase ? ASCIICase.lower(b) : b
-            o += 1
-            lastSpace = false
-          }
-          i += 1
-        }
+        for k in 0..<8 { byte(src[i + k]) }
       }
-      if k < 8 { step(src, n, dst, &i, &o, &lastSpace, lowercase: lowercase) }
+      i += 8
     }
-    while i < n { step(src, n, dst, &i, &o, &lastSpace, lowercase: lowercase) }
-    if lastSpace && o > 0 { o -= 1 }
-    return o
-  }
-
-  /// One scalar (or one stray byte) at `i`.
-  @inline(__always)
-  static func step(
-    _ src: UnsafePointer<UInt8>, _ n: Int, _ dst: UnsafeMutablePointer<UInt8>,
-    _ i: inout Int, _ o: inout Int, _ lastSpace: inout Bool, lowercase: Bool
-  ) {
-    let ws = UnicodeWhitespace.length(src, i, n)
-    if ws > 0 {
-      if !lastSpace {
-        dst[o] = 0x20
-        o += 1
-        lastSpace = true
-      }
-      i += ws
-      return
-    }
-    let b = src[i]
-    dst[o] = lowercase ? ASCIICase.lower(b) : b
-    o += 1
-    i += 1
-    // Continuation bytes of this scalar are copied as they are.
-    while i < n, src[i] & 0xC0 == 0x80 {
-      dst[o] = src[i]
-      o += 1
+    while i < n {
+      byte(src[i])
       i += 1
     }
-    lastSpace = false
+    if lastSpace && o > 0 { o -= 1 }
+    return o
   }
 }

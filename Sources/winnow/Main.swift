@@ -1,4 +1,6 @@
 import ArgumentParser
+import CProcessShim
+import Foundation
 import Glibc
 import Winnow
 
@@ -56,37 +58,68 @@ struct WinnowCommand: ParsableCommand {
       \(exitCodeHelp)
       """,
     version: winnowVersion,
-    subcommands: [RunCommand.self, CatCommand.self, StatsCommand.self, StagesCommand.self])
+    subcommands: [RunCommand.self, CatCommand.self, StatsCommand.self, StagesCommand.self, StatusCommand.self, WorkerCommand.self])
 }
 
 let winnowVersion = "0.1.0"
 
 struct RunCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "run", abstract: "Run a recipe (YAML): inputs, stages, outputs.",
-    discussion: "Writes the output shards, rejects and quarantine where the recipe says, and stats.json beside the shards. Re-running replaces the previous output.\n\n" + exitCodeHelp)
+    commandName: "run", abstract: "Run a recipe (YAML): inputs, stages, outputs; resumes an interrupted run.",
+    discussion: """
+      Writes the output shards (part-TTTTT-NNNNN.jsonl.zst, named after the task that wrote them), the \
+      rejects and quarantine where the recipe says, and stats.json beside the shards. The run's state \
+      (plan, task records, logs, run database) lives in OUTPUT/.winnow.
+
+      Running the same command again resumes: finished tasks are skipped. A different recipe in the same \
+      output directory is refused unless --fresh.
+
+      \(exitCodeHelp)
+      """)
 
   @Argument(help: "The recipe file.")
   var recipe: String
 
-  @Option(help: "Executor (overrides the recipe's): inline.")
+  @Option(help: "Executor (overrides the recipe's): inline (one process) or local (worker processes).")
   var executor: String?
+
+  @Option(help: "Worker processes for the local executor (default: the recipe's 'workers', else the number of cores).")
+  var workers: Int?
+
+  @Flag(help: "Discard what an earlier run left in the output directory and start over.")
+  var fresh = false
+
+  @Flag(help: "Slurm: submit the jobs and return; run the same command again later to wait for them and finish.")
+  var detach = false
 
   @Flag(help: "Stop at the first bad input line (overrides the recipe's input.strict).")
   var strict = false
 
-  @Flag(inversion: .prefixedNo, help: "Show a progress line on standard error (default: when it is a terminal).")
+  @Flag(inversion: .prefixedNo, help: "Show live progress on standard error (default: when it is a terminal; otherwise a log line every few seconds).")
   var progress: Bool?
 
   func run() throws {
+    if let w = workers, w < 1 { throw report(.usage("--workers must be at least 1")) }
     do {
       let r = try RecipeParser.parse(file: recipe)
-      let show = progress ?? ProgressLine.stderrIsTerminal
-      let onProgress: ((Progress) -> Void)? = show ? { ProgressLine.shared.update($0) } : nil
-      let result = try RecipeRunner.run(r, executor: executor, strict: strict ? true : nil, progress: onProgress)
-      ProgressLine.shared.finish()
+      var options = RecipeRunner.Options()
+      options.executor = executor
+      options.workers = workers
+      options.fresh = fresh
+      options.detach = detach
+      options.strict = strict ? true : nil
+      let display = RunProgressDisplay(live: progress ?? ProgressLine.stderrIsTerminal, quiet: progress == false)
+      options.progress = { display.update($0) }
+      options.log = { display.log($0) }
+      let result = try RecipeRunner.run(r, options: options)
+      display.finish()
+      if let jobs = result.submittedJobs {
+        print("submitted Slurm job(s) \(jobs.joined(separator: ", ")) for \(r.name); 'winnow status \(r.output.path)' shows progress, and the same 'winnow run' command again waits for them and writes stats.json")
+        return
+      }
       let s = result.stats
       print("recipe \(r.name): read \(s.documentsRead), kept \(s.documentsWritten), dropped \(s.dropped), quarantined \(s.quarantined) in \(fixed(s.seconds, 2)) s")
+      print("tasks: \(result.tasksRun) run, \(result.tasksSkipped) already done (executor \(result.executor))")
       for st in s.stages {
         let reasons = st.droppedByReason.keys.sorted().map { "\($0) \(st.droppedByReason[$0]!)" }.joined(separator: ", ")
         print("  \(st.name): in \(st.documentsIn), kept \(st.kept), dropped \(st.dropped)\(reasons.isEmpty ? "" : " (\(reasons))")")
@@ -95,6 +128,79 @@ struct RunCommand: ParsableCommand {
       if let rej = r.output.rejects { print("rejects: \(rej)") }
       if let q = r.output.quarantine { print("quarantine: \(q)") }
       print("stats: \(result.statsPath)")
+    } catch {
+      throw report(error)
+    }
+  }
+}
+
+/// `winnow worker`: runs one task of a run directory's plan. Started by the local and Slurm
+/// executors; not meant to be typed by hand.
+struct WorkerCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "worker", abstract: "Run one task of a planned run (started by executors).", shouldDisplay: false)
+
+  @Argument(help: "The run's output directory.")
+  var runDirectory: String
+
+  @Option(help: "Pass number.")
+  var pass: Int = 0
+
+  @Option(help: "Task number (default: $SLURM_ARRAY_TASK_ID plus --task-offset).")
+  var task: Int?
+
+  @Option(help: "Added to $SLURM_ARRAY_TASK_ID (arrays are split past MaxArraySize).")
+  var taskOffset: Int = 0
+
+  @Flag(help: "Append standard output and error to the task's log in the run directory.")
+  var logToTaskLog = false
+
+  func run() throws {
+    dieWithParent()
+    guard let t = task ?? ProcessInfo.processInfo.environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init).map({ $0 + taskOffset }) else {
+      throw report(.usage("worker: give --task or run inside a Slurm array job"))
+    }
+    let runDir = RunDirectory(runDirectory)
+    if logToTaskLog {
+      let log = runDir.logPath(pass: pass, task: t)
+      let fd = open(log, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+      if fd >= 0 {
+        dup2(fd, 1)
+        dup2(fd, 2)
+        close(fd)
+        print("=== \(RunDirectory.taskName(pass: pass, task: t)) on \(ProcessInfo.processInfo.hostName) \(Date()) (Slurm job \(ProcessInfo.processInfo.environment["SLURM_JOB_ID"] ?? "?"))")
+        fflush(nil)
+      }
+    }
+    do {
+      let record = try TaskRunner.run(runDir, pass: pass, task: t)
+      print("task \(RunDirectory.taskName(pass: pass, task: t)) done: read \(record.stats.documentsRead), kept \(record.stats.documentsWritten)")
+      fflush(nil)
+    } catch {
+      throw report(error)
+    }
+  }
+
+  /// A worker whose coordinator is killed must not go on writing: ask the kernel to end it
+  /// with its parent.
+  func dieWithParent() {
+    guard let want = ProcessInfo.processInfo.environment["WINNOW_PARENT_PID"].flatMap(Int32.init) else { return }
+    _ = wn_set_parent_death_signal(SIGKILL)
+    if getppid() != want { Glibc.exit(1) }  // the parent died before prctl took effect
+  }
+}
+
+/// `winnow status DIR`: progress of a run per pass, from its run database.
+struct StatusCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the progress of a run, per pass.")
+
+  @Argument(help: "The run's output directory.")
+  var runDirectory: String
+
+  func run() throws {
+    do {
+      let text = try RunStatus.describe(RunDirectory(runDirectory))
+      print(text)
     } catch {
       throw report(error)
     }

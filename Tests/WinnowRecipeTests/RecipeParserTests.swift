@@ -332,7 +332,9 @@ struct RecipeParserTests {
       """
     let plan = try Plan.make(try RecipeParser.parse(yaml, source: Self.src))
     #expect(plan.passes.count == 1)
-    #expect(plan.passes[0].stages.map(\.name) == ["length", "exact_dedup", "sample", "field"])
+    #expect(plan.stages.map(\.name) == ["length", "exact_dedup", "sample", "field"])
+    // exact_dedup must see every document: all inputs go to one task.
+    #expect(plan.passes[0].tasks == [[0, 1]])
     #expect(plan.inputs.map(\.path) == ["\(dir.path)/in/a.jsonl", "\(dir.path)/in/b.jsonl"])
   }
 
@@ -410,7 +412,7 @@ struct RecipeParserTests {
         stages:
           - sample: \(parameters)
         """
-      return try Plan.make(try RecipeParser.parse(yaml, source: Self.src)).passes[0].stages[0].stage
+      return try Plan.make(try RecipeParser.parse(yaml, source: Self.src)).stages[0].stage
     }
     func decisions(_ stage: DocumentStage) throws -> [Bool] {
       try (0..<300).map { k in

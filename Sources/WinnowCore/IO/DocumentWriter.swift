@@ -14,6 +14,9 @@ public struct OutputSpec: Sendable, Equatable {
   public var maxShardDocs: Int?
   /// Replace shards that a previous run left in the directory.
   public var overwrite: Bool
+  /// Directory output: shard names are this prefix plus a five-digit counter. A task of a
+  /// multi-task run writes `part-00003-00000.jsonl.zst`, … (prefix `part-00003-`).
+  public var shardPrefix = "part-"
 
   public init(
     path: String, compression: Compression? = nil, compressionLevel: Int? = nil, maxShardBytes: Int? = nil,
@@ -107,7 +110,7 @@ public final class DocumentWriter {
     isDirectory = spec.isDirectory
     if isDirectory {
       compression = spec.compression ?? .zstd
-      try Self.prepareDirectory(spec.path, overwrite: spec.overwrite)
+      try Self.prepareDirectory(spec.path, prefix: spec.shardPrefix, overwrite: spec.overwrite)
     } else {
       compression = spec.compression ?? Compression.forPath(spec.path)
       if spec.path != "-" {
@@ -118,9 +121,9 @@ public final class DocumentWriter {
     }
   }
 
-  static func prepareDirectory(_ path: String, overwrite: Bool) throws(WinnowError) {
+  static func prepareDirectory(_ path: String, prefix: String, overwrite: Bool) throws(WinnowError) {
     try makeDirectories(path)
-    let old = listDirectory(path).filter { $0.hasPrefix("part-") }
+    let old = listDirectory(path).filter { $0.hasPrefix(prefix) }
     if old.isEmpty { return }
     guard overwrite else {
       throw .usage("\(path): already holds output shards (\(old[0]) …); remove them or pass --force")
@@ -131,7 +134,7 @@ public final class DocumentWriter {
   var shardPath: String {
     let dir = spec.path.hasSuffix("/") ? String(spec.path.dropLast()) : spec.path
     let n = String(shardIndex)
-    return "\(dir)/part-\(String(repeating: "0", count: max(0, 5 - n.count)))\(n).jsonl\(compression.fileExtension)"
+    return "\(dir)/\(spec.shardPrefix)\(String(repeating: "0", count: max(0, 5 - n.count)))\(n).jsonl\(compression.fileExtension)"
   }
 
   public func write(line: UnsafeBufferPointer<UInt8>) throws(WinnowError) {

@@ -135,3 +135,44 @@ struct JSONTextWriter {
     close("}")
   }
 }
+
+extension StageStats: Codable {
+  enum CodingKeys: String, CodingKey {
+    case name = "stage", documentsIn = "documents_in", kept, dropped, droppedByReason = "dropped_by_reason"
+    case modified, textBytesIn = "text_bytes_in", textBytesOut = "text_bytes_out", nanoseconds
+  }
+}
+
+extension RunStats: Codable {
+  enum CodingKeys: String, CodingKey {
+    case inputFiles = "input_files", documentsRead = "documents_read", documentsWritten = "documents_written"
+    case quarantined = "documents_quarantined", quarantinedByReason = "quarantined_by_reason"
+    case blankLines = "blank_lines_skipped", bytesRead = "bytes_read", bytesWritten = "bytes_written"
+    case outputFiles = "output_files", stages, seconds
+  }
+
+  /// Adds another part's counts (a task of the same plan: same stages in the same order).
+  public mutating func merge(_ other: RunStats) {
+    inputFiles += other.inputFiles
+    documentsRead += other.documentsRead
+    documentsWritten += other.documentsWritten
+    quarantined += other.quarantined
+    for (k, v) in other.quarantinedByReason { quarantinedByReason[k, default: 0] += v }
+    blankLines += other.blankLines
+    bytesRead += other.bytesRead
+    bytesWritten += other.bytesWritten
+    outputFiles += other.outputFiles
+    seconds += other.seconds
+    if stages.isEmpty { stages = other.stages.map { StageStats(name: $0.name) } }
+    for (k, s) in other.stages.enumerated() where k < stages.count {
+      stages[k].documentsIn += s.documentsIn
+      stages[k].kept += s.kept
+      stages[k].dropped += s.dropped
+      for (r, n) in s.droppedByReason { stages[k].droppedByReason[r, default: 0] += n }
+      stages[k].modified += s.modified
+      stages[k].textBytesIn += s.textBytesIn
+      stages[k].textBytesOut += s.textBytesOut
+      stages[k].nanoseconds += s.nanoseconds
+    }
+  }
+}

@@ -31,15 +31,19 @@ public struct StageDescriptor: Sendable {
   /// One line for `winnow stages` and `--help`.
   public var summary: String
   public var parameters: [ParameterSpec]
+  /// The stage must see every document of the run in one stream (in-process exact dedup):
+  /// the planner then puts all inputs in one task.
+  public var seesAllDocuments: Bool
   public var make: @Sendable (StageParameters, StageContext) throws(WinnowError) -> DocumentStage
 
   public init(
-    name: String, summary: String, parameters: [ParameterSpec],
+    name: String, summary: String, parameters: [ParameterSpec], seesAllDocuments: Bool = false,
     make: @escaping @Sendable (StageParameters, StageContext) throws(WinnowError) -> DocumentStage
   ) {
     self.name = name
     self.summary = summary
     self.parameters = parameters
+    self.seesAllDocuments = seesAllDocuments
     self.make = make
   }
 

@@ -1,0 +1,219 @@
+import Foundation
+import WinnowCore
+
+/// Runs tasks on a Slurm cluster: one `sbatch --array` per pass (split where task numbers
+/// pass the cluster's MaxArraySize), throttled with `%`, watched with `squeue`/`scontrol`
+/// (no `sacct`: it needs slurmdbd). Failed, cancelled, timed-out and never-satisfiable tasks
+/// are submitted again up to `max_retries` times, then reported with their logs. The run
+/// directory must be on a file system the compute nodes share.
+public struct SlurmExecutor: TaskExecutor {
+  public var options: Recipe.Slurm
+  public var binary: String
+  public var jobName: String
+  /// Submit and return without waiting (`winnow run --detach`).
+  public var detach = false
+  /// Jobs an earlier, detached coordinator submitted: `(job id, task offset)`.
+  public var adopt: [(job: String, offset: Int)] = []
+  /// Called with each submitted array job and its task offset (kept in the run database).
+  public var onSubmit: ((String, Int) -> Void)?
+
+  public init(options: Recipe.Slurm, binary: String, jobName: String) {
+    self.options = options
+    self.binary = binary
+    self.jobName = jobName
+  }
+
+  public var name: String { "slurm" }
+  public var workers: Int { options.maxParallel ?? 0 }
+
+  static let activeStates: Set<String> = [
+    "PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "RESIZING", "REQUEUED", "SUSPENDED", "STAGE_OUT", "SIGNALING",
+  ]
+
+  public func execute(
+    _ tasks: [TaskRef], in runDir: RunDirectory, maxRetries: Int, events: (TaskEvent) -> Void, tick: () -> Void
+  ) throws(WinnowError) {
+    guard !tasks.isEmpty else { return }
+    let maxArray = try Self.maxArraySize()
+    var attempt: [TaskRef: Int] = [:]
+    // (job id, array index) → task, for every submitted task still being watched.
+    var watching: [String: TaskRef] = [:]
+    var missing: [String: Int] = [:]
+    var toSubmit = tasks
+
+    // Tasks a detached run submitted and that are still queued or running are watched, not
+    // submitted again.
+    if !adopt.isEmpty {
+      let states = try queueStates(adopt.map(\.job))
+      for (job, offset) in adopt {
+        for (key, st) in states where key.hasPrefix(job + "_") && Self.activeStates.contains(st.state) {
+          guard let idx = Int(key.dropFirst(job.count + 1)) else { continue }
+          let t = TaskRef(pass: tasks[0].pass, task: idx + offset)
+          guard toSubmit.contains(t) else { continue }
+          toSubmit.removeAll { $0 == t }
+          watching[key] = t
+          attempt[t] = 1
+          events(.started(t, attempt: 1, log: runDir.logPath(pass: t.pass, task: t.task)))
+        }
+      }
+    }
+
+    while !toSubmit.isEmpty || !watching.isEmpty {
+      if !toSubmit.isEmpty {
+        for (job, offset, group) in try submit(toSubmit, runDir: runDir, maxArray: maxArray) {
+          onSubmit?(job, offset)
+          for t in group {
+            attempt[t, default: 0] += 1
+            watching["\(job)_\(t.task - offset)"] = t
+            events(.started(t, attempt: attempt[t]!, log: runDir.logPath(pass: t.pass, task: t.task)))
+          }
+        }
+        toSubmit = []
+        if detach { return }
+      }
+      Thread.sleep(forTimeInterval: options.pollSeconds)
+      tick()
+      let jobs = Set(watching.keys.map { String($0.split(separator: "_")[0]) })
+      let states = try queueStates(Array(jobs))
+      for (key, t) in watching.sorted(by: { $0.value < $1.value }) {
+        let n = attempt[t] ?? 1
+        if let record = runDir.readRecord(pass: t.pass, task: t.task) {
+          // The record is the truth: the task finished, whatever the queue says.
+          if states[key].map({ Self.activeStates.contains($0.state) }) ?? false { continue }
+          watching[key] = nil
+          events(.finished(t, attempt: n, record))
+          continue
+        }
+        var failure: (code: Int, why: String)?
+        if let st = states[key] {
+          missing[key] = nil
+          if st.state == "PENDING" && st.reason.contains("DependencyNeverSatisfied") {
+            failure = (1, "Slurm job \(key) can never start (DependencyNeverSatisfied)")
+          } else if Self.activeStates.contains(st.state) {
+            continue
+          } else if st.state == "COMPLETED" {
+            failure = (1, "Slurm job \(key) completed without writing its task record")
+          } else {
+            let code = exitCode(key)
+            failure = (code ?? 1, "Slurm job \(key) ended \(st.state)\(code.map { " with exit code \($0)" } ?? "") (\(st.reason))")
+          }
+        } else {
+          // Finished jobs leave squeue after MinJobAge; a missing record then means failure.
+          missing[key, default: 0] += 1
+          if missing[key]! < 3 { continue }
+          failure = (1, "Slurm job \(key) left the queue without writing its task record")
+        }
+        guard let failure else { continue }
+        watching[key] = nil
+        missing[key] = nil
+        let retry = n <= maxRetries && failure.code != 2 && failure.code != 3
+        events(.failed(t, attempt: n, exitCode: failure.code, message: failure.why, final: !retry))
+        if retry { toSubmit.append(t) }
+      }
+    }
+  }
+
+  /// One `sbatch --array` per block of MaxArraySize task numbers.
+  func submit(_ tasks: [TaskRef], runDir: RunDirectory, maxArray: Int) throws(WinnowError) -> [(String, Int, [TaskRef])] {
+    var out: [(String, Int, [TaskRef])] = []
+    let byOffset = Dictionary(grouping: tasks) { ($0.task / maxArray) * maxArray }
+    for offset in byOffset.keys.sorted() {
+      let group = byOffset[offset]!.sorted()
+      let pass = group[0].pass
+      var spec = Self.ranges(group.map { $0.task - offset })
+      if let m = options.maxParallel { spec += "%\(m)" }
+      let dir = absolute(runDir.path)
+      var args = [
+        "--parsable", "--job-name=\(jobName)-p\(pass)", "--array=\(spec)",
+        "--output=\(dir)/.winnow/logs/slurm-%A_%a.out", "--cpus-per-task=\(options.cpusPerTask)",
+      ]
+      if let v = options.partition { args.append("--partition=\(v)") }
+      if let v = options.account { args.append("--account=\(v)") }
+      if let v = options.time { args.append("--time=\(v)") }
+      if let v = options.mem { args.append("--mem=\(v)") }
+      args += options.extraArgs
+      let command = [absolute(binary), "worker", dir, "--pass", String(pass), "--task-offset", String(offset), "--log-to-task-log"]
+      args.append("--wrap=exec " + command.map(Self.shellQuote).joined(separator: " "))
+      let (code, stdout, stderr) = Self.command("sbatch", args)
+      guard code == 0, let job = stdout.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }),
+        !job.isEmpty
+      else {
+        throw .io("sbatch failed (exit \(code)): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+      }
+      out.append((job, offset, group))
+    }
+    return out
+  }
+
+  /// `0-3,5,7-9`: compact array index lists.
+  static func ranges(_ xs: [Int]) -> String {
+    var parts: [String] = []
+    var i = 0
+    while i < xs.count {
+      var j = i
+      while j + 1 < xs.count && xs[j + 1] == xs[j] + 1 { j += 1 }
+      parts.append(i == j ? "\(xs[i])" : "\(xs[i])-\(xs[j])")
+      i = j + 1
+    }
+    return parts.joined(separator: ",")
+  }
+
+  /// State and reason of every array task of `jobs`, keyed `JOB_INDEX`.
+  func queueStates(_ jobs: [String]) throws(WinnowError) -> [String: (state: String, reason: String)] {
+    guard !jobs.isEmpty else { return [:] }
+    let (code, stdout, stderr) = Self.command("squeue", ["-h", "-r", "-t", "all", "-j", jobs.joined(separator: ","), "-o", "%i|%T|%r"])
+    if code != 0 {
+      // squeue fails when every listed job has left the queue: treat that as empty.
+      if stderr.contains("Invalid job id") { return [:] }
+      throw .io("squeue failed (exit \(code)): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+    var out: [String: (state: String, reason: String)] = [:]
+    for line in stdout.split(separator: "\n") {
+      let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+      if f.count >= 3 { out[f[0]] = (f[1], f[2]) }
+    }
+    return out
+  }
+
+  func exitCode(_ key: String) -> Int? {
+    let (code, stdout, _) = Self.command("scontrol", ["-o", "show", "job", key])
+    guard code == 0, let r = stdout.range(of: " ExitCode=") else { return nil }
+    return Int(stdout[r.upperBound...].prefix { $0.isNumber })
+  }
+
+  static func maxArraySize() throws(WinnowError) -> Int {
+    let (code, stdout, stderr) = command("scontrol", ["show", "config"])
+    guard code == 0 else {
+      throw .io("cannot reach Slurm (scontrol show config, exit \(code)): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+    for line in stdout.split(separator: "\n") where line.hasPrefix("MaxArraySize") {
+      if let v = line.split(separator: "=").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
+        // Array indices must be below MaxArraySize.
+        return max(1, v)
+      }
+    }
+    return 1001
+  }
+
+  func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+  }
+
+  static func shellQuote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+  /// Runs a Slurm client command; returns its exit code, stdout and stderr.
+  static func command(_ name: String, _ args: [String]) -> (Int32, String, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = [name] + args
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    do { try p.run() } catch { return (127, "", "\(name): \(error)") }
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+  }
+}
