@@ -4,6 +4,11 @@ import CXXHash
 public struct Hash128: Hashable, Sendable {
   public var low: UInt64
   public var high: UInt64
+
+  public init(low: UInt64, high: UInt64) {
+    self.low = low
+    self.high = high
+  }
 }
 
 /// XXH3 hashes (libxxhash), the hashes Winnow uses for dedup keys and sampling.

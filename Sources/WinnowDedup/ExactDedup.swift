@@ -5,7 +5,7 @@ import WinnowText
 /// occurrence in input order wins. The key is the XXH3-128 hash of the text — optionally
 /// normalised (NFKC, lower-cased, whitespace collapsed) — or of another field such as `url`.
 /// Memory: one 16-byte hash per distinct document.
-public final class ExactDedup: DocumentStage {
+public final class ExactDedup: DocumentStage, KeyedGlobalStage {
   public static let descriptor = StageDescriptor(
     name: "exact_dedup",
     summary: "Drop documents whose text (or another field) was seen before; first occurrence wins",
@@ -17,11 +17,12 @@ public final class ExactDedup: DocumentStage {
       ParameterSpec(
         "missing", .choice(["keep", "drop"]), default: .string("keep"),
         help: "what to do with documents that lack the field"),
+      ParameterSpec(
+        "buckets", .int(min: 1, max: 65_536), default: .int(16),
+        help: "recipe runs: reduce tasks the keys are spread over (the result does not depend on it)"),
     ],
-    seesAllDocuments: true,
-    make: { (p, _) throws(WinnowError) in
-      ExactDedup(field: p.string("field"), normalize: p.bool("normalize")!, dropMissing: p.string("missing") == "drop")
-    })
+    makeGlobal: { (p, _) throws(WinnowError) in ExactDedup(p) },
+    make: { (p, _) throws(WinnowError) in ExactDedup(p) })
 
   let field: String?
   let normalize: Bool
@@ -31,31 +32,42 @@ public final class ExactDedup: DocumentStage {
   var normalizer = DedupKeyNormalizer()
   var normalized: [UInt8] = []
 
+  convenience init(_ p: StageParameters) {
+    self.init(field: p.string("field"), normalize: p.bool("normalize")!, dropMissing: p.string("missing") == "drop")
+  }
+
   public init(field: String?, normalize: Bool, dropMissing: Bool) {
     self.field = field
     self.normalize = normalize
     self.dropMissing = dropMissing
   }
 
-  public func process(_ doc: Document) -> Verdict {
+  public var duplicateReason: String { "duplicate" }
+
+  /// XXH3-128 of the text (or field), normalised when asked; nil when the field is missing.
+  public func key(_ doc: Document) -> Hash128? {
     var bytes = doc.text
     if let field {
       // A null value is a missing value (as in `field` and for ids), not a key that every
       // document with a null field would share.
       guard doc.fieldBytes(field, into: fieldBuffer), !(fieldBuffer.count == 4 && doc.field(field) == .null) else {
-        return dropMissing ? .drop("field_missing") : .keep
+        return nil
       }
       bytes = fieldBuffer.bytes
     }
-    let h: Hash128
     if normalize {
       normalized.removeAll(keepingCapacity: true)
       normalizer.normalize(bytes, into: &normalized)
-      h = normalized.withUnsafeBufferPointer { XXH3.hash128($0) }
-    } else {
-      h = XXH3.hash128(bytes)
+      return normalized.withUnsafeBufferPointer { XXH3.hash128($0) }
     }
-    return seen.insert(h).inserted ? .keep : .drop("duplicate")
+    return XXH3.hash128(bytes)
+  }
+
+  public func verdictWithoutKey(_ doc: Document) -> Verdict { dropMissing ? .drop("field_missing") : .keep }
+
+  public func process(_ doc: Document) -> Verdict {
+    guard let h = key(doc) else { return verdictWithoutKey(doc) }
+    return seen.insert(h).inserted ? .keep : .drop(duplicateReason)
   }
 }
 

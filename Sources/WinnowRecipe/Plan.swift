@@ -4,16 +4,38 @@ import WinnowCore
 /// over fixed sets of input files. Tasks are decided by the recipe alone — never by the
 /// executor or the number of workers — so every executor writes the same shards.
 public struct Plan {
+  /// What the tasks of a pass do.
+  public enum PassKind: String, Codable, Sendable {
+    /// Read inputs, run the stages, write documents.
+    case documents
+    /// Global stage, map phase: run the stages before it, write sorted key runs per bucket.
+    case map
+    /// Global stage, reduce phase: one task per bucket, merge the runs, mark duplicates.
+    case reduce
+    /// Global stage, apply phase: read inputs again, drop what was marked, run the rest, write.
+    case apply
+  }
+
   public struct Pass: Sendable {
-    /// Input file indices of each task, in order.
+    public var kind: PassKind
+    /// Input file indices of each task, in order (reduce tasks: empty, one per bucket).
     public var tasks: [[Int]]
+  }
+
+  /// The global stage of the recipe, if it has one, and where it stands.
+  public struct Global {
+    public var name: String
+    public var position: Int
+    public var stage: KeyedGlobalStage
+    public var buckets: Int
   }
 
   public var recipe: Recipe
   public var inputs: [InputFile]
   public var passes: [Pass]
-  /// Built stages, in recipe order, fused into one pass.
+  /// Built per-document stages in recipe order (the global stage, if any, is left out).
   public var stages: [NamedStage]
+  public var global: Global?
   /// Identifies what the plan computes: the recipe's meaning (not its executor, worker count or
   /// formatting) and its inputs. A run directory only resumes a plan with the same fingerprint.
   public var fingerprint: String
@@ -26,33 +48,48 @@ public struct Plan {
   ) throws(WinnowError) -> Plan {
     let context = StageContext(seed: recipe.seed, fields: recipe.input.fields)
     var stages: [NamedStage] = []
-    var wholeStream = false
+    var global: Global?
     for step in recipe.stages {
       guard let d = registry.descriptor(named: step.stage) else {
         let hint = closestName(step.stage, among: registry.names).map { " (did you mean '\($0)'?)" } ?? ""
         throw .usage("\(step.location): unknown stage '\(step.stage)'\(hint); 'winnow stages' lists them all")
       }
-      do {
-        stages.append(NamedStage(name: d.name, stage: try d.build(step.parameters, context: context)))
+      do throws(WinnowError) {
+        if let (g, params) = try d.buildGlobal(step.parameters, context: context) {
+          if let first = global {
+            throw WinnowError.usage(
+              "only one global stage per recipe in this version ('\(first.name)' comes first); run a second recipe on this one's output")
+          }
+          global = Global(name: d.name, position: stages.count, stage: g, buckets: params.int("buckets") ?? 16)
+        } else {
+          stages.append(NamedStage(name: d.name, stage: try d.build(step.parameters, context: context)))
+        }
       } catch {
         // Parameter errors already carry a location; others get the step's.
         let msg = error.message.hasPrefix(recipe.source) ? error.message : "\(step.location): \(error.message)"
         throw .usage(msg)
       }
-      wholeStream = wholeStream || d.seesAllDocuments
     }
     let inputs: [InputFile]
     if let fixedInputs { inputs = fixedInputs } else { inputs = try InputSet.expand(recipe.input.paths) }
     if inputs.contains(where: \.isStdin) {
       throw .usage("\(recipe.source): a recipe reads files, not standard input ('-'); pipe into 'winnow <stage>' instead")
     }
-    // A stage that must see every document (in-process exact dedup) gets one task holding all
-    // inputs; otherwise `files_per_task` consecutive files make a task.
-    let per = wholeStream ? max(inputs.count, 1) : recipe.filesPerTask
+    // `files_per_task` consecutive files make a task.
+    let per = recipe.filesPerTask
     var tasks: [[Int]] = stride(from: 0, to: inputs.count, by: per).map { Array($0..<min($0 + per, inputs.count)) }
     if tasks.isEmpty { tasks = [[]] }
+    let passes: [Pass]
+    if let global {
+      passes = [
+        Pass(kind: .map, tasks: tasks), Pass(kind: .reduce, tasks: Array(repeating: [], count: global.buckets)),
+        Pass(kind: .apply, tasks: tasks),
+      ]
+    } else {
+      passes = [Pass(kind: .documents, tasks: tasks)]
+    }
     return Plan(
-      recipe: recipe, inputs: inputs, passes: [Pass(tasks: tasks)], stages: stages,
+      recipe: recipe, inputs: inputs, passes: passes, stages: stages, global: global,
       fingerprint: fingerprint(recipe, inputs: inputs))
   }
 

@@ -83,7 +83,8 @@ public enum RecipeRunner {
     try runDir.ensureLayout()
     let planFile = PlanFile(
       recipeName: recipe.name, recipeSource: recipe.source, recipeText: recipe.text, fingerprint: plan.fingerprint,
-      inputs: plan.inputs.map(\.path), passes: plan.passes.map(\.tasks), maxRetries: recipe.maxRetries,
+      inputs: plan.inputs.map(\.path), passes: plan.passes.map(\.tasks), passKinds: plan.passes.map(\.kind),
+      maxRetries: recipe.maxRetries,
       strict: options.strict ?? recipe.input.strict)
     try runDir.writePlan(planFile)
 
@@ -182,7 +183,11 @@ public enum RecipeRunner {
         try db.finishRun(runID, outcome: "failed")
         throw failureError(failures, plan: planFile, runDir: runDir, executor: executor)
       }
-      for t in all { total.merge(records[t]!.stats) }
+      // Only passes that write documents count them; map and reduce passes read the same
+      // inputs for their own purposes.
+      if pass.kind == .documents || pass.kind == .apply {
+        for t in all { total.merge(records[t]!.stats) }
+      }
     }
     for (key, path) in [("rejects", out.rejects), ("quarantine", out.quarantine)] {
       if let path { try SideOutput(key: key, path: path, runDir: runDir).join() }
@@ -234,7 +239,8 @@ public enum RecipeRunner {
     var exit = WinnowError.Kind.io
     for (t, message, code) in failures.sorted(by: { $0.0 < $1.0 }) {
       let files = plan.passes[t.pass][t.task].map { plan.inputs[$0] }
-      lines.append("task \(t.name) (\(files.joined(separator: ", "))): \(message)")
+      let what = files.isEmpty ? "bucket \(t.task)" : files.joined(separator: ", ")
+      lines.append("task \(t.name) (\(what)): \(message)")
       // Exit 3 is a bad line under --strict, in a worker as in the CLI.
       if code == 3 { exit = .badInput }
       let log = runDir.logPath(pass: t.pass, task: t.task)

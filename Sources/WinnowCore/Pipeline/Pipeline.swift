@@ -79,8 +79,9 @@ public final class Pipeline {
     return nil
   }
 
-  /// Reads `inputs`, runs every document through the stages and writes the kept ones.
-  public func run(inputs: [InputFile], output: DocumentWriter, options: PipelineOptions) throws(WinnowError) -> RunStats {
+  /// Reads `inputs`, runs every document through the stages and writes the kept ones (or,
+  /// without an output, only counts them: the map phase of a global stage).
+  public func run(inputs: [InputFile], output: DocumentWriter?, options: PipelineOptions) throws(WinnowError) -> RunStats {
     let start = clock.nanoseconds()
     var run = RunStats()
     run.inputFiles = inputs.map(\.displayName)
@@ -92,7 +93,7 @@ public final class Pipeline {
       quarantine = try options.quarantine.map { (spec) throws(WinnowError) in try DocumentWriter(spec) }
     } catch {
       rejects?.abort()
-      output.abort()
+      output?.abort()
       throw error
     }
     let rawTotal: Int? = inputs.reduce(Optional(0)) { acc, f in acc.flatMap { a in f.size.map { a + $0 } } }
@@ -115,8 +116,10 @@ public final class Pipeline {
               doc.annotate("reject_reason", .string(reason))
               try rejects.write(line: doc.serialized)
             }
-          } else {
+          } else if let output {
             try output.write(line: doc.serialized)
+          } else {
+            run.documentsWritten += 1
           }
         }
         if let report = options.progress, run.documentsRead & 1023 == 0 {
@@ -130,20 +133,22 @@ public final class Pipeline {
           }
         }
       }
-      try output.finish()
+      try output?.finish()
       try rejects?.finish()
       try quarantine?.finish()
     } catch {
-      output.abort()
+      output?.abort()
       rejects?.abort()
       quarantine?.abort()
       throw error
     }
-    run.documentsWritten = output.documentsWritten
+    if let output {
+      run.documentsWritten = output.documentsWritten
+      run.bytesWritten = output.bytesWritten
+      run.outputFiles = output.files
+    }
     run.bytesRead = reader.bytesRead
-    run.bytesWritten = output.bytesWritten
     run.blankLines = reader.blankLines
-    run.outputFiles = output.files
     run.stages = stats
     run.seconds = Double(clock.nanoseconds() - start) / 1e9
     return run

@@ -31,19 +31,21 @@ public struct StageDescriptor: Sendable {
   /// One line for `winnow stages` and `--help`.
   public var summary: String
   public var parameters: [ParameterSpec]
-  /// The stage must see every document of the run in one stream (in-process exact dedup):
-  /// the planner then puts all inputs in one task.
-  public var seesAllDocuments: Bool
+  /// For a stage that must see every document: how a recipe run builds it as map, reduce
+  /// and apply phases. (`make` still builds the in-process version that pipes use.)
+  public var makeGlobal: (@Sendable (StageParameters, StageContext) throws(WinnowError) -> KeyedGlobalStage)?
+  public var isGlobal: Bool { makeGlobal != nil }
   public var make: @Sendable (StageParameters, StageContext) throws(WinnowError) -> DocumentStage
 
   public init(
-    name: String, summary: String, parameters: [ParameterSpec], seesAllDocuments: Bool = false,
+    name: String, summary: String, parameters: [ParameterSpec],
+    makeGlobal: (@Sendable (StageParameters, StageContext) throws(WinnowError) -> KeyedGlobalStage)? = nil,
     make: @escaping @Sendable (StageParameters, StageContext) throws(WinnowError) -> DocumentStage
   ) {
     self.name = name
     self.summary = summary
     self.parameters = parameters
-    self.seesAllDocuments = seesAllDocuments
+    self.makeGlobal = makeGlobal
     self.make = make
   }
 
@@ -52,6 +54,13 @@ public struct StageDescriptor: Sendable {
   /// Validates raw values (from a recipe or the command line) and builds the stage.
   public func build(_ raw: [String: RawParameter], context: StageContext) throws(WinnowError) -> DocumentStage {
     try make(try StageParameters.validate(raw, against: parameters, stage: name), context)
+  }
+
+  /// Validates raw values and builds the phased version of a global stage.
+  public func buildGlobal(_ raw: [String: RawParameter], context: StageContext) throws(WinnowError) -> (KeyedGlobalStage, StageParameters)? {
+    guard let makeGlobal else { return nil }
+    let p = try StageParameters.validate(raw, against: parameters, stage: name)
+    return (try makeGlobal(p, context), p)
   }
 }
 

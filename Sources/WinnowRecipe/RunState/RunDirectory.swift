@@ -12,13 +12,14 @@ public struct PlanFile: Codable, Sendable {
   public var inputs: [String]
   /// Per pass, the input file indices of each task.
   public var passes: [[[Int]]]
+  public var passKinds: [Plan.PassKind]
   public var maxRetries: Int
   /// Bad input lines are fatal (the recipe's `input.strict`, or `winnow run --strict`).
   public var strict: Bool
 
   enum CodingKeys: String, CodingKey {
     case version, recipeName = "recipe_name", recipeSource = "recipe_source", recipeText = "recipe_text"
-    case fingerprint, inputs, passes, maxRetries = "max_retries", strict
+    case fingerprint, inputs, passes, passKinds = "pass_kinds", maxRetries = "max_retries", strict
   }
 }
 
@@ -66,6 +67,9 @@ public struct RunDirectory: Sendable {
   public func recordPath(pass: Int, task: Int) -> String {
     stateDirectory + "/tasks/" + Self.taskName(pass: pass, task: task) + ".json"
   }
+
+  /// Intermediate files of a global stage's phases.
+  public func phaseDirectory(pass: Int) -> String { stateDirectory + "/phase/p\(pass)" }
 
   public func progressPath(pass: Int, task: Int) -> String {
     stateDirectory + "/progress/" + Self.taskName(pass: pass, task: task)
