@@ -20,11 +20,13 @@ release: deps
 run: build
 	$(DEBUG_BIN) run Recipes/quickstart.yaml
 
-# Unit tests (Swift Testing), then the checks against Python's json and the CLI end to end.
+# Unit tests (Swift Testing); end-to-end checks of the CLI and the runner against Python's
+# json; then the Slurm executor on a throw-away single-node cluster (started and always stopped).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	python3 Tests/parity/run_all.py --winnow $(DEBUG_BIN)
+	scripts/slurm/with-local-slurm.sh python3 Tests/parity/slurm_checks.py --winnow $(DEBUG_BIN)
 
 # Release builds side by side with the peers; prints ratios.
 bench: release

@@ -456,13 +456,15 @@ class Target:
     name: str
     value: float
     limit: float
+    higher_is_better: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.value <= self.limit
+        return self.value >= self.limit if self.higher_is_better else self.value <= self.limit
 
     def __str__(self) -> str:
-        return f"{self.name} = {self.value:.2f} (target <= {self.limit:.2f}): {'OK' if self.ok else 'MISSED'}"
+        sign = ">=" if self.higher_is_better else "<="
+        return f"{self.name} = {self.value:.2f} (target {sign} {self.limit:.2f}): {'OK' if self.ok else 'MISSED'}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -567,9 +569,52 @@ def bench_foundation(ctx: Context) -> list[Result]:
     return results
 
 
+def bench_local_executor(ctx: Context) -> list[Result]:
+    """Benchmark B: the same filter recipe with the local executor at 1 and 2 workers; the
+    speed-up is the ratio of wall times (the corpus has 8 shards, so 8 tasks)."""
+    c = ctx.corpus
+    mb = c.bytes / MB
+    recipe = ctx.work / "local-speedup.yaml"
+    recipe.write_text(
+        "name: local-speedup\n"
+        f"input: {{paths: [{json.dumps(str(c.dir))}]}}\n"
+        f"output: {{path: {json.dumps(str(ctx.work / 'local-out'))}}}\n"
+        "stages:\n"
+        "  - length: {min_words: 50, max_words: 100000}\n"
+        "  - field: {key: lang, not_in: [xx]}\n"
+        "  - sample: {rate: 0.9}\n")
+    digests: dict[str, str] = {}
+
+    def variant(workers: int) -> Variant:
+        name = f"winnow run --executor local --workers {workers}"
+
+        def check():
+            files = sorted((ctx.work / "local-out").glob("part-*.jsonl.zst"))
+            digests[name] = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+            return None if files else "no shards written"
+        return Variant(name, [ctx.winnow, "run", str(recipe), "--fresh", "--no-progress", "--executor", "local",
+                              "--workers", str(workers)], None, check)
+
+    variants = [variant(1), variant(2)]
+    print(f"\n== local executor: {mb:.1f} MB in {len(c.shards)} shards, 1 vs 2 workers; {ctx.runs} runs each ==")
+    res = compare(variants, mb, ctx.runs)
+    one, two = res[variants[0].name], res[variants[1].name]
+    print_table("Benchmark B (local executor): filter recipe; medians", [one, two], baseline=one)
+    same = len(set(digests.values())) == 1
+    print(f"  output shards identical for 1 and 2 workers: {'yes' if same else 'NO'}")
+    if not same:
+        raise RuntimeError("local executor: output differs between 1 and 2 workers")
+    t = Target("local executor: wall(1 worker) / wall(2 workers)", one.wall / two.wall, 1.8, higher_is_better=True)
+    ctx.targets.append(t)
+    print(f"  {t}  (cores: {os.cpu_count()})")
+    shutil.rmtree(ctx.work / "local-out", ignore_errors=True)
+    return [one, two]
+
+
 # name -> (function, one-line description). Later: datatrove filters, MinHash, fastText.
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "foundation": (bench_foundation, "winnow cat vs zstd -dc | zstd -3 (read, validate, recompress)"),
+    "local": (bench_local_executor, "winnow run, local executor, 1 vs 2 workers (speed-up)"),
 }
 
 
