@@ -20,12 +20,12 @@ public enum NormalizationForm: Sendable, Hashable, CaseIterable {
   }
 }
 
-/// Errors the ICU layer can report. They mean a broken installation (ICU data
-/// missing) or memory exhaustion, not bad input: ill-formed UTF-8 is replaced
-/// by U+FFFD rather than rejected.
-public struct TextError: Error, Sendable, Hashable, CustomStringConvertible {
-  public let code: Int
-  public var description: String {
+/// Errors the ICU shim can report. They mean a broken installation (ICU data
+/// missing) or memory exhaustion, not bad input (ill-formed UTF-8 becomes
+/// U+FFFD), so they stop the process instead of being thrown at every caller.
+struct TextError: CustomStringConvertible {
+  let code: Int
+  var description: String {
     switch code {
     case Int(WN_ERR_ARGUMENT): "ICU shim: invalid argument"
     case Int(WN_ERR_ICU): "ICU shim: ICU reported an error"

@@ -37,7 +37,8 @@ import WinnowText
 
   @Test func nfkcHeavyExpansion() {
     // U+FDFA expands to 18 characters: exercises the output regrowth paths.
-    let expected = "\u{635}\u{644}\u{649} \u{627}\u{644}\u{644}\u{647} \u{639}\u{644}\u{64A}\u{647} \u{648}\u{633}\u{644}\u{645}"
+    let expected =
+      "\u{635}\u{644}\u{649} \u{627}\u{644}\u{644}\u{647} \u{639}\u{644}\u{64A}\u{647} \u{648}\u{633}\u{644}\u{645}"
     #expect(nfc("\u{FDFA}", .nfkc) == expected)
     let many = String(repeating: "\u{FDFA}", count: 5000)
     let out = nfc(many, .nfkc)

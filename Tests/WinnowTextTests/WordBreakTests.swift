@@ -63,9 +63,10 @@ func words(_ s: String) -> [String] { segments(s).filter(\.isWord).map(\.text) }
     var b = a  // shares the iterator until used
     #expect(cjk.withUnsafeBufferPointer { b.words(in: $0) } == 3)
     #expect(one.withUnsafeBufferPointer { a.words(in: $0) } == 3)
-    #expect(UnsafeBufferPointer<UInt8>(start: nil, count: 0).withMemoryRebound(to: UInt8.self) {
-      a.words(in: $0)
-    } == 0)
+    #expect(
+      UnsafeBufferPointer<UInt8>(start: nil, count: 0).withMemoryRebound(to: UInt8.self) {
+        a.words(in: $0)
+      } == 0)
   }
 
   @Test func scripts() {
