@@ -50,6 +50,7 @@ let package = Package(
     .testTarget(name: "WinnowFiltersTests", dependencies: ["WinnowFilters", "WinnowCore"]),
     .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore"]),
     .testTarget(name: "WinnowRecipeTests", dependencies: ["WinnowRecipe"]),
+    .testTarget(name: "WinnowReportTests", dependencies: ["WinnowRecipe"]),
     .testTarget(name: "WinnowCLITests", dependencies: ["WinnowCore"]),
     // Uses only the public `Winnow` product, the way a trainer does.
     .testTarget(name: "WinnowLibraryTests", dependencies: ["Winnow"]),

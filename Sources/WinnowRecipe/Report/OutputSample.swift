@@ -5,10 +5,10 @@ import WinnowCore
 /// in characters and words, and every numeric field (top level, and one level down inside
 /// objects, as `meta.score`).
 ///
-/// Which documents: the first ones of each shard, with the cap shared out over the shards
-/// in order (a shard's quota is what is left of the cap divided by the shards left), so a
-/// capped sample still covers every shard and the reading stays bounded however large the
-/// run. Deterministic: the same run gives the same sample.
+/// Which documents: the first ones of each shard, with the cap shared out evenly over the
+/// shards (a shard with fewer documents than its share leaves the rest to the others), so a
+/// capped sample covers every shard and the reading stays bounded however large the run.
+/// Deterministic: the same run gives the same sample.
 public struct OutputSample: Sendable {
   public struct NumericField: Sendable {
     public var name: String
@@ -52,52 +52,72 @@ public struct OutputSample: Sendable {
         s.fieldsTruncated = true
       }
     }
-    for (k, shard) in shards.enumerated() {
-      let left = limit - s.documents
-      let quota = left <= 0 ? 0 : (left + (shards.count - k) - 1) / (shards.count - k)
-      if quota == 0 { break }
-      let reader = DocumentReader(inputs: [InputFile(path: shard)], fields: fields)
-      defer { reader.close() }
-      var taken = 0
-      var ended = false
-      while true {
-        guard let item = try reader.next() else {
-          ended = true
-          break
+    // Rounds: each shard still open gets an even share of what is left of the cap; a shard that
+    // ends early leaves its share to the others in the next round, which starts each shard
+    // again where the last one stopped. A round either fills the cap or ends a shard.
+    var consumed = [Int](repeating: 0, count: shards.count)
+    var open = Array(shards.indices)
+    var rounds = 0
+    while !open.isEmpty && s.documents < limit && rounds < 16 {
+      rounds += 1
+      var stillOpen: [Int] = []
+      for (j, k) in open.enumerated() {
+        let left = limit - s.documents
+        let quota = left <= 0 ? 0 : (left + (open.count - j) - 1) / (open.count - j)
+        if quota == 0 {
+          stillOpen.append(k)
+          continue
         }
-        if taken == quota { break }  // one item past the quota: the shard has more
-        switch item {
-        case .bad(let bad):
-          s.badLines += 1
-          if s.badLineExample == nil { s.badLineExample = bad.message }
-        case .document(let doc):
-          taken += 1
-          s.characters.append(Double(doc.scalarCount))
-          s.words.append(Double(doc.whitespaceWordCount))
-          doc.forEachField { name, value in
-            if name == fields.text || name == fields.id { return }
-            switch value {
-            case .number(let v, _) where v.isFinite:
-              add(name, v)
-            case .composite(let raw) where raw.hasPrefix("{"):
-              var bytes = Array(raw.utf8)
-              bytes.withUnsafeBufferPointer { buf in
-                guard (try? scanner.scanObject(buf)) != nil else { return }
-                for m in scanner.members where m.kind == .number {
-                  let key = String(decoding: UnsafeBufferPointer(rebasing: buf[m.keyStart..<m.keyEnd]), as: UTF8.self)
-                  let text = String(decoding: UnsafeBufferPointer(rebasing: buf[m.valueStart..<m.valueEnd]), as: UTF8.self)
-                  if let v = Double(text), v.isFinite { add(name + "." + key, v) }
+        let reader = DocumentReader(inputs: [InputFile(path: shards[k])], fields: fields)
+        defer { reader.close() }
+        var skip = consumed[k]
+        var taken = 0
+        var ended = false
+        while true {
+          guard let item = try reader.next() else {
+            ended = true
+            break
+          }
+          if skip > 0 {
+            skip -= 1
+            continue
+          }
+          if taken == quota { break }  // one item past the quota: the shard has more
+          consumed[k] += 1
+          switch item {
+          case .bad(let bad):
+            s.badLines += 1
+            if s.badLineExample == nil { s.badLineExample = bad.message }
+          case .document(let doc):
+            taken += 1
+            s.characters.append(Double(doc.scalarCount))
+            s.words.append(Double(doc.whitespaceWordCount))
+            doc.forEachField { name, value in
+              if name == fields.text || name == fields.id { return }
+              switch value {
+              case .number(let v, _) where v.isFinite:
+                add(name, v)
+              case .composite(let raw) where raw.hasPrefix("{"):
+                let bytes = Array(raw.utf8)
+                bytes.withUnsafeBufferPointer { buf in
+                  guard (try? scanner.scanObject(buf)) != nil else { return }
+                  for m in scanner.members where m.kind == .number {
+                    let key = String(decoding: UnsafeBufferPointer(rebasing: buf[m.keyStart..<m.keyEnd]), as: UTF8.self)
+                    let text = String(
+                      decoding: UnsafeBufferPointer(rebasing: buf[m.valueStart..<m.valueEnd]), as: UTF8.self)
+                    if let v = Double(text), v.isFinite { add(name + "." + key, v) }
+                  }
                 }
+              default:
+                break
               }
-              bytes.removeAll()
-            default:
-              break
             }
           }
         }
+        s.documents += taken
+        if ended { s.shardsReadToEnd += 1 } else { stillOpen.append(k) }
       }
-      s.documents += taken
-      if ended { s.shardsReadToEnd += 1 }
+      open = stillOpen
     }
     return s
   }

@@ -47,6 +47,12 @@ enum Fmt {
     return s == "-0" ? "0" : s
   }
 
+  /// A summary value: integers with thousands separators, others to four significant digits.
+  static func value(_ v: Double) -> String {
+    if abs(v) >= 1000 && abs(v) < 1e15 { return int(Int(v.rounded())) }
+    return sig(v, abs(v) < 1 ? 3 : 4)
+  }
+
   /// Short axis labels: `950`, `1.2k`, `3M`, `0.25`.
   static func compact(_ v: Double) -> String {
     let a = abs(v)
@@ -100,4 +106,11 @@ enum Fmt {
     let r = (v * 100).rounded() / 100
     return r == r.rounded() ? String(Int(r)) : String(r)
   }
+}
+
+/// `path` made absolute against the current directory, for display.
+func absolutePath(_ path: String) -> String {
+  if path.hasPrefix("/") { return path }
+  let cwd = FileManager.default.currentDirectoryPath
+  return path == "." ? cwd : cwd + "/" + path
 }

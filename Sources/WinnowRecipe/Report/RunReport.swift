@@ -39,6 +39,10 @@ public struct RunReport {
   public struct TaskInfo: Sendable {
     public var pass: Int
     public var task: Int
+    /// What the task's pass does (`documents`, or a global stage's `map`, `reduce`, `apply`).
+    public var kind: String
+    /// Whether its record counts towards the run's totals (documents and apply passes).
+    public var counted: Bool
     public var name: String
     public var inputs: [String]
     public var state: TaskState
@@ -46,6 +50,15 @@ public struct RunReport {
     public var record: TaskRecord?
     public var attempts: [Attempt]
     public var error: String?
+
+    /// Wall time of the attempt that finished the task (run database), else the task's own
+    /// time (its record); for an unfinished task, its last attempt that ended.
+    public var seconds: Double? {
+      if let record {
+        return attempts.last(where: { $0.exitCode == 0 })?.duration ?? record.stats.seconds
+      }
+      return attempts.last(where: { $0.duration != nil })?.duration
+    }
   }
 
   public var runDirectory: RunDirectory
@@ -54,7 +67,8 @@ public struct RunReport {
   public var recipe: Recipe?
   public var invocations: [Invocation]
   public var tasks: [TaskInfo]
-  /// Counts over the finished tasks, added up in task order as `winnow run` does.
+  /// Counts over the finished tasks of the passes that write documents, added up in task order
+  /// as `winnow run` does (map and reduce passes read the same inputs for their own purposes).
   public var stats: RunStats
   public var sample: OutputSample
   /// Whether the run directory has a run database (it may not, if copied without it).
@@ -64,6 +78,9 @@ public struct RunReport {
   public var generated: Date
 
   public var tasksDone: Int { tasks.filter { $0.state == .done }.count }
+  /// Finished tasks whose counts are in `stats`.
+  public var countedTasksDone: Int { tasks.filter { $0.counted && $0.state == .done }.count }
+  public var countedTasks: Int { tasks.filter(\.counted).count }
   public var tasksFailed: Int { tasks.filter { $0.state == .failed }.count }
   public var isComplete: Bool { !tasks.isEmpty && tasks.allSatisfy { $0.state == .done } }
 
@@ -109,7 +126,9 @@ public struct RunReport {
       {
         for r in rows {
           attempts[TaskRef(pass: r[0].int ?? 0, task: r[1].int ?? 0), default: []].append(
-            Attempt(attempt: r[2].int ?? 0, run: r[3].int ?? 0, started: r[4].double, finished: r[5].double, exitCode: r[6].int))
+            Attempt(
+              attempt: r[2].int ?? 0, run: r[3].int ?? 0, started: r[4].double, finished: r[5].double,
+              exitCode: r[6].int))
         }
       }
     }
@@ -117,6 +136,8 @@ public struct RunReport {
     var tasks: [TaskInfo] = []
     var stats = RunStats()
     for (p, pass) in plan.passes.enumerated() {
+      let kind = p < plan.passKinds.count ? plan.passKinds[p] : .documents
+      let counted = kind == .documents || kind == .apply
       for (t, files) in pass.enumerated() {
         let ref = TaskRef(pass: p, task: t)
         let record = runDir.readRecord(pass: p, task: t).flatMap { $0.fingerprint == plan.fingerprint ? $0 : nil }
@@ -131,10 +152,11 @@ public struct RunReport {
           default: state = .pending
           }
         }
-        if let record { stats.merge(record.stats) }
+        if let record, counted { stats.merge(record.stats) }
         tasks.append(
           TaskInfo(
-            pass: p, task: t, name: ref.name, inputs: files.map { $0 < plan.inputs.count ? plan.inputs[$0] : "?" },
+            pass: p, task: t, kind: kind.rawValue, counted: counted, name: ref.name,
+            inputs: files.map { $0 < plan.inputs.count ? plan.inputs[$0] : "?" },
             state: state, record: record, attempts: attempts[ref] ?? [], error: state == .failed ? db?.error : nil))
       }
     }
@@ -174,11 +196,20 @@ public struct RunReport {
   /// the last end in the run database, else the tasks' own times added up.
   var wallSeconds: Double {
     if isComplete, let s = previousStats?["seconds"] as? Double { return s }
-    if let first = invocations.first {
-      let end = invocations.compactMap(\.finished).max() ?? generated.timeIntervalSince1970
-      return max(0, end - first.started)
+    if let first = invocations.first, let last = invocations.last {
+      return max(0, lastActivity(last) - first.started)
     }
     return tasks.compactMap { $0.record?.stats.seconds }.reduce(0, +)
+  }
+
+  /// When an invocation ended; for one that did not record its end (still running, or
+  /// killed), the last start or end of an attempt it made.
+  func lastActivity(_ run: Invocation) -> Double {
+    if let f = run.finished { return f }
+    let times = tasks.flatMap {
+      $0.attempts.filter { $0.run == run.id }.flatMap { [$0.started, $0.finished].compactMap { $0 } }
+    }
+    return times.max() ?? run.started
   }
 
   /// The executor and workers of the latest invocation (what `winnow run` writes).
@@ -194,7 +225,8 @@ public struct RunReport {
     let exec = lastExecutor
     var extra: [(String, String)] = [
       ("recipe", JSONString.quoted(plan.recipeName)), ("executor", JSONString.quoted(exec.name)),
-      ("workers", String(exec.workers)), ("seed", String(recipe?.seed ?? (previousStats?["seed"] as? Int).map(UInt64.init) ?? 0)),
+      ("workers", String(exec.workers)),
+      ("seed", String(recipe?.seed ?? (previousStats?["seed"] as? Int).map(UInt64.init) ?? 0)),
       ("tasks", String(tasks.count)),
     ]
     if !isComplete { extra.append(("tasks_done", String(tasksDone))) }
@@ -212,7 +244,8 @@ public struct RunReport {
   /// Reads the run directory, writes the HTML report (default `DIR/report.html`) and, unless
   /// told not to, rewrites `DIR/stats.json` from the task records.
   public static func write(
-    _ runDir: RunDirectory, to output: String? = nil, sampleLimit: Int = OutputSample.defaultLimit, refreshStats: Bool = true
+    _ runDir: RunDirectory, to output: String? = nil, sampleLimit: Int = OutputSample.defaultLimit,
+    refreshStats: Bool = true
   ) throws(WinnowError) -> Written {
     let report = try load(runDir, sampleLimit: sampleLimit)
     let htmlPath = output ?? runDir.path + "/report.html"

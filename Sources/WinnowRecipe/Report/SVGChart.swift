@@ -53,7 +53,8 @@ enum SVGChart {
   ) -> String {
     let w = weight.map { " font-weight=\"\($0)\"" } ?? ""
     let t = title.map { "<title>\(Fmt.esc($0))</title>" } ?? ""
-    return "<text x=\"\(Fmt.px(x))\" y=\"\(Fmt.px(y))\" text-anchor=\"\(anchor)\" font-size=\"\(size)\" fill=\"\(color)\"\(w)>\(t)\(Fmt.esc(s))</text>"
+    return
+      "<text x=\"\(Fmt.px(x))\" y=\"\(Fmt.px(y))\" text-anchor=\"\(anchor)\" font-size=\"\(size)\" fill=\"\(color)\"\(w)>\(t)\(Fmt.esc(s))</text>"
   }
 
   static func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, color: String, width: Double = 1) -> String {
@@ -69,7 +70,8 @@ enum SVGChart {
     var out = ""
     var cx = x
     for item in items {
-      out += "<rect class=\"key\" x=\"\(Fmt.px(cx))\" y=\"\(Fmt.px(y - 10))\" width=\"12\" height=\"12\" rx=\"2\" fill=\"\(item.color)\"/>"
+      out +=
+        "<rect class=\"key\" x=\"\(Fmt.px(cx))\" y=\"\(Fmt.px(y - 10))\" width=\"12\" height=\"12\" rx=\"2\" fill=\"\(item.color)\"/>"
       out += text(item.name, x: cx + 17, y: y, color: Palette.muted)
       cx += 17 + Double(item.name.count) * 6.8 + 22
     }
@@ -77,9 +79,10 @@ enum SVGChart {
   }
 
   /// Round tick values from 0 (or `lo`) past `hi`.
-  static func ticks(_ lo: Double, _ hi: Double, count: Int = 5) -> [Double] {
+  static func ticks(_ lo: Double, _ hi: Double, count: Int = 5, integer: Bool = false) -> [Double] {
     let top = hi > lo ? hi : lo + 1
-    let step = Histogram.niceStep((top - lo) / Double(count))
+    var step = Histogram.niceStep((top - lo) / Double(count))
+    if integer { step = max(1, step.rounded(.up)) }
     let start = (lo / step).rounded(.down) * step
     var t: [Double] = [start]
     while t[t.count - 1] < top - step * 1e-9 { t.append(start + Double(t.count) * step) }
@@ -137,7 +140,7 @@ enum SVGChart {
   /// 0 is the left edge of the first column).
   static func columns(
     _ cols: [Column], width: Int = 510, height: Int = 230, xTicks: [(pos: Double, label: String)], xLabel: String,
-    yLabel: String, legend items: [(color: String, name: String)] = [], label: String
+    yLabel: String, integerY: Bool = true, legend items: [(color: String, name: String)] = [], label: String
   ) -> String {
     let legendH = items.isEmpty ? 0.0 : 22
     let left = 52.0
@@ -147,7 +150,7 @@ enum SVGChart {
     let plotW = Double(width) - left - right
     let plotH = Double(height) - top - bottom
     let maxV = cols.map { $0.segments.reduce(0) { $0 + $1.value } }.max() ?? 0
-    let t = ticks(0, maxV, count: 4)
+    let t = ticks(0, maxV, count: 4, integer: integerY)
     let axisMax = t[t.count - 1]
     let n = max(cols.count, 1)
     let colW = plotW / Double(n)
@@ -178,15 +181,19 @@ enum SVGChart {
     }
     out += text(xLabel, x: left + plotW / 2, y: Double(height) - 8, anchor: "middle", size: 12, color: Palette.muted)
     // The y axis title, turned to run up the axis.
-    out += "<text x=\"0\" y=\"0\" transform=\"translate(13 \(Fmt.px(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\" fill=\"\(Palette.muted)\">\(Fmt.esc(yLabel))</text>"
+    out +=
+      "<text x=\"0\" y=\"0\" transform=\"translate(13 \(Fmt.px(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\" fill=\"\(Palette.muted)\">\(Fmt.esc(yLabel))</text>"
     return out + "</svg>"
   }
 
   /// A histogram as columns, with x ticks on round values of its scale.
-  static func histogram(_ h: Histogram, width: Int = 510, height: Int = 230, xLabel: String, label: String) -> String {
+  static func histogram(
+    _ h: Histogram, width: Int = 510, height: Int = 230, xLabel: String, yLabel: String = "documents", label: String
+  ) -> String {
     var cols = zip(h.edges, h.edges.dropFirst()).enumerated().map { k, e in
       Column(segments: [
-        BarSegment(value: Double(h.counts[k]), color: Palette.bar, title: "\(binName(h, k, e.0, e.1)): \(Fmt.int(h.counts[k]))")
+        BarSegment(
+          value: Double(h.counts[k]), color: Palette.bar, title: "\(binName(h, k, e.0, e.1)): \(Fmt.int(h.counts[k]))")
       ])
     }
     let n = Double(h.counts.count)
@@ -214,11 +221,13 @@ enum SVGChart {
       let last = h.edges[h.edges.count - 1]
       cols.append(
         Column(segments: [
-          BarSegment(value: Double(h.overflow), color: Palette.overflow, title: "> \(Fmt.sig(last, 4)) (tail): \(Fmt.int(h.overflow))")
+          BarSegment(
+            value: Double(h.overflow), color: Palette.overflow,
+            title: "> \(Fmt.sig(last, 4)) (tail): \(Fmt.int(h.overflow))")
         ]))
       ticks.append((n + 0.5, "more"))
     }
-    return columns(cols, width: width, height: height, xTicks: ticks, xLabel: xLabel, yLabel: "documents", label: label)
+    return columns(cols, width: width, height: height, xTicks: ticks, xLabel: xLabel, yLabel: yLabel, label: label)
   }
 
   static func binName(_ h: Histogram, _ k: Int, _ lo: Double, _ hi: Double) -> String {
