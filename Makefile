@@ -19,6 +19,7 @@ release: deps
 # The main job on the bundled samples.
 run: build
 	$(DEBUG_BIN) run Recipes/quickstart.yaml
+	$(DEBUG_BIN) report out/quickstart
 
 # Unit tests (Swift Testing); end-to-end checks of the CLI and the runner against Python's
 # json; then the Slurm executor on a throw-away single-node cluster (started and always stopped).

@@ -94,9 +94,9 @@ public enum RecipeRunner {
     if var slurm = executor as? SlurmExecutor {
       slurm.detach = options.detach
       slurm.adopt = try db.slurmJobs()
-      slurm.onSubmit = { job, offset in
+      slurm.onSubmit = { job, pass, offset in
         submitted.append(job)
-        try? db.addSlurmJob(job, offset: offset, run: runID)
+        try? db.addSlurmJob(job, pass: pass, offset: offset, run: runID)
       }
       executor = slurm
     }

@@ -12,10 +12,10 @@ public struct SlurmExecutor: TaskExecutor {
   public var jobName: String
   /// Submit and return without waiting (`winnow run --detach`).
   public var detach = false
-  /// Jobs an earlier, detached coordinator submitted: `(job id, task offset)`.
-  public var adopt: [(job: String, offset: Int)] = []
-  /// Called with each submitted array job and its task offset (kept in the run database).
-  public var onSubmit: ((String, Int) -> Void)?
+  /// Jobs an earlier (detached or killed) coordinator submitted: `(job id, pass, task offset)`.
+  public var adopt: [(job: String, pass: Int, offset: Int)] = []
+  /// Called with each submitted array job, its pass and task offset (kept in the run database).
+  public var onSubmit: ((String, Int, Int) -> Void)?
 
   public init(options: Recipe.Slurm, binary: String, jobName: String) {
     self.options = options
@@ -43,9 +43,10 @@ public struct SlurmExecutor: TaskExecutor {
 
     // Tasks a detached run submitted and that are still queued or running are watched, not
     // submitted again.
-    if !adopt.isEmpty {
-      let states = try queueStates(adopt.map(\.job))
-      for (job, offset) in adopt {
+    let mine = adopt.filter { $0.pass == tasks[0].pass }
+    if !mine.isEmpty {
+      let states = try queueStates(mine.map(\.job))
+      for (job, _, offset) in mine {
         for (key, st) in states where key.hasPrefix(job + "_") && Self.activeStates.contains(st.state) {
           guard let idx = Int(key.dropFirst(job.count + 1)) else { continue }
           let t = TaskRef(pass: tasks[0].pass, task: idx + offset)
@@ -61,7 +62,7 @@ public struct SlurmExecutor: TaskExecutor {
     while !toSubmit.isEmpty || !watching.isEmpty {
       if !toSubmit.isEmpty {
         for (job, offset, group) in try submit(toSubmit, runDir: runDir, maxArray: maxArray) {
-          onSubmit?(job, offset)
+          onSubmit?(job, group[0].pass, offset)
           for t in group {
             attempt[t, default: 0] += 1
             watching["\(job)_\(t.task - offset)"] = t

@@ -29,7 +29,7 @@ final class RunDatabase {
           pass INTEGER, task INTEGER, position INTEGER, stage TEXT, documents_in INTEGER, kept INTEGER,
           dropped INTEGER, modified INTEGER, text_bytes_in INTEGER, text_bytes_out INTEGER, seconds REAL,
           PRIMARY KEY (pass, task, position));
-        CREATE TABLE IF NOT EXISTS slurm_jobs (job TEXT PRIMARY KEY, task_offset INTEGER, run INTEGER, submitted REAL);
+        CREATE TABLE IF NOT EXISTS slurm_jobs (job TEXT PRIMARY KEY, pass INTEGER, task_offset INTEGER, run INTEGER, submitted REAL);
         CREATE TABLE IF NOT EXISTS drop_reasons (
           pass INTEGER, task INTEGER, position INTEGER, reason TEXT, count INTEGER,
           PRIMARY KEY (pass, task, position, reason));
@@ -137,16 +137,19 @@ final class RunDatabase {
     }
   }
 
-  func addSlurmJob(_ job: String, offset: Int, run: Int) throws(WinnowError) {
+  func addSlurmJob(_ job: String, pass: Int, offset: Int, run: Int) throws(WinnowError) {
     try wrap { () throws(WinnowSQLiteError) in
       try db.run(
-        "INSERT OR REPLACE INTO slurm_jobs VALUES (?, ?, ?, ?)", [.text(job), .int(offset), .int(run), .double(Self.now)])
+        "INSERT OR REPLACE INTO slurm_jobs VALUES (?, ?, ?, ?, ?)",
+        [.text(job), .int(pass), .int(offset), .int(run), .double(Self.now)])
     }
   }
 
-  func slurmJobs() throws(WinnowError) -> [(job: String, offset: Int)] {
-    try wrap { () throws(WinnowSQLiteError) -> [(job: String, offset: Int)] in
-      try db.rows("SELECT job, task_offset FROM slurm_jobs ORDER BY submitted").map { ($0[0].text ?? "", $0[1].int ?? 0) }
+  func slurmJobs() throws(WinnowError) -> [(job: String, pass: Int, offset: Int)] {
+    try wrap { () throws(WinnowSQLiteError) -> [(job: String, pass: Int, offset: Int)] in
+      try db.rows("SELECT job, pass, task_offset FROM slurm_jobs ORDER BY submitted").map {
+        ($0[0].text ?? "", $0[1].int ?? 0, $0[2].int ?? 0)
+      }
     }
   }
 
