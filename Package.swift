@@ -47,8 +47,10 @@ let package = Package(
 
     .testTarget(name: "WinnowTextTests", dependencies: ["WinnowText"]),
     .testTarget(name: "WinnowCoreTests", dependencies: ["WinnowCore"]),
-    .testTarget(name: "WinnowFiltersTests", dependencies: ["WinnowFilters", "WinnowCore"]),
-    .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore"]),
+    // Helpers the stage tests share (a plain target: test targets cannot share files).
+    .target(name: "WinnowTestSupport", dependencies: ["WinnowCore"], path: "Tests/WinnowTestSupport"),
+    .testTarget(name: "WinnowFiltersTests", dependencies: ["WinnowFilters", "WinnowCore", "WinnowTestSupport"]),
+    .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore", "WinnowTestSupport"]),
     .testTarget(name: "WinnowRecipeTests", dependencies: ["WinnowRecipe"]),
     .testTarget(name: "WinnowReportTests", dependencies: ["WinnowRecipe"]),
     .testTarget(name: "WinnowCLITests", dependencies: ["WinnowCore"]),
