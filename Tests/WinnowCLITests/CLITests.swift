@@ -2,9 +2,10 @@ import Foundation
 import Testing
 
 // End-to-end tests of the `winnow` executable: they spawn the built binary and check exit
-// codes, streams and messages. The binary is `$WINNOW_BIN`, or else
-// `<package root>/.build/debug/winnow` (what `swift build` and `make test` produce). When
-// it is missing every test here is skipped with a message saying so; none passes silently.
+// codes, streams and messages. The binary is `$WINNOW_BIN`, or else the `winnow` built beside
+// the test bundle, or else `<package root>/.build/debug/winnow` (what `swift build` and
+// `make test` produce). When it is missing every test here is skipped with a message saying
+// so; none passes silently.
 
 enum CLI {
   /// The package root, three levels above this file (Tests/WinnowCLITests/CLITests.swift).
@@ -14,6 +15,14 @@ enum CLI {
   static let binary: String = {
     if let env = ProcessInfo.processInfo.environment["WINNOW_BIN"], !env.isEmpty {
       return env.hasPrefix("/") ? env : packageRoot.appendingPathComponent(env).path
+    }
+    // The binary built beside this test bundle (same build directory, e.g. with --scratch-path)
+    // is the one these tests were built with.
+    if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+      var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+      while dir.path.contains(".xctest") { dir = dir.deletingLastPathComponent() }
+      let sibling = dir.appendingPathComponent("winnow").path
+      if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
     }
     return packageRoot.appendingPathComponent(".build/debug/winnow").path
   }()
@@ -152,6 +161,8 @@ struct CLITests {
       (["length", "--min-words", "3", "no-such-file.jsonl"], "no-such-file.jsonl"),
       (["run", "no-such-recipe.yaml"], "no-such-recipe.yaml"),
       (["stages", "no-such-stage"], "no-such-stage"),
+      (["run", "no-such-recipe.yaml", "--workers", "0"], "--workers"),
+      (["status", "no-such-run-dir"], "no-such-run-dir"),
     ])
   func exitTwo(arguments: [String], mentions: String) throws {
     let r = try CLI.run(arguments, stdin: threeDocs)
@@ -345,7 +356,8 @@ struct CLITests {
     let r = try CLI.run(["run", recipe, "--no-progress"])
     #expect(r.status == 0, "stderr: \(r.err)")
     let shards = try FileManager.default.contentsOfDirectory(atPath: tmp.path("out")).filter { $0.hasPrefix("part-") }.sorted()
-    #expect(!shards.isEmpty)
+    // One input file: map and apply tasks 0; the shard is named after its task.
+    #expect(shards == ["part-00000-00000.jsonl"])
     var lines: [String] = []
     for s in shards {
       lines += try String(contentsOfFile: tmp.path("out/\(s)"), encoding: .utf8).split(separator: "\n").map(String.init)
@@ -355,6 +367,167 @@ struct CLITests {
     let read = stats["documents_read"] as? Int, written = stats["documents_written"] as? Int
     let dropped = stats["documents_dropped"] as? Int, quarantined = stats["documents_quarantined"] as? Int
     #expect(read == 4 && written == 2 && dropped == 2 && quarantined == 0, "\(stats)")
+  }
+
+  // MARK: runs: shard names, resume, fresh, refusal, status, executors
+
+  /// Two input files (a task each) and a recipe over them; `minWords` changes the recipe.
+  static func runFixture(_ tmp: TempDir, minWords: Int = 3, extra: String = "") throws -> String {
+    try FileManager.default.createDirectory(atPath: tmp.path("in"), withIntermediateDirectories: true)
+    _ = try tmp.write("in/a.jsonl", threeDocs)
+    _ = try tmp.write("in/b.jsonl", "{\"id\":\"d\",\"text\":\"one two three four five\"}\n{\"id\":\"e\",\"text\":\"tiny\"}\n")
+    return try tmp.write(
+      "r\(minWords).yaml",
+      """
+      name: runs
+      input:
+        paths: [\(tmp.path("in"))]
+      output:
+        path: \(tmp.path("out"))
+        compression: none
+        rejects: \(tmp.path("rejects.jsonl"))
+      stages:
+        - length: {min_words: \(minWords)}\(extra)
+
+      """)
+  }
+
+  static func shards(_ dir: String) throws -> [String: Data] {
+    var out: [String: Data] = [:]
+    for n in try FileManager.default.contentsOfDirectory(atPath: dir) where n.hasPrefix("part-") {
+      out[n] = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + n))
+    }
+    return out
+  }
+
+  @Test("winnow run: task-named shards; the same command again resumes; status shows the passes")
+  func runResumeAndStatus() throws {
+    let tmp = try TempDir()
+    let recipe = try Self.runFixture(tmp)
+    let r = try CLI.run(["run", recipe, "--no-progress"])
+    #expect(r.status == 0, "stderr: \(r.err)")
+    let first = try Self.shards(tmp.path("out"))
+    #expect(first.keys.sorted() == ["part-00000-00000.jsonl", "part-00001-00000.jsonl"])
+    #expect(r.out.contains("tasks: 2 run, 0 already done (executor inline)"), "\(r.out)")
+    #expect(r.out.contains("read 5, kept 3, dropped 2, quarantined 0"), "\(r.out)")
+    for f in ["plan.json", "run.sqlite", "tasks/p0-t00000.json", "tasks/p0-t00001.json"] {
+      #expect(FileManager.default.fileExists(atPath: tmp.path("out/.winnow/" + f)), "no .winnow/\(f)")
+    }
+
+    let s = try CLI.run(["status", tmp.path("out")])
+    #expect(s.status == 0, "stderr: \(s.err)")
+    #expect(s.out.contains("run of 'runs'"), "\(s.out)")
+    #expect(s.out.contains("pass 0: 2/2 tasks done"), "\(s.out)")
+    #expect(s.out.contains("0 failed"), "\(s.out)")
+    #expect(s.out.contains("executor inline, done"), "\(s.out)")
+
+    let again = try CLI.run(["run", recipe, "--no-progress"])
+    #expect(again.status == 0, "stderr: \(again.err)")
+    #expect(again.out.contains("tasks: 0 run, 2 already done"), "\(again.out)")
+    #expect(again.out.contains("read 5, kept 3, dropped 2, quarantined 0"), "\(again.out)")
+    #expect(try Self.shards(tmp.path("out")) == first)
+    let stats = try jsonObject(String(contentsOfFile: tmp.path("out/stats.json"), encoding: .utf8))
+    #expect(stats["tasks"] as? Int == 2)
+    #expect(stats["tasks_skipped_as_done"] as? Int == 2)
+    #expect(stats["documents_read"] as? Int == 5 && stats["documents_written"] as? Int == 3)
+
+    // Another executor and worker count is the same plan: it resumes too.
+    let local = try CLI.run(["run", recipe, "--no-progress", "--executor", "local", "--workers", "2"])
+    #expect(local.status == 0, "stderr: \(local.err)")
+    #expect(local.out.contains("tasks: 0 run, 2 already done (executor local)"), "\(local.out)")
+
+    // status of a directory that holds no run.
+    let none = try CLI.run(["status", tmp.path("in")])
+    #expect(none.status == 2)
+    #expect(none.err.contains("not a winnow run directory"), "\(none.err)")
+  }
+
+  @Test("winnow run: a changed recipe in the same output directory exits 2 unless --fresh")
+  func runChangedRecipe() throws {
+    let tmp = try TempDir()
+    let recipe = try Self.runFixture(tmp)
+    #expect(try CLI.run(["run", recipe, "--no-progress"]).status == 0)
+    let before = try Self.shards(tmp.path("out"))
+    let rejectsBefore = try Data(contentsOf: URL(fileURLWithPath: tmp.path("rejects.jsonl")))
+
+    let changed = try Self.runFixture(tmp, minWords: 5)
+    let r = try CLI.run(["run", changed, "--no-progress"])
+    #expect(r.status == 2, "stderr: \(r.err)")
+    #expect(r.err.contains(tmp.path("out")), "\(r.err)")
+    #expect(r.err.contains("different recipe"), "\(r.err)")
+    #expect(r.err.contains("--fresh"), "\(r.err)")
+    #expect(r.stdout.isEmpty)
+    // Nothing was touched.
+    #expect(try Self.shards(tmp.path("out")) == before)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: tmp.path("rejects.jsonl"))) == rejectsBefore)
+
+    let fresh = try CLI.run(["run", changed, "--fresh", "--no-progress"])
+    #expect(fresh.status == 0, "stderr: \(fresh.err)")
+    #expect(fresh.out.contains("tasks: 2 run, 0 already done"), "\(fresh.out)")
+    #expect(fresh.out.contains("read 5, kept 2, dropped 3"), "\(fresh.out)")
+    let after = try Self.shards(tmp.path("out"))
+    #expect(after.keys.sorted() == ["part-00000-00000.jsonl", "part-00001-00000.jsonl"])
+    let kept = after.keys.sorted().flatMap { String(decoding: after[$0]!, as: UTF8.self).split(separator: "\n") }
+    #expect(kept.compactMap { try? jsonObject(String($0))["id"] as? String } == ["c", "d"])
+    let rejects = try String(contentsOfFile: tmp.path("rejects.jsonl"), encoding: .utf8).split(separator: "\n")
+    #expect(rejects.compactMap { try? jsonObject(String($0))["id"] as? String } == ["a", "b", "e"])
+
+    // Shards that no plan describes are refused too.
+    let other = try TempDir()
+    let foreign = try Self.runFixture(other)
+    try FileManager.default.createDirectory(atPath: other.path("out"), withIntermediateDirectories: true)
+    _ = try other.write("out/part-00000.jsonl", "{\"text\":\"left over\"}\n")
+    let refused = try CLI.run(["run", foreign, "--no-progress"])
+    #expect(refused.status == 2, "stderr: \(refused.err)")
+    #expect(refused.err.contains("--fresh"), "\(refused.err)")
+    #expect(try CLI.run(["run", foreign, "--no-progress", "--fresh"]).status == 0)
+    #expect(try Self.shards(other.path("out")).keys.sorted() == ["part-00000-00000.jsonl", "part-00001-00000.jsonl"])
+  }
+
+  @Test("winnow run --strict with local workers: exit 3 naming file:line; the other task is kept; the fixed run resumes")
+  func runStrictLocal() throws {
+    let tmp = try TempDir()
+    let recipe = try Self.runFixture(tmp)
+    let bad = try tmp.write("in/b.jsonl", "{\"id\":\"d\",\"text\":\"one two three four five\"}\n{\"text\": oops}\n")
+    let r = try CLI.run(["run", recipe, "--strict", "--executor", "local", "--workers", "2", "--no-progress"])
+    #expect(r.status == 3, "stderr: \(r.err)")
+    #expect(r.err.contains("\(bad):2"), "\(r.err)")
+    #expect(r.err.contains("p0-t00001"), "\(r.err)")
+    #expect(r.err.contains("run the same command again to resume"), "\(r.err)")
+    #expect(FileManager.default.fileExists(atPath: tmp.path("out/.winnow/tasks/p0-t00000.json")))
+    #expect(!FileManager.default.fileExists(atPath: tmp.path("out/.winnow/tasks/p0-t00001.json")))
+    let s = try CLI.run(["status", tmp.path("out")])
+    #expect(s.status == 0)
+    #expect(s.out.contains("pass 0: 1/2 tasks done"), "\(s.out)")
+    #expect(s.out.contains("1 failed"), "\(s.out)")
+    #expect(s.out.contains("p0-t00001"), "\(s.out)")
+
+    _ = try tmp.write("in/b.jsonl", "{\"id\":\"d\",\"text\":\"one two three four five\"}\n{\"text\":\"fixed now\"}\n")
+    let fixed = try CLI.run(["run", recipe, "--strict", "--executor", "local", "--workers", "2", "--no-progress"])
+    #expect(fixed.status == 0, "stderr: \(fixed.err)")
+    #expect(fixed.out.contains("tasks: 1 run, 1 already done (executor local)"), "\(fixed.out)")
+    let s2 = try CLI.run(["status", tmp.path("out")])
+    #expect(s2.out.contains("pass 0: 2/2 tasks done"), "\(s2.out)")
+  }
+
+  @Test("winnow run --executor local writes the bytes --executor inline writes")
+  func runLocalEqualsInline() throws {
+    let tmp = try TempDir()
+    let recipe = try Self.runFixture(tmp, extra: "\n  - sample: {rate: 0.5}")
+    let local = try CLI.run(["run", recipe, "--executor", "local", "--workers", "2", "--no-progress"])
+    #expect(local.status == 0, "stderr: \(local.err)")
+    #expect(local.out.contains("(executor local)"), "\(local.out)")
+    let localShards = try Self.shards(tmp.path("out"))
+    let localRejects = try Data(contentsOf: URL(fileURLWithPath: tmp.path("rejects.jsonl")))
+    let inline = try CLI.run(["run", recipe, "--executor", "inline", "--fresh", "--no-progress"])
+    #expect(inline.status == 0, "stderr: \(inline.err)")
+    #expect(inline.out.contains("tasks: 2 run"), "\(inline.out)")
+    #expect(try Self.shards(tmp.path("out")) == localShards)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: tmp.path("rejects.jsonl"))) == localRejects)
+    // slurm is not something a test machine should submit to; an unknown executor is refused.
+    let unknown = try CLI.run(["run", recipe, "--executor", "kubernetes", "--no-progress"])
+    #expect(unknown.status == 2, "stderr: \(unknown.err)")
+    #expect(unknown.err.contains("kubernetes"), "\(unknown.err)")
   }
 
   // MARK: rejects

@@ -331,10 +331,16 @@ struct RecipeParserTests {
         - field: {key: lang, exists: false}
       """
     let plan = try Plan.make(try RecipeParser.parse(yaml, source: Self.src))
-    #expect(plan.passes.count == 1)
-    #expect(plan.stages.map(\.name) == ["length", "exact_dedup", "sample", "field"])
-    // exact_dedup must see every document: all inputs go to one task.
-    #expect(plan.passes[0].tasks == [[0, 1]])
+    // exact_dedup must see every document: it runs as map (per file), reduce (per bucket) and
+    // apply (per file) passes; the per-document stages around it run in the map and apply passes.
+    #expect(plan.passes.map(\.kind) == [.map, .reduce, .apply])
+    #expect(plan.stages.map(\.name) == ["length", "sample", "field"])
+    let global = try #require(plan.global)
+    #expect(global.name == "exact_dedup")
+    #expect(global.position == 1)
+    #expect(plan.passes[0].tasks == [[0], [1]])
+    #expect(plan.passes[1].tasks == Array(repeating: [], count: global.buckets))
+    #expect(plan.passes[2].tasks == [[0], [1]])
     #expect(plan.inputs.map(\.path) == ["\(dir.path)/in/a.jsonl", "\(dir.path)/in/b.jsonl"])
   }
 

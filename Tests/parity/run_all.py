@@ -59,8 +59,13 @@ def report(ok, name, detail=""):
     return ok
 
 
+ONLY = None
+
+
 def check(name, fn):
     """Runs one check; fn returns (ok, detail) or raises."""
+    if ONLY and not any(o.lower() in name.lower() for o in ONLY):
+        return True
     t0 = time.monotonic()
     try:
         ok, detail = fn()
@@ -542,6 +547,11 @@ stages:
     names = sorted(n for n in os.listdir(outdir) if n.startswith("part-"))
     if not names:
         return False, f"winnow run wrote no shards to {outdir}: {os.listdir(outdir)}"
+    # One task per input file, each writing part-TTTTT-NNNNN shards; read in sorted order they
+    # are the documents in input order.
+    want_names = ["part-%05d-00000.jsonl.zst" % k for k in range(len(WEB_SHARDS))]
+    if names != want_names:
+        return False, f"shard names {names}, expected {want_names}"
     ran = []
     for n in names:
         ran.extend(lines_of(read_any(os.path.join(outdir, n))))
@@ -665,6 +675,8 @@ def exit_code_checks():
         ("exit: missing input file (stage) → 2", ["length", "--min-words", "1", "no-such-file.jsonl"], 2,
          ["no-such-file.jsonl"]),
         ("exit: missing recipe file → 2", ["run", "no-such-recipe.yaml"], 2, ["no-such-recipe.yaml"]),
+        ("exit: winnow run --workers 0 → 2", ["run", "no-such-recipe.yaml", "--workers", "0"], 2, ["--workers"]),
+        ("exit: winnow status of a directory without a run → 2", ["status", "Samples"], 2, ["not a winnow run directory"]),
         ("exit: winnow --help → 0", ["--help"], 0, ["exit codes"]),
         ("exit: winnow cat --help → 0", ["cat", "--help"], 0, ["--quarantine"]),
         ("exit: winnow length --help → 0", ["length", "--help"], 0, ["--min-words"]),
@@ -788,6 +800,342 @@ def c_huge_document():
     return mb < 1024, f"{size / 1e6:.0f} MB document byte-identical (sha256 {want[:16]}…); peak RSS {mb:.0f} MiB ({how}), limit 1024 MiB; winnow took {dt:.1f}s"
 
 
+# --------------------------------------------------------------------------------------
+# winnow run: resume, --fresh, refusal, status; killed workers and coordinators
+
+
+def write_recipe(path, name, inputs, out, stages, extra_output=""):
+    with open(path, "w") as f:
+        f.write(f"""name: {name}
+seed: 7
+input:
+  paths: {json.dumps(inputs)}
+output:
+  path: {out}{extra_output}
+stages:
+""" + "".join(f"  - {st}\n" for st in stages))
+    return path
+
+
+def run_outputs(base):
+    """{relative path: bytes} of everything a run wrote under base, except its state directory
+    (.winnow) and stats.json."""
+    got = {}
+    for root, dirs, files in os.walk(base):
+        dirs[:] = [d for d in dirs if d != ".winnow"]
+        for n in files:
+            if n == "stats.json":
+                continue
+            full = os.path.join(root, n)
+            with open(full, "rb") as f:
+                got[os.path.relpath(full, base)] = f.read()
+    return got
+
+
+def comparable_stats(path):
+    """stats.json without timings, the executor and worker count, skipped-task counts and the
+    output directory (output files by name)."""
+    with open(path) as f:
+        s = json.load(f)
+    for k in ("seconds", "executor", "workers", "tasks_skipped_as_done"):
+        s.pop(k, None)
+    for st in s.get("stages", []):
+        st.pop("seconds", None)
+    s["output_files"] = [os.path.basename(p) for p in s.get("output_files", [])]
+    return s
+
+
+def same_outputs(ref_base, base):
+    a, b = run_outputs(ref_base), run_outputs(base)
+    if sorted(a) != sorted(b):
+        return False, f"files differ: only in reference {sorted(set(a) - set(b))}, only in run {sorted(set(b) - set(a))}"
+    for k in sorted(a):
+        if a[k] != b[k]:
+            return False, f"{k} differs from the reference ({len(b[k])} vs {len(a[k])} bytes)"
+    return True, f"{len(a)} files byte-identical to the reference"
+
+
+def c_run_resume_fresh_status():
+    src = os.path.join(TMP, "resume-in")
+    os.makedirs(src, exist_ok=True)
+    for k, p in enumerate(WEB_SHARDS[:3]):
+        shutil.copy(p, os.path.join(src, f"s{k}.jsonl.zst"))
+    out = os.path.join(TMP, "resume-out")
+    r1 = write_recipe(os.path.join(TMP, "resume-1.yaml"), "resume", [src], out, ["length: {min_words: 50}"])
+    r2 = write_recipe(os.path.join(TMP, "resume-2.yaml"), "resume", [src], out, ["length: {min_words: 60}"])
+    a = winnow("run", r1, "--no-progress")
+    if a.returncode != 0:
+        return False, f"first run exit {a.returncode}: {err_text(a)}"
+    names = sorted(n for n in os.listdir(out) if n.startswith("part-"))
+    if names != ["part-%05d-00000.jsonl.zst" % k for k in range(3)]:
+        return False, f"shards {names}"
+    first = run_outputs(out)
+    st = winnow("status", out)
+    so = st.stdout.decode()
+    if st.returncode != 0 or "pass 0: 3/3 tasks done" not in so:
+        return False, f"status exit {st.returncode}: {so!r} {err_text(st)!r}"
+    b = winnow("run", r1, "--no-progress")
+    if b.returncode != 0 or "tasks: 0 run, 3 already done" not in b.stdout.decode():
+        return False, f"second run exit {b.returncode}: {b.stdout.decode()!r} {err_text(b)!r}"
+    if run_outputs(out) != first:
+        return False, "the resumed run changed the outputs"
+    with open(os.path.join(out, "stats.json")) as f:
+        s = json.load(f)
+    if s.get("tasks_skipped_as_done") != 3:
+        return False, f"tasks_skipped_as_done = {s.get('tasks_skipped_as_done')}, expected 3"
+    c = winnow("run", r2, "--no-progress")
+    e = err_text(c)
+    if c.returncode != 2 or "different recipe" not in e or "--fresh" not in e or out not in e:
+        return False, f"changed recipe: exit {c.returncode} (expected 2), stderr {e!r}"
+    if run_outputs(out) != first:
+        return False, "the refused run changed the outputs"
+    d = winnow("run", r2, "--fresh", "--no-progress")
+    if d.returncode != 0 or "tasks: 3 run, 0 already done" not in d.stdout.decode():
+        return False, f"--fresh: exit {d.returncode}: {d.stdout.decode()!r} {err_text(d)!r}"
+    want = [l for p in sorted(os.listdir(src)) for l in lines_of(zstd_decompress(os.path.join(src, p)))
+            if len(json.loads(l)["text"].split()) >= 60]
+    got = [l for n in sorted(os.listdir(out)) if n.startswith("part-") for l in lines_of(read_any(os.path.join(out, n)))]
+    ok, detail = compare_lines(want, got, "--fresh output")
+    if not ok:
+        return False, detail
+    return all_ok((True, "resumed (0 run, 3 done), changed recipe refused with exit 2, --fresh replaced the outputs"),
+                  stats_balance(os.path.join(out, "stats.json"), {"documents_written": len(want)}))
+
+
+KILL = {}
+KILL_SHARDS = 8
+KILL_DOCS = 7000
+
+
+def kill_corpus():
+    """Eight zstd shards (~8 MB of JSON) with short documents, other languages, repeated texts
+    and a few bad lines: enough for a debug-build run to take a few seconds."""
+    if "in" in KILL:
+        return KILL["in"]
+    src = os.path.join(TMP, "kill-in")
+    os.makedirs(src, exist_ok=True)
+    r = random.Random(5)
+    vocab = ["alpha", "beta", "gamma", "délta", "naïve", "lorem", "ipsum", "dolor", "sit", "amet", "Grüße", "日本語",
+             "x", "y", "zeta", "the", "of", "and", "to", "in", "😀"]
+    for k in range(KILL_SHARDS):
+        lines = []
+        for i in range(KILL_DOCS):
+            if i % 50 == 7:  # the same text in every shard: exact_dedup keeps the first
+                text = "this is the repeated text number %d, long enough for the length filter to keep" % (i % 200)
+            else:
+                text = " ".join(r.choice(vocab) for _ in range(r.randint(3, 120)))
+            lines.append(json.dumps({"id": f"s{k}-{i}", "text": text, "lang": r.choice(["en", "de", "fr", "en"])},
+                                    ensure_ascii=False))
+            if i % 997 == 13:
+                lines.append('{"id": "bad-%d-%d", "text": broken' % (k, i))
+        data = ("\n".join(lines) + "\n").encode()
+        subprocess.run(["zstd", "-q", "-f", "-o", os.path.join(src, "shard-%d.jsonl.zst" % k)], input=data, check=True)
+    KILL["in"] = src
+    return src
+
+
+def kill_recipe(name):
+    base = os.path.join(TMP, "kill-" + name)
+    os.makedirs(base, exist_ok=True)
+    recipe = write_recipe(
+        os.path.join(TMP, f"kill-{name}.yaml"), "kill", [kill_corpus()], os.path.join(base, "out"),
+        ["length: {min_words: 10}", "sample: {rate: 0.8}", "field: {key: lang, in: [en, de]}",
+         "exact_dedup: {buckets: 4}"],
+        f"\n  max_shard_docs: 2500\n  rejects: {base}/rejects.jsonl.zst\n  quarantine: {base}/quarantine")
+    return recipe, base
+
+
+def kill_reference():
+    if "ref" not in KILL:
+        recipe, base = kill_recipe("ref")
+        t0 = time.monotonic()
+        r = winnow("run", recipe, "--executor", "inline", "--no-progress")
+        if r.returncode != 0:
+            raise RuntimeError(f"reference run exit {r.returncode}: {err_text(r)}")
+        KILL["ref"] = (base, time.monotonic() - t0)
+    return KILL["ref"]
+
+
+def proc_state(pid):
+    """The one-letter state of a process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def alive(pid):
+    return proc_state(pid) not in (None, "Z", "X")
+
+
+def children(pid):
+    """{child pid: argv} of pid's living children, from /proc."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+            if int(rest[1]) != pid or rest[0] in ("Z", "X"):
+                continue
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                out[int(d)] = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return out
+
+
+def processes_mentioning(text):
+    """Living processes whose command line contains text."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                if text.encode() in f.read() and alive(int(d)):
+                    found.append(int(d))
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return found
+
+
+def workers_of(pid, out):
+    """Worker processes of coordinator pid: {pid: (pass, task)}."""
+    found = {}
+    for c, argv in children(pid).items():
+        if len(argv) >= 7 and argv[1] == "worker" and argv[2].rstrip("/") == out.rstrip("/"):
+            found[c] = (int(argv[argv.index("--pass") + 1]), int(argv[argv.index("--task") + 1]))
+    return found
+
+
+def record_path(out, p, t):
+    return os.path.join(out, ".winnow", "tasks", "p%d-t%05d.json" % (p, t))
+
+
+def start_run(recipe, *args):
+    # A session of its own, so that whatever is left can be cleaned up by its id.
+    return subprocess.Popen([WINNOW, "run", recipe, "--no-progress", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT, start_new_session=True)
+
+
+def cleanup(p):
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, 9)
+        except ProcessLookupError:
+            pass
+        p.wait()
+
+
+def wait_for(pred, timeout, step=0.01):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+def tmp_files(base):
+    return [os.path.join(r, n) for r, _, fs in os.walk(base) for n in fs if ".tmp-" in n]
+
+
+def c_kill_worker():
+    ref, ref_seconds = kill_reference()
+    recipe, base = kill_recipe("worker")
+    out = os.path.join(base, "out")
+    p = start_run(recipe, "--executor", "local", "--workers", "2")
+    try:
+        # A worker of the apply pass (pass 2, it writes the output shards) that has been running a
+        # moment and has not finished its task.
+        def victim():
+            for w, (ps, t) in workers_of(p.pid, out).items():
+                if ps == 2 and not os.path.exists(record_path(out, ps, t)):
+                    return w, t
+            return None
+        found = wait_for(victim, 120)
+        if not found:
+            return False, f"no apply-pass worker seen (run exit {p.poll()}; reference took {ref_seconds:.1f}s)"
+        w, t = found
+        time.sleep(0.15)
+        if os.path.exists(record_path(out, 2, t)):
+            return False, "the task finished before its worker could be killed: make the corpus bigger"
+        os.kill(w, 9)
+        so, se = p.communicate(timeout=300)
+    finally:
+        cleanup(p)
+    if p.returncode != 0:
+        return False, f"run exit {p.returncode} after a worker was killed: {short(se, 600)}"
+    with open(os.path.join(out, ".winnow", "logs", "p2-t%05d.log" % t), errors="replace") as f:
+        log = f.read()
+    if "attempt 2" not in log:
+        return False, f"the killed task p2-t{t:05d} was not tried again; its log: {short(log, 400)}"
+    leftover = tmp_files(base)
+    if leftover:
+        return False, f"temporary files left: {leftover[:3]}"
+    if comparable_stats(os.path.join(out, "stats.json")) != comparable_stats(os.path.join(ref, "out", "stats.json")):
+        return False, "stats.json differs from the reference's"
+    return all_ok(same_outputs(ref, base), stats_balance(os.path.join(out, "stats.json")),
+                  (True, f"worker of p2-t{t:05d} killed (-9) mid-task, retried"))
+
+
+def c_kill_coordinator():
+    ref, _ = kill_reference()
+    recipe, base = kill_recipe("coordinator")
+    out = os.path.join(base, "out")
+    p = start_run(recipe, "--executor", "local", "--workers", "2")
+    try:
+        # Mid-run: an apply task is done, and workers are busy with others.
+        def moment():
+            ws = workers_of(p.pid, out)
+            done = [t for t in range(KILL_SHARDS) if os.path.exists(record_path(out, 2, t))]
+            return ws if done and ws and len(done) < KILL_SHARDS - 1 else None
+        ws = wait_for(moment, 120)
+        if not ws:
+            return False, f"never saw a finished apply task with workers running (run exit {p.poll()})"
+        busy = [t for (_, t) in ws.values() if not os.path.exists(record_path(out, 2, t))]
+        os.kill(p.pid, 9)
+        p.wait(timeout=30)
+        # Workers die with their parent (PR_SET_PDEATHSIG): none survives it, and no other
+        # process works on this run directory.
+        wait_for(lambda: not any(alive(w) for w in ws), 10, 0.05)
+        still = [w for w in ws if alive(w)]
+        stray = [pid for pid in processes_mentioning(out) if pid != os.getpid()]
+    finally:
+        cleanup(p)
+        for w in [w for w in (ws or {}) if alive(w)]:
+            os.kill(w, 9)  # our own stray workers, by id
+    if still or stray:
+        return False, f"workers outlived the killed coordinator: {still or stray}"
+    done_before = sum(1 for ps, n in ((0, KILL_SHARDS), (1, 4), (2, KILL_SHARDS)) for t in range(n)
+                      if os.path.exists(record_path(out, ps, t)))
+    st = winnow("status", out)
+    if st.returncode != 0 or "interrupted" not in st.stdout.decode():
+        return False, f"status after the kill: exit {st.returncode}: {st.stdout.decode()!r} {err_text(st)!r}"
+    again = subprocess.run([WINNOW, "run", recipe, "--no-progress", "--executor", "local", "--workers", "2"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, timeout=300)
+    if again.returncode != 0:
+        return False, f"resumed run exit {again.returncode}: {short(err_text(again), 600)}"
+    said = f"{done_before} already done" in again.stdout.decode()
+    with open(os.path.join(out, "stats.json")) as f:
+        s = json.load(f)
+    if s.get("tasks_skipped_as_done") != done_before or not said:
+        return False, (f"tasks_skipped_as_done = {s.get('tasks_skipped_as_done')}, {done_before} records were there; "
+                       f"stdout {again.stdout.decode()!r}")
+    leftover = tmp_files(base)
+    if leftover:
+        return False, f"temporary files left: {leftover[:3]}"
+    if comparable_stats(os.path.join(out, "stats.json")) != comparable_stats(os.path.join(ref, "out", "stats.json")):
+        return False, "stats.json differs from the reference's"
+    return all_ok(same_outputs(ref, base), stats_balance(os.path.join(out, "stats.json")),
+                  (True, f"coordinator killed (-9) with {len(ws)} worker(s) running (apply tasks {busy} unfinished); "
+                         f"they died with it; resumed with {done_before} tasks done"))
+
+
 def python_counts(lines):
     n = c = w = 0
     for l in lines:
@@ -838,13 +1186,16 @@ def c_stats_tricky():
 
 
 def main():
-    global WINNOW, TMP
+    global WINNOW, TMP, ONLY
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--winnow", default=os.path.join(ROOT, ".build", "debug", "winnow"), help="the winnow binary")
     ap.add_argument("--skip-huge", action="store_true", help="skip the 200 MB document check")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--only", action="append", metavar="TEXT",
+                    help="run only the checks whose name contains TEXT (repeatable)")
     args = ap.parse_args()
     WINNOW = os.path.abspath(args.winnow)
+    ONLY = args.only
     if not os.access(WINNOW, os.X_OK):
         print(f"FAIL setup: no executable winnow at {WINNOW} (build it first)")
         print("0 passed, 1 failed")
@@ -879,6 +1230,12 @@ def main():
         for name, a, code, contains in exit_code_checks():
             check(name, lambda a=a, code=code, contains=contains: expect_exit(a, code, contains))
         check("exit: winnow run with a misspelt recipe key → 2 naming file:line and the fix", c_recipe_bad_key)
+        check("winnow run: resumes, refuses a changed recipe (exit 2) unless --fresh, status shows the pass",
+              c_run_resume_fresh_status)
+        check("winnow run --executor local: a worker killed (-9) mid-task is retried; output == inline reference",
+              c_kill_worker)
+        check("winnow run: coordinator killed (-9) mid-run takes its workers along; the same command resumes to "
+              "the reference output, no temporary files, same stats", c_kill_coordinator)
         check("streaming: '-' for standard input and output (plain, zstd, gzip)", c_stdin_stdout)
         check("winnow stats on Samples: documents, characters, words == Python", c_stats_samples)
         check("winnow stats on the tricky file: documents, characters, words == Python", c_stats_tricky)

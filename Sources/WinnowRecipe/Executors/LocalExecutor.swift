@@ -37,7 +37,7 @@ public struct LocalExecutor: TaskExecutor {
         events(.started(t, attempt: attempt, log: log))
       }
       var status: Int32 = 0
-      let pid = waitpid(-1, &status, WNOHANG)
+      let pid = running.keys.lazy.map { waitpid($0, &status, WNOHANG) }.first { $0 != 0 } ?? 0  // own workers only
       if pid > 0, let (t, attempt) = running.removeValue(forKey: pid) {
         let exited = status & 0x7f == 0
         let code = exited ? Int((status >> 8) & 0xff) : 128 + Int(status & 0x7f)
