@@ -105,6 +105,7 @@ public enum RecipeRunner {
     var skipped = 0
     var failures: [(TaskRef, String, Int)] = []
     for (p, pass) in plan.passes.enumerated() {
+      let submittedBefore = submitted.count
       try db.addTasks(pass: p, tasks: pass.tasks, inputs: planFile.inputs)
       let all = pass.tasks.indices.map { TaskRef(pass: p, task: $0) }
       var records: [TaskRef: TaskRecord] = [:]
@@ -173,11 +174,13 @@ public enum RecipeRunner {
           report()
         }, tick: report)
       if let dbError { throw dbError }
-      if options.detach {
-        try db.finishRun(runID, outcome: "detached")
-        return Result(
-          stats: RunStats(), outputDirectory: runDir.path, statsPath: runDir.statsPath, tasksRun: 0,
-          tasksSkipped: skipped, executor: executor.name, submittedJobs: submitted)
+      if options.detach, var slurm = executor as? SlurmExecutor {
+        // The next pass starts when every array of this one has succeeded; a pass with
+        // nothing to do leaves the chain as it was.
+        let jobs = Array(submitted[submittedBefore...])
+        if !jobs.isEmpty { slurm.dependsOn = jobs }
+        executor = slurm
+        continue
       }
       if !failures.isEmpty {
         try db.finishRun(runID, outcome: "failed")
@@ -188,6 +191,12 @@ public enum RecipeRunner {
       if pass.kind == .documents || pass.kind == .apply {
         for t in all { total.merge(records[t]!.stats) }
       }
+    }
+    if options.detach {
+      try db.finishRun(runID, outcome: "detached")
+      return Result(
+        stats: RunStats(), outputDirectory: runDir.path, statsPath: runDir.statsPath, tasksRun: 0,
+        tasksSkipped: skipped, executor: executor.name, submittedJobs: submitted)
     }
     for (key, path) in [("rejects", out.rejects), ("quarantine", out.quarantine)] {
       if let path { try SideOutput(key: key, path: path, runDir: runDir).join() }

@@ -140,6 +140,29 @@ def main():
         p = run([winnow, "run", str(r), "--no-progress", "--executor", "slurm"], env=env, timeout=600)
         check("detach: the same command finishes the run", p.returncode == 0 and (work / "out-detached/stats.json").exists(),
               (p.stdout + p.stderr)[-300:])
+
+        # 5. A detached run of a recipe with a global stage: its three passes are chained with
+        #    afterok dependencies and run without a coordinator; the same command later only
+        #    collects them.
+        r = recipe("chained", "  - length: {min_words: 20}\n  - exact_dedup: {buckets: 3}\n")
+        out = work / "out-chained"
+        run([winnow, "run", str(r), "--fresh", "--no-progress", "--executor", "inline"], env=env, timeout=600)
+        reference = digest(out)
+        p = run([winnow, "run", str(r), "--fresh", "--no-progress", "--executor", "slurm", "--detach"], env=env, timeout=120)
+        jobs = p.stdout.split("submitted Slurm job(s) ")[-1].split(" for ")[0].split(", ") if p.returncode == 0 else []
+        check("chained detach: one array per pass submitted", p.returncode == 0 and len(jobs) == 3, (p.stdout + p.stderr)[-300:])
+        deps = [run(["scontrol", "-o", "show", "job", j]).stdout for j in jobs[1:]]
+        check("chained detach: later passes depend on the earlier ones (afterok)",
+              all(f"afterok:{jobs[k]}" in d for k, d in enumerate(deps)), " | ".join(d.split("Dependency=")[-1].split()[0] for d in deps if "Dependency=" in d))
+        deadline = time.time() + 300
+        while time.time() < deadline and len(list((out / ".winnow/tasks").glob("p2-t*.json"))) < 5:
+            time.sleep(0.5)
+        check("chained detach: all three passes ran without a coordinator",
+              len(list((out / ".winnow/tasks").glob("p2-t*.json"))) == 5)
+        p = run([winnow, "run", str(r), "--no-progress", "--executor", "slurm"], env=env, timeout=600)
+        check("chained detach: the same command collects the run", p.returncode == 0 and "0 run," in p.stdout,
+              (p.stdout + p.stderr)[-300:])
+        check("chained detach: output byte-identical to inline", digest(out) == reference)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")

@@ -14,6 +14,9 @@ public struct SlurmExecutor: TaskExecutor {
   public var detach = false
   /// Jobs an earlier (detached or killed) coordinator submitted: `(job id, pass, task offset)`.
   public var adopt: [(job: String, pass: Int, offset: Int)] = []
+  /// Jobs that must all succeed before the submitted ones start (`--dependency=afterok:…`):
+  /// a detached run chains its passes this way.
+  public var dependsOn: [String] = []
   /// Called with each submitted array job, its pass and task offset (kept in the run database).
   public var onSubmit: ((String, Int, Int) -> Void)?
 
@@ -128,6 +131,7 @@ public struct SlurmExecutor: TaskExecutor {
         "--parsable", "--job-name=\(jobName)-p\(pass)", "--array=\(spec)",
         "--output=\(dir)/.winnow/logs/slurm-%A_%a.out", "--cpus-per-task=\(options.cpusPerTask)",
       ]
+      if !dependsOn.isEmpty { args.append("--dependency=afterok:" + dependsOn.joined(separator: ":")) }
       if let v = options.partition { args.append("--partition=\(v)") }
       if let v = options.account { args.append("--account=\(v)") }
       if let v = options.time { args.append("--time=\(v)") }
