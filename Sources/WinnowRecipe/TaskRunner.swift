@@ -120,14 +120,21 @@ public enum TaskRunner {
     var previous: Hash128?
     var entries = 0
     var duplicates = 0
+    var clusterSizes: [Int: Int] = [:]
+    var size = 0
     while let e = try merger.next() {
       entries += 1
       if e.key == previous {
         duplicates += 1
+        size += 1
         marks[e.task, default: []].append(PhaseEntry(key: Hash128(low: 0, high: 0), task: e.task, ordinal: e.ordinal))
+      } else {
+        if size > 0 { clusterSizes[size, default: 0] += 1 }
+        size = 1
       }
       previous = e.key
     }
+    if size > 0 { clusterSizes[size, default: 0] += 1 }
     let dir = runDir.phaseDirectory(pass: pass)
     try makeDirectory(dir)
     for (t, list) in marks.sorted(by: { $0.key < $1.key }) {
@@ -142,6 +149,7 @@ public enum TaskRunner {
     st.kept = entries - duplicates
     st.dropped = duplicates
     if duplicates > 0 { st.droppedByReason[global.stage.duplicateReason] = duplicates }
+    st.clusterSizes = Dictionary(uniqueKeysWithValues: clusterSizes.map { (String($0.key), $0.value) })
     stats.stages = [st]
     return stats
   }

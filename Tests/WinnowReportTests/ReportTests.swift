@@ -115,7 +115,7 @@ struct ReportTests {
     #expect(stats["seed"] as? Int == 7)
   }
 
-  @Test("a dedup run: duplicates per task, and no invented cluster sizes")
+  @Test("a dedup run: duplicates per task, and cluster sizes from the reduce pass that add up")
   func dedupRun() throws {
     let dir = try TempDir()
     try Fixture.writeInputs(dir, files: 2, perFile: 40)
@@ -129,7 +129,20 @@ struct ReportTests {
     let html = try RunReport.load(RunDirectory(result.outputDirectory)).html()
     let dedup = try #require(section(html, "dedup"))
     #expect(dedup.contains("dropped \(dup) as duplicates"))
-    #expect(dedup.contains("no <code>cluster_size</code> annotation"))
+    // Every document reaching the dedup stage is in exactly one cluster; every cluster keeps one.
+    var clusters = 0
+    var documents = 0
+    for t in try RunReport.load(RunDirectory(result.outputDirectory)).tasks where t.kind == "reduce" {
+      for (size, n) in t.record?.stats.stages.first?.clusterSizes ?? [:] {
+        clusters += n
+        documents += (Int(size) ?? 0) * n
+      }
+    }
+    let reached = try #require(result.stats.stages.last?.documentsIn)
+    #expect(documents == reached)
+    #expect(documents - clusters == dup)
+    #expect(dedup.contains("Cluster sizes"))
+    #expect(dedup.contains("clusters by size"))
     #expect(dedup.contains("<svg"))
     // The counts are those of `winnow run`, not of every pass added up.
     #expect(html.contains("✓ Balanced"))

@@ -11,6 +11,8 @@ public struct StageStats: Sendable {
   public var textBytesIn = 0
   public var textBytesOut = 0
   public var nanoseconds: UInt64 = 0
+  /// A dedup reduce task: how many keys occurred once, twice, … (size as text → clusters).
+  public var clusterSizes: [String: Int]?
 
   public init(name: String) { self.name = name }
 }
@@ -140,6 +142,7 @@ extension StageStats: Codable {
   enum CodingKeys: String, CodingKey {
     case name = "stage", documentsIn = "documents_in", kept, dropped, droppedByReason = "dropped_by_reason"
     case modified, textBytesIn = "text_bytes_in", textBytesOut = "text_bytes_out", nanoseconds
+    case clusterSizes = "cluster_sizes"
   }
 }
 

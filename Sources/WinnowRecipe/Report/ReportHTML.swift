@@ -456,8 +456,36 @@ extension RunReport {
       h.close("section")
       return
     }
+    // A recipe's global dedup counts its clusters in the reduce pass.
+    var sizes: [Int: Int] = [:]
+    for t in tasks where t.kind == "reduce" {
+      for (k, n) in t.record?.stats.stages.first?.clusterSizes ?? [:] { sizes[Int(k) ?? 0, default: 0] += n }
+    }
+    if !sizes.isEmpty {
+      let bands: [(String, ClosedRange<Int>)] = [
+        ("1 (unique)", 1...1), ("2", 2...2), ("3", 3...3), ("4", 4...4), ("5–9", 5...9), ("10–99", 10...99),
+        ("100–999", 100...999), ("1000+", 1000...Int.max),
+      ]
+      var rows: [BarRow] = []
+      for (name, range) in bands {
+        let clusters = sizes.filter { range.contains($0.key) }.reduce(0) { $0 + $1.value }
+        let docs = sizes.filter { range.contains($0.key) }.reduce(0) { $0 + $1.key * $1.value }
+        guard clusters > 0 else { continue }
+        rows.append(
+          BarRow(
+            label: name,
+            segments: [BarSegment(value: Double(clusters), color: Palette.kept, title: "\(Fmt.int(clusters)) clusters of size \(name)")],
+            note: "\(Fmt.int(clusters)) clusters, \(Fmt.int(docs)) documents"))
+      }
+      h.raw("<h3>Cluster sizes</h3>\n<p class=\"note\">From the reduce pass: how many distinct keys occurred once, twice, …; a cluster of size n keeps one document and drops n − 1.</p>\n")
+      h.raw(SVGChart.horizontal(rows, width: 1040, labelWidth: 120, noteWidth: 300, label: "clusters by size"))
+      h.raw("\n")
+    } else {
+      h.raw(
+        "<p class=\"note\">The output documents carry no <code>cluster_size</code> annotation and the run has no reduce pass, so the distribution of cluster sizes is not known and is not shown.</p>\n")
+    }
     h.raw(
-      "<p class=\"note\">The output documents carry no <code>cluster_size</code> annotation, so the distribution of cluster sizes is not known and is not shown. What the task records do show is below: per task, the documents the dedup stage\(stages.count > 1 ? "s" : "") received, kept and dropped as duplicates.</p>\n"
+      "<p class=\"note\">Per task, the documents the dedup stage\(stages.count > 1 ? "s" : "") received, kept and dropped as duplicates.</p>\n"
     )
     func column(_ t: TaskInfo, what: String) -> Column {
       let st = t.record!.stats.stages
