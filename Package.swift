@@ -51,7 +51,7 @@ let package = Package(
     .target(name: "WinnowTestSupport", dependencies: ["WinnowCore"], path: "Tests/WinnowTestSupport"),
     .testTarget(name: "WinnowFiltersTests", dependencies: ["WinnowFilters", "WinnowCore", "WinnowTestSupport"]),
     .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore", "WinnowTestSupport"]),
-    .testTarget(name: "WinnowRecipeTests", dependencies: ["WinnowRecipe"]),
+    .testTarget(name: "WinnowRecipeTests", dependencies: ["WinnowRecipe", "WinnowTestSupport"]),
     .testTarget(name: "WinnowReportTests", dependencies: ["WinnowRecipe"]),
     .testTarget(name: "WinnowCLITests", dependencies: ["WinnowCore"]),
     // Uses only the public `Winnow` product, the way a trainer does.

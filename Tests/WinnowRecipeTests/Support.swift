@@ -1,72 +1,9 @@
 import Foundation
 import Testing
 import WinnowCore
+@_exported import WinnowTestSupport
 
 @testable import WinnowRecipe
-
-/// A fresh directory under /tmp, removed when the value goes away.
-final class TempDir {
-  let path: String
-
-  init() throws {
-    var template = Array("/tmp/winnow-recipe-XXXXXX".utf8CString)
-    guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-      throw CocoaError(.fileWriteUnknown)
-    }
-    path = String(cString: p)
-  }
-
-  deinit { try? FileManager.default.removeItem(atPath: path) }
-
-  @discardableResult
-  func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-    let full = path + "/" + name
-    let parent = (full as NSString).deletingLastPathComponent
-    try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-    try Data(bytes).write(to: URL(fileURLWithPath: full))
-    return full
-  }
-
-  @discardableResult
-  func writeLines(_ name: String, _ lines: [[UInt8]]) throws -> String {
-    var bytes: [UInt8] = []
-    for l in lines {
-      bytes += l
-      bytes.append(0x0A)
-    }
-    return try write(name, bytes)
-  }
-
-  func list(_ sub: String = "") -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: sub.isEmpty ? path : path + "/" + sub)) ?? []).sorted()
-  }
-}
-
-/// The WinnowError `body` throws, or nil when it throws nothing (or something else).
-func winnowError(_ body: () throws -> Void) -> WinnowError? {
-  do {
-    try body()
-    return nil
-  } catch let e as WinnowError {
-    return e
-  } catch {
-    return nil
-  }
-}
-
-/// Expects a usage error whose message contains every fragment.
-func expectUsageError(
-  _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
-) {
-  guard let e = winnowError(body) else {
-    Issue.record("expected a WinnowError containing \(fragments)", sourceLocation: sourceLocation)
-    return
-  }
-  #expect(e.kind == .usage, "\(e.message)", sourceLocation: sourceLocation)
-  for f in fragments {
-    #expect(e.message.contains(f), "message '\(e.message)' lacks '\(f)'", sourceLocation: sourceLocation)
-  }
-}
 
 /// `source:line:column` of the first occurrence of `token` on the first line that contains
 /// `lineFragment` (1-based, as editors count), found by searching the YAML text itself.
@@ -79,34 +16,6 @@ func position(in yaml: String, source: String, line lineFragment: String, token:
   return "\(source):\(n + 1):\(line.distance(from: line.startIndex, to: r.lowerBound) + 1)"
 }
 
-func readBytes(_ path: String) -> [UInt8] {
-  guard let d = FileManager.default.contents(atPath: path) else { return [] }
-  return [UInt8](d)
-}
-
-func splitLines(_ data: [UInt8]) -> [[UInt8]] {
-  // memchr and buffer copies: a per-byte loop takes many seconds on 30 MB in debug builds.
-  data.withUnsafeBufferPointer { buf in
-    var out: [[UInt8]] = []
-    guard let base = buf.baseAddress else { return out }
-    var start = 0
-    while start < buf.count {
-      guard let hit = memchr(base + start, 0x0A, buf.count - start) else {
-        out.append(Array(UnsafeBufferPointer(rebasing: buf[start...])))
-        break
-      }
-      let end = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
-      out.append(Array(UnsafeBufferPointer(rebasing: buf[start..<end])))
-      start = end + 1
-    }
-    return out
-  }
-}
-
-func parseObject(_ line: [UInt8]) -> [String: Any] {
-  (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] ?? [:]
-}
-
 func jsonLines(_ path: String) -> [[String: Any]] { splitLines(readBytes(path)).map(parseObject) }
 
 /// Lines of a possibly compressed file, decoded with Winnow's own reader.
@@ -116,12 +25,6 @@ func decodedLines(_ path: String) throws -> [[UInt8]] {
   var out: [[UInt8]] = []
   while let line = try reader.nextLine() { out.append(Array(line)) }
   return out
-}
-
-func jsonQuote(_ s: String) -> String {
-  let data = try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
-  let array = String(decoding: data, as: UTF8.self)
-  return String(array.dropFirst().dropLast())
 }
 
 func docLine(_ fields: [(String, String)]) -> [UInt8] {

@@ -12,7 +12,7 @@ public final class TempDir {
   public let path: String
 
   public init() throws {
-    var template = Array("/tmp/winnow-stage-test-XXXXXX".utf8CString)
+    var template = Array("/tmp/winnow-test-XXXXXX".utf8CString)
     guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
       throw CocoaError(.fileWriteUnknown)
     }
@@ -25,6 +25,8 @@ public final class TempDir {
   @discardableResult
   public func write(_ name: String, _ bytes: [UInt8]) throws -> String {
     let full = path + "/" + name
+    let parent = (full as NSString).deletingLastPathComponent
+    try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
     try Data(bytes).write(to: URL(fileURLWithPath: full))
     return full
   }
@@ -38,6 +40,11 @@ public final class TempDir {
       bytes.append(0x0A)
     }
     return try write(name, bytes)
+  }
+
+  /// Names in the directory (or a subdirectory), sorted.
+  public func list(_ sub: String = "") -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: sub.isEmpty ? path : path + "/" + sub)) ?? []).sorted()
   }
 }
 
