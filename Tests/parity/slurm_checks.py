@@ -62,11 +62,11 @@ def main():
         for p in sorted((ROOT / "Samples/web").glob("*.jsonl.zst")):
             shutil.copy(p, inputs / p.name)
 
-        def recipe(name, stages, strict=False):
+        def recipe(name, stages, strict=False, slurm_extra=""):
             r = work / f"{name}.yaml"
             r.write_text(
                 f"name: {name}\n"
-                "slurm: {max_parallel: 2, poll_seconds: 0.3}\n"
+                f"slurm: {{max_parallel: 2, poll_seconds: 0.3{slurm_extra}}}\n"
                 f"input: {{paths: [{json.dumps(str(inputs))}], strict: {str(strict).lower()}}}\n"
                 f"output: {{path: {json.dumps(str(work / ('out-' + name)))}, rejects: {json.dumps(str(work / ('out-' + name) / 'rejects'))}}}\n"
                 f"stages:\n{stages}")
@@ -144,16 +144,27 @@ def main():
         # 5. A detached run of a recipe with a global stage: its three passes are chained with
         #    afterok dependencies and run without a coordinator; the same command later only
         #    collects them.
-        r = recipe("chained", "  - length: {min_words: 20}\n  - exact_dedup: {buckets: 3}\n")
+        # --begin holds every job a few seconds, so the dependencies are still to be seen unfulfilled.
+        r = recipe("chained", "  - length: {min_words: 20}\n  - exact_dedup: {buckets: 3}\n",
+                   slurm_extra=", extra_args: ['--begin=now+4']")
         out = work / "out-chained"
         run([winnow, "run", str(r), "--fresh", "--no-progress", "--executor", "inline"], env=env, timeout=600)
         reference = digest(out)
         p = run([winnow, "run", str(r), "--fresh", "--no-progress", "--executor", "slurm", "--detach"], env=env, timeout=120)
         jobs = p.stdout.split("submitted Slurm job(s) ")[-1].split(" for ")[0].split(", ") if p.returncode == 0 else []
-        check("chained detach: one array per pass submitted", p.returncode == 0 and len(jobs) == 3, (p.stdout + p.stderr)[-300:])
-        deps = [run(["scontrol", "-o", "show", "job", j]).stdout for j in jobs[1:]]
-        check("chained detach: later passes depend on the earlier ones (afterok)",
-              all(f"afterok:{jobs[k]}" in d for k, d in enumerate(deps)), " | ".join(d.split("Dependency=")[-1].split()[0] for d in deps if "Dependency=" in d))
+        # One array per pass, or more where a pass has more tasks than MaxArraySize allows.
+        max_array = int(next((l.split("=")[1] for l in run(["scontrol", "show", "config"]).stdout.splitlines()
+                              if l.startswith("MaxArraySize")), "100001").strip())
+        expected = sum(-(-n // max_array) for n in (5, 3, 5))
+        check("chained detach: one array per pass (split past MaxArraySize)", p.returncode == 0 and len(jobs) == expected,
+              f"{len(jobs)} jobs, expected {expected} with MaxArraySize {max_array}: {(p.stdout + p.stderr)[-200:]}")
+        info = {j: run(["scontrol", "-o", "show", "job", j]).stdout for j in jobs}
+        names = {j: info[j].split("JobName=")[-1].split()[0] for j in jobs}
+        firsts = [j for j in jobs if names[j].endswith("-p0")]
+        later = [j for j in jobs if not names[j].endswith("-p0")]
+        check("chained detach: later passes wait on afterok of earlier ones, the first does not",
+              all("afterok:" in info[j] for j in later) and all("afterok:" not in info[j] for j in firsts) and later,
+              " | ".join(f"{names[j]}: {info[j].split('Dependency=')[-1].split()[0]}" for j in jobs))
         deadline = time.time() + 300
         while time.time() < deadline and len(list((out / ".winnow/tasks").glob("p2-t*.json"))) < 5:
             time.sleep(0.5)
