@@ -31,7 +31,8 @@ let package = Package(
 
     .target(name: "CProcessShim", path: "Sources/CProcessShim"),
 
-    .target(name: "WinnowText", dependencies: ["CICUShim"],
+    // Resources/ holds spaCy's English tokenizer tables for the tokenizer port (not used yet).
+    .target(name: "WinnowText", dependencies: ["CICUShim"], exclude: ["Resources"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
