@@ -63,6 +63,9 @@ public final class ExactDedup: DocumentStage, KeyedGlobalStage {
     return XXH3.hash128(bytes)
   }
 
+  /// Only a keyed field can be missing; the text is always there.
+  public var mayLackKey: Bool { field != nil }
+
   public func verdictWithoutKey(_ doc: Document) -> Verdict { dropMissing ? .drop("field_missing") : .keep }
 
   public func process(_ doc: Document) -> Verdict {

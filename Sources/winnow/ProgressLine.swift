@@ -14,7 +14,7 @@ final class ProgressLine: @unchecked Sendable {
     if let total = p.rawTotal, total > 0, p.rawBytes > 0 {
       let done = Double(p.rawBytes) / Double(total)
       let eta = p.seconds / done - p.seconds
-      line += "  \(fixed(done * 100, 1))%  ETA \(clock(eta))"
+      line += "  \(fixed(done * 100, 1))%  ETA \(clockText(eta))"
     }
     writeStderr("\r\u{1B}[K" + line)
     shown = true
@@ -25,13 +25,6 @@ final class ProgressLine: @unchecked Sendable {
     shown = false
   }
 
-  private func clock(_ s: Double) -> String {
-    let t = Int(max(0, s))
-    let (h, m, sec) = (t / 3600, t / 60 % 60, t % 60)
-    return h > 0 ? "\(h):\(pad(m)):\(pad(sec))" : "\(m):\(pad(sec))"
-  }
-
-  private func pad(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
 }
 
 func fixed(_ v: Double, _ digits: Int) -> String {

@@ -16,6 +16,9 @@ public protocol KeyedGlobalStage: AnyObject {
   /// documents are decided by `verdictWithoutKey`.
   func key(_ doc: Document) -> Hash128?
   func verdictWithoutKey(_ doc: Document) -> Verdict
+  /// Whether some documents can lack a key (a keyed field may be missing). When false, the
+  /// apply phase does not compute keys at all.
+  var mayLackKey: Bool { get }
   /// The drop reason of a duplicate.
   var duplicateReason: String { get }
 }
@@ -38,8 +41,10 @@ public final class MarkedDropStage: DocumentStage {
     defer { ordinal += 1 }
     while next < marked.count && marked[next] < ordinal { next += 1 }
     if next < marked.count && marked[next] == ordinal { return .drop(global.duplicateReason) }
-    // Documents without a key emitted nothing in the map phase and are never marked.
-    return global.key(doc) == nil ? global.verdictWithoutKey(doc) : .keep
+    // Documents without a key emitted nothing in the map phase and are never marked; only a
+    // stage whose documents can lack a key needs the key again to find them.
+    guard global.mayLackKey, global.key(doc) == nil else { return .keep }
+    return global.verdictWithoutKey(doc)
   }
 }
 
