@@ -1,0 +1,37 @@
+"""The Python peers that parity tests and benchmarks compare Winnow with.
+
+    from peers import peer_python
+    py = peer_python()          # path to a venv's python with the peers installed
+
+The venv lives at `.venv-peers/` in the repository (git-ignored) or at
+$WINNOW_PEER_VENV. It is created on first use and reused after; the versions
+are pinned so that results do not move under us. Installing takes about a
+minute and needs PyPI.
+"""
+
+import os
+import subprocess
+import sys
+import venv
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV = os.environ.get("WINNOW_PEER_VENV", os.path.join(ROOT, ".venv-peers"))
+
+# datatrove's quality filters tokenise with spaCy, which its extras do not pull in.
+PACKAGES = ["datatrove==0.10.1", "spacy==3.8.18"]
+
+
+def peer_python(packages=PACKAGES):
+    py = os.path.join(VENV, "bin", "python")
+    stamp = os.path.join(VENV, "winnow-peers.txt")
+    wanted = "\n".join(sorted(packages)) + "\n"
+    if os.path.exists(py) and os.path.exists(stamp) and open(stamp).read() == wanted:
+        return py
+    if not os.path.exists(py):
+        print(f"creating peer venv {VENV}", file=sys.stderr, flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print(f"pip install {' '.join(packages)}", file=sys.stderr, flush=True)
+    subprocess.run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *packages], check=True)
+    with open(stamp, "w") as f:
+        f.write(wanted)
+    return py
