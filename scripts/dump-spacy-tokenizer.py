@@ -150,6 +150,8 @@ def dump():
             sys.exit(f"error: special case {key!r}: ORTHs {orths!r} do not spell the key")
         special_cases[key] = orths
 
+    from spacy.pipeline.sentencizer import Sentencizer
+
     copyright_lines = licence_info()
     version = spacy.__version__
     data = {
@@ -172,6 +174,8 @@ def dump():
         "token_match": token_match,
         "url_match": url_match,
         "special_cases": special_cases,
+        # What spaCy's sentencizer ends a sentence after (datatrove counts sentences with it).
+        "sentencizer_punct_chars": list(Sentencizer.default_punct_chars),
     }
 
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
@@ -194,6 +198,8 @@ def dump():
     print(f"  file size       {size} bytes ({size / 1024:.1f} KiB)")
     if size >= 1 << 20:
         print("  WARNING: file is larger than 1 MB")
+    # The Swift tables are generated from the JSON with the system Python.
+    subprocess.run([sys.executable, os.path.join(REPO, "scripts", "gen-spacy-tables.py")], check=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,223 @@
+/// spaCy's tokenizer rules, compiled once and shared (immutable).
+final class SpacyRules: Sendable {
+  let prefixes: [RegexProgram]
+  let suffixes: [RegexProgram]
+  let infixes: [RegexProgram]
+  let url: RegexProgram?
+  /// Quick rejection: scalars that can start a prefix / start or end a suffix / start an infix.
+  let prefixStart: ScalarUnion
+  let suffixStart: ScalarUnion
+  let suffixEnd: ScalarUnion
+  let infixStart: ScalarUnion
+  let specials: SpecialCaseTable
+  /// Special cases that the affix rules split, as token sequences to find again.
+  let phrases: PhraseTable
+  let sentencePunctuation: Set<UInt32>
+
+  static let english: SpacyRules = {
+    do {
+      return try SpacyRules(
+        prefix: SpacyEnglishTables.prefixRegex, suffix: SpacyEnglishTables.suffixRegex,
+        infix: SpacyEnglishTables.infixRegex, url: SpacyEnglishTables.urlMatch,
+        specialCases: SpacyEnglishTables.specialCases, sentencePunctuation: SpacyEnglishTables.sentencePunctuation)
+    } catch {
+      fatalError("spaCy English tables do not compile: \(error)")
+    }
+  }()
+
+  init(
+    prefix: String, suffix: String, infix: String, url urlPattern: String, specialCases: [[String]], sentencePunctuation: [String]
+  ) throws(RuleRegexError) {
+    prefixes = try RegexParser.parse(prefix).alternatives.map(RegexProgram.init)
+    suffixes = try RegexParser.parse(suffix).alternatives.map(RegexProgram.init)
+    infixes = try RegexParser.parse(infix).alternatives.map(RegexProgram.init)
+    url = urlPattern.isEmpty ? nil : RegexProgram(try RegexParser.parse(urlPattern))
+    prefixStart = ScalarUnion(prefixes.map { ($0.first, $0.firstNullable) })
+    suffixStart = ScalarUnion(suffixes.map { ($0.first, $0.firstNullable) })
+    suffixEnd = ScalarUnion(suffixes.map { ($0.last, $0.lastNullable) })
+    infixStart = ScalarUnion(infixes.map { ($0.first, $0.firstNullable) })
+    specials = SpecialCaseTable(specialCases)
+    var punct = Set<UInt32>()
+    for p in sentencePunctuation {
+      let s = Array(p.unicodeScalars)
+      if s.count == 1 { punct.insert(s[0].value) }
+    }
+    self.sentencePunctuation = punct
+    phrases = PhraseTable()
+    // Which special cases spaCy also hands to its phrase matcher: those that an
+    // affix rule would cut, or that hold a space (`faster_heuristics`).
+    var tokenizer = SpacyTokenizer(rules: self)
+    var tokens: [SpacyTokenizer.Token] = []
+    for entry in specialCases {
+      let key = entry[0]
+      var bytes = Array(key.utf8)
+      let cut = bytes.withUnsafeMutableBufferPointer { b in
+        tokenizer.wouldCut(UnsafeBufferPointer(b))
+      }
+      guard cut || key.contains(" ") else { continue }
+      bytes.withUnsafeBufferPointer { b in
+        tokens.removeAll()
+        tokenizer.tokenizeAffixes(b, withSpecialCases: false, into: &tokens)
+        phrases.add(tokens.map { Array(b[$0.range]) })
+      }
+    }
+  }
+
+  func isSentenceFinal(_ text: UnsafeBufferPointer<UInt8>, _ t: SpacyTokenizer.Token) -> Bool {
+    let n = t.end - t.start
+    guard n > 0, n <= 4 else { return false }
+    let (s, len) = UTF8Bytes.decode(text, at: t.start)
+    return len == n && sentencePunctuation.contains(s.value)
+  }
+
+  /// spaCy's `is_punct`: every character is in a Unicode punctuation category (P*).
+  static func isPunctuation(_ text: UnsafeBufferPointer<UInt8>, _ t: SpacyTokenizer.Token) -> Bool {
+    var all = true
+    UTF8Bytes.forEachScalar(in: UnsafeBufferPointer(rebasing: text[t.range])) { s, _ in
+      switch s.properties.generalCategory {
+      case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+        .initialPunctuation, .finalPunctuation, .otherPunctuation:
+        break
+      default: all = false
+      }
+    }
+    return all
+  }
+}
+
+extension SpacyTokenizer {
+  /// Whether a prefix, suffix or infix rule matches `text` (spaCy's test for
+  /// handing a special case to its phrase matcher).
+  mutating func wouldCut(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+    scalars = String(decoding: text, as: UTF8.self).unicodeScalars.map(\.value)
+    let n = scalars.count
+    let affix = scalars.withUnsafeBufferPointer { s in
+      findPrefix(s) != 0 || findSuffix(s) != 0
+    }
+    if affix { return true }
+    findInfixes(0, n)
+    return !infixes.isEmpty
+  }
+}
+
+/// A union of scalar sets for quick rejection; ASCII resolved to a bitmap.
+struct ScalarUnion: Sendable {
+  private var ascii: (UInt64, UInt64) = (0, 0)
+  private var others: [ScalarSet] = []
+  private var everything = false
+
+  init(_ parts: [([ScalarSet], Bool)]) {
+    for (sets, nullable) in parts {
+      if nullable { everything = true }
+      others += sets
+    }
+    var lo: UInt64 = 0
+    var hi: UInt64 = 0
+    for c in UInt32(0)..<128 where others.contains(where: { $0.contains(c) }) {
+      if c < 64 { lo |= 1 << UInt64(c) } else { hi |= 1 << UInt64(c - 64) }
+    }
+    ascii = (lo, hi)
+  }
+
+  @inline(__always)
+  func mayContain(_ v: UInt32) -> Bool {
+    if everything { return true }
+    if v < 64 { return (ascii.0 >> UInt64(v)) & 1 != 0 }
+    if v < 128 { return (ascii.1 >> UInt64(v - 64)) & 1 != 0 }
+    for s in others where s.contains(v) { return true }
+    return false
+  }
+}
+
+/// Hashing of short byte strings for the tables below (FNV-1a).
+@inline(__always)
+func fnv1a(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+  var h: UInt64 = 0xcbf2_9ce4_8422_2325
+  for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
+  return h
+}
+
+/// The special-case table: chunk text → the lengths (bytes) of its pieces.
+struct SpecialCaseTable: Sendable {
+  private var keys: [UInt8] = []
+  private var slots: [Int32]
+  private var entries: [(keyStart: Int32, keyLength: Int32, piecesStart: Int32, pieceCount: Int32)] = []
+  private var pieceLengths: [Int32] = []
+  private let mask: Int
+  private(set) var maxKeyLength = 0
+
+  init(_ cases: [[String]]) {
+    var size = 16
+    while size < cases.count * 3 { size <<= 1 }
+    slots = [Int32](repeating: -1, count: size)
+    mask = size - 1
+    for entry in cases {
+      let key = Array(entry[0].utf8)
+      maxKeyLength = max(maxKeyLength, key.count)
+      let e = (Int32(keys.count), Int32(key.count), Int32(pieceLengths.count), Int32(entry.count - 1))
+      keys += key
+      for piece in entry.dropFirst() { pieceLengths.append(Int32(piece.utf8.count)) }
+      let h = key.withUnsafeBufferPointer { fnv1a($0) }
+      var i = Int(truncatingIfNeeded: h) & mask
+      while slots[i] >= 0 { i = (i + 1) & mask }
+      slots[i] = Int32(entries.count)
+      entries.append(e)
+    }
+  }
+
+  func pieces(_ b: UnsafeBufferPointer<UInt8>) -> ArraySlice<Int32>? {
+    guard let e = find(b) else { return nil }
+    let s = Int(entries[e].piecesStart)
+    return pieceLengths[s..<(s + Int(entries[e].pieceCount))]
+  }
+
+  func contains(_ b: UnsafeBufferPointer<UInt8>) -> Bool { find(b) != nil }
+
+  private func find(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+    if b.count > maxKeyLength || b.isEmpty { return nil }
+    var i = Int(truncatingIfNeeded: fnv1a(b)) & mask
+    while true {
+      let e = Int(slots[i])
+      if e < 0 { return nil }
+      let en = entries[e]
+      if Int(en.keyLength) == b.count {
+        var same = true
+        let ks = Int(en.keyStart)
+        for k in 0..<b.count where keys[ks + k] != b[k] {
+          same = false
+          break
+        }
+        if same { return e }
+      }
+      i = (i + 1) & mask
+    }
+  }
+}
+
+/// Token sequences to find in a tokenized text, indexed by their first token.
+final class PhraseTable: @unchecked Sendable {
+  // Filled only while `SpacyRules` is built, then read-only.
+  private var byFirst: [[UInt8]: [[[UInt8]]]] = [:]
+  private var firstBytes = [Bool](repeating: false, count: 256)
+  private(set) var maxFirstLength = 0
+
+  var isEmpty: Bool { byFirst.isEmpty }
+
+  func add(_ tokens: [[UInt8]]) {
+    guard let first = tokens.first, !first.isEmpty else { return }
+    byFirst[first, default: []].append(tokens)
+    firstBytes[Int(first[0])] = true
+    maxFirstLength = max(maxFirstLength, first.count)
+  }
+
+  func candidates(_ token: UnsafeBufferPointer<UInt8>) -> [[[UInt8]]]? {
+    guard let b = token.first, firstBytes[Int(b)], token.count <= maxFirstLength else { return nil }
+    return byFirst[Array(token)]
+  }
+
+  func equal(_ text: UnsafeBufferPointer<UInt8>, _ t: SpacyTokenizer.Token, _ want: [UInt8]) -> Bool {
+    guard t.end - t.start == want.count else { return false }
+    for k in 0..<want.count where text[t.start + k] != want[k] { return false }
+    return true
+  }
+}

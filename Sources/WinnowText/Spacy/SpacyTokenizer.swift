@@ -1,0 +1,365 @@
+/// A port of spaCy's tokenizer algorithm (spaCy 3.8, `Tokenizer.__call__`),
+/// driven by spaCy's own English rule tables (`SpacyEnglishTables`, generated
+/// from a dump of `spacy.blank("en")`).
+///
+/// datatrove's Gopher, C4 and FineWeb filters count words with this
+/// tokenizer, and punctuation tokens are words in their ratios, so matching
+/// it token for token is what makes Winnow's decisions equal datatrove's.
+///
+/// The algorithm, as spaCy runs it:
+/// 1. Split the text at whitespace changes. A single space between two
+///    chunks is dropped; other whitespace runs become tokens.
+/// 2. A chunk that is a special case (`can't`, `e.g.`, `:)`) is replaced by
+///    its pieces. Otherwise prefixes and suffixes are peeled off in a loop,
+///    checking the special-case table after each step; what remains is kept
+///    whole when it is a special case or looks like a URL, else split at
+///    infixes.
+/// 3. Special cases that the affix rules cut apart (emoticons such as
+///    `:-)` inside `word:-)`) are found again in the token sequence and merged,
+///    longest first, never across whitespace.
+///
+/// Tokens are UTF-8 byte ranges of the text. A value type with its own scratch
+/// buffers; the rule tables are shared.
+public struct SpacyTokenizer {
+  public struct Token: Sendable, Equatable {
+    public var start: Int
+    public var end: Int
+    /// The token is whitespace (spaCy keeps runs of whitespace other than a single space as tokens).
+    public var isSpace: Bool
+    public var range: Range<Int> { start..<end }
+
+    public init(start: Int, end: Int, isSpace: Bool) {
+      self.start = start
+      self.end = end
+      self.isSpace = isSpace
+    }
+  }
+
+  let rules: SpacyRules
+  var matcher = RegexMatcher()
+  var scalars: [UInt32] = []
+  /// Byte offset of each scalar of the current chunk, relative to the chunk, plus its end.
+  var offsets: [Int32] = []
+  var prefixes: [Range<Int>] = []
+  var suffixes: [Range<Int>] = []
+  var infixes: [Range<Int>] = []
+  var raw: [Token] = []
+  var matches: [(start: Int, end: Int)] = []
+
+  /// spaCy's English tokenizer (`spacy.blank("en")`).
+  public static func english() -> SpacyTokenizer { SpacyTokenizer(rules: SpacyRules.english) }
+
+  init(rules: SpacyRules) { self.rules = rules }
+
+  /// All tokens of `text`, whitespace tokens included, replacing `out`'s contents.
+  public mutating func tokenize(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Token]) {
+    out.removeAll(keepingCapacity: true)
+    tokenizeAffixes(text, withSpecialCases: true, into: &out)
+    applySpecialCases(text, &out)
+  }
+
+  /// How many sentences spaCy's sentencizer finds in a text tokenized into `tokens`.
+  public func sentenceCount(_ text: UnsafeBufferPointer<UInt8>, _ tokens: [Token]) -> Int {
+    guard !tokens.isEmpty else { return 0 }
+    // A sentence ends after a sentence-final mark, at the next token that is not punctuation.
+    var count = 1
+    var seenPeriod = false
+    for t in tokens {
+      let isFinal = rules.isSentenceFinal(text, t)
+      if seenPeriod && !isFinal && !SpacyRules.isPunctuation(text, t) {
+        count += 1
+        seenPeriod = false
+      } else if isFinal {
+        seenPeriod = true
+      }
+    }
+    return count
+  }
+
+  // MARK: - Step 1: whitespace
+
+  mutating func tokenizeAffixes(_ text: UnsafeBufferPointer<UInt8>, withSpecialCases: Bool, into out: inout [Token]) {
+    let n = text.count
+    guard n > 0, let p = text.baseAddress else { return }
+    var (first, _) = UTF8Bytes.decode(text, at: 0)
+    var inSpace = UnicodeWhitespace.contains(first)
+    var start = 0
+    var i = 0
+    while i < n {
+      let b = p[i]
+      let isSpace: Bool
+      let len: Int
+      if b < 0x80 {
+        isSpace = UnicodeWhitespace.isASCIIWhitespace(b)
+        len = 1
+      } else {
+        let (s, l) = UTF8Bytes.decode(text, at: i)
+        first = s
+        isSpace = UnicodeWhitespace.contains(s)
+        len = l
+      }
+      if isSpace != inSpace {
+        if start < i { chunk(text, start, i, isSpace: inSpace, withSpecialCases, &out) }
+        start = b == 0x20 ? i + 1 : i
+        inSpace.toggle()
+      }
+      i += len
+    }
+    if start < n { chunk(text, start, n, isSpace: inSpace, withSpecialCases, &out) }
+  }
+
+  // MARK: - Step 2: one chunk
+
+  private mutating func chunk(
+    _ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, isSpace: Bool, _ withSpecialCases: Bool,
+    _ out: inout [Token]
+  ) {
+    let bytes = UnsafeBufferPointer(rebasing: text[start..<end])
+    if withSpecialCases, let pieces = rules.specials.pieces(bytes) {
+      appendPieces(pieces, at: start, isSpace: isSpace, &out)
+      return
+    }
+    // Decode the chunk once; affix rules work on scalar positions.
+    scalars.removeAll(keepingCapacity: true)
+    offsets.removeAll(keepingCapacity: true)
+    var i = 0
+    while i < bytes.count {
+      let b = bytes[i]
+      offsets.append(Int32(i))
+      if b < 0x80 {
+        scalars.append(UInt32(b))
+        i += 1
+      } else {
+        let (s, l) = UTF8Bytes.decode(bytes, at: i)
+        scalars.append(s.value)
+        i += l
+      }
+    }
+    offsets.append(Int32(bytes.count))
+    splitAffixesAndAttach(bytes, base: start, isSpace: isSpace, withSpecialCases, &out)
+  }
+
+  private func appendPieces(_ pieces: ArraySlice<Int32>, at start: Int, isSpace: Bool, _ out: inout [Token]) {
+    var s = start
+    for len in pieces {
+      out.append(Token(start: s, end: s + Int(len), isSpace: isSpace))
+      s += Int(len)
+    }
+  }
+
+  private func slice(_ bytes: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int) -> UnsafeBufferPointer<UInt8> {
+    UnsafeBufferPointer(rebasing: bytes[Int(offsets[lo])..<Int(offsets[hi])])
+  }
+
+  private func isSpecial(_ bytes: UnsafeBufferPointer<UInt8>, _ lo: Int, _ hi: Int, _ on: Bool) -> Bool {
+    on && rules.specials.contains(slice(bytes, lo, hi))
+  }
+
+  private mutating func splitAffixesAndAttach(
+    _ bytes: UnsafeBufferPointer<UInt8>, base: Int, isSpace: Bool, _ specials: Bool, _ out: inout [Token]
+  ) {
+    prefixes.removeAll(keepingCapacity: true)
+    suffixes.removeAll(keepingCapacity: true)
+    var lo = 0
+    var hi = scalars.count
+    var lastSize = 0
+    scalars.withUnsafeBufferPointer { all in
+      while hi > lo && hi - lo != lastSize {
+        if isSpecial(bytes, lo, hi, specials) { break }
+        lastSize = hi - lo
+        let preLen = findPrefix(UnsafeBufferPointer(rebasing: all[lo..<hi]))
+        if preLen != 0 {
+          if lo + preLen < hi && isSpecial(bytes, lo + preLen, hi, specials) {
+            prefixes.append(lo..<lo + preLen)
+            lo += preLen
+            break
+          }
+        }
+        let sufLen = findSuffix(UnsafeBufferPointer(rebasing: all[(lo + preLen)..<hi]))
+        if sufLen != 0 {
+          if lo < hi - sufLen && isSpecial(bytes, lo, hi - sufLen, specials) {
+            suffixes.append(hi - sufLen..<hi)
+            hi -= sufLen
+            break
+          }
+        }
+        if preLen != 0 && sufLen != 0 && preLen + sufLen <= hi - lo {
+          prefixes.append(lo..<lo + preLen)
+          suffixes.append(hi - sufLen..<hi)
+          lo += preLen
+          hi -= sufLen
+        } else if preLen != 0 {
+          prefixes.append(lo..<lo + preLen)
+          lo += preLen
+        } else if sufLen != 0 {
+          suffixes.append(hi - sufLen..<hi)
+          hi -= sufLen
+        }
+      }
+    }
+    func token(_ r: Range<Int>) -> Token {
+      Token(start: base + Int(offsets[r.lowerBound]), end: base + Int(offsets[r.upperBound]), isSpace: isSpace)
+    }
+    for r in prefixes { out.append(token(r)) }
+    if hi > lo {
+      let rest = slice(bytes, lo, hi)
+      if specials, let pieces = rules.specials.pieces(rest) {
+        appendPieces(pieces, at: base + Int(offsets[lo]), isSpace: isSpace, &out)
+      } else if urlMatches(lo, hi) {
+        out.append(token(lo..<hi))
+      } else {
+        findInfixes(lo, hi)
+        if infixes.isEmpty {
+          out.append(token(lo..<hi))
+        } else {
+          var start = lo
+          for m in infixes {
+            // spaCy skips an infix at the very start: it stays part of the next piece.
+            if m.lowerBound == lo { continue }
+            if m.lowerBound != start { out.append(token(start..<m.lowerBound)) }
+            if !m.isEmpty { out.append(token(m)) }
+            start = m.upperBound
+          }
+          if start < hi { out.append(token(start..<hi)) }
+        }
+      }
+    }
+    for r in suffixes.reversed() { out.append(token(r)) }
+  }
+
+  // MARK: - Rule searches (Python `re` semantics)
+
+  /// `prefix_search(string)`: the first alternative, in order, that matches at the start.
+  mutating func findPrefix(_ s: UnsafeBufferPointer<UInt32>) -> Int {
+    guard let c = s.first, rules.prefixStart.mayContain(c) else { return 0 }
+    for prog in rules.prefixes where prog.mayStart(with: c) {
+      if let e = matcher.match(prog, s, at: 0) { return e }
+    }
+    return 0
+  }
+
+  /// `suffix_search(string)`: the leftmost position where some alternative matches to the end.
+  mutating func findSuffix(_ s: UnsafeBufferPointer<UInt32>) -> Int {
+    let n = s.count
+    guard let last = s.last else { return 0 }
+    // `$` also matches before a final newline, so only then may a match end elsewhere.
+    let lastKnown = last != 0x0A
+    if lastKnown && !rules.suffixEnd.mayContain(last) { return 0 }
+    var from = 0
+    if lastKnown {
+      var widest = 0
+      for prog in rules.suffixes where prog.mayEnd(with: last) {
+        guard let w = prog.maxWidth else {
+          widest = n
+          break
+        }
+        widest = max(widest, w)
+      }
+      from = max(0, n - widest)
+    }
+    for p in from..<n {
+      let c = s[p]
+      guard rules.suffixStart.mayContain(c) else { continue }
+      for prog in rules.suffixes where prog.mayStart(with: c) && (!lastKnown || prog.mayEnd(with: last)) {
+        if prog.minWidth > n - p { continue }
+        if let e = matcher.match(prog, s, at: p) { return e - p }
+      }
+    }
+    return 0
+  }
+
+  /// `infix_finditer(string)`: non-overlapping matches, left to right.
+  mutating func findInfixes(_ lo: Int, _ hi: Int) {
+    infixes.removeAll(keepingCapacity: true)
+    scalars.withUnsafeBufferPointer { all in
+      let s = UnsafeBufferPointer(rebasing: all[lo..<hi])
+      var p = 0
+      let n = s.count
+      while p < n {
+        let c = s[p]
+        var matched = false
+        if rules.infixStart.mayContain(c) {
+          for prog in rules.infixes where prog.mayStart(with: c) {
+            if let e = matcher.match(prog, s, at: p) {
+              infixes.append((lo + p)..<(lo + e))
+              p = e > p ? e : p + 1
+              matched = true
+              break
+            }
+          }
+        }
+        if !matched { p += 1 }
+      }
+    }
+  }
+
+  /// `url_match(string)`: the whole string is a URL.
+  private mutating func urlMatches(_ lo: Int, _ hi: Int) -> Bool {
+    // Both branches of the URL pattern (IP address, host name) need a dot.
+    var dot = false
+    for k in lo..<hi where scalars[k] == 0x2E {
+      dot = true
+      break
+    }
+    guard dot, let url = rules.url else { return false }
+    return scalars.withUnsafeBufferPointer { all in
+      matcher.match(url, UnsafeBufferPointer(rebasing: all[lo..<hi]), at: 0) != nil
+    }
+  }
+
+  // MARK: - Step 3: special cases cut apart by affix rules
+
+  private mutating func applySpecialCases(_ text: UnsafeBufferPointer<UInt8>, _ tokens: inout [Token]) {
+    guard !tokens.isEmpty, !rules.phrases.isEmpty else { return }
+    matches.removeAll(keepingCapacity: true)
+    for i in tokens.indices {
+      let t = tokens[i]
+      let first = UnsafeBufferPointer(rebasing: text[t.range])
+      guard let candidates = rules.phrases.candidates(first) else { continue }
+      for phrase in candidates where i + phrase.count <= tokens.count {
+        var ok = true
+        for k in 1..<phrase.count where !rules.phrases.equal(text, tokens[i + k], phrase[k]) {
+          ok = false
+          break
+        }
+        if ok { matches.append((i, i + phrase.count)) }
+      }
+    }
+    guard !matches.isEmpty else { return }
+    // Longest first, then leftmost; a span is kept when neither end token is taken.
+    matches.sort { a, b in
+      let la = a.end - a.start
+      let lb = b.end - b.start
+      return la != lb ? la > lb : a.start < b.start
+    }
+    var seen = Set<Int>()
+    var kept: [(start: Int, end: Int)] = []
+    for m in matches {
+      if !seen.contains(m.start) && !seen.contains(m.end - 1) { kept.append(m) }
+      for k in m.start..<m.end { seen.insert(k) }
+    }
+    kept.sort { $0.start < $1.start }
+    var result: [Token] = []
+    result.reserveCapacity(tokens.count)
+    var i = 0
+    var next = 0
+    while i < tokens.count {
+      if next < kept.count && kept[next].start == i {
+        let m = kept[next]
+        next += 1
+        let from = tokens[m.start].start
+        let to = tokens[m.end - 1].end
+        if let pieces = rules.specials.pieces(UnsafeBufferPointer(rebasing: text[from..<to])) {
+          appendPieces(pieces, at: from, isSpace: tokens[m.start].isSpace, &result)
+        } else {
+          result.append(contentsOf: tokens[m.start..<m.end])
+        }
+        i = m.end
+      } else {
+        result.append(tokens[i])
+        i += 1
+      }
+    }
+    tokens = result
+  }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Glibc
+import Winnow
+
+/// `winnow words`: shows how the quality filters split each document into words (and
+/// how many sentences they count), to explain a filter's decision.
+struct WordsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "words",
+    abstract: "Print each document's words as the quality filters count them (one JSON line per document).",
+    discussion: """
+      Output lines are {"id": …, "words": […], "sentences": N}. With --language en (the default) words \
+      are the tokens of spaCy's English tokenizer, as datatrove's Gopher, C4 and FineWeb filters count \
+      them; other languages use ICU word segmentation.
+
+      \(exitCodeHelp)
+      """)
+
+  @Argument(help: "Input files, directories or globs; '-' or nothing for standard input.")
+  var inputs: [String] = []
+
+  @Option(help: "JSON field holding the text.")
+  var textField: String = "text"
+
+  @Option(help: "Language whose word splitting to use.")
+  var language: String = "en"
+
+  @Flag(help: "Stop with an error at the first bad input line.")
+  var strict = false
+
+  func run() throws {
+    do {
+      var tokenizer = WordTokenizer(language: language)
+      var words: [Range<Int>] = []
+      var out: [UInt8] = []
+      let docs = Pipeline(stages: []).documents(
+        from: try InputSet.expand(inputs), fields: DocumentFields(text: textField), strict: strict)
+      while let doc = try docs.next() {
+        let text = doc.text
+        tokenizer.words(text, into: &words)
+        let sentences = tokenizer.sentenceCount(text)
+        out.append(contentsOf: Array(#"{"id":"#.utf8))
+        JSONString.appendQuoted(doc.idBytes, to: &out)
+        out.append(contentsOf: Array(#","words":["#.utf8))
+        for (k, w) in words.enumerated() {
+          if k > 0 { out.append(UInt8(ascii: ",")) }
+          JSONString.appendQuoted(UnsafeBufferPointer(rebasing: text[w]), to: &out)
+        }
+        out.append(contentsOf: Array("],\"sentences\":\(sentences)}\n".utf8))
+        if out.count > 1 << 20 { try flush(&out) }
+      }
+      try flush(&out)
+    } catch {
+      throw report(error)
+    }
+  }
+
+  private func flush(_ out: inout [UInt8]) throws(WinnowError) {
+    var done = 0
+    while done < out.count {
+      let n = out.withUnsafeBufferPointer { b in write(1, b.baseAddress! + done, b.count - done) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw .io("cannot write to standard output: \(String(cString: strerror(errno)))")
+      }
+      done += n
+    }
+    out.removeAll(keepingCapacity: true)
+  }
+}
