@@ -81,9 +81,18 @@ public final class NormalizeStage: DocumentStage {
     if let form, !UTF8Bytes.isASCII(text) {
       // ASCII is already NFC and NFKC: only other text goes through ICU.
       normalizer.normalize(text, form: form, into: &normalized)
-      n = normalized.withUnsafeBufferPointer { Self.clean($0, into: out, options) }
+      let (length, removedControls) = normalized.withUnsafeBufferPointer { Self.clean($0, into: out, options) }
+      n = length
+      if removedControls {
+        // A removed control may have stood between a letter and its combining mark: compose
+        // again, so that normalising twice changes nothing more.
+        normalizer.normalize(UnsafeBufferPointer(start: out.base, count: n), form: form, into: &normalized)
+        n = normalized.count
+        out.ensure(n + 1)
+        normalized.withUnsafeBufferPointer { if n > 0 { out.base.update(from: $0.baseAddress!, count: n) } }
+      }
     } else {
-      n = Self.clean(text, into: out, options)
+      n = Self.clean(text, into: out, options).length
     }
     let result = UnsafeBufferPointer(start: UnsafePointer(out.base), count: n)
     if !result.sameBytes(text) { doc.setText(result) }
@@ -95,11 +104,13 @@ public final class NormalizeStage: DocumentStage {
   }
 
   /// One pass over `text` doing every whitespace and control cleanup; returns the length
-  /// written to `out` (never longer than the input).
-  static func clean(_ text: UnsafeBufferPointer<UInt8>, into buffer: GrowableBytes, _ opt: Options) -> Int {
+  /// written to `out` (never longer than the input) and whether a control was removed.
+  static func clean(_ text: UnsafeBufferPointer<UInt8>, into buffer: GrowableBytes, _ opt: Options)
+    -> (length: Int, removedControls: Bool)
+  {
     let n = text.count
     buffer.ensure(n + 1)
-    guard let p = text.baseAddress, n > 0 else { return 0 }
+    guard let p = text.baseAddress, n > 0 else { return (0, false) }
     let o = buffer.base
     var k = 0
     // The current run of spaces and tabs in the output: where it starts and how long it is.
@@ -111,6 +122,7 @@ public final class NormalizeStage: DocumentStage {
     var seenContent = false
     var lastContentEnd = 0
     let limitBlank = opt.maxBlankLines >= 0
+    var removed = false
 
     @inline(__always) func endRun(atLineEnd: Bool) {
       guard runStart >= 0 else { return }
@@ -191,9 +203,11 @@ public final class NormalizeStage: DocumentStage {
             lineBreak(i, 1)
           } else if !opt.removeControls {
             content(i, 1)
+          } else {
+            removed = true
           }
         default:  // other C0 controls and DEL
-          if !opt.removeControls { content(i, 1) }
+          if opt.removeControls { removed = true } else { content(i, 1) }
         }
         i += 1
         continue
@@ -207,7 +221,7 @@ public final class NormalizeStage: DocumentStage {
         if b1 == 0x85 && opt.newlines {
           lineBreak(i, 2)
         } else if b1 >= 0x80 && b1 <= 0x9F {
-          if !opt.removeControls { content(i, 2) }
+          if opt.removeControls { removed = true } else { content(i, 2) }
         } else if b1 == 0xA0 && opt.unicodeSpaces {
           space(0x20)
         } else {
@@ -235,6 +249,6 @@ public final class NormalizeStage: DocumentStage {
     }
     endRun(atLineEnd: true)
     if opt.strip { k = lastContentEnd }
-    return k
+    return (k, removed)
   }
 }

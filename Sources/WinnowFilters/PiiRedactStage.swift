@@ -397,7 +397,7 @@ public final class PiiRedactStage: DocumentStage {
   /// - international: `+`, then groups of digits separated by single spaces, hyphens or
   ///   dots, a group may be in parentheses (`+49 (0)30 1234567`), 8 to 15 digits in all;
   /// - North American: `(555) 123-4567`, `(555)123-4567`, `555-123-4567`, `555.123.4567`,
-  ///   optionally after `1-`, `1.`, `1 ` or `+1 `; area code and exchange start with 2-9.
+  ///   optionally after `1-`, `1.`, `1 ` or `+1 `; the area code starts with 2-9.
   ///
   /// A number must not touch a letter, digit or `_` on either side, nor be glued to more
   /// digits by `-`, `.`, `/` or `+`. National formats without `+` (`030 1234567`,
@@ -465,12 +465,12 @@ public final class PiiRedactStage: DocumentStage {
         guard digits(j + 1, 3), j + 4 < n, p[j + 4] == 0x29, p[j + 1] >= 0x32 else { return nil }
         j += 5
         if j < n, isSep(p[j]) { j += 1 }
-        guard digits(j, 3), p[j] >= 0x32, j + 3 < n, isSep(p[j + 3]), digits(j + 4, 4) else { return nil }
+        guard digits(j, 3), j + 3 < n, isSep(p[j + 3]), digits(j + 4, 4) else { return nil }
         return j + 8
       }
       guard digits(j, 3), p[j] >= 0x32, j + 3 < n else { return nil }
       let sep = p[j + 3]
-      guard sep == 0x2D || sep == 0x2E, digits(j + 4, 3), p[j + 4] >= 0x32, j + 7 < n, p[j + 7] == sep,
+      guard sep == 0x2D || sep == 0x2E, digits(j + 4, 3), j + 7 < n, p[j + 7] == sep,
         digits(j + 8, 4)
       else { return nil }
       return j + 12

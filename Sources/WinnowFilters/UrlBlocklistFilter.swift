@@ -1,5 +1,6 @@
 import Glibc
 import WinnowCore
+import WinnowText
 
 /// `url_blocklist`: drops documents by the URL in a field, the way RefinedWeb filters its
 /// crawl: a block list of domains (each with all its subdomains), of URLs, of words in the URL
@@ -178,6 +179,7 @@ enum URLParts {
     /// query (empty, or starting with `/`).
     var hostLength: Int
     var length: Int
+    /// An IPv6 address, or a host of digits and dots: compared whole, without parent domains.
     var isIP: Bool
     var pathLength: Int { length - hostLength }
   }
@@ -244,17 +246,18 @@ enum URLParts {
     }
     while hostEnd > hostStart, input[hostEnd - 1] == UInt8(ascii: ".") { hostEnd -= 1 }
     guard hostEnd > hostStart else { return nil }
-    // www. is not part of the domain ("www.example.com" and "example.com" are one site).
+    // www. is not part of the domain ("www.example.com" and "example.com" are one site),
+    // unless nothing but a top-level domain would be left ("www.com").
     if !isIPv6, hostEnd - hostStart > 4, (input[hostStart] | 0x20) == 0x77, (input[hostStart + 1] | 0x20) == 0x77,
-      (input[hostStart + 2] | 0x20) == 0x77, input[hostStart + 3] == UInt8(ascii: ".")
+      (input[hostStart + 2] | 0x20) == 0x77, input[hostStart + 3] == UInt8(ascii: "."),
+      (hostStart + 4..<hostEnd).contains(where: { input[$0] == UInt8(ascii: ".") })
     {
       hostStart += 4
     }
-    out.ensure(hi - lo + 1)
-    let o = out.base
+    out.ensure(hi - lo + 2)
+    var o = out.base
     var n = 0
-    var dots = 0
-    var digitsAndDots = true
+    var ascii = true
     for j in hostStart..<hostEnd {
       var b = input[j]
       if b <= 0x20 || b == 0x7F { return nil }
@@ -267,11 +270,27 @@ enum URLParts {
       }
       if b == UInt8(ascii: ":") && !isIPv6 { return nil }
       if b >= 0x41 && b <= 0x5A { b |= 0x20 }
-      if b == UInt8(ascii: ".") { dots += 1 } else if (b &- 0x30) >= 10 { digitsAndDots = false }
+      if b >= 0x80 { ascii = false }
       o[n] = b
       n += 1
     }
-    guard dots > 0 || isIPv6 else { return nil }
+    if !ascii {
+      // Internationalised hosts: NFKC_Casefold, close to the mapping of UTS #46 (IDNA), so
+      // "ПРИМЕР.РФ" and "пример.рф" are one host. Rare, so a temporary array is fine.
+      var folded: [UInt8] = []
+      var normalizer = TextNormalizer()
+      normalizer.normalize(UnsafeBufferPointer(start: o, count: n), form: .nfkcCasefold, into: &folded)
+      out.ensure(folded.count + (hi - lo) + 2)
+      o = out.base
+      n = folded.count
+      folded.withUnsafeBufferPointer { o.update(from: $0.baseAddress!, count: n) }
+    }
+    var dots = 0
+    var digitsAndDots = true
+    for j in 0..<n {
+      if o[j] == UInt8(ascii: ".") { dots += 1 } else if (o[j] &- 0x30) >= 10 { digitsAndDots = false }
+    }
+    guard n > 0, dots > 0 || isIPv6 else { return nil }
     let hostLength = n
     // Path and query, without the fragment and a trailing slash.
     var end = authEnd
@@ -279,7 +298,7 @@ enum URLParts {
     var pathEnd = end
     while pathEnd > authEnd, input[pathEnd - 1] == UInt8(ascii: "/") { pathEnd -= 1 }
     if pathEnd > authEnd {
-      if input[authEnd] != UInt8(ascii: "/") {
+      if input[authEnd] != UInt8(ascii: "/") && input[authEnd] != UInt8(ascii: "\\") {
         o[n] = UInt8(ascii: "/")
         n += 1
       }
@@ -288,7 +307,7 @@ enum URLParts {
         n += 1
       }
     }
-    return Parsed(hostLength: hostLength, length: n, isIP: isIPv6 || (digitsAndDots && dots == 3))
+    return Parsed(hostLength: hostLength, length: n, isIP: isIPv6 || digitsAndDots)
   }
 
   @inline(__always) static func isLetter(_ b: UInt8) -> Bool { ((b | 0x20) &- 0x61) < 26 }

@@ -378,9 +378,16 @@ final class WordlistMatcher {
       }
       let len = min(UTF8Scan.length(lead: b), n - i)
       if countWords {
-        let w = table.contains(UTF8Scan.scalar(at: i, in: p, count: n))
-        if w && !inWord { words += 1 }
-        inWord = w
+        let v = UTF8Scan.scalar(at: i, in: p, count: n)
+        if WordChars.isSpaceless(v) {
+          // Scripts without spaces: every character is a word of its own.
+          words += 1
+          inWord = false
+        } else {
+          let w = table.contains(v)
+          if w && !inWord { words += 1 }
+          inWord = w
+        }
       }
       chars += 1
       for j in 0..<len { o[k + j] = p[i + j] }
