@@ -9,14 +9,19 @@ import WinnowText
 public final class NormalizeStage: DocumentStage {
   public static let descriptor = StageDescriptor(
     name: "normalize",
-    summary: "Normalise Unicode (NFC/NFKC), line breaks, spaces, blank lines and control characters; optionally add a lower-cased copy",
+    summary:
+      "Normalise Unicode (NFC/NFKC), line breaks, spaces, blank lines and control characters; optionally add a lower-cased copy",
     parameters: [
       ParameterSpec(
         "form", .choice(["nfc", "nfkc", "none"]), default: .string("nfc"),
-        help: "Unicode normalisation: nfc (canonical composition), nfkc (also folds compatibility variants: full-width letters, ligatures, superscripts), none"),
+        help:
+          "Unicode normalisation: nfc (canonical composition), nfkc (also folds compatibility variants: full-width letters, ligatures, superscripts), none"
+      ),
       ParameterSpec(
         "newlines", .bool, default: .bool(true),
-        help: "make every line break \\n: \\r\\n, \\r, and the other breaks Python's str.splitlines() knows (\\v, \\f, \\x1c-\\x1e, U+0085, U+2028, U+2029)"),
+        help:
+          "make every line break \\n: \\r\\n, \\r, and the other breaks Python's str.splitlines() knows (\\v, \\f, \\x1c-\\x1e, U+0085, U+2028, U+2029)"
+      ),
       ParameterSpec(
         "remove_controls", .bool, default: .bool(true),
         help: "remove control characters (U+0000-U+001F but \\t and line breaks, U+007F, U+0080-U+009F)"),
@@ -30,7 +35,9 @@ public final class NormalizeStage: DocumentStage {
       ParameterSpec(
         "max_blank_lines", .int(min: -1, max: nil), default: .int(2),
         help: "keep at most this many consecutive blank (empty or whitespace-only) lines; -1: no limit"),
-      ParameterSpec("strip", .bool, default: .bool(true), help: "remove whitespace and blank lines at the start and end of the text"),
+      ParameterSpec(
+        "strip", .bool, default: .bool(true), help: "remove whitespace and blank lines at the start and end of the text"
+      ),
       ParameterSpec(
         "lowercase_field", .string,
         help: "also write a lower-cased copy of the normalised text into this field (the text itself keeps its case)"),
@@ -62,15 +69,18 @@ public final class NormalizeStage: DocumentStage {
     default: form = .nfc
     }
     options = Options(
-      newlines: p.bool("newlines")!, removeControls: p.bool("remove_controls")!, unicodeSpaces: p.bool("unicode_spaces")!,
-      collapseSpaces: p.bool("collapse_spaces")!, trimLines: p.bool("trim_lines")!, maxBlankLines: p.int("max_blank_lines")!,
+      newlines: p.bool("newlines")!, removeControls: p.bool("remove_controls")!,
+      unicodeSpaces: p.bool("unicode_spaces")!,
+      collapseSpaces: p.bool("collapse_spaces")!, trimLines: p.bool("trim_lines")!,
+      maxBlankLines: p.int("max_blank_lines")!,
       strip: p.bool("strip")!)
     lowercaseField = p.string("lowercase_field")
     if let f = lowercaseField {
       if f.isEmpty { throw .usage("stage 'normalize': lowercase_field must not be empty") }
       if f == context.fields.text {
         throw .usage(
-          "stage 'normalize': lowercase_field '\(f)' is the text field; the lower-cased copy goes into a separate field")
+          "stage 'normalize': lowercase_field '\(f)' is the text field; the lower-cased copy goes into a separate field"
+        )
       }
     }
   }

@@ -23,24 +23,34 @@ public final class PiiRedactStage: DocumentStage {
 
   public static let descriptor = StageDescriptor(
     name: "pii_redact",
-    summary: "Replace e-mail addresses, public IP addresses and (optionally) phone numbers with placeholders, like datatrove's PIIFormatter",
+    summary:
+      "Replace e-mail addresses, public IP addresses and (optionally) phone numbers with placeholders, like datatrove's PIIFormatter",
     parameters: [
       ParameterSpec("emails", .bool, default: .bool(true), help: "replace e-mail addresses"),
       ParameterSpec("ips", .bool, default: .bool(true), help: "replace IPv4 addresses"),
       ParameterSpec(
         "public_ips_only", .bool, default: .bool(true),
-        help: "replace only global (public) IPs, as Python's ipaddress is_global decides; false: every valid IPv4 address"),
+        help:
+          "replace only global (public) IPs, as Python's ipaddress is_global decides; false: every valid IPv4 address"),
       ParameterSpec(
         "email_replacement", .scalarList, default: .list(defaultEmailReplacements),
         help: "replacements for e-mail addresses, used in turn"),
-      ParameterSpec("ip_replacement", .scalarList, default: .list(defaultIPReplacements), help: "replacements for IPs, used in turn"),
+      ParameterSpec(
+        "ip_replacement", .scalarList, default: .list(defaultIPReplacements), help: "replacements for IPs, used in turn"
+      ),
       ParameterSpec(
         "phones", .bool, default: .bool(false),
-        help: "also replace phone numbers: international (+ and 8-15 digits) and North American ((555) 123-4567, 555-123-4567) forms"),
-      ParameterSpec("phone_replacement", .scalarList, default: .list(defaultPhoneReplacements), help: "replacements for phone numbers, used in turn"),
+        help:
+          "also replace phone numbers: international (+ and 8-15 digits) and North American ((555) 123-4567, 555-123-4567) forms"
+      ),
+      ParameterSpec(
+        "phone_replacement", .scalarList, default: .list(defaultPhoneReplacements),
+        help: "replacements for phone numbers, used in turn"),
       ParameterSpec(
         "cycle", .choice(["stream", "document"]), default: .string("stream"),
-        help: "stream: replacements are taken in turn across documents (datatrove); document: every document starts with the first"),
+        help:
+          "stream: replacements are taken in turn across documents (datatrove); document: every document starts with the first"
+      ),
     ],
     make: { (p, _) throws(WinnowError) in try PiiRedactStage(p) })
 

@@ -13,24 +13,34 @@ import WinnowText
 public final class UrlBlocklistFilter: DocumentStage {
   public static let descriptor = StageDescriptor(
     name: "url_blocklist",
-    summary: "Drop documents whose URL is on a block list of domains (and subdomains), URLs, URL words or URL substrings",
+    summary:
+      "Drop documents whose URL is on a block list of domains (and subdomains), URLs, URL words or URL substrings",
     parameters: [
-      ParameterSpec("field", .string, default: .string("url"), help: "field holding the document's URL (dotted for nested: metadata.url)"),
+      ParameterSpec(
+        "field", .string, default: .string("url"),
+        help: "field holding the document's URL (dotted for nested: metadata.url)"),
       ParameterSpec(
         "domains_file", .scalarList,
-        help: "block-list files, one entry per line (# comments; gzip/zstd read through): a domain blocks it and all its subdomains; a URL with a path blocks that URL and everything under it"),
+        help:
+          "block-list files, one entry per line (# comments; gzip/zstd read through): a domain blocks it and all its subdomains; a URL with a path blocks that URL and everything under it"
+      ),
       ParameterSpec("domains", .scalarList, help: "domains or URLs given inline, like domains_file's lines"),
       ParameterSpec(
         "url_words_file", .scalarList,
-        help: "files of banned words: drop when one is a whole word of the URL (the URL split at every character that is not a-z or 0-9, lower-cased)"),
+        help:
+          "files of banned words: drop when one is a whole word of the URL (the URL split at every character that is not a-z or 0-9, lower-cased)"
+      ),
       ParameterSpec("url_words", .scalarList, help: "banned URL words given inline"),
       ParameterSpec(
         "url_substrings_file", .scalarList,
-        help: "files of banned substrings: drop when one occurs in the URL with everything but a-z and 0-9 removed, lower-cased (datatrove's banned_subwords)"),
+        help:
+          "files of banned substrings: drop when one occurs in the URL with everything but a-z and 0-9 removed, lower-cased (datatrove's banned_subwords)"
+      ),
       ParameterSpec("substrings", .scalarList, help: "banned URL substrings given inline"),
       ParameterSpec(
         "missing", .choice(["keep", "drop"]), default: .string("keep"),
-        help: "documents without a URL (no field, not a string, or no host in it): keep them, or drop them as url_missing"),
+        help:
+          "documents without a URL (no field, not a string, or no host in it): keep them, or drop them as url_missing"),
     ],
     make: { (p, _) throws(WinnowError) in try UrlBlocklistFilter(p) })
 
@@ -94,7 +104,9 @@ public final class UrlBlocklistFilter: DocumentStage {
     }
     subEntries += (p.list("substrings") ?? []).map { Array($0.utf8) }
     let folded = subEntries.map { e in
-      e.withUnsafeBufferPointer { b in Array(UnsafeBufferPointer(start: out.base, count: URLParts.alnumFold(b, into: out))) }
+      e.withUnsafeBufferPointer { b in
+        Array(UnsafeBufferPointer(start: out.base, count: URLParts.alnumFold(b, into: out)))
+      }
     }.filter { !$0.isEmpty }
     substrings = folded.isEmpty ? nil : ByteAutomaton(patterns: folded)
 
@@ -212,7 +224,10 @@ enum URLParts {
           // first has a host.
           var d = k + 1
           while d < hi, (input[d] &- 0x30) < 10 { d += 1 }
-          if d == k + 1 || (d < hi && input[d] != UInt8(ascii: "/") && input[d] != UInt8(ascii: "?") && input[d] != UInt8(ascii: "#")) {
+          if d == k + 1
+            || (d < hi && input[d] != UInt8(ascii: "/") && input[d] != UInt8(ascii: "?")
+              && input[d] != UInt8(ascii: "#"))
+          {
             return nil
           }
         }

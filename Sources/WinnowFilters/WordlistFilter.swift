@@ -19,33 +19,47 @@ public final class WordlistFilter: DocumentStage {
     parameters: [
       ParameterSpec(
         "language", .string, default: .string("en"),
-        help: "language of the documents and of words_file; chooses the default match mode and, for en, the built-in list"),
+        help:
+          "language of the documents and of words_file; chooses the default match mode and, for en, the built-in list"),
       ParameterSpec(
         "words_file", .scalarList,
         help: "list files for language: one word or phrase per line, # starts a comment line; gzip/zstd read through"),
       ParameterSpec("words", .scalarList, help: "words or phrases given inline, added to words_file's"),
       ParameterSpec(
         "words_dir", .string,
-        help: "a directory of lists named by language code (en, de.txt, zh, …): language's list, or every list with language_field"),
+        help:
+          "a directory of lists named by language code (en, de.txt, zh, …): language's list, or every list with language_field"
+      ),
       ParameterSpec(
         "language_field", .string,
-        help: "field with each document's language code (e.g. from a language-id stage): each document is checked with its language's list; documents without the field or in a language without a list are kept unchecked"),
+        help:
+          "field with each document's language code (e.g. from a language-id stage): each document is checked with its language's list; documents without the field or in a language without a list are kept unchecked"
+      ),
       ParameterSpec(
         "default_list", .bool,
-        help: "use the built-in English list (a small project-written list, not a curated one) for en; default: true when no English list is given"),
+        help:
+          "use the built-in English list (a small project-written list, not a curated one) for en; default: true when no English list is given"
+      ),
       ParameterSpec(
         "match", .choice(["word", "substring"]),
-        help: "word: whole words and phrases at word boundaries; substring: anywhere (default: substring for zh, ja, th, lo, km, my, word otherwise)"),
+        help:
+          "word: whole words and phrases at word boundaries; substring: anywhere (default: substring for zh, ja, th, lo, km, my, word otherwise)"
+      ),
       ParameterSpec(
         "max_count", .int(min: 0, max: nil),
-        help: "drop when there are more matches than this; default 0 (any match drops, C4's rule) unless max_ratio is given"),
+        help:
+          "drop when there are more matches than this; default 0 (any match drops, C4's rule) unless max_ratio is given"
+      ),
       ParameterSpec(
         "max_ratio", .double(min: 0, max: 1),
-        help: "drop when listed words are more than this fraction of all words (substring mode: matched characters of all non-space characters)"),
+        help:
+          "drop when listed words are more than this fraction of all words (substring mode: matched characters of all non-space characters)"
+      ),
       ParameterSpec(
         "mode", .choice(["drop", "annotate"]), default: .string("drop"),
         help: "drop: drop by max_count / max_ratio; annotate: keep every document and add the count and ratio"),
-      ParameterSpec("count_field", .string, help: "annotate mode: field for the number of matches (default wordlist_count)"),
+      ParameterSpec(
+        "count_field", .string, help: "annotate mode: field for the number of matches (default wordlist_count)"),
       ParameterSpec("ratio_field", .string, help: "annotate mode: field for the ratio (default wordlist_ratio)"),
     ],
     make: { (p, _) throws(WinnowError) in try WordlistFilter(p) })
@@ -145,7 +159,9 @@ public final class WordlistFilter: DocumentStage {
     }
     guard let first = parts.first, (2...3).contains(first.count), first.allSatisfy({ $0.isASCII && $0.isLetter })
     else { return false }
-    return parts.dropFirst().allSatisfy { !$0.isEmpty && $0.count <= 8 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }
+    return parts.dropFirst().allSatisfy {
+      !$0.isEmpty && $0.count <= 8 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+    }
   }
 
   /// `(code, path)` for each list in `dir`: files named `<code>` or `<code>.txt` (any
@@ -285,7 +301,9 @@ final class WordlistMatcher {
     var patterns: [[UInt8]] = []
     for e in entries {
       e.withUnsafeBufferPointer { normalizer.normalize($0, form: .nfkcCasefold, into: &folded) }
-      let n = folded.withUnsafeBufferPointer { Self.collapse($0, into: out, countWords: false, table: WordCharTable()).length }
+      let n = folded.withUnsafeBufferPointer {
+        Self.collapse($0, into: out, countWords: false, table: WordCharTable()).length
+      }
       if n > 0 { patterns.append(Array(UnsafeBufferPointer(start: out.base, count: n))) }
     }
     automaton = ByteAutomaton(patterns: patterns)
@@ -322,7 +340,9 @@ final class WordlistMatcher {
   /// whitespace run made one space; counts the words (runs of word characters) or the
   /// non-space characters on the way.
   @inline(__always)
-  static func collapse(_ text: UnsafeBufferPointer<UInt8>, into out: GrowableBytes, countWords: Bool, table: WordCharTable)
+  static func collapse(
+    _ text: UnsafeBufferPointer<UInt8>, into out: GrowableBytes, countWords: Bool, table: WordCharTable
+  )
     -> (length: Int, words: Int, chars: Int)
   {
     let n = text.count

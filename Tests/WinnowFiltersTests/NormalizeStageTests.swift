@@ -17,7 +17,8 @@ struct NormalizeStageTests {
     return (doc.textString, doc.isModified)
   }
 
-  @Test("the defaults: NFC, line breaks, Unicode spaces, controls, collapsed runs, trimmed lines, two blank lines, strip")
+  @Test(
+    "the defaults: NFC, line breaks, Unicode spaces, controls, collapsed runs, trimmed lines, two blank lines, strip")
   func defaults() throws {
     let cases: [(String, String)] = [
       ("  Hello\u{A0}\u{A0}world  \r\n\r\n\r\n\r\nnext", "Hello world\n\n\nnext"),
@@ -59,8 +60,11 @@ struct NormalizeStageTests {
     // A control between a letter and its accent: removed, and then the two compose.
     #expect(try apply([:], "e\u{7}\u{301}").0 == "\u{E9}")
     #expect(try apply(["form": v("none")], "e\u{7}\u{301}").0 == "e\u{301}")
-    let text = "cafe\u{301} \u{FB01} \u{FF12} \u{FF76}\u{FF80}\u{FF76}\u{FF85} x\u{B2} \u{212B}"  // ﬁ ２ ｶﾀｶﾅ x² Å (angstrom sign)
-    #expect(try apply(["form": v("nfc")], text).0 == "caf\u{E9} \u{FB01} \u{FF12} \u{FF76}\u{FF80}\u{FF76}\u{FF85} x\u{B2} \u{C5}")
+    // café (decomposed), ﬁ, ２, ｶﾀｶﾅ, x², Å (the angstrom sign)
+    let text = "cafe\u{301} \u{FB01} \u{FF12} \u{FF76}\u{FF80}\u{FF76}\u{FF85} x\u{B2} \u{212B}"
+    #expect(
+      try apply(["form": v("nfc")], text).0
+        == "caf\u{E9} \u{FB01} \u{FF12} \u{FF76}\u{FF80}\u{FF76}\u{FF85} x\u{B2} \u{C5}")
     #expect(try apply(["form": v("nfkc")], text).0 == "caf\u{E9} fi 2 カタカナ x2 \u{C5}")
     #expect(try apply(["form": v("none")], text).0 == text)
     // Hangul jamo compose under NFC; German, Russian are already composed.
@@ -177,7 +181,8 @@ struct NormalizeStageTests {
       let form = (o["form"] as! String).lowercased()
       let stage = try normalize([
         "form": v(form.isEmpty ? "none" : form), "remove_controls": v("\(o["controls"]!)"),
-        "unicode_spaces": v("\(o["spaces"]!)"), "trim_lines": v("\(o["trim"]!)"), "collapse_spaces": v("\(o["collapse"]!)"),
+        "unicode_spaces": v("\(o["spaces"]!)"), "trim_lines": v("\(o["trim"]!)"),
+        "collapse_spaces": v("\(o["collapse"]!)"),
         "max_blank_lines": v("\(o["max"]!)"), "strip": v("\(o["strip"]!)"),
       ])
       for (text, w) in zip(texts, want) {

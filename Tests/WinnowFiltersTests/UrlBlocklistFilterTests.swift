@@ -53,15 +53,20 @@ struct UrlBlocklistFilterTests {
 
   @Test("a listed domain blocks itself and every subdomain, and nothing that merely ends like it")
   func domainsAndSubdomains() throws {
-    let stage = try blocklist(["domains": list(["example.com", "www.bad.org", "*.wild.net", "[2001:db8::1]", "9.9.9.9"])])
+    let stage = try blocklist([
+      "domains": list(["example.com", "www.bad.org", "*.wild.net", "[2001:db8::1]", "9.9.9.9"])
+    ])
     let urls: [(String, String)] = [
       ("root", "http://example.com/"), ("sub", "https://a.b.Example.COM./x"), ("www", "http://bad.org/page"),
       ("wsub", "http://news.bad.org"), ("wild", "http://x.wild.net"), ("wildroot", "http://wild.net"),
       ("v6", "http://[2001:db8:0::1]/"), ("v6same", "http://[2001:db8::1]:443/"), ("ip", "http://9.9.9.9/a"),
-      ("ipsuffix", "http://1.9.9.9.9/"), ("lookalike", "http://notexample.com/"), ("prefix", "http://example.com.evil.org/"),
+      ("ipsuffix", "http://1.9.9.9.9/"), ("lookalike", "http://notexample.com/"),
+      ("prefix", "http://example.com.evil.org/"),
       ("path", "http://good.org/example.com"),
     ]
-    let r = try runTexts(stage, urls.map { ($0.0, "t") }, extra: Dictionary(uniqueKeysWithValues: urls.map { ($0.0, [("url", jsonQuote($0.1))]) }))
+    let r = try runTexts(
+      stage, urls.map { ($0.0, "t") },
+      extra: Dictionary(uniqueKeysWithValues: urls.map { ($0.0, [("url", jsonQuote($0.1))]) }))
     // IPv6 text is compared as written (2001:db8:0::1 is not rewritten to 2001:db8::1); IP
     // addresses are compared whole, not by "parent domains".
     #expect(r.keptIDs == ["v6", "ipsuffix", "lookalike", "prefix", "path"])
@@ -73,7 +78,8 @@ struct UrlBlocklistFilterTests {
     let dir = try TempDir()
     let path = try writeList(
       dir, "domains.txt",
-      "# UT1-style list\nadult.example\n\nhttp://www.blog.org/a/b/\nblog.org/x?id=5\n.dotted.example\n  spaced.example  \n")
+      "# UT1-style list\nadult.example\n\nhttp://www.blog.org/a/b/\nblog.org/x?id=5\n.dotted.example\n  spaced.example  \n"
+    )
     let stage = try blocklist(["domains_file": v(path)])
     let urls: [(String, String)] = [
       ("adult", "https://video.adult.example/watch"), ("dotted", "http://a.dotted.example"),
@@ -81,7 +87,9 @@ struct UrlBlocklistFilterTests {
       ("abq", "http://blog.org/a/b?page=2"), ("abx", "http://blog.org/a/bx"), ("a", "http://blog.org/a"),
       ("xid", "http://blog.org/x?id=5"), ("xid6", "http://blog.org/x?id=6"), ("other", "http://sub.blog.org/a/b"),
     ]
-    let r = try runTexts(stage, urls.map { ($0.0, "t") }, extra: Dictionary(uniqueKeysWithValues: urls.map { ($0.0, [("url", jsonQuote($0.1))]) }))
+    let r = try runTexts(
+      stage, urls.map { ($0.0, "t") },
+      extra: Dictionary(uniqueKeysWithValues: urls.map { ($0.0, [("url", jsonQuote($0.1))]) }))
     #expect(r.keptIDs == ["abx", "a", "xid6", "other"])
     #expect(
       r.reasons == [
@@ -99,18 +107,23 @@ struct UrlBlocklistFilterTests {
       ("sub2", "http://example.com/FreeBet/today"), ("clean", "http://example.com/free/tips"),
       ("therapist", "http://example.com/therapist"),
     ]
-    let r = try runTexts(stage, urls.map { ($0.0, "t") }, extra: Dictionary(uniqueKeysWithValues: urls.map { ($0.0, [("url", jsonQuote($0.1))]) }))
+    let r = try runTexts(
+      stage, urls.map { ($0.0, "t") },
+      extra: Dictionary(uniqueKeysWithValues: urls.map { ($0.0, [("url", jsonQuote($0.1))]) }))
     #expect(r.keptIDs == ["inword", "clean", "therapist"])
     #expect(r.reasons == ["word": "url_word", "wordq": "url_word", "sub": "url_substring", "sub2": "url_substring"])
     // A substring that spans word boundaries is found too (datatrove's banned_subwords rule):
     // "therapist" holds "rapist".
     let sub = try blocklist(["substrings": list(["rapist"])])
-    #expect(try verdict([sub], docLine(id: "t", text: "t", [("url", "\"http://example.com/therapist\"")])) == "url_substring")
+    #expect(
+      try verdict([sub], docLine(id: "t", text: "t", [("url", "\"http://example.com/therapist\"")])) == "url_substring")
   }
 
   @Test("documents without a usable URL are kept and counted, or dropped as url_missing")
   func missing() throws {
-    let docs: [(String, String)] = [("none", "t"), ("null", "t"), ("number", "t"), ("empty", "t"), ("opaque", "t"), ("ok", "t")]
+    let docs: [(String, String)] = [
+      ("none", "t"), ("null", "t"), ("number", "t"), ("empty", "t"), ("opaque", "t"), ("ok", "t"),
+    ]
     let extra: [String: [(String, String)]] = [
       "null": [("url", "null")], "number": [("url", "42")], "empty": [("url", "\"\"")],
       "opaque": [("url", "\"mailto:x@example.com\"")], "ok": [("url", "\"http://fine.example.org/\"")],
@@ -128,7 +141,9 @@ struct UrlBlocklistFilterTests {
 
   @Test("a nested field, non-Latin hosts and paths, and huge documents")
   func nestedMultilingualHuge() throws {
-    let stage = try blocklist(["field": v("metadata.url"), "domains": list(["пример.рф", "例子.中国", "münchen.de", "日本.jp"])])
+    let stage = try blocklist([
+      "field": v("metadata.url"), "domains": list(["пример.рф", "例子.中国", "münchen.de", "日本.jp"]),
+    ])
     let urls: [(String, String)] = [
       ("ru", "http://www.пример.рф/страница"), ("zh", "https://博客.例子.中国/文章"), ("de", "http://Stadt.münchen.de/"),
       ("ja", "http://日本.jp/ページ"), ("ok", "http://example.de/münchen.de"),
@@ -138,10 +153,14 @@ struct UrlBlocklistFilterTests {
     #expect(r.keptIDs == ["ok"])
     #expect(r.reasons.count == 4)
     // Unicode host letters fold to lower case like ASCII ones (UTS #46 maps them so).
-    #expect(try verdict([stage], docLine(id: "u", text: "t", [("metadata", "{\"url\":\"http://ПРИМЕР.РФ/\"}")])) == "blocked_domain")
+    #expect(
+      try verdict([stage], docLine(id: "u", text: "t", [("metadata", "{\"url\":\"http://ПРИМЕР.РФ/\"}")]))
+        == "blocked_domain")
     // A 6 MB text and a 1 MB URL.
     let big = String(repeating: "Lorem ipsum dolor sit amet. ", count: 220_000)
-    #expect(try verdict([stage], docLine(id: "h", text: big, [("metadata", "{\"url\":\"http://a.日本.jp/\"}")])) == "blocked_domain")
+    #expect(
+      try verdict([stage], docLine(id: "h", text: big, [("metadata", "{\"url\":\"http://a.日本.jp/\"}")]))
+        == "blocked_domain")
     let longURL = "http://fine.example.org/" + String(repeating: "segment/", count: 130_000)
     #expect(try verdict([stage], docLine(id: "h", text: "", [("metadata", "{\"url\":\(jsonQuote(longURL))}")])) == nil)
   }
@@ -149,13 +168,19 @@ struct UrlBlocklistFilterTests {
   @Test("invalid parameters and unreadable list files are usage errors")
   func validation() throws {
     expectUsageError(["nothing to block", "domains_file"]) { _ = try build(d, [:]) }
-    expectUsageError(["missing", "keep|drop", "'maybe'"]) { _ = try build(d, ["domains": list(["a.com"]), "missing": v("maybe")]) }
-    expectUsageError(["field must not be empty"]) { _ = try build(d, ["domains": list(["a.com"]), "field": quoted("")]) }
+    expectUsageError(["missing", "keep|drop", "'maybe'"]) {
+      _ = try build(d, ["domains": list(["a.com"]), "missing": v("maybe")])
+    }
+    expectUsageError(["field must not be empty"]) {
+      _ = try build(d, ["domains": list(["a.com"]), "field": quoted("")])
+    }
     expectUsageError(["domains", "'localhost'", "not a domain"]) { _ = try build(d, ["domains": list(["localhost"])]) }
     expectUsageError(["domains_file", "/nonexistent/domains", "No such file"]) {
       _ = try build(d, ["domains_file": v("/nonexistent/domains")])
     }
-    expectUsageError(["url_substrings_file", "/nonexistent/subs"]) { _ = try build(d, ["url_substrings_file": v("/nonexistent/subs")]) }
+    expectUsageError(["url_substrings_file", "/nonexistent/subs"]) {
+      _ = try build(d, ["url_substrings_file": v("/nonexistent/subs")])
+    }
     let dir = try TempDir()
     let empty = try writeList(dir, "empty.txt", "# only a comment\n")
     expectUsageError(["no usable entries", "domains_file"]) { _ = try build(d, ["domains_file": v(empty)]) }

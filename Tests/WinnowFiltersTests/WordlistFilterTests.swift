@@ -16,7 +16,8 @@ struct WordlistFilterTests {
     p["mode"] = v("annotate")
     let (verdict, doc) = try processOne(try wordlist(p), text)
     #expect(verdict == .keep)
-    guard case .number(let c, _)? = doc.field("wordlist_count"), case .number(let r, _)? = doc.field("wordlist_ratio") else {
+    guard case .number(let c, _)? = doc.field("wordlist_count"), case .number(let r, _)? = doc.field("wordlist_ratio")
+    else {
       Issue.record("no annotations on \(text.debugDescription)")
       return (-1, -1)
     }
@@ -169,7 +170,9 @@ struct WordlistFilterTests {
     #expect(r.keptIDs == ["fr", "none", "de2", "en2"])
     #expect(r.reasons == ["en": "wordlist_count", "de": "wordlist_count", "zh": "wordlist_count"])
     // Asked for explicitly, the built-in list joins the English one.
-    let both = try wordlist(["words_dir": v(dir.path + "/lists"), "language_field": v("lang"), "default_list": v("true")])
+    let both = try wordlist([
+      "words_dir": v(dir.path + "/lists"), "language_field": v("lang"), "default_list": v("true"),
+    ])
     let r2 = try runTexts(both, [("en2", "fuck")], extra: ["en2": [("lang", "\"en\"")]])
     #expect(r2.reasons == ["en2": "wordlist_count"])
     // Without language_field, only `language`'s list is read from the directory.
@@ -215,7 +218,9 @@ struct WordlistFilterTests {
     expectUsageError(["'en'", "no entries"]) { _ = try build(d, ["words_file": v(comments)]) }
     let bad = try dir.write("bad.txt", Array("ok\n".utf8) + [0x66, 0xFF, 0x0A])
     expectUsageError(["words_file", "bad.txt", "line 2", "UTF-8"]) { _ = try build(d, ["words_file": v(bad)]) }
-    expectUsageError(["no parameter 'max_counts'", "did you mean 'max_count'"]) { _ = try build(d, ["max_counts": v("1")]) }
+    expectUsageError(["no parameter 'max_counts'", "did you mean 'max_count'"]) {
+      _ = try build(d, ["max_counts": v("1")])
+    }
   }
 
   @Test("Aho–Corasick: dense and sparse automata report exactly what a naive search finds")
