@@ -65,6 +65,9 @@ struct ScalarSet: Sendable {
     ascii = (lo, hi)
   }
 
+  /// No classes and no negation: the set is exactly its ranges.
+  var isPlain: Bool { !negated && classes.isEmpty }
+
   static func single(_ v: UInt32) -> ScalarSet { ScalarSet(ranges: [v...v], classes: [], negated: false) }
 
   @inline(__always)
@@ -466,13 +469,21 @@ final class RegexProgram: Sendable {
   let ops: [Op]
   let sets: [ScalarSet]
   let looks: [Look]
-  /// Sets one of which holds the first scalar of any match (empty: no such constraint known).
-  let first: [ScalarSet]
+  /// Sets one of which holds the first (last) scalar of any match, unless the
+  /// pattern can match nothing; and their union for quick tests.
+  let firstSets: [ScalarSet]
   let firstNullable: Bool
-  let last: [ScalarSet]
+  let lastSets: [ScalarSet]
   let lastNullable: Bool
+  let first: ScalarUnion
+  let last: ScalarUnion
   let minWidth: Int
   let maxWidth: Int?
+  /// When the pattern opens with a one-scalar lookbehind `(?<=[…])`: the set the
+  /// scalar before a match must be in (checked before running the program).
+  let gate: ScalarSet?
+  /// Whether backtracking could revisit states often enough to need the visited set.
+  let needsVisitedSet: Bool
 
   init(_ node: RegexNode) {
     var b = Builder()
@@ -481,25 +492,34 @@ final class RegexProgram: Sendable {
     ops = b.ops
     sets = b.sets
     looks = b.looks
-    (first, firstNullable) = node.firstSets()
-    (last, lastNullable) = node.lastSets()
+    (firstSets, firstNullable) = node.firstSets()
+    (lastSets, lastNullable) = node.lastSets()
+    first = ScalarUnion([(firstSets, firstNullable)])
+    last = ScalarUnion([(lastSets, lastNullable)])
     (minWidth, maxWidth) = node.width
+    var gate: ScalarSet? = nil
+    if case .look(let k) = ops[0], looks[k].behind, !looks[k].negated, looks[k].width == 1,
+      looks[k].program.ops.count == 2, case .set(let si) = looks[k].program.ops[0]
+    {
+      gate = looks[k].program.sets[si]
+    }
+    self.gate = gate
+    needsVisitedSet = ops.count > 64 || maxWidth == nil
+  }
+
+  /// Whether a match may start at `p` of `text`, judged by the gate alone.
+  @inline(__always)
+  func gateAllows(_ text: UnsafeBufferPointer<UInt32>, _ p: Int) -> Bool {
+    guard let gate else { return true }
+    return p > 0 && gate.contains(text[p - 1])
   }
 
   /// Whether a match could begin with `v` (always true when the program can match nothing).
   @inline(__always)
-  func mayStart(with v: UInt32) -> Bool {
-    if firstNullable { return true }
-    for s in first where s.contains(v) { return true }
-    return false
-  }
+  func mayStart(with v: UInt32) -> Bool { first.mayContain(v) }
 
   @inline(__always)
-  func mayEnd(with v: UInt32) -> Bool {
-    if lastNullable { return true }
-    for s in last where s.contains(v) { return true }
-    return false
-  }
+  func mayEnd(with v: UInt32) -> Bool { last.mayContain(v) }
 
   private struct Builder {
     var ops: [Op] = []
@@ -570,6 +590,8 @@ struct RegexMatcher {
   /// End of the first match (in Python's priority order) of `program` that
   /// starts at `start` in `text`; with `end` given, only a match ending there counts.
   mutating func match(_ program: RegexProgram, _ text: UnsafeBufferPointer<UInt32>, at start: Int, end: Int? = nil) -> Int? {
+    guard program.gateAllows(text, start) else { return nil }
+    if !program.needsVisitedSet { return Self.simpleMatch(program, 0, text, start, mustEnd: end) }
     let n = text.count
     let states = program.ops.count * (n + 1)
     let memo = states <= Self.visitedLimit

@@ -9,7 +9,20 @@ final class SpacyRules: Sendable {
   let suffixStart: ScalarUnion
   let suffixEnd: ScalarUnion
   let infixStart: ScalarUnion
+  /// For each ASCII scalar, the alternatives (indices, in order) that may start / end with it,
+  /// so that a chunk does not walk every rule. Other scalars are looked up by `candidates`.
+  let prefixByFirst: [[Int32]]
+  let suffixByLast: [[Int32]]
+  let infixByFirst: [[Int32]]
   let specials: SpecialCaseTable
+  /// Byte tables for the one-token test of ASCII chunks.
+  struct Quick: Sendable {
+    var prefixStart = [UInt8](repeating: 0, count: 256)
+    var infixStart = [UInt8](repeating: 0, count: 256)
+    var suffixEnd = [UInt8](repeating: 0, count: 256)
+    var suffixGate = [ScalarUnion?](repeating: nil, count: 128)
+  }
+  let quick: Quick
   /// Special cases that the affix rules split, as token sequences to find again.
   let phrases: PhraseTable
   let sentencePunctuation: Set<UInt32>
@@ -19,7 +32,10 @@ final class SpacyRules: Sendable {
       return try SpacyRules(
         prefix: SpacyEnglishTables.prefixRegex, suffix: SpacyEnglishTables.suffixRegex,
         infix: SpacyEnglishTables.infixRegex, url: SpacyEnglishTables.urlMatch,
-        specialCases: SpacyEnglishTables.specialCases, sentencePunctuation: SpacyEnglishTables.sentencePunctuation)
+        specialCases: SpacyEnglishTables.specialCases.split(separator: "\u{1E}").map {
+          $0.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+        },
+        sentencePunctuation: SpacyEnglishTables.sentencePunctuation.split(separator: "\n").map(String.init))
     } catch {
       fatalError("spaCy English tables do not compile: \(error)")
     }
@@ -32,11 +48,29 @@ final class SpacyRules: Sendable {
     suffixes = try RegexParser.parse(suffix).alternatives.map(RegexProgram.init)
     infixes = try RegexParser.parse(infix).alternatives.map(RegexProgram.init)
     url = urlPattern.isEmpty ? nil : RegexProgram(try RegexParser.parse(urlPattern))
-    prefixStart = ScalarUnion(prefixes.map { ($0.first, $0.firstNullable) })
-    suffixStart = ScalarUnion(suffixes.map { ($0.first, $0.firstNullable) })
-    suffixEnd = ScalarUnion(suffixes.map { ($0.last, $0.lastNullable) })
-    infixStart = ScalarUnion(infixes.map { ($0.first, $0.firstNullable) })
+    prefixStart = ScalarUnion(prefixes.map { ($0.firstSets, $0.firstNullable) })
+    suffixStart = ScalarUnion(suffixes.map { ($0.firstSets, $0.firstNullable) })
+    suffixEnd = ScalarUnion(suffixes.map { ($0.lastSets, $0.lastNullable) })
+    infixStart = ScalarUnion(infixes.map { ($0.firstSets, $0.firstNullable) })
     specials = SpecialCaseTable(specialCases)
+    let (pre, suf, inf) = (prefixes, suffixes, infixes)
+    prefixByFirst = (0..<128).map { c in Self.indices(pre) { $0.mayStart(with: UInt32(c)) } }
+    suffixByLast = (0..<128).map { c in Self.indices(suf) { $0.mayEnd(with: UInt32(c)) } }
+    infixByFirst = (0..<128).map { c in Self.indices(inf) { $0.mayStart(with: UInt32(c)) } }
+    var q = Quick()
+    for c in 0..<128 {
+      q.prefixStart[c] = prefixStart.mayContain(UInt32(c)) ? 1 : 0
+      q.infixStart[c] = infixStart.mayContain(UInt32(c)) ? 1 : 0
+      q.suffixEnd[c] = suffixEnd.mayContain(UInt32(c)) ? 1 : 0
+      q.suffixGate[c] = Self.gate(suf, forLast: UInt32(c))
+    }
+    // Bytes above ASCII: never "plain ASCII".
+    for c in 128..<256 {
+      q.prefixStart[c] = 1
+      q.infixStart[c] = 1
+      q.suffixEnd[c] = 1
+    }
+    quick = q
     var punct = Set<UInt32>()
     for p in sentencePunctuation {
       let s = Array(p.unicodeScalars)
@@ -61,6 +95,22 @@ final class SpacyRules: Sendable {
         phrases.add(tokens.map { Array(b[$0.range]) })
       }
     }
+    phrases.seal()
+  }
+
+  func suffixGate(forLast c: UInt32) -> ScalarUnion? { Self.gate(suffixes, forLast: c) }
+
+  static func gate(_ programs: [RegexProgram], forLast c: UInt32) -> ScalarUnion? {
+    var gates: [ScalarSet] = []
+    for p in programs where p.mayEnd(with: c) {
+      guard let g = p.gate else { return nil }
+      gates.append(g)
+    }
+    return ScalarUnion([(gates, false)])
+  }
+
+  static func indices(_ programs: [RegexProgram], where ok: (RegexProgram) -> Bool) -> [Int32] {
+    programs.indices.filter { ok(programs[$0]) }.map(Int32.init)
   }
 
   func isSentenceFinal(_ text: UnsafeBufferPointer<UInt8>, _ t: SpacyTokenizer.Token) -> Bool {
@@ -100,20 +150,28 @@ extension SpacyTokenizer {
   }
 }
 
-/// A union of scalar sets for quick rejection; ASCII resolved to a bitmap.
+/// A union of scalar sets for quick rejection: plain sets merged into one
+/// range list, ASCII resolved to a bitmap.
 struct ScalarUnion: Sendable {
   private var ascii: (UInt64, UInt64) = (0, 0)
-  private var others: [ScalarSet] = []
+  private var merged = ScalarSet(ranges: [], classes: [], negated: false)
+  private var complex: [ScalarSet] = []
   private var everything = false
 
   init(_ parts: [([ScalarSet], Bool)]) {
+    var ranges: [ClosedRange<UInt32>] = []
+    var all: [ScalarSet] = []
     for (sets, nullable) in parts {
       if nullable { everything = true }
-      others += sets
+      for s in sets {
+        all.append(s)
+        if s.isPlain { ranges += s.ranges } else { complex.append(s) }
+      }
     }
+    merged = ScalarSet(ranges: ranges, classes: [], negated: false)
     var lo: UInt64 = 0
     var hi: UInt64 = 0
-    for c in UInt32(0)..<128 where others.contains(where: { $0.contains(c) }) {
+    for c in UInt32(0)..<128 where all.contains(where: { $0.contains(c) }) {
       if c < 64 { lo |= 1 << UInt64(c) } else { hi |= 1 << UInt64(c - 64) }
     }
     ascii = (lo, hi)
@@ -124,7 +182,8 @@ struct ScalarUnion: Sendable {
     if everything { return true }
     if v < 64 { return (ascii.0 >> UInt64(v)) & 1 != 0 }
     if v < 128 { return (ascii.1 >> UInt64(v - 64)) & 1 != 0 }
-    for s in others where s.contains(v) { return true }
+    if merged.contains(v) { return true }
+    for s in complex where s.contains(v) { return true }
     return false
   }
 }
@@ -173,6 +232,9 @@ struct SpecialCaseTable: Sendable {
 
   func contains(_ b: UnsafeBufferPointer<UInt8>) -> Bool { find(b) != nil }
 
+  /// The position of `b` among the cases the table was built from.
+  func entryIndex(_ b: UnsafeBufferPointer<UInt8>) -> Int? { find(b) }
+
   private func find(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
     if b.count > maxKeyLength || b.isEmpty { return nil }
     var i = Int(truncatingIfNeeded: fnv1a(b)) & mask
@@ -197,23 +259,42 @@ struct SpecialCaseTable: Sendable {
 /// Token sequences to find in a tokenized text, indexed by their first token.
 final class PhraseTable: @unchecked Sendable {
   // Filled only while `SpacyRules` is built, then read-only.
-  private var byFirst: [[UInt8]: [[[UInt8]]]] = [:]
+  private var phrases: [[[UInt8]]] = []
+  private var groups: [[Int]] = []
+  private var firstTokens: [[UInt8]] = []
   private var firstBytes = [Bool](repeating: false, count: 256)
   private(set) var maxFirstLength = 0
+  private var index = SpecialCaseTable([])
 
-  var isEmpty: Bool { byFirst.isEmpty }
+  var isEmpty: Bool { phrases.isEmpty }
 
   func add(_ tokens: [[UInt8]]) {
     guard let first = tokens.first, !first.isEmpty else { return }
-    byFirst[first, default: []].append(tokens)
+    phrases.append(tokens)
+    if let g = firstTokens.firstIndex(of: first) {
+      groups[g].append(phrases.count - 1)
+    } else {
+      firstTokens.append(first)
+      groups.append([phrases.count - 1])
+    }
     firstBytes[Int(first[0])] = true
     maxFirstLength = max(maxFirstLength, first.count)
   }
 
-  func candidates(_ token: UnsafeBufferPointer<UInt8>) -> [[[UInt8]]]? {
-    guard let b = token.first, firstBytes[Int(b)], token.count <= maxFirstLength else { return nil }
-    return byFirst[Array(token)]
+  /// Builds the lookup index; call after the last `add`.
+  func seal() {
+    index = SpecialCaseTable(firstTokens.map { [String(decoding: $0, as: UTF8.self)] })
   }
+
+  /// Phrases (indices) whose first token is `token`.
+  func candidates(_ token: UnsafeBufferPointer<UInt8>) -> [Int]? {
+    guard let b = token.first, firstBytes[Int(b)], token.count <= maxFirstLength,
+      let g = index.entryIndex(token)
+    else { return nil }
+    return groups[g]
+  }
+
+  func phrase(_ k: Int) -> [[UInt8]] { phrases[k] }
 
   func equal(_ text: UnsafeBufferPointer<UInt8>, _ t: SpacyTokenizer.Token, _ want: [UInt8]) -> Bool {
     guard t.end - t.start == want.count else { return false }

@@ -45,6 +45,11 @@ public struct SpacyTokenizer {
   var infixes: [Range<Int>] = []
   var raw: [Token] = []
   var matches: [(start: Int, end: Int)] = []
+  /// Rule candidates for scalars outside ASCII, found once per scalar.
+  var prefixCache: [UInt32: [Int32]] = [:]
+  var suffixCache: [UInt32: [Int32]] = [:]
+  var infixCache: [UInt32: [Int32]] = [:]
+  var gateCache: [UInt32: ScalarUnion?] = [:]
 
   /// spaCy's English tokenizer (`spacy.blank("en")`).
   public static func english() -> SpacyTokenizer { SpacyTokenizer(rules: SpacyRules.english) }
@@ -119,10 +124,16 @@ public struct SpacyTokenizer {
       appendPieces(pieces, at: start, isSpace: isSpace, &out)
       return
     }
+    // Most chunks are plain words that no rule touches: find that out on the bytes.
+    if asciiChunkIsOneToken(bytes) {
+      out.append(Token(start: start, end: end, isSpace: isSpace))
+      return
+    }
     // Decode the chunk once; affix rules work on scalar positions.
     scalars.removeAll(keepingCapacity: true)
     offsets.removeAll(keepingCapacity: true)
     var i = 0
+    var ascii = true
     while i < bytes.count {
       let b = bytes[i]
       offsets.append(Int32(i))
@@ -133,10 +144,55 @@ public struct SpacyTokenizer {
         let (s, l) = UTF8Bytes.decode(bytes, at: i)
         scalars.append(s.value)
         i += l
+        ascii = false
       }
     }
     offsets.append(Int32(bytes.count))
+    if !ascii && scalarChunkIsOneToken() {
+      out.append(Token(start: start, end: end, isSpace: isSpace))
+      return
+    }
     splitAffixesAndAttach(bytes, base: start, isSpace: isSpace, withSpecialCases, &out)
+  }
+
+  /// True when `bytes` is ASCII and provably one token: no prefix can start it, no
+  /// infix can start inside it, and no suffix can end it (a suffix rule that needs a
+  /// certain scalar before it, like a digit before `km`, cannot match when the chunk
+  /// has no such scalar). The special-case table was checked already.
+  private func asciiChunkIsOneToken(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    let n = bytes.count
+    let q = rules.quick
+    if q.prefixStart[Int(bytes[0])] != 0 { return false }
+    for b in bytes where q.infixStart[Int(b)] != 0 { return false }
+    var last = bytes[n - 1]
+    if last == 0x0A && n > 1 { last = bytes[n - 2] }
+    if last >= 0x80 { return false }
+    guard q.suffixEnd[Int(last)] != 0 else { return true }
+    guard let gate = q.suffixGate[Int(last)] else { return false }
+    for b in bytes.dropLast() where gate.mayContain(UInt32(b)) { return false }
+    return true
+  }
+
+  /// The same test for a decoded chunk with non-ASCII scalars.
+  private mutating func scalarChunkIsOneToken() -> Bool {
+    let n = scalars.count
+    if rules.prefixStart.mayContain(scalars[0]) { return false }
+    for c in scalars where rules.infixStart.mayContain(c) { return false }
+    var last = scalars[n - 1]
+    if last == 0x0A && n > 1 { last = scalars[n - 2] }
+    guard rules.suffixEnd.mayContain(last) else { return true }
+    guard let gate = suffixGate(last) else { return false }
+    for c in scalars.dropLast() where gate.mayContain(c) { return false }
+    return true
+  }
+
+  /// The union of the lookbehind gates of the suffix rules that may end with `c`, or
+  /// nil when one of them has no gate.
+  private mutating func suffixGate(_ c: UInt32) -> ScalarUnion? {
+    if let hit = gateCache[c] { return hit }
+    let r = rules.suffixGate(forLast: c)
+    gateCache[c] = r
+    return r
   }
 
   private func appendPieces(_ pieces: ArraySlice<Int32>, at start: Int, isSpace: Bool, _ out: inout [Token]) {
@@ -229,11 +285,35 @@ public struct SpacyTokenizer {
 
   // MARK: - Rule searches (Python `re` semantics)
 
+  private mutating func prefixCandidates(_ c: UInt32) -> [Int32] {
+    if c < 128 { return rules.prefixByFirst[Int(c)] }
+    if let hit = prefixCache[c] { return hit }
+    let r = SpacyRules.indices(rules.prefixes) { $0.mayStart(with: c) }
+    prefixCache[c] = r
+    return r
+  }
+
+  private mutating func suffixCandidates(_ c: UInt32) -> [Int32] {
+    if c < 128 { return rules.suffixByLast[Int(c)] }
+    if let hit = suffixCache[c] { return hit }
+    let r = SpacyRules.indices(rules.suffixes) { $0.mayEnd(with: c) }
+    suffixCache[c] = r
+    return r
+  }
+
+  private mutating func infixCandidates(_ c: UInt32) -> [Int32] {
+    if c < 128 { return rules.infixByFirst[Int(c)] }
+    if let hit = infixCache[c] { return hit }
+    let r = SpacyRules.indices(rules.infixes) { $0.mayStart(with: c) }
+    infixCache[c] = r
+    return r
+  }
+
   /// `prefix_search(string)`: the first alternative, in order, that matches at the start.
   mutating func findPrefix(_ s: UnsafeBufferPointer<UInt32>) -> Int {
     guard let c = s.first, rules.prefixStart.mayContain(c) else { return 0 }
-    for prog in rules.prefixes where prog.mayStart(with: c) {
-      if let e = matcher.match(prog, s, at: 0) { return e }
+    for k in prefixCandidates(c) {
+      if let e = matcher.match(rules.prefixes[Int(k)], s, at: 0) { return e }
     }
     return 0
   }
@@ -242,26 +322,25 @@ public struct SpacyTokenizer {
   mutating func findSuffix(_ s: UnsafeBufferPointer<UInt32>) -> Int {
     let n = s.count
     guard let last = s.last else { return 0 }
-    // `$` also matches before a final newline, so only then may a match end elsewhere.
+    // `$` also matches before a final newline: then every rule is a candidate.
     let lastKnown = last != 0x0A
     if lastKnown && !rules.suffixEnd.mayContain(last) { return 0 }
-    var from = 0
-    if lastKnown {
-      var widest = 0
-      for prog in rules.suffixes where prog.mayEnd(with: last) {
-        guard let w = prog.maxWidth else {
-          widest = n
-          break
-        }
-        widest = max(widest, w)
+    let candidates = lastKnown ? suffixCandidates(last) : rules.suffixes.indices.map(Int32.init)
+    if candidates.isEmpty { return 0 }
+    var widest = 0
+    for k in candidates {
+      guard let w = rules.suffixes[Int(k)].maxWidth else {
+        widest = n
+        break
       }
-      from = max(0, n - widest)
+      widest = max(widest, w)
     }
-    for p in from..<n {
+    for p in max(0, n - widest)..<n {
       let c = s[p]
       guard rules.suffixStart.mayContain(c) else { continue }
-      for prog in rules.suffixes where prog.mayStart(with: c) && (!lastKnown || prog.mayEnd(with: last)) {
-        if prog.minWidth > n - p { continue }
+      for k in candidates {
+        let prog = rules.suffixes[Int(k)]
+        if prog.minWidth > n - p || !prog.mayStart(with: c) { continue }
         if let e = matcher.match(prog, s, at: p) { return e - p }
       }
     }
@@ -271,7 +350,8 @@ public struct SpacyTokenizer {
   /// `infix_finditer(string)`: non-overlapping matches, left to right.
   mutating func findInfixes(_ lo: Int, _ hi: Int) {
     infixes.removeAll(keepingCapacity: true)
-    scalars.withUnsafeBufferPointer { all in
+    let all = scalars
+    all.withUnsafeBufferPointer { all in
       let s = UnsafeBufferPointer(rebasing: all[lo..<hi])
       var p = 0
       let n = s.count
@@ -279,8 +359,8 @@ public struct SpacyTokenizer {
         let c = s[p]
         var matched = false
         if rules.infixStart.mayContain(c) {
-          for prog in rules.infixes where prog.mayStart(with: c) {
-            if let e = matcher.match(prog, s, at: p) {
+          for k in infixCandidates(c) {
+            if let e = matcher.match(rules.infixes[Int(k)], s, at: p) {
               infixes.append((lo + p)..<(lo + e))
               p = e > p ? e : p + 1
               matched = true
@@ -316,7 +396,9 @@ public struct SpacyTokenizer {
       let t = tokens[i]
       let first = UnsafeBufferPointer(rebasing: text[t.range])
       guard let candidates = rules.phrases.candidates(first) else { continue }
-      for phrase in candidates where i + phrase.count <= tokens.count {
+      for k in candidates {
+        let phrase = rules.phrases.phrase(k)
+        guard i + phrase.count <= tokens.count else { continue }
         var ok = true
         for k in 1..<phrase.count where !rules.phrases.equal(text, tokens[i + k], phrase[k]) {
           ok = false
