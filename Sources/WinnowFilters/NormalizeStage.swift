@@ -113,6 +113,32 @@ public final class NormalizeStage: DocumentStage {
     return .keep
   }
 
+  /// Whether the byte at `i` is part of an ordinary character that no cleanup touches: printable
+  /// ASCII other than the space, or any byte of a multi-byte character other than the C1
+  /// controls, NEL, NBSP, the Unicode spaces and the line and paragraph separators (only lead
+  /// bytes C2, E1, E2 and E3 can start those; continuation bytes are never leads).
+  @inline(__always)
+  static func isPlain(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Bool {
+    let b = p[i]
+    if b < 0x80 { return b &- 0x21 < 0x5E }
+    switch b {
+    case 0xC2:
+      return i + 1 < n && p[i + 1] > 0xA0
+    case 0xE1:
+      return !(i + 2 < n && p[i + 1] == 0x9A && p[i + 2] == 0x80)
+    case 0xE2:
+      guard i + 2 < n else { return true }
+      let b1 = p[i + 1]
+      let b2 = p[i + 2]
+      if b1 == 0x80 { return !((b2 >= 0x80 && b2 <= 0x8A) || b2 == 0xA8 || b2 == 0xA9 || b2 == 0xAF) }
+      return !(b1 == 0x81 && b2 == 0x9F)
+    case 0xE3:
+      return !(i + 2 < n && p[i + 1] == 0x80 && p[i + 2] == 0x80)
+    default:
+      return true
+    }
+  }
+
   /// One pass over `text` doing every whitespace and control cleanup; returns the length
   /// written to `out` (never longer than the input) and whether a control was removed.
   static func clean(_ text: UnsafeBufferPointer<UInt8>, into buffer: GrowableBytes, _ opt: Options)
@@ -193,9 +219,27 @@ public final class NormalizeStage: DocumentStage {
     var i = 0
     while i < n {
       let b = p[i]
-      if b >= 0x21 && b < 0x7F {
-        content(i, 1)
-        i += 1
+      if isPlain(p, i, n) {
+        // Fast path: a stretch of ordinary characters, single spaces between them included,
+        // is copied as it is.
+        endRun(atLineEnd: false)
+        var j = i &+ 1
+        while j < n {
+          if isPlain(p, j, n) {
+            j &+= 1
+          } else if p[j] == 0x20 && j &+ 1 < n && isPlain(p, j &+ 1, n) {
+            j &+= 2
+          } else {
+            break
+          }
+        }
+        (o + k).update(from: p + i, count: j - i)
+        k += j - i
+        lineHasContent = true
+        seenContent = true
+        blankLines = 0
+        lastContentEnd = k
+        i = j
         continue
       }
       if b < 0x80 {

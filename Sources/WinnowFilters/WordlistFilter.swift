@@ -337,14 +337,14 @@ final class WordlistMatcher {
   }
 
   /// Copies `text` into `out` with leading and trailing whitespace removed and every other
-  /// whitespace run made one space; counts the words (runs of word characters) or the
-  /// non-space characters on the way.
+  /// whitespace run made one space; counts the words (runs of word characters; with
+  /// `countWords`) and the non-space characters on the way. With `lowercaseASCII` (for ASCII
+  /// text, whose NFKC_Casefold is its lower case) A-Z are lower-cased as they are copied.
   @inline(__always)
   static func collapse(
-    _ text: UnsafeBufferPointer<UInt8>, into out: GrowableBytes, countWords: Bool, table: WordCharTable
-  )
-    -> (length: Int, words: Int, chars: Int)
-  {
+    _ text: UnsafeBufferPointer<UInt8>, into out: GrowableBytes, countWords: Bool, table: WordCharTable,
+    lowercaseASCII: Bool = false
+  ) -> (length: Int, words: Int, chars: Int) {
     let n = text.count
     out.ensure(n + 1)
     guard let p = text.baseAddress, n > 0 else { return (0, 0, 0) }
@@ -357,32 +357,7 @@ final class WordlistMatcher {
     var i = 0
     while i < n {
       let b = p[i]
-      if b < 0x80 {
-        if UnicodeWhitespace.isASCIIWhitespace(b) {
-          space = true
-          inWord = false
-          i += 1
-          continue
-        }
-        if space {
-          if k > 0 {
-            o[k] = 0x20
-            k += 1
-          }
-          space = false
-        }
-        if countWords {
-          let w = WordChars.isASCIIWord(b)
-          if w && !inWord { words += 1 }
-          inWord = w
-        }
-        chars += 1
-        o[k] = b
-        k += 1
-        i += 1
-        continue
-      }
-      let wl = UTF8Scan.whitespaceLength(p, i, n)
+      let wl = b < 0x80 ? (UnicodeWhitespace.isASCIIWhitespace(b) ? 1 : 0) : UTF8Scan.whitespaceLength(p, i, n)
       if wl > 0 {
         space = true
         inWord = false
@@ -396,8 +371,53 @@ final class WordlistMatcher {
         }
         space = false
       }
+      if !countWords {
+        // Copied in one go: eight bytes at a time while they are printable ASCII with single
+        // spaces between words (a block neither starts nor ends with a space, so no run of
+        // two is split between blocks), then byte by byte up to the next whitespace.
+        var j = i
+        let high: UInt64 = 0x8080_8080_8080_8080
+        while j &+ 8 <= n {
+          let w = UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self)
+          if w & high != 0 { break }
+          let atMost20 = (0xA0A0_A0A0_A0A0_A0A0 &- w) & high
+          let y = w ^ 0x2020_2020_2020_2020
+          let spaces = ~(((y & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | y) & high
+          if atMost20 != spaces || spaces & 0x8000_0000_0000_0080 != 0 || spaces & (spaces >> 8) != 0 { break }
+          var x = w
+          if lowercaseASCII {
+            let upper = (w &+ 0x3F3F_3F3F_3F3F_3F3F) & ~(w &+ 0x2525_2525_2525_2525) & high
+            x = w | (upper >> 2)
+          }
+          UnsafeMutableRawPointer(o + k).storeBytes(of: x, as: UInt64.self)
+          k &+= 8
+          j &+= 8
+          chars &+= 8 &- spaces.nonzeroBitCount
+        }
+        while j < n {
+          let c = p[j]
+          if c < 0x80 {
+            if UnicodeWhitespace.isASCIIWhitespace(c) { break }
+            o[k] = lowercaseASCII && c &- 0x41 < 26 ? c | 0x20 : c
+            chars &+= 1
+          } else {
+            if (c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xE3) && UTF8Scan.whitespaceLength(p, j, n) > 0 { break }
+            o[k] = c
+            if c & 0xC0 != 0x80 { chars &+= 1 }
+          }
+          k &+= 1
+          j &+= 1
+        }
+        i = j
+        continue
+      }
       let len = min(UTF8Scan.length(lead: b), n - i)
-      if countWords {
+      if b < 0x80 {
+        let w = WordChars.isASCIIWord(b)
+        if w && !inWord { words += 1 }
+        inWord = w
+        o[k] = lowercaseASCII && b &- 0x41 < 26 ? b | 0x20 : b
+      } else {
         let v = UTF8Scan.scalar(at: i, in: p, count: n)
         if WordChars.isSpaceless(v) {
           // Scripts without spaces: every character is a word of its own.
@@ -408,9 +428,9 @@ final class WordlistMatcher {
           if w && !inWord { words += 1 }
           inWord = w
         }
+        for j in 0..<len { o[k + j] = p[i + j] }
       }
       chars += 1
-      for j in 0..<len { o[k + j] = p[i + j] }
       k += len
       i += len
     }
@@ -424,9 +444,17 @@ final class WordlistMatcher {
     -> (count: Int, ratio: Double)
   {
     if text.isEmpty { return (0, 0) }
-    s.normalizer.normalize(text, form: .nfkcCasefold, into: &s.folded)
-    let (n, totalWords, totalChars) = s.folded.withUnsafeBufferPointer {
-      Self.collapse($0, into: s.collapsed, countWords: wholeWords && !stopAtFirst, table: words)
+    let countWords = wholeWords && !stopAtFirst
+    let (n, totalWords, totalChars): (Int, Int, Int)
+    if UTF8Bytes.isASCII(text) {
+      // ASCII: NFKC_Casefold is lower-casing, done while collapsing.
+      (n, totalWords, totalChars) = Self.collapse(
+        text, into: s.collapsed, countWords: countWords, table: words, lowercaseASCII: true)
+    } else {
+      s.normalizer.normalize(text, form: .nfkcCasefold, into: &s.folded)
+      (n, totalWords, totalChars) = s.folded.withUnsafeBufferPointer {
+        Self.collapse($0, into: s.collapsed, countWords: countWords, table: words)
+      }
     }
     let p = UnsafePointer(s.collapsed.base)
     s.matches.removeAll(keepingCapacity: true)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WinnowText
 
 @testable import WinnowCore
 @testable import WinnowFilters
@@ -223,6 +224,51 @@ struct WordlistFilterTests {
     }
   }
 
+  @Test("collapsing whitespace (eight bytes at a time where it can) gives what splitting and joining gives")
+  func collapseMatchesReference() {
+    var rng = SplitMix(seed: 5)
+    let palette: [String] = [
+      "a", "B", "word", "LongerWord", "x1_", ".", ",", "'", " ", " ", " ", "  ", "\t", "\n", "\r\n", "\u{A0}",
+      "\u{3000}", "\u{2009}", "\u{85}", "ж", "Ж", "中文", "カタ", "é", "\u{1}", "-",
+    ]
+    let table = WordCharTable()
+    for round in 0..<400 {
+      let text = (0..<Int(rng.next() % 40)).map { _ in palette[Int(rng.next() % UInt64(palette.count))] }.joined()
+      let ascii = text.utf8.allSatisfy { $0 < 0x80 }
+      // Reference: split at Python whitespace, join with one space; lower-case A-Z for ASCII.
+      let tokens = text.unicodeScalars.split(whereSeparator: { UnicodeWhitespace.contains($0) })
+      var joined = tokens.map { String(String.UnicodeScalarView($0)) }.joined(separator: " ")
+      if ascii {
+        joined = String(
+          joined.unicodeScalars.map { $0.value < 0x80 ? Character($0).lowercased() : String($0) }.joined())
+      }
+      let chars = tokens.reduce(0) { $0 + $1.count }
+      var words = 0
+      var inWord = false
+      for s in text.unicodeScalars {
+        if WordChars.isSpaceless(s.value) {
+          words += 1
+          inWord = false
+        } else {
+          let w = table.contains(s.value)
+          if w && !inWord { words += 1 }
+          inWord = w
+        }
+      }
+      for countWords in [false, true] {
+        let out = GrowableBytes(capacity: 16)
+        var t = text
+        let r = t.withUTF8 {
+          WordlistMatcher.collapse($0, into: out, countWords: countWords, table: table, lowercaseASCII: ascii)
+        }
+        let got = String(decoding: UnsafeBufferPointer(start: out.base, count: r.length), as: UTF8.self)
+        #expect(got == joined, "round \(round) \(text.debugDescription) countWords \(countWords)")
+        #expect(r.chars == chars, "round \(round) \(text.debugDescription)")
+        if countWords { #expect(r.words == words, "round \(round) \(text.debugDescription)") }
+      }
+    }
+  }
+
   @Test("Aho–Corasick: dense and sparse automata report exactly what a naive search finds")
   func automatonMatchesNaiveSearch() {
     var rng = SplitMix(seed: 7)
@@ -240,9 +286,9 @@ struct WordlistFilterTests {
         }
       }
       expected.sort { $0.lexicographicallyPrecedes($1) }
-      for limit in [1 << 24, 0] {
-        let a = ByteAutomaton(patterns: patterns, denseLimit: limit)
-        #expect(a.isDense == (limit > 0))
+      for (limit, compact) in [(1 << 24, true), (1 << 24, false), (0, true)] {
+        let a = ByteAutomaton(patterns: patterns, denseLimit: limit, compact: compact)
+        #expect(a.isDense == (limit > 0) && a.isDense16 == (limit > 0 && compact))
         var got: [[Int]] = []
         text.withUnsafeBufferPointer { t in
           a.scan(t) { end, node in
@@ -251,7 +297,7 @@ struct WordlistFilterTests {
           }
         }
         got.sort { $0.lexicographicallyPrecedes($1) }
-        #expect(got == expected, "round \(round), dense \(limit > 0)")
+        #expect(got == expected, "round \(round), dense \(limit > 0), 16-bit \(a.isDense16)")
       }
     }
   }
