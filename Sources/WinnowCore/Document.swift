@@ -367,11 +367,29 @@ final class TextAnalysis {
   var scalars: Int?
   var words: Int?
   var lines: Int?
+  /// Word tokens of the text (`WordTokenizer`), for the language in `tokenLanguage`.
+  var tokens: [Range<Int>] = []
+  var tokenLanguage: String?
 
   func invalidate() {
     scalars = nil
     words = nil
     lines = nil
+    tokenLanguage = nil
+  }
+}
+
+extension Document {
+  /// The word tokens of the text as `tokenizer` splits it (datatrove's `split_into_words`),
+  /// as byte ranges of `text`. Splitting is the costly part of the quality filters, so the
+  /// result is kept until the text changes: consecutive stages that need the words of the
+  /// same text (gopher_repetition, then gopher_quality) split it once.
+  public func words(_ tokenizer: inout WordTokenizer) -> [Range<Int>] {
+    if analysis.tokenLanguage != tokenizer.language {
+      tokenizer.words(text, into: &analysis.tokens)
+      analysis.tokenLanguage = tokenizer.language
+    }
+    return analysis.tokens
   }
 }
 

@@ -20,7 +20,9 @@ final class SpacyRules: Sendable {
     var prefixStart = [UInt8](repeating: 0, count: 256)
     var infixStart = [UInt8](repeating: 0, count: 256)
     var suffixEnd = [UInt8](repeating: 0, count: 256)
-    var suffixGate = [ScalarUnion?](repeating: nil, count: 128)
+    /// For an ASCII last byte: the ASCII bytes a suffix rule ending with it needs before
+    /// it (all of its rules have a lookbehind gate), as a bitmap; nil when one has no gate.
+    var suffixGate = [(UInt64, UInt64)?](repeating: nil, count: 128)
   }
   let quick: Quick
   /// Special cases that the affix rules split, as token sequences to find again.
@@ -62,7 +64,13 @@ final class SpacyRules: Sendable {
       q.prefixStart[c] = prefixStart.mayContain(UInt32(c)) ? 1 : 0
       q.infixStart[c] = infixStart.mayContain(UInt32(c)) ? 1 : 0
       q.suffixEnd[c] = suffixEnd.mayContain(UInt32(c)) ? 1 : 0
-      q.suffixGate[c] = Self.gate(suf, forLast: UInt32(c))
+      if let g = Self.gate(suf, forLast: UInt32(c)) {
+        var bits: (UInt64, UInt64) = (0, 0)
+        for b in 0..<128 where g.mayContain(UInt32(b)) {
+          if b < 64 { bits.0 |= 1 << UInt64(b) } else { bits.1 |= 1 << UInt64(b - 64) }
+        }
+        q.suffixGate[c] = bits
+      }
     }
     // Bytes above ASCII: never "plain ASCII".
     for c in 128..<256 {
@@ -204,6 +212,8 @@ struct SpecialCaseTable: Sendable {
   private var pieceLengths: [Int32] = []
   private let mask: Int
   private(set) var maxKeyLength = 0
+  /// (first byte, last byte) pairs of the keys, as bits: most words are rejected without hashing.
+  private var edges = [UInt64](repeating: 0, count: 1024)
 
   init(_ cases: [[String]]) {
     var size = 16
@@ -213,6 +223,10 @@ struct SpecialCaseTable: Sendable {
     for entry in cases {
       let key = Array(entry[0].utf8)
       maxKeyLength = max(maxKeyLength, key.count)
+      if let f = key.first, let l = key.last {
+        let bit = Int(f) << 8 | Int(l)
+        edges[bit >> 6] |= 1 << UInt64(bit & 63)
+      }
       let e = (Int32(keys.count), Int32(key.count), Int32(pieceLengths.count), Int32(entry.count - 1))
       keys += key
       for piece in entry.dropFirst() { pieceLengths.append(Int32(piece.utf8.count)) }
@@ -237,6 +251,8 @@ struct SpecialCaseTable: Sendable {
 
   private func find(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
     if b.count > maxKeyLength || b.isEmpty { return nil }
+    let bit = Int(b[0]) << 8 | Int(b[b.count - 1])
+    if edges[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return nil }
     var i = Int(truncatingIfNeeded: fnv1a(b)) & mask
     while true {
       let e = Int(slots[i])

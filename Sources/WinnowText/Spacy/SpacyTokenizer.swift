@@ -49,7 +49,13 @@ public struct SpacyTokenizer {
   var prefixCache: [UInt32: [Int32]] = [:]
   var suffixCache: [UInt32: [Int32]] = [:]
   var infixCache: [UInt32: [Int32]] = [:]
-  var gateCache: [UInt32: ScalarUnion?] = [:]
+  var gateCache: [UInt32: GateBox] = [:]
+
+  /// A cached gate, boxed so that a lookup does not copy the sets.
+  final class GateBox {
+    let gate: ScalarUnion?
+    init(_ gate: ScalarUnion?) { self.gate = gate }
+  }
 
   /// spaCy's English tokenizer (`spacy.blank("en")`).
   public static func english() -> SpacyTokenizer { SpacyTokenizer(rules: SpacyRules.english) }
@@ -169,7 +175,10 @@ public struct SpacyTokenizer {
     if last >= 0x80 { return false }
     guard q.suffixEnd[Int(last)] != 0 else { return true }
     guard let gate = q.suffixGate[Int(last)] else { return false }
-    for b in bytes.dropLast() where gate.mayContain(UInt32(b)) { return false }
+    for b in bytes.dropLast() {
+      let hit = b < 64 ? (gate.0 >> UInt64(b)) & 1 : (gate.1 >> UInt64(b & 63)) & 1
+      if hit != 0 { return false }
+    }
     return true
   }
 
@@ -181,16 +190,17 @@ public struct SpacyTokenizer {
     var last = scalars[n - 1]
     if last == 0x0A && n > 1 { last = scalars[n - 2] }
     guard rules.suffixEnd.mayContain(last) else { return true }
-    guard let gate = suffixGate(last) else { return false }
+    let box = suffixGate(last)
+    guard let gate = box.gate else { return false }
     for c in scalars.dropLast() where gate.mayContain(c) { return false }
     return true
   }
 
   /// The union of the lookbehind gates of the suffix rules that may end with `c`, or
   /// nil when one of them has no gate.
-  private mutating func suffixGate(_ c: UInt32) -> ScalarUnion? {
+  private mutating func suffixGate(_ c: UInt32) -> GateBox {
     if let hit = gateCache[c] { return hit }
-    let r = rules.suffixGate(forLast: c)
+    let r = GateBox(rules.suffixGate(forLast: c))
     gateCache[c] = r
     return r
   }
