@@ -73,6 +73,8 @@ public final class GopherRepetitionFilter: DocumentStage {
   var duplicates = DuplicateCounter()
   var words: [Range<Int>] = []
   var ngrams = NGramIndex()
+  /// (n, count of the most frequent n-gram) for the top n-gram rules counted in this document.
+  var counted: [(n: Int, count: Int)] = []
 
   init(_ p: StageParameters) throws(WinnowError) {
     dupLineFrac = p.qualityThreshold("dup_line_frac")
@@ -137,8 +139,21 @@ public final class GopherRepetitionFilter: DocumentStage {
     tokenizer.words(text, into: &words)
     return words.withUnsafeBufferPointer { ws in
       ngrams.load(base, ws)
+      // The most frequent n-gram occurs at most as often as the most frequent shorter one (its
+      // prefix occurs wherever it does), so once a smaller n was counted, an n whose longest
+      // n-gram times that count stays under the limit cannot fail and is not counted. (Exact as
+      // long as no word contains a space, which ngrams.load checks.)
+      counted.removeAll(keepingCapacity: true)
       for rule in topNGrams where ws.count >= rule.n {
-        if Double(ngrams.topDuplicateLength(base, ws, rule.n)) / chars > rule.fraction { return .drop(rule.reason) }
+        if !ngrams.wordsHaveSpaces,
+          let bound = counted.lazy.filter({ $0.n < rule.n }).map(\.count).min(),
+          Double(ngrams.longestNGram(rule.n) * bound) / chars <= rule.fraction
+        {
+          continue
+        }
+        let (length, count) = ngrams.topDuplicate(base, ws, rule.n)
+        if Double(length * count) / chars > rule.fraction { return .drop(rule.reason) }
+        counted.append((rule.n, count))
       }
       for rule in dupNGrams {
         // The repeated length only grows, so the scan stops as soon as it is over the limit.
@@ -252,6 +267,8 @@ struct NGramIndex {
 
   mutating func load(_ p: UnsafePointer<UInt8>, _ ws: UnsafeBufferPointer<Range<Int>>) {
     let w = ws.count
+    wordCount = w
+    var spaces = false
     if qT.count < w + 1 {
       let cap = max(w + 1, qT.count * 2)
       qT = [UInt64](repeating: 0, count: cap)
@@ -278,6 +295,7 @@ struct NGramIndex {
                   let b = p[i]
                   h = M61.add(M61.mul(h, M61.base), UInt64(b) &+ 1)
                   if b & 0xC0 != 0x80 { chars &+= 1 }
+                  if b == 0x20 { spaces = true }
                   i &+= 1
                 }
                 let len = r.count
@@ -293,6 +311,7 @@ struct NGramIndex {
         }
       }
     }
+    wordsHaveSpaces = spaces
   }
 
   @inline(__always)
@@ -300,10 +319,26 @@ struct NGramIndex {
     k < pw.count ? pw[k] : M61.pow(M61.base, k)
   }
 
+  /// Whether a word contains a space (then `" ".join` equality is not word-by-word equality).
+  private(set) var wordsHaveSpaces = false
+
+  /// The largest `len(" ".join(words[i:i+n]))`.
+  func longestNGram(_ n: Int) -> Int {
+    cp.withUnsafeBufferPointer { cp in
+      var best = 0
+      for i in 0...(wordCount - n) where cp[i &+ n] &- cp[i] > best { best = cp[i &+ n] &- cp[i] }
+      return best + n - 1
+    }
+  }
+
+  private var wordCount = 0
+
   /// datatrove's `find_top_duplicate(get_n_grams(words, n))`: the most frequent n-gram (as
-  /// `" ".join`; ties go to the first to appear), its length in code points times its count.
-  /// Needs at least n words.
-  mutating func topDuplicateLength(_ p: UnsafePointer<UInt8>, _ ws: UnsafeBufferPointer<Range<Int>>, _ n: Int) -> Int {
+  /// `" ".join`; ties go to the first to appear), its length in code points and its count (the
+  /// function returns their product). Needs at least n words.
+  mutating func topDuplicate(_ p: UnsafePointer<UInt8>, _ ws: UnsafeBufferPointer<Range<Int>>, _ n: Int) -> (
+    length: Int, count: Int
+  ) {
     let count = ws.count - n + 1
     table.reset(entries: count, counting: true)
     var bestCount = 0
@@ -323,7 +358,7 @@ struct NGramIndex {
         }
       }
     }
-    return (cp[bestIndex + n] - cp[bestIndex] + (n - 1)) * bestCount
+    return (cp[bestIndex + n] - cp[bestIndex] + (n - 1), bestCount)
   }
 
   /// Whether datatrove's `find_all_duplicate(words, n) / chars > limit`.
