@@ -165,6 +165,24 @@ struct UrlBlocklistFilterTests {
     #expect(try verdict([stage], docLine(id: "h", text: "", [("metadata", "{\"url\":\(jsonQuote(longURL))}")])) == nil)
   }
 
+  @Test("the byte-string set finds every entry and nothing else as it grows")
+  func byteStringSet() {
+    let set = ByteStringSet()
+    var rng = SplitMix(seed: 3)
+    func key(_ k: UInt64) -> [UInt8] { Array("k\(k)-\(k &* 2_654_435_761 % 1000).example".utf8) }
+    let inserted = (0..<20_000).map { _ in rng.next() % 1_000_000 }
+    for k in inserted { key(k).withUnsafeBufferPointer { set.insert($0) } }
+    #expect(set.count == Set(inserted).count)
+    let present = Set(inserted)
+    for k in UInt64(0)..<30_000 {
+      let found = key(k).withUnsafeBufferPointer { set.contains($0.baseAddress!, $0.count) }
+      #expect(found == present.contains(k), "key \(k)")
+    }
+    // Prefixes and extensions of entries are other strings.
+    let probe = Array("k\(inserted[0])-".utf8)
+    #expect(!probe.withUnsafeBufferPointer { set.contains($0.baseAddress!, $0.count) })
+  }
+
   @Test("invalid parameters and unreadable list files are usage errors")
   func validation() throws {
     expectUsageError(["nothing to block", "domains_file"]) { _ = try build(d, [:]) }
