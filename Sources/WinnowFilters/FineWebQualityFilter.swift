@@ -63,7 +63,6 @@ public final class FineWebQualityFilter: DocumentStage {
   let newLineRatio: Double
   var tokenizer: WordTokenizer
   var lines: [Range<Int>] = []
-  var words: [Range<Int>] = []
   var duplicates = DuplicateCounter()
 
   init(_ p: StageParameters) throws(WinnowError) {
@@ -128,9 +127,9 @@ public final class FineWebQualityFilter: DocumentStage {
     if newlines == 0 { return .keep }
     let lowerBound = TextCounts.whitespaceWords(text)
     if lowerBound > 0 && Double(newlines) / Double(lowerBound) <= newLineRatio { return .keep }
-    tokenizer.words(text, into: &words)
+    let words = doc.words(&tokenizer).count
     // No words is impossible here (a line is not blank); 0 words would give +∞ (datatrove raises).
-    if Double(newlines) / Double(words.count) > newLineRatio { return .drop("list_ratio") }
+    if Double(newlines) / Double(words) > newLineRatio { return .drop("list_ratio") }
     return .keep
   }
 

@@ -24,6 +24,10 @@ import WinnowText
 /// datatrove divides by zero (no words or no lines, possible only with `min_doc_words` 0) it
 /// raises; here the ratio is IEEE division: x/0 is +∞ for x > 0 and NaN for 0/0, and a NaN
 /// ratio passes every test (the mean word length of no words is NaN, as `np.mean([])` is).
+///
+/// A document whose whitespace-separated chunks already hold more than `max_doc_words`
+/// non-symbol words is dropped without tokenizing: the tokenizer splits at whitespace (and
+/// maybe further), so each such chunk yields at least one non-symbol word.
 public final class GopherQualityFilter: DocumentStage {
   static let defaultStopWords = ["the", "be", "to", "of", "and", "that", "have", "with"]
 
@@ -76,7 +80,6 @@ public final class GopherQualityFilter: DocumentStage {
   let minStopWords: Int?
   let punctuation = ScalarSet.punctuation
   var tokenizer: WordTokenizer
-  var words: [Range<Int>] = []
   var lines: [Range<Int>] = []
   var stopWords = StopWordSet([])
 
@@ -114,7 +117,8 @@ public final class GopherQualityFilter: DocumentStage {
       let lowerBound = nonSymbolChunks(base, text.count, stopAfter: max(maxDocWords, minDocWords ?? 0))
       if lowerBound > maxDocWords && lowerBound >= (minDocWords ?? 0) { return .drop("gopher_long_doc") }
     }
-    tokenizer.words(text, into: &words)
+    // The tokens are kept on the document until its text changes, for the next stage.
+    let words = doc.words(&tokenizer)
     let nWords = words.count
     // One pass over the words: non-symbol words and their length, words with a letter, stop words.
     var nonSymbol = 0

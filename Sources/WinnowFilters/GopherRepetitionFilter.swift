@@ -71,7 +71,6 @@ public final class GopherRepetitionFilter: DocumentStage {
   var tokenizer: WordTokenizer
   var pieces: [Range<Int>] = []
   var duplicates = DuplicateCounter()
-  var words: [Range<Int>] = []
   var ngrams = NGramIndex()
   /// (n, count of the most frequent n-gram) for the top n-gram rules counted in this document.
   var counted: [(n: Int, count: Int)] = []
@@ -136,7 +135,8 @@ public final class GopherRepetitionFilter: DocumentStage {
     }
 
     if topNGrams.isEmpty && dupNGrams.isEmpty { return .keep }
-    tokenizer.words(text, into: &words)
+    // The tokens are kept on the document until its text changes, for the next stage.
+    let words = doc.words(&tokenizer)
     return words.withUnsafeBufferPointer { ws in
       ngrams.load(base, ws)
       // The most frequent n-gram occurs at most as often as the most frequent shorter one (its
