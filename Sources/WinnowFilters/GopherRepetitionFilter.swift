@@ -269,8 +269,9 @@ struct NGramIndex {
     let w = ws.count
     wordCount = w
     var spaces = false
-    if qT.count < w + 1 {
-      let cap = max(w + 1, qT.count * 2)
+    // Grown to the largest document so far; given back after an outsized one.
+    if qT.count < w + 1 || (qT.count > 1 << 20 && qT.count > 8 * (w + 1)) {
+      let cap = qT.count < w + 1 ? max(w + 1, qT.count * 2) : 2 * (w + 1)
       qT = [UInt64](repeating: 0, count: cap)
       qS = [UInt64](repeating: 0, count: cap)
       off = [Int](repeating: 0, count: cap)
@@ -480,14 +481,16 @@ struct NGramTable {
       cap &<<= 1
       bits &+= 1
     }
-    if slots.count < cap {
+    if slots.count < cap || (slots.count > 1 << 21 && slots.count > 8 * cap) {
       slots = [UInt64](repeating: 0, count: cap)
     } else {
       slots.withUnsafeMutableBufferPointer { s in
         s.baseAddress!.update(repeating: 0, count: cap)
       }
     }
-    if counting && counts.count < entries { counts = [UInt32](repeating: 0, count: max(entries, counts.count * 2)) }
+    if counting && (counts.count < entries || (counts.count > 1 << 20 && counts.count > 8 * entries)) {
+      counts = [UInt32](repeating: 0, count: counts.count < entries ? max(entries, counts.count * 2) : 2 * entries)
+    }
     mask = cap &- 1
     shift = 64 &- bits
   }
