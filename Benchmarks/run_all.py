@@ -611,10 +611,102 @@ def bench_local_executor(ctx: Context) -> list[Result]:
     return [one, two]
 
 
-# name -> (function, one-line description). Later: datatrove filters, MinHash, fastText.
+DATATROVE_CHAIN = """
+import sys
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
+                                        GopherRepetitionFilter)
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.writers import JsonlWriter
+
+src, out, logs = sys.argv[1:4]
+LocalPipelineExecutor(
+    pipeline=[
+        JsonlReader(src, glob_pattern="*.jsonl"),
+        GopherRepetitionFilter(),
+        GopherQualityFilter(),
+        C4QualityFilter(filter_no_terminal_punct=False),
+        FineWebQualityFilter(),
+        JsonlWriter(out, compression=None),
+    ],
+    tasks=1, workers=1, logging_dir=logs,
+).run()
+"""
+
+
+def bench_quality(ctx: Context) -> list[Result]:
+    """Benchmark C: FineWeb's four-filter chain (gopher_repetition, gopher_quality, c4_quality
+    without the terminal-punctuation rule, fineweb_quality; defaults) over the same real
+    multilingual corpus (Debian man pages and documentation, >= 50 MB of JSON) in winnow run
+    (one process) and in datatrove 0.10.1 (LocalPipelineExecutor, one task, one worker, JSONL
+    reader and writer), side by side. Documents per second of each and their ratio."""
+    sys.path.insert(0, str(ROOT / "Tests" / "parity"))
+    from peers import peer_python
+    python = peer_python()
+    qdir = BENCH_DATA / "quality"
+    corpus = qdir / "corpus.jsonl"
+    if not corpus.exists():
+        qdir.mkdir(parents=True, exist_ok=True)
+        z = qdir / "corpus.jsonl.zst"
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "make-quality-corpus.py"), "--per-locale", "600",
+                        "--docs", "1000000", "--min-mb", "55", "--out", str(z)], check=True)
+        with open(corpus, "wb") as f:
+            subprocess.run(["zstd", "-dcq", str(z)], stdout=f, check=True)
+    mb = corpus.stat().st_size / MB
+    with open(corpus, "rb") as f:
+        docs = sum(1 for _ in f)
+    wout = ctx.work / "quality-winnow"
+    recipe = ctx.work / "quality.yaml"
+    recipe.write_text(
+        "name: quality-bench\n"
+        f"input: {{paths: [{json.dumps(str(corpus))}]}}\n"
+        f"output: {{path: {json.dumps(str(wout))}, compression: none}}\n"
+        "stages:\n"
+        "  - gopher_repetition: {}\n"
+        "  - gopher_quality: {}\n"
+        "  - c4_quality: {filter_no_terminal_punct: false}\n"
+        "  - fineweb_quality: {}\n")
+    script = ctx.work / "datatrove_chain.py"
+    script.write_text(DATATROVE_CHAIN)
+    dout, dlogs = ctx.work / "quality-datatrove", ctx.work / "quality-datatrove-logs"
+
+    def kept(d: Path) -> int:
+        n = 0
+        for f in d.glob("*.jsonl"):
+            with open(f, "rb") as fh:
+                n += sum(1 for _ in fh)
+        return n
+
+    print(f"\n== quality: FineWeb's filter chain on {mb:.1f} MB, {docs:,} documents of real text; "
+          f"winnow {ctx.runs} runs, datatrove 1 run ==")
+    res = compare([Variant("winnow run (inline, 1 process)",
+                           [ctx.winnow, "run", str(recipe), "--fresh", "--no-progress", "--executor", "inline"])],
+                  mb, ctx.runs)
+    w = res["winnow run (inline, 1 process)"]
+    shutil.rmtree(dout, ignore_errors=True)
+    shutil.rmtree(dlogs, ignore_errors=True)
+    m = measure([python, str(script), str(corpus.parent), str(dout), str(dlogs)])
+    d = Result("datatrove (1 task, 1 worker)", mb, [m], f"{python} {script}")
+    print(f"  run 1/1 {d.name:<34} cpu {m.cpu:7.2f} s  wall {m.wall:7.2f} s  rss {m.maxrss_kb / 1024:7.1f} MB")
+    print_table("Benchmark C (quality filters): medians; CPU = user+sys", [w, d], baseline=d)
+    wk, dk = kept(wout), kept(dout)
+    print(f"  documents kept: winnow {wk:,}, datatrove {dk:,} ({'same' if wk == dk else 'DIFFERENT'})")
+    w_rate, d_rate = docs / w.cpu, docs / d.cpu
+    print(f"  documents per CPU-second: winnow {w_rate:,.0f}, datatrove {d_rate:,.1f}; "
+          f"MB per CPU-second: winnow {mb / w.cpu:.1f}, datatrove {mb / d.cpu:.2f}")
+    t = Target("quality chain: winnow docs/s / datatrove docs/s (one core)", w_rate / d_rate, 100, higher_is_better=True)
+    ctx.targets.append(t)
+    print(f"  {t}")
+    shutil.rmtree(wout, ignore_errors=True)
+    shutil.rmtree(dout, ignore_errors=True)
+    return [w, d]
+
+
+# name -> (function, one-line description). Later: MinHash, fastText.
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "foundation": (bench_foundation, "winnow cat vs zstd -dc | zstd -3 (read, validate, recompress)"),
     "local": (bench_local_executor, "winnow run, local executor, 1 vs 2 workers (speed-up)"),
+    "quality": (bench_quality, "FineWeb's Gopher/C4/FineWeb filter chain: winnow vs datatrove (documents/s)"),
 }
 
 

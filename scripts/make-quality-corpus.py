@@ -95,6 +95,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=4000)
     ap.add_argument("--out", default=os.path.join(ROOT, "Samples", "quality", "corpus.jsonl.zst"))
+    ap.add_argument("--per-locale", type=int, default=40,
+                    help="man pages per locale (three times as many for English)")
+    ap.add_argument("--min-mb", type=float, default=0,
+                    help="repeat the documents (with new ids) until the JSON is at least this big")
     args = ap.parse_args()
     rng = random.Random(SEED)
 
@@ -103,7 +107,7 @@ def main():
     for locale, paths in sorted(ms.man_candidates().items()):
         paths = list(paths)
         rng.shuffle(paths)
-        for p in paths[:120 if locale == "en" else 40]:
+        for p in paths[:3 * args.per_locale if locale == "en" else args.per_locale]:
             r = ms.make_man_doc(p, locale, owners)
             if r:
                 sources.append((locale, r[0]))
@@ -111,7 +115,7 @@ def main():
         sources.append(("license", d))
     cands = ms.doc_candidates()
     rng.shuffle(cands)
-    for pkg, f, p in cands[:250]:
+    for pkg, f, p in cands[:6 * args.per_locale]:
         d = ms.make_doc_doc(pkg, f, p)
         if d and d["meta"]["bytes"] <= ms.MAX_DOC_BYTES:
             sources.append(("doc", d))
@@ -130,12 +134,21 @@ def main():
     docs.sort(key=lambda d: d["id"])
 
     data = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs).encode("utf-8")
+    copies = [data]
+    size = len(data)
+    k = 1
+    while size < args.min_mb * 1e6:
+        more = "".join(json.dumps(dict(d, id=f"{d['id']}~{k}"), ensure_ascii=False) + "\n" for d in docs).encode("utf-8")
+        copies.append(more)
+        size += len(more)
+        k += 1
+    data = b"".join(copies)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     subprocess.run(["zstd", "-q", "-f", "-19", "-T1", "-o", args.out], input=data, check=True)
     langs = {}
     for d in docs:
         langs[d["lang"]] = langs.get(d["lang"], 0) + 1
-    print(f"wrote {os.path.relpath(args.out, ROOT)}: {len(docs)} documents, {len(data) / 1e6:.1f} MB of JSON, "
+    print(f"wrote {os.path.relpath(args.out, ROOT)}: {len(docs) * len(copies)} documents ({len(copies)} cop{'y' if len(copies) == 1 else 'ies'}), {len(data) / 1e6:.1f} MB of JSON, "
           f"{os.path.getsize(args.out) / 1e6:.2f} MB compressed")
     print("languages:", ", ".join(f"{k} {v}" for k, v in sorted(langs.items(), key=lambda kv: -kv[1])))
 
