@@ -50,6 +50,7 @@ public struct SpacyTokenizer {
   var suffixCache: [UInt32: [Int32]] = [:]
   var infixCache: [UInt32: [Int32]] = [:]
   var gateCache: [UInt32: GateBox] = [:]
+  var cache = ChunkCache()
 
   /// A cached gate, boxed so that a lookup does not copy the sets.
   final class GateBox {
@@ -122,6 +123,24 @@ public struct SpacyTokenizer {
   // MARK: - Step 2: one chunk
 
   private mutating func chunk(
+    _ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, isSpace: Bool, _ withSpecialCases: Bool,
+    _ out: inout [Token]
+  ) {
+    // A chunk's tokens depend on its bytes alone, and text repeats its words: remember
+    // the pieces of short chunks (spaCy keeps such a cache too).
+    guard withSpecialCases, end - start <= ChunkCache.maxKeyLength else {
+      splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out)
+      return
+    }
+    let bytes = UnsafeBufferPointer(rebasing: text[start..<end])
+    let h = fnv1a(bytes)
+    if cache.emit(h, bytes, at: start, isSpace: isSpace, into: &out) { return }
+    let before = out.count
+    splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out)
+    cache.insert(h, bytes, tokens: out[before...], chunkStart: start)
+  }
+
+  private mutating func splitChunk(
     _ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, isSpace: Bool, _ withSpecialCases: Bool,
     _ out: inout [Token]
   ) {
@@ -453,5 +472,78 @@ public struct SpacyTokenizer {
       }
     }
     tokens = result
+  }
+}
+
+/// Chunk bytes → the lengths of its tokens, for chunks seen before. Bounded: when full it
+/// starts over.
+struct ChunkCache {
+  static let maxKeyLength = 48
+  private static let capacity = 1 << 15
+  private var slots = [Int32](repeating: -1, count: ChunkCache.capacity * 2)
+  private var hashes: [UInt64] = []
+  private var keyStart: [Int32] = []
+  private var lengthStart: [Int32] = []
+  private var keys: [UInt8] = []
+  /// Per entry: the token count, then each token's byte length.
+  private var lengths: [UInt8] = []
+
+  init() {}
+
+  /// Appends the cached tokens of `bytes` (starting at `start` in the text) and returns true,
+  /// or returns false when the chunk is not cached.
+  mutating func emit(
+    _ h: UInt64, _ bytes: UnsafeBufferPointer<UInt8>, at start: Int, isSpace: Bool, into out: inout [SpacyTokenizer.Token]
+  ) -> Bool {
+    let mask = slots.count - 1
+    var i = Int(truncatingIfNeeded: h) & mask
+    while true {
+      let e = Int(slots[i])
+      if e < 0 { return false }
+      if hashes[e] == h && matches(e, bytes) {
+        var at = Int(lengthStart[e])
+        let n = Int(lengths[at])
+        at += 1
+        var s = start
+        for k in 0..<n {
+          let len = Int(lengths[at + k])
+          out.append(SpacyTokenizer.Token(start: s, end: s + len, isSpace: isSpace))
+          s += len
+        }
+        return true
+      }
+      i = (i + 1) & mask
+    }
+  }
+
+  private func matches(_ e: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    let ks = Int(keyStart[e])
+    let ke = e + 1 < keyStart.count ? Int(keyStart[e + 1]) : keys.count
+    guard ke - ks == bytes.count else { return false }
+    for k in 0..<bytes.count where keys[ks + k] != bytes[k] { return false }
+    return true
+  }
+
+  mutating func insert(_ h: UInt64, _ bytes: UnsafeBufferPointer<UInt8>, tokens: ArraySlice<SpacyTokenizer.Token>, chunkStart: Int) {
+    // Pieces of a chunk are contiguous and within it (at most 48 bytes): lengths fit a byte.
+    guard tokens.count < 256 else { return }
+    if hashes.count >= Self.capacity {
+      for k in slots.indices { slots[k] = -1 }
+      hashes.removeAll(keepingCapacity: true)
+      keyStart.removeAll(keepingCapacity: true)
+      lengthStart.removeAll(keepingCapacity: true)
+      keys.removeAll(keepingCapacity: true)
+      lengths.removeAll(keepingCapacity: true)
+    }
+    let mask = slots.count - 1
+    var i = Int(truncatingIfNeeded: h) & mask
+    while slots[i] >= 0 { i = (i + 1) & mask }
+    slots[i] = Int32(hashes.count)
+    hashes.append(h)
+    keyStart.append(Int32(keys.count))
+    keys.append(contentsOf: bytes)
+    lengthStart.append(Int32(lengths.count))
+    lengths.append(UInt8(tokens.count))
+    for t in tokens { lengths.append(UInt8(t.end - t.start)) }
   }
 }
