@@ -1,0 +1,186 @@
+import Testing
+
+@testable import WinnowText
+
+/// All tokens (whitespace tokens included) and the sentence count, as spaCy gives them.
+func spacyTokens(_ s: String) -> (tokens: [String], sentences: Int) {
+  var t = SpacyTokenizer.english()
+  var out: [SpacyTokenizer.Token] = []
+  return withUTF8(s) { b in
+    t.tokenize(b, into: &out)
+    return (out.map { String(decoding: b[$0.range], as: UTF8.self) }, t.sentenceCount(b, out))
+  }
+}
+
+func spacyWords(_ s: String, language: String = "en") -> [String] {
+  var t = WordTokenizer(language: language)
+  var out: [Range<Int>] = []
+  return withUTF8(s) { b in
+    t.words(b, into: &out)
+    return out.map { String(decoding: b[$0], as: UTF8.self) }
+  }
+}
+
+@Suite("spaCy tokenizer port")
+struct SpacyTokenizerTests {
+  // Every expectation below is what spaCy 3.8.18 gives for the same string:
+  //   nlp = spacy.blank("en"); nlp.add_pipe("sentencizer")
+  //   [t.text for t in nlp(s)], len(list(nlp(s).sents))
+
+  @Test("English: contractions, abbreviations, emoticons, units, URLs, e-mail")
+  func english() {
+    let r = spacyTokens("Hello, world! I can't go (e.g. now) :) a:-) 10km U.S.A. http://x.com/a?b=c, foo@bar.com.")
+    #expect(
+      r.tokens == [
+        "Hello", ",", "world", "!", "I", "ca", "n't", "go", "(", "e.g.", "now", ")", ":)", "a:-", ")", "10", "km",
+        "U.S.A.", "http://x.com/a?b=c", ",", "foo@bar.com", ".",
+      ])
+    #expect(r.sentences == 2)
+  }
+
+  @Test("English: ellipsis, currency, quotes, hyphens, infixes, numbers")
+  func englishInfixes() {
+    let r = spacyTokens(#"Dr. Smith's dog... $5 "quoted" x--y 3-4 a/b 1,000 ok.Then"#)
+    #expect(
+      r.tokens == [
+        "Dr.", "Smith", "'s", "dog", "...", "$", "5", "\"", "quoted", "\"", "x", "--", "y", "3", "-", "4", "a", "/",
+        "b", "1,000", "ok", ".", "Then",
+      ])
+    #expect(r.sentences == 2)
+  }
+
+  @Test("special cases split by affixes are merged again; sentence marks in a row")
+  func specialCasesAndSentences() {
+    #expect(spacyTokens("a:) b:(c").tokens == ["a", ":)", "b:(c"])
+    let r = spacyTokens("(U.S.) don't. Wait!! What?! ok")
+    #expect(r.tokens == ["(", "U.S.", ")", "do", "n't", ".", "Wait", "!", "!", "What", "?", "!", "ok"])
+    #expect(r.sentences == 4)
+  }
+
+  @Test("whitespace: one space separates, other runs are tokens; words drop them")
+  func whitespace() {
+    let r = spacyTokens("tab\there  two  spaces\n\nnew para")
+    #expect(r.tokens == ["tab", "\t", "here", " ", "two", " ", "spaces", "\n\n", "new", "para"])
+    #expect(r.sentences == 1)
+    #expect(spacyWords("tab\there  two  spaces\n\nnew para") == ["tab", "here", "two", "spaces", "new", "para"])
+  }
+
+  @Test("German and Russian")
+  func germanRussian() {
+    let de = spacyTokens("Das ist ein Test. Straße, „Zitat“ und 3,5 km!")
+    #expect(de.tokens == ["Das", "ist", "ein", "Test", ".", "Straße", ",", "„", "Zitat", "“", "und", "3,5", "km", "!"])
+    #expect(de.sentences == 2)
+    let ru = spacyTokens("Это тест. Привет, мир! 10км")
+    #expect(ru.tokens == ["Это", "тест", ".", "Привет", ",", "мир", "!", "10", "км"])
+    #expect(ru.sentences == 3)
+  }
+
+  @Test("Chinese and Japanese: English rules keep a run without spaces together")
+  func chineseJapanese() {
+    let zh = spacyTokens("这是一个测试。你好，世界！")
+    #expect(zh.tokens == ["这是一个测试。你好，世界", "！"])
+    #expect(zh.sentences == 1)
+    let ja = spacyTokens("これはテストです。こんにちは、世界！")
+    #expect(ja.tokens == ["これはテストです。こんにちは、世界", "！"])
+    // With the language given, ICU segments the words instead.
+    #expect(spacyWords("これはテストです。", language: "ja").count > 2)
+  }
+
+  @Test("empty text has no tokens and no sentences")
+  func empty() {
+    let r = spacyTokens("")
+    #expect(r.tokens.isEmpty && r.sentences == 0)
+    #expect(spacyWords("   \n ").isEmpty)
+  }
+
+  @Test("a single huge line")
+  func hugeLine() {
+    // 200,000 chunks "word," (5 bytes + a space, 1.2 MB): each is the word and its comma.
+    let text = String(repeating: "word, ", count: 200_000)
+    let w = spacyWords(text)
+    #expect(w.count == 400_000)
+    #expect(w[0] == "word" && w[1] == "," && w[399_999] == ",")
+    // One 1.5 MB chunk without spaces goes through the rule searches in linear time: the infix
+    // rule for "." needs a capital letter after it, so only the final "." is split off.
+    let chunk = String(repeating: "ab.", count: 500_000)
+    #expect(spacyWords(chunk).joined() == chunk)
+  }
+
+  @Test("the chunk cache gives the same tokens as a fresh tokenizer")
+  func cacheIsTransparent() {
+    var t = SpacyTokenizer.english()
+    var out: [SpacyTokenizer.Token] = []
+    let s = "It's e.g. (this), it's e.g. (this)."
+    let first = withUTF8(s) { b in
+      t.tokenize(b, into: &out)
+      return out.map { String(decoding: b[$0.range], as: UTF8.self) }
+    }
+    let again = withUTF8(s) { b in
+      t.tokenize(b, into: &out)
+      return out.map { String(decoding: b[$0.range], as: UTF8.self) }
+    }
+    #expect(first == again)
+    #expect(first == spacyTokens(s).tokens)
+    #expect(first == ["It", "'s", "e.g.", "(", "this", ")", ",", "it", "'s", "e.g.", "(", "this", ")", "."])
+  }
+}
+
+@Suite("rule regex engine (Python re semantics)")
+struct RuleRegexTests {
+  func match(_ pattern: String, _ s: String, at start: Int = 0) throws -> Int? {
+    let prog = RegexProgram(try RegexParser.parse(pattern))
+    var m = RegexMatcher()
+    let scalars = s.unicodeScalars.map(\.value)
+    return scalars.withUnsafeBufferPointer { m.match(prog, $0, at: start) }
+  }
+
+  @Test("alternation takes the first alternative that matches, not the longest")
+  func alternationOrder() throws {
+    #expect(try match("a|ab", "ab") == 1)
+    #expect(try match("ab|a", "ab") == 2)
+  }
+
+  @Test("greedy and lazy repetition, counted repetition")
+  func repetition() throws {
+    #expect(try match("a+", "aaab") == 3)
+    #expect(try match("a+?", "aaab") == 1)
+    #expect(try match("a{2,3}", "aaaa") == 3)
+    #expect(try match("a{2}", "a") == nil)
+    #expect(try match(#"\.\.+"#, "....x") == 4)
+  }
+
+  @Test("lookbehind sees the text before the match; lookahead after")
+  func lookaround() throws {
+    #expect(try match(#"(?<=[0-9])km"#, "10km", at: 2) == 4)
+    #expect(try match(#"(?<=[0-9])km"#, "xkm", at: 1) == nil)
+    #expect(try match(#"(?<=[0-9])km"#, "km", at: 0) == nil)
+    #expect(try match(#"\+(?![0-9])"#, "+1") == nil)
+    #expect(try match(#"\+(?![0-9])"#, "+a") == 1)
+  }
+
+  @Test("$ matches at the end and before a final newline, as in Python")
+  func dollar() throws {
+    #expect(try match("ab$", "ab") == 2)
+    #expect(try match("ab$", "ab\n") == 2)
+    #expect(try match("ab$", "abc") == nil)
+  }
+
+  @Test("classes: ranges, escapes, Unicode \\w \\d \\s")
+  func classes() throws {
+    #expect(try match(#"[\u0410-\u044F]+"#, "Привет!") == 6)
+    #expect(try match(#"\w+"#, "straße_1 x") == 8)
+    #expect(try match(#"\d+"#, "٣٤x") == 2)  // Arabic-Indic digits are \d
+    #expect(try match(#"\S+"#, "ab\u{3000}c") == 2)  // ideographic space is \s
+    #expect(try match("[^a]", "b") == 1)
+    #expect(try match("[]a]", "]") == 1)
+  }
+
+  @Test("syntax the tables do not use is refused, not misread")
+  func unsupported() {
+    #expect(throws: RuleRegexError.self) { try RegexParser.parse(#"\bword"#) }
+    #expect(throws: RuleRegexError.self) { try RegexParser.parse(#"(a)\1"#) }
+    #expect(throws: RuleRegexError.self) { try RegexParser.parse("(?i)a") }
+    #expect(throws: RuleRegexError.self) { try RegexParser.parse("(?<=a+)b") }
+    #expect(throws: RuleRegexError.self) { try RegexParser.parse("[a") }
+  }
+}
