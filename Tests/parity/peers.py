@@ -18,8 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 VENV = os.environ.get("WINNOW_PEER_VENV", os.path.join(ROOT, ".venv-peers"))
 
 # datatrove's quality filters tokenise with spaCy, and its text utilities import regex;
-# neither is a declared dependency of datatrove.
-PACKAGES = ["datatrove==0.10.1", "spacy==3.8.18", "regex"]
+# neither is a declared dependency of datatrove. Its JSONL reader (for make bench) needs orjson.
+PACKAGES = ["datatrove==0.10.1", "spacy==3.8.18", "regex", "orjson"]
 
 
 def peer_python(packages=PACKAGES):
