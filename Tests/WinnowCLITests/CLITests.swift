@@ -274,12 +274,21 @@ struct CLITests {
   @Test("winnow stages lists every stage the top-level help names, with its command")
   func stagesListsEveryStage() throws {
     let help = try CLI.run(["--help"]).out
-    // "Stages: length, field, sample, exact-dedup."
-    let line = try #require(help.split(separator: "\n").first { $0.hasPrefix("Stages:") }, "no 'Stages:' line in --help")
+    // "Stages: length, field, sample, …, exact-dedup." (wrapped over several lines)
+    let lines = help.split(separator: "\n", omittingEmptySubsequences: false).map {
+      $0.trimmingCharacters(in: .whitespaces)
+    }
+    let first = try #require(lines.firstIndex { $0.hasPrefix("Stages:") }, "no 'Stages:' line in --help")
+    let end = lines[first...].firstIndex { $0.hasSuffix(".") } ?? first
+    let line = lines[first...end].joined(separator: " ")
     let cliNames = line.dropFirst("Stages:".count).split(separator: ",").map {
       $0.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: ".")))
     }
-    #expect(Set(cliNames).isSuperset(of: ["length", "field", "sample", "exact-dedup"]))
+    #expect(
+      Set(cliNames).isSuperset(of: [
+        "length", "field", "sample", "exact-dedup", "gopher-repetition", "gopher-quality", "c4-quality", "c4-paragraph",
+        "fineweb-quality", "wordlist", "url-blocklist", "normalize", "pii-redact",
+      ]))
     let stages = try CLI.run(["stages"])
     #expect(stages.status == 0)
     for cli in cliNames {
