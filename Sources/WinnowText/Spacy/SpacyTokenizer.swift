@@ -1,3 +1,5 @@
+import Glibc
+
 /// A port of spaCy's tokenizer algorithm (spaCy 3.8, `Tokenizer.__call__`),
 /// driven by spaCy's own English rule tables (`SpacyEnglishTables`, generated
 /// from a dump of `spacy.blank("en")`).
@@ -126,14 +128,23 @@ public struct SpacyTokenizer {
     _ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, isSpace: Bool, _ withSpecialCases: Bool,
     _ out: inout [Token]
   ) {
+    let bytes = UnsafeBufferPointer(rebasing: text[start..<end])
+    // Most chunks are plain ASCII words that no rule touches: one token, or a special case.
+    if withSpecialCases && asciiChunkIsOneToken(bytes) {
+      if let pieces = rules.specials.pieces(bytes) {
+        appendPieces(pieces, at: start, isSpace: isSpace, &out)
+      } else {
+        out.append(Token(start: start, end: end, isSpace: isSpace))
+      }
+      return
+    }
     // A chunk's tokens depend on its bytes alone, and text repeats its words: remember
     // the pieces of short chunks (spaCy keeps such a cache too).
     guard withSpecialCases, end - start <= ChunkCache.maxKeyLength else {
       splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out)
       return
     }
-    let bytes = UnsafeBufferPointer(rebasing: text[start..<end])
-    let h = fnv1a(bytes)
+    let h = ChunkCache.hash(bytes)
     if cache.emit(h, bytes, at: start, isSpace: isSpace, into: &out) { return }
     let before = out.count
     splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out)
@@ -149,8 +160,7 @@ public struct SpacyTokenizer {
       appendPieces(pieces, at: start, isSpace: isSpace, &out)
       return
     }
-    // Most chunks are plain words that no rule touches: find that out on the bytes.
-    if asciiChunkIsOneToken(bytes) {
+    if withSpecialCases && asciiChunkIsOneToken(bytes) {
       out.append(Token(start: start, end: end, isSpace: isSpace))
       return
     }
@@ -490,6 +500,27 @@ struct ChunkCache {
 
   init() {}
 
+  /// A hash of a short byte string, eight bytes at a time.
+  @inline(__always)
+  static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    let n = b.count
+    let p = UnsafeRawPointer(b.baseAddress!)
+    var h = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
+    var i = 0
+    while i + 8 <= n {
+      h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+      h ^= h >> 29
+      i += 8
+    }
+    var tail: UInt64 = 0
+    while i < n {
+      tail = tail << 8 | UInt64(b[i])
+      i += 1
+    }
+    h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+    return h ^ (h >> 32)
+  }
+
   /// Appends the cached tokens of `bytes` (starting at `start` in the text) and returns true,
   /// or returns false when the chunk is not cached.
   mutating func emit(
@@ -520,8 +551,7 @@ struct ChunkCache {
     let ks = Int(keyStart[e])
     let ke = e + 1 < keyStart.count ? Int(keyStart[e + 1]) : keys.count
     guard ke - ks == bytes.count else { return false }
-    for k in 0..<bytes.count where keys[ks + k] != bytes[k] { return false }
-    return true
+    return keys.withUnsafeBufferPointer { k in memcmp(k.baseAddress! + ks, bytes.baseAddress!, bytes.count) == 0 }
   }
 
   mutating func insert(_ h: UInt64, _ bytes: UnsafeBufferPointer<UInt8>, tokens: ArraySlice<SpacyTokenizer.Token>, chunkStart: Int) {
