@@ -47,7 +47,7 @@ let package = Package(
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     .testTarget(name: "WinnowTextTests", dependencies: ["WinnowText"]),
-    .testTarget(name: "WinnowCoreTests", dependencies: ["WinnowCore"]),
+    .testTarget(name: "WinnowCoreTests", dependencies: ["WinnowCore", "WinnowText"]),
     // Helpers the stage tests share (a plain target: test targets cannot share files).
     .target(name: "WinnowTestSupport", dependencies: ["WinnowCore"], path: "Tests/WinnowTestSupport"),
     .testTarget(name: "WinnowFiltersTests", dependencies: ["WinnowFilters", "WinnowCore", "WinnowTestSupport"]),

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import WinnowCore
+import WinnowText
 
 func doc(_ json: String, fields: DocumentFields = DocumentFields(), source: String = "shard.jsonl", line: Int = 7) throws
   -> Document
@@ -395,5 +396,27 @@ enum PythonEditCheck {
       }
     }
     try PythonEditCheck.run(cases)
+  }
+}
+
+@Suite("Document word cache")
+struct DocumentWordCacheTests {
+  func texts(_ doc: Document, _ r: [Range<Int>]) -> [String] {
+    r.map { String(decoding: doc.text[$0], as: UTF8.self) }
+  }
+
+  @Test("words are split once per text and again after the text changes")
+  func cachedUntilTextChanges() throws {
+    let doc = try Document(json: #"{"text": "Hello, world. It's fine."}"#)
+    var en = WordTokenizer(language: "en")
+    #expect(texts(doc, doc.words(&en)) == ["Hello", ",", "world", ".", "It", "'s", "fine", "."])
+    // Same language, same text: the cached tokens, even from another tokenizer value.
+    var again = WordTokenizer(language: "en")
+    #expect(texts(doc, doc.words(&again)) == ["Hello", ",", "world", ".", "It", "'s", "fine", "."])
+    doc.setText("New text here")
+    #expect(texts(doc, doc.words(&en)) == ["New", "text", "here"])
+    // Another language splits again.
+    var ja = WordTokenizer(language: "ja")
+    #expect(texts(doc, doc.words(&ja)) == ["New", "text", "here"])
   }
 }

@@ -580,6 +580,7 @@ final class RegexProgram: Sendable {
 /// Reusable scratch space for running programs. One per tokenizer.
 struct RegexMatcher {
   private var visited: [UInt64] = []
+  private var touched: [Int32] = []
   private var stack: [(Int32, Int32)] = []
   /// Above this many (instruction, position) states the visited set is not
   /// kept (plain backtracking, as Python does).
@@ -596,11 +597,11 @@ struct RegexMatcher {
     let states = program.ops.count * (n + 1)
     let memo = states <= Self.visitedLimit
     if memo {
+      // Only the words set by the previous run are cleared: most runs touch few states.
       let words = (states + 63) >> 6
       if visited.count < words { visited = [UInt64](repeating: 0, count: max(words, visited.count * 2)) }
-      visited.withUnsafeMutableBufferPointer { v in
-        for k in 0..<words { v[k] = 0 }
-      }
+      for k in touched { visited[Int(k)] = 0 }
+      touched.removeAll(keepingCapacity: true)
     }
     stack.removeAll(keepingCapacity: true)
     stack.append((0, Int32(start)))
@@ -614,6 +615,7 @@ struct RegexMatcher {
           let w = visited[bit >> 6]
           let m = UInt64(1) << UInt64(bit & 63)
           if w & m != 0 { break }
+          if w == 0 { touched.append(Int32(bit >> 6)) }
           visited[bit >> 6] = w | m
         }
         switch ops[pc] {
