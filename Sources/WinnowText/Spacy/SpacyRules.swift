@@ -212,8 +212,9 @@ struct SpecialCaseTable: Sendable {
   private var pieceLengths: [Int32] = []
   private let mask: Int
   private(set) var maxKeyLength = 0
-  /// (first byte, last byte) pairs of the keys, as bits: most words are rejected without hashing.
-  private var edges = [UInt64](repeating: 0, count: 1024)
+  /// (first byte, last byte, length) of the keys, as bits: most words are rejected without
+  /// hashing. Lengths above 15 share one value.
+  private var edges = [UInt64](repeating: 0, count: 1 << 14)
 
   init(_ cases: [[String]]) {
     var size = 16
@@ -224,7 +225,7 @@ struct SpecialCaseTable: Sendable {
       let key = Array(entry[0].utf8)
       maxKeyLength = max(maxKeyLength, key.count)
       if let f = key.first, let l = key.last {
-        let bit = Int(f) << 8 | Int(l)
+        let bit = Self.edgeBit(f, l, key.count)
         edges[bit >> 6] |= 1 << UInt64(bit & 63)
       }
       let e = (Int32(keys.count), Int32(key.count), Int32(pieceLengths.count), Int32(entry.count - 1))
@@ -236,6 +237,11 @@ struct SpecialCaseTable: Sendable {
       slots[i] = Int32(entries.count)
       entries.append(e)
     }
+  }
+
+  @inline(__always)
+  static func edgeBit(_ first: UInt8, _ last: UInt8, _ length: Int) -> Int {
+    Int(first) << 12 | Int(last) << 4 | min(length, 15)
   }
 
   func pieces(_ b: UnsafeBufferPointer<UInt8>) -> ArraySlice<Int32>? {
@@ -251,7 +257,7 @@ struct SpecialCaseTable: Sendable {
 
   private func find(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
     if b.count > maxKeyLength || b.isEmpty { return nil }
-    let bit = Int(b[0]) << 8 | Int(b[b.count - 1])
+    let bit = Self.edgeBit(b[0], b[b.count - 1], b.count)
     if edges[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return nil }
     var i = Int(truncatingIfNeeded: fnv1a(b)) & mask
     while true {
