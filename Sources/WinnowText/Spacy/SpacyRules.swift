@@ -28,6 +28,8 @@ final class SpacyRules: Sendable {
   /// Special cases that the affix rules split, as token sequences to find again.
   let phrases: PhraseTable
   let sentencePunctuation: Set<UInt32>
+  /// Whether a chunk of whitespace is always one token (no special case splits whitespace).
+  let spaceChunksAreWhole: Bool
 
   static let english: SpacyRules = {
     do {
@@ -85,6 +87,12 @@ final class SpacyRules: Sendable {
       if s.count == 1 { punct.insert(s[0].value) }
     }
     self.sentencePunctuation = punct
+    // Whitespace chunks are their own single token when every all-whitespace special case
+    // maps to itself (true for English: " ", "\t", "\n").
+    spaceChunksAreWhole = specialCases.allSatisfy { entry in
+      let isSpace = entry[0].unicodeScalars.allSatisfy { UnicodeWhitespace.contains($0) }
+      return !isSpace || (entry.count == 2 && entry[1] == entry[0])
+    }
     phrases = PhraseTable()
     // Which special cases spaCy also hands to its phrase matcher: those that an
     // affix rule would cut, or that hold a space (`faster_heuristics`).
@@ -244,6 +252,14 @@ struct SpecialCaseTable: Sendable {
     Int(first) << 12 | Int(last) << 4 | min(length, 15)
   }
 
+  /// False when no key has this first byte, last byte and length (then `find` is not needed).
+  @inline(__always)
+  func mayContain(first: UInt8, last: UInt8, length: Int) -> Bool {
+    if length > maxKeyLength { return false }
+    let bit = Self.edgeBit(first, last, length)
+    return edges[bit >> 6] & (1 << UInt64(bit & 63)) != 0
+  }
+
   func pieces(_ b: UnsafeBufferPointer<UInt8>) -> ArraySlice<Int32>? {
     guard let e = find(b) else { return nil }
     let s = Int(entries[e].piecesStart)
@@ -309,6 +325,11 @@ final class PhraseTable: @unchecked Sendable {
   }
 
   /// Phrases (indices) whose first token is `token`.
+  @inline(__always)
+  func mayStart(first: UInt8, last: UInt8, length: Int) -> Bool {
+    firstBytes[Int(first)] && index.mayContain(first: first, last: last, length: length)
+  }
+
   func candidates(_ token: UnsafeBufferPointer<UInt8>) -> [Int]? {
     guard let b = token.first, firstBytes[Int(b)], token.count <= maxFirstLength,
       let g = index.entryIndex(token)

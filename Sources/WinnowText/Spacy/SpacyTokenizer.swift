@@ -128,6 +128,11 @@ public struct SpacyTokenizer {
     _ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, isSpace: Bool, _ withSpecialCases: Bool,
     _ out: inout [Token]
   ) {
+    // No affix rule matches whitespace.
+    if isSpace && rules.spaceChunksAreWhole {
+      out.append(Token(start: start, end: end, isSpace: true))
+      return
+    }
     let bytes = UnsafeBufferPointer(rebasing: text[start..<end])
     // Most chunks are plain ASCII words that no rule touches: one token, or a special case.
     if withSpecialCases && asciiChunkIsOneToken(bytes) {
@@ -414,13 +419,24 @@ public struct SpacyTokenizer {
 
   /// `url_match(string)`: the whole string is a URL.
   private mutating func urlMatches(_ lo: Int, _ hi: Int) -> Bool {
-    // Both branches of the URL pattern (IP address, host name) need a dot.
-    var dot = false
-    for k in lo..<hi where scalars[k] == 0x2E {
-      dot = true
-      break
+    // Both branches of the URL pattern need a dot: in an IP address between digits, in a host
+    // name before its top-level domain of two or more characters from a class of lower-case
+    // ASCII letters and non-ASCII letters. Without such a dot the pattern cannot match.
+    var possible = false
+    var k = lo
+    while k + 1 < hi {
+      if scalars[k] == 0x2E {
+        let next = scalars[k + 1]
+        let isDigit = { (c: UInt32) in c &- 0x30 < 10 }
+        let tldLike = { (c: UInt32) in c &- 0x61 < 26 || c >= 0x80 }
+        if (k > lo && isDigit(scalars[k - 1]) && isDigit(next)) || (k + 2 < hi && tldLike(next) && tldLike(scalars[k + 2])) {
+          possible = true
+          break
+        }
+      }
+      k += 1
     }
-    guard dot, let url = rules.url else { return false }
+    guard possible, let url = rules.url else { return false }
     return scalars.withUnsafeBufferPointer { all in
       matcher.match(url, UnsafeBufferPointer(rebasing: all[lo..<hi]), at: 0) != nil
     }
@@ -431,10 +447,13 @@ public struct SpacyTokenizer {
   private mutating func applySpecialCases(_ text: UnsafeBufferPointer<UInt8>, _ tokens: inout [Token]) {
     guard !tokens.isEmpty, !rules.phrases.isEmpty else { return }
     matches.removeAll(keepingCapacity: true)
+    let phrases = rules.phrases
     for i in tokens.indices {
       let t = tokens[i]
+      let n = t.end - t.start
+      guard n > 0, phrases.mayStart(first: text[t.start], last: text[t.end - 1], length: n) else { continue }
       let first = UnsafeBufferPointer(rebasing: text[t.range])
-      guard let candidates = rules.phrases.candidates(first) else { continue }
+      guard let candidates = phrases.candidates(first) else { continue }
       for k in candidates {
         let phrase = rules.phrases.phrase(k)
         guard i + phrase.count <= tokens.count else { continue }
