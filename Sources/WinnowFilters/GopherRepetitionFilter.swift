@@ -22,7 +22,7 @@ import WinnowText
 /// Lengths are code points. The four paragraph/line fractions are disabled by 0 (datatrove:
 /// None or 0); an empty n-gram list disables those rules.
 ///
-/// n-grams are never built: words get a polynomial hash (mod 2⁶¹−1) whose prefix sums give the
+/// n-grams are never built: words get a polynomial hash (mod 2⁶⁴) whose prefix sums give the
 /// hash of any run of words, with or without the joining space, in O(1); a hash match is
 /// confirmed byte for byte, so the result is exact. Tables are reused across documents.
 public final class GopherRepetitionFilter: DocumentStage {
@@ -144,6 +144,8 @@ public final class GopherRepetitionFilter: DocumentStage {
       // n-gram times that count stays under the limit cannot fail and is not counted. (Exact as
       // long as no word contains a space, which ngrams.load checks.)
       counted.removeAll(keepingCapacity: true)
+      // Likewise an n-gram occurs at most as often as its first word, so when no n-gram's length
+      // times the count of its first word is over the limit, the rule cannot fail.
       for rule in topNGrams where ws.count >= rule.n {
         if !ngrams.wordsHaveSpaces,
           let bound = counted.lazy.filter({ $0.n < rule.n }).map(\.count).min(),
@@ -151,6 +153,7 @@ public final class GopherRepetitionFilter: DocumentStage {
         {
           continue
         }
+        if !ngrams.wordsHaveSpaces, Double(ngrams.firstWordBound(rule.n)) / chars <= rule.fraction { continue }
         let (length, count) = ngrams.topDuplicate(base, ws, rule.n)
         if Double(length * count) / chars > rule.fraction { return .drop(rule.reason) }
         counted.append((rule.n, count))
@@ -206,39 +209,20 @@ public final class GopherRepetitionFilter: DocumentStage {
 
 // MARK: - n-gram hashing
 
-/// Arithmetic modulo the Mersenne prime 2⁶¹−1.
-enum M61 {
-  static let p: UInt64 = (1 << 61) - 1
-  /// The polynomial base (any value in [2, p−2] works; a match is always confirmed by bytes).
-  static let base: UInt64 = 0x1A2B_3C4D_5E6F_7081 % p
+/// A polynomial hash over bytes with wrapping 64-bit arithmetic (that is, modulo 2⁶⁴). It is
+/// only a filter: every hash match is confirmed byte for byte, so collisions cost time, never
+/// exactness.
+enum PolyHash {
+  /// Odd, so that the base is a unit modulo 2⁶⁴.
+  static let base: UInt64 = 0x1A2B_3C4D_5E6F_7081
 
-  @inline(__always)
-  static func mul(_ a: UInt64, _ b: UInt64) -> UInt64 {
-    let (hi, lo) = a.multipliedFullWidth(by: b)
-    // hi·2⁶⁴ + lo ≡ 8·hi + (lo >> 61) + (lo & p); a, b < 2⁶¹ so hi < 2⁵⁸.
-    var r = (lo & p) &+ (lo >> 61) &+ (hi << 3)
-    r = (r & p) &+ (r >> 61)
-    return r >= p ? r &- p : r
-  }
-
-  @inline(__always)
-  static func add(_ a: UInt64, _ b: UInt64) -> UInt64 {
-    let r = a &+ b
-    return r >= p ? r &- p : r
-  }
-
-  @inline(__always)
-  static func sub(_ a: UInt64, _ b: UInt64) -> UInt64 {
-    a >= b ? a &- b : a &+ p &- b
-  }
-
-  static func pow(_ x: UInt64, _ e: Int) -> UInt64 {
+  static func pow(_ e: Int) -> UInt64 {
     var result: UInt64 = 1
-    var b = x
+    var b = base
     var e = e
     while e > 0 {
-      if e & 1 == 1 { result = mul(result, b) }
-      b = mul(b, b)
+      if e & 1 == 1 { result = result &* b }
+      b = b &* b
       e >>= 1
     }
     return result
@@ -247,7 +231,7 @@ enum M61 {
   /// base^k for k < powers.count.
   static let powers: [UInt64] = {
     var out = [UInt64](repeating: 1, count: 4097)
-    for k in 1..<out.count { out[k] = mul(out[k - 1], base) }
+    for k in 1..<out.count { out[k] = out[k - 1] &* base }
     return out
   }()
 }
@@ -255,15 +239,26 @@ enum M61 {
 /// The words of one document, indexed for n-gram counting: per word boundary k, the hash of
 /// the concatenation of words 0..<k without separators (`qT`) and with a space after each word
 /// (`qS`), the byte length of the concatenation without separators (`off`) and its length in
-/// code points (`cp`). The hash of words i..<j is then `q[j] − q[i]·base^(bytes between)`.
-/// Every method takes the text and the words it was loaded with.
+/// code points (`cp`); per word, the hash of its bytes (`wh`). The hash of words i..<j is then
+/// `q[j] − q[i]·base^(bytes between)`. Every method takes the text and the words it was loaded with.
 struct NGramIndex {
   private var qT: [UInt64] = []
   private var qS: [UInt64] = []
+  private var wh: [UInt64] = []
   private var off: [Int] = []
   private var cp: [Int] = []
-  private var table = NGramTable()
-  private let powers = M61.powers
+  /// Per word: the index of its first occurrence (an exact word id), and per first
+  /// occurrence the number of occurrences; `qW`: prefix hashes over the word ids.
+  private var wid: [Int] = []
+  private var wcount: [UInt32] = []
+  private var qW: [UInt64] = []
+  private var slots: [UInt64] = []
+  private var counts: [UInt32] = []
+  private let powers = PolyHash.powers
+  private var wordCount = 0
+
+  /// Whether a word contains a space (then `" ".join` equality is not word-by-word equality).
+  private(set) var wordsHaveSpaces = false
 
   mutating func load(_ p: UnsafePointer<UInt8>, _ ws: UnsafeBufferPointer<Range<Int>>) {
     let w = ws.count
@@ -274,38 +269,55 @@ struct NGramIndex {
       let cap = qT.count < w + 1 ? max(w + 1, qT.count * 2) : 2 * (w + 1)
       qT = [UInt64](repeating: 0, count: cap)
       qS = [UInt64](repeating: 0, count: cap)
+      wh = [UInt64](repeating: 0, count: cap)
       off = [Int](repeating: 0, count: cap)
       cp = [Int](repeating: 0, count: cap)
+      wid = [Int](repeating: 0, count: cap)
+      wcount = [UInt32](repeating: 0, count: cap)
+      qW = [UInt64](repeating: 0, count: cap)
     }
+    let B = PolyHash.base
     let pw = powers
     qT.withUnsafeMutableBufferPointer { qT in
       qS.withUnsafeMutableBufferPointer { qS in
-        off.withUnsafeMutableBufferPointer { off in
-          cp.withUnsafeMutableBufferPointer { cp in
-            pw.withUnsafeBufferPointer { pw in
-              qT[0] = 0
-              qS[0] = 0
-              off[0] = 0
-              cp[0] = 0
-              var k = 0
-              for r in ws {
-                var h: UInt64 = 0
-                var chars = 0
-                var i = r.lowerBound
-                while i < r.upperBound {
-                  let b = p[i]
-                  h = M61.add(M61.mul(h, M61.base), UInt64(b) &+ 1)
-                  if b & 0xC0 != 0x80 { chars &+= 1 }
-                  if b == 0x20 { spaces = true }
-                  i &+= 1
+        wh.withUnsafeMutableBufferPointer { wh in
+          off.withUnsafeMutableBufferPointer { off in
+            cp.withUnsafeMutableBufferPointer { cp in
+              pw.withUnsafeBufferPointer { pw in
+                var t: UInt64 = 0
+                var s: UInt64 = 0
+                var o = 0
+                var c = 0
+                qT[0] = 0
+                qS[0] = 0
+                off[0] = 0
+                cp[0] = 0
+                var k = 0
+                for r in ws {
+                  var h: UInt64 = 0
+                  var continuation = 0
+                  var i = r.lowerBound
+                  let end = r.upperBound
+                  while i < end {
+                    let b = p[i]
+                    h = h &* B &+ UInt64(b) &+ 1
+                    continuation &+= b & 0xC0 == 0x80 ? 1 : 0
+                    spaces = spaces || b == 0x20
+                    i &+= 1
+                  }
+                  let len = r.count
+                  let bp = len < pw.count ? pw[len] : PolyHash.pow(len)
+                  t = t &* bp &+ h
+                  s = (s &* bp &+ h) &* B &+ 0x21
+                  o &+= len
+                  c &+= len &- continuation
+                  wh[k] = h
+                  k &+= 1
+                  qT[k] = t
+                  qS[k] = s
+                  off[k] = o
+                  cp[k] = c
                 }
-                let len = r.count
-                let bp = len < pw.count ? pw[len] : M61.pow(M61.base, len)
-                qT[k &+ 1] = M61.add(M61.mul(qT[k], bp), h)
-                qS[k &+ 1] = M61.add(M61.mul(M61.add(M61.mul(qS[k], bp), h), M61.base), 0x21)
-                off[k &+ 1] = off[k] &+ len
-                cp[k &+ 1] = cp[k] &+ chars
-                k &+= 1
               }
             }
           }
@@ -313,15 +325,78 @@ struct NGramIndex {
       }
     }
     wordsHaveSpaces = spaces
+    internWords(p, ws)
+  }
+
+  /// Gives every word the index of its first occurrence (bytes compared) and counts them.
+  private mutating func internWords(_ p: UnsafePointer<UInt8>, _ ws: UnsafeBufferPointer<Range<Int>>) {
+    let w = ws.count
+    let (m, shift) = resetSlots(entries: w)
+    let B = PolyHash.base
+    let wh = self.wh
+    slots.withUnsafeMutableBufferPointer { t in
+      wid.withUnsafeMutableBufferPointer { wid in
+        wcount.withUnsafeMutableBufferPointer { wc in
+          qW.withUnsafeMutableBufferPointer { qW in
+            wh.withUnsafeBufferPointer { wh in
+              var acc: UInt64 = 0
+              qW[0] = 0
+              for i in 0..<w {
+                let h = wh[i]
+                var s = Self.home(h, shift)
+                let fp = Self.fingerprint(h)
+                var first = i
+                while true {
+                  let slot = t[s]
+                  if slot == 0 {
+                    t[s] = fp | UInt64(truncatingIfNeeded: i &+ 1)
+                    break
+                  }
+                  if slot & 0xFFFF_FFFF_0000_0000 == fp {
+                    let j = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1
+                    let a = ws[j]
+                    let b = ws[i]
+                    if a.count == b.count && Self.sameBytes(p, a.lowerBound, b.lowerBound, a.count) {
+                      first = j
+                      break
+                    }
+                  }
+                  s = (s &+ 1) & m
+                }
+                wid[i] = first
+                if first == i { wc[i] = 1 } else { wc[first] &+= 1 }
+                acc = acc &* B &+ Self.mixID(first)
+                qW[i &+ 1] = acc
+              }
+            }
+          }
+        }
+      }
+    }
   }
 
   @inline(__always)
-  private static func power(_ pw: UnsafeBufferPointer<UInt64>, _ k: Int) -> UInt64 {
-    k < pw.count ? pw[k] : M61.pow(M61.base, k)
+  private static func mixID(_ x: Int) -> UInt64 {
+    let v = (UInt64(truncatingIfNeeded: x) &+ 1) &* 0x9E37_79B9_7F4A_7C15
+    return v ^ (v >> 31)
   }
 
-  /// Whether a word contains a space (then `" ".join` equality is not word-by-word equality).
-  private(set) var wordsHaveSpaces = false
+  /// The largest `len(" ".join(words[i:i+n]))` times the count of `words[i]`: with no spaces in
+  /// words, at least the top n-gram's length times its count.
+  func firstWordBound(_ n: Int) -> Int {
+    cp.withUnsafeBufferPointer { cp in
+      wid.withUnsafeBufferPointer { wid in
+        wcount.withUnsafeBufferPointer { wc in
+          var best = 0
+          for i in 0...(wordCount - n) {
+            let v = (cp[i &+ n] &- cp[i] &+ n &- 1) &* Int(wc[wid[i]])
+            if v > best { best = v }
+          }
+          return best
+        }
+      }
+    }
+  }
 
   /// The largest `len(" ".join(words[i:i+n]))`.
   func longestNGram(_ n: Int) -> Int {
@@ -332,7 +407,45 @@ struct NGramIndex {
     }
   }
 
-  private var wordCount = 0
+  /// Clears the first `cap` slots (grown or given back as needed) and returns the probe mask
+  /// and the shift of the home slot: a power-of-two table with a load factor of at most 1/2.
+  private mutating func resetSlots(entries: Int) -> (mask: Int, shift: UInt64) {
+    precondition(entries < Int(UInt32.max))
+    var cap = 16
+    var bits: UInt64 = 4
+    while cap < 2 &* entries {
+      cap &<<= 1
+      bits &+= 1
+    }
+    if slots.count < cap || (slots.count > 1 << 21 && slots.count > 8 * cap) {
+      slots = [UInt64](repeating: 0, count: cap)
+    } else {
+      slots.withUnsafeMutableBufferPointer { s in
+        s.baseAddress!.update(repeating: 0, count: cap)
+      }
+    }
+    return (cap &- 1, 64 &- bits)
+  }
+
+  @inline(__always)
+  private static func home(_ h: UInt64, _ shift: UInt64) -> Int {
+    Int(truncatingIfNeeded: (h &* 0x9E37_79B9_7F4A_7C15) >> shift)
+  }
+
+  /// A slot: a 32-bit fingerprint of the hash above the word index + 1 (so 0 is empty).
+  @inline(__always)
+  private static func fingerprint(_ h: UInt64) -> UInt64 { (h ^ (h >> 29)) << 32 }
+
+  /// The largest x with `Double(x) / chars <= limit` (capped at 2⁵²), so that for the counts
+  /// here `Double(x) / chars > limit` is exactly `x > threshold` (division is monotonic).
+  static func threshold(limit: Double, chars: Double) -> Int {
+    let cap = 1 << 52
+    let guess = limit * chars
+    var x = guess.isNaN || guess < 0 ? 0 : guess >= Double(cap) ? cap : Int(guess)
+    while x >= 0 && !(Double(x) / chars <= limit) { x -= 1 }
+    while x < cap && Double(x + 1) / chars <= limit { x += 1 }
+    return x
+  }
 
   /// datatrove's `find_top_duplicate(get_n_grams(words, n))`: the most frequent n-gram (as
   /// `" ".join`; ties go to the first to appear), its length in code points and its count (the
@@ -341,19 +454,62 @@ struct NGramIndex {
     length: Int, count: Int
   ) {
     let count = ws.count - n + 1
-    table.reset(entries: count, counting: true)
+    let (m, shift) = resetSlots(entries: count)
+    if counts.count < count || (counts.count > 1 << 20 && counts.count > 8 * count) {
+      counts = [UInt32](repeating: 0, count: counts.count < count ? max(count, counts.count * 2) : 2 * count)
+    }
     var bestCount = 0
     var bestIndex = 0
-    powers.withUnsafeBufferPointer { pw in
-      qS.withUnsafeBufferPointer { q in
-        off.withUnsafeBufferPointer { off in
-          for i in 0..<count {
-            let span = off[i &+ n] &- off[i] &+ n
-            let h = M61.sub(q[i &+ n], M61.mul(q[i], Self.power(pw, span)))
-            let (c, first) = table.count(h, index: i) { j in Self.equal(p, ws, j, i, n, separated: true) }
-            if c > bestCount || (c == bestCount && first < bestIndex) {
-              bestCount = c
-              bestIndex = first
+    let spaces = wordsHaveSpaces
+    // Without spaces in words, `" ".join` equality is word-id equality: hash the ids.
+    let q = spaces ? self.qS : self.qW, off = self.off, wid = self.wid, pw = self.powers
+    let bn = PolyHash.pow(n)
+    slots.withUnsafeMutableBufferPointer { t in
+      counts.withUnsafeMutableBufferPointer { cnt in
+        q.withUnsafeBufferPointer { q in
+          off.withUnsafeBufferPointer { off in
+            wid.withUnsafeBufferPointer { wid in
+              pw.withUnsafeBufferPointer { pw in
+                for i in 0..<count {
+                  let h: UInt64
+                  if spaces {
+                    let span = off[i &+ n] &- off[i] &+ n
+                    h = q[i &+ n] &- q[i] &* (span < pw.count ? pw[span] : PolyHash.pow(span))
+                  } else {
+                    h = q[i &+ n] &- q[i] &* bn
+                  }
+                  var s = Self.home(h, shift)
+                  let fp = Self.fingerprint(h)
+                  var first = i
+                  while true {
+                    let slot = t[s]
+                    if slot == 0 {
+                      t[s] = fp | UInt64(truncatingIfNeeded: i &+ 1)
+                      break
+                    }
+                    if slot & 0xFFFF_FFFF_0000_0000 == fp {
+                      let j = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1
+                      if Self.equal(p, ws, wid, j, i, n, separated: true, spaces: spaces) {
+                        first = j
+                        break
+                      }
+                    }
+                    s = (s &+ 1) & m
+                  }
+                  let c: Int
+                  if first == i {
+                    cnt[i] = 1
+                    c = 1
+                  } else {
+                    cnt[first] &+= 1
+                    c = Int(cnt[first])
+                  }
+                  if c > bestCount || (c == bestCount && first < bestIndex) {
+                    bestCount = c
+                    bestIndex = first
+                  }
+                }
+              }
             }
           }
         }
@@ -367,38 +523,97 @@ struct NGramIndex {
     _ p: UnsafePointer<UInt8>, _ ws: UnsafeBufferPointer<Range<Int>>, _ n: Int, limit: Double, chars: Double
   ) -> Bool {
     guard ws.count >= n else { return 0 / chars > limit }
-    table.reset(entries: ws.count - n + 1)
+    // find_all_duplicate(...) / chars > limit exactly when the repeated length is over this.
+    let most = Self.threshold(limit: limit, chars: chars)
+    let total = cp[ws.count]
+    // The repeated n-grams are disjoint runs of words, so they never add up to more than all
+    // the words' characters.
+    if total <= most { return false }
+    let (m, shift) = resetSlots(entries: ws.count - n + 1)
     let last = ws.count - n
-    var repeated = 0
-    var idx = 0
-    return powers.withUnsafeBufferPointer { pw in
-      qT.withUnsafeBufferPointer { q in
+    let q = self.qT, off = self.off, cp = self.cp, wid = self.wid, pw = self.powers
+    return slots.withUnsafeMutableBufferPointer { t in
+      q.withUnsafeBufferPointer { q in
         off.withUnsafeBufferPointer { off in
           cp.withUnsafeBufferPointer { cp in
-            while idx <= last {
-              let span = off[idx &+ n] &- off[idx]
-              let h = M61.sub(q[idx &+ n], M61.mul(q[idx], Self.power(pw, span)))
-              let i = idx
-              if table.insertIfAbsent(h, index: idx, equal: { j in Self.equal(p, ws, j, i, n, separated: false) }) {
-                repeated &+= cp[idx &+ n] &- cp[idx]
-                if Double(repeated) / chars > limit { return true }
-                idx &+= n
-              } else {
-                idx &+= 1
+            wid.withUnsafeBufferPointer { wid in
+              pw.withUnsafeBufferPointer { pw in
+                var repeated = 0
+                var idx = 0
+                while idx <= last {
+                  // Even if every word from here on were repeated, the rule would not fail.
+                  if repeated &+ (total &- cp[idx]) <= most { return false }
+                  let span = off[idx &+ n] &- off[idx]
+                  let h = q[idx &+ n] &- q[idx] &* (span < pw.count ? pw[span] : PolyHash.pow(span))
+                  var s = Self.home(h, shift)
+                  let fp = Self.fingerprint(h)
+                  var seen = false
+                  while true {
+                    let slot = t[s]
+                    if slot == 0 {
+                      t[s] = fp | UInt64(truncatingIfNeeded: idx &+ 1)
+                      break
+                    }
+                    if slot & 0xFFFF_FFFF_0000_0000 == fp
+                      && Self.equal(
+                        p, ws, wid, Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1, idx, n, separated: false,
+                        spaces: true)
+                    {
+                      seen = true
+                      break
+                    }
+                    s = (s &+ 1) & m
+                  }
+                  if seen {
+                    repeated &+= cp[idx &+ n] &- cp[idx]
+                    if repeated > most { return true }
+                    idx &+= n
+                  } else {
+                    idx &+= 1
+                  }
+                }
+                return repeated > most
               }
             }
-            return Double(repeated) / chars > limit
           }
         }
       }
     }
   }
 
+  /// Whether bytes p[a..<a+len] and p[b..<b+len] are equal.
+  @inline(__always)
+  static func sameBytes(_ p: UnsafePointer<UInt8>, _ a: Int, _ b: Int, _ len: Int) -> Bool {
+    if len > 32 { return memcmp(p + a, p + b, len) == 0 }
+    let raw = UnsafeRawPointer(p)
+    var k = 0
+    while k &+ 8 <= len {
+      if raw.loadUnaligned(fromByteOffset: a &+ k, as: UInt64.self)
+        != raw.loadUnaligned(fromByteOffset: b &+ k, as: UInt64.self)
+      {
+        return false
+      }
+      k &+= 8
+    }
+    while k < len {
+      if p[a &+ k] != p[b &+ k] { return false }
+      k &+= 1
+    }
+    return true
+  }
+
   /// Whether the n-grams at words i and j are equal as `" ".join` (`separated`) or `"".join`.
+  /// `spaces`: whether a word may contain a space (only matters when `separated`).
+  @inline(__always)
   static func equal(
-    _ p: UnsafePointer<UInt8>, _ ws: UnsafeBufferPointer<Range<Int>>, _ i: Int, _ j: Int, _ n: Int, separated: Bool
+    _ p: UnsafePointer<UInt8>, _ ws: UnsafeBufferPointer<Range<Int>>, _ wid: UnsafeBufferPointer<Int>,
+    _ i: Int, _ j: Int, _ n: Int, separated: Bool, spaces: Bool
   ) -> Bool {
-    // Same word lengths: the joined strings are equal exactly when every word is.
+    // The same words (ids are exact): equal.
+    var k = 0
+    while k < n && wid[i &+ k] == wid[j &+ k] { k &+= 1 }
+    if k == n { return true }
+    // Same word lengths: the joined strings are equal exactly when every word is, and one is not.
     var sameLengths = true
     var difference = 0
     for k in 0..<n {
@@ -407,15 +622,10 @@ struct NGramIndex {
       difference &+= a &- b
       if a != b { sameLengths = false }
     }
-    if sameLengths {
-      for k in 0..<n {
-        let a = ws[i &+ k]
-        if memcmp(p + a.lowerBound, p + ws[j &+ k].lowerBound, a.count) != 0 { return false }
-      }
-      return true
-    }
-    if difference != 0 { return false }
-    // Other boundaries, same total length: compare the joined strings byte by byte.
+    if sameLengths || difference != 0 { return false }
+    // Without spaces in words, `" ".join` strings are equal only word by word.
+    if separated && !spaces { return false }
+    // Different words or boundaries, same total length: compare the joined strings byte by byte.
     var a = JoinedCursor(ws: ws, word: i, end: i + n, separated: separated)
     var b = JoinedCursor(ws: ws, word: j, end: j + n, separated: separated)
     while true {
@@ -458,97 +668,6 @@ private struct JoinedCursor {
       pos = ws[word].lowerBound
       if separated {
         sepPending = true
-      }
-    }
-  }
-}
-
-/// Open addressing over 8-byte slots: a 32-bit fingerprint of the n-gram hash and the word
-/// index (+1, so 0 is empty) where the n-gram first appeared; candidates are confirmed by the
-/// caller's byte comparison. Counts, for the top n-gram, are kept per first index. Sized per
-/// use, reused across documents.
-struct NGramTable {
-  private var slots: [UInt64] = []
-  private var counts: [UInt32] = []
-  private var mask = 0
-  private var shift: UInt64 = 60
-
-  mutating func reset(entries: Int, counting: Bool = false) {
-    precondition(entries < Int(UInt32.max))
-    var cap = 16
-    var bits: UInt64 = 4
-    while cap < 2 &* entries {
-      cap &<<= 1
-      bits &+= 1
-    }
-    if slots.count < cap || (slots.count > 1 << 21 && slots.count > 8 * cap) {
-      slots = [UInt64](repeating: 0, count: cap)
-    } else {
-      slots.withUnsafeMutableBufferPointer { s in
-        s.baseAddress!.update(repeating: 0, count: cap)
-      }
-    }
-    if counting && (counts.count < entries || (counts.count > 1 << 20 && counts.count > 8 * entries)) {
-      counts = [UInt32](repeating: 0, count: counts.count < entries ? max(entries, counts.count * 2) : 2 * entries)
-    }
-    mask = cap &- 1
-    shift = 64 &- bits
-  }
-
-  @inline(__always)
-  private func home(_ h: UInt64) -> Int {
-    Int(truncatingIfNeeded: (h &* 0x9E37_79B9_7F4A_7C15) >> shift)
-  }
-
-  @inline(__always)
-  private static func fingerprint(_ h: UInt64) -> UInt64 { (h ^ (h >> 29)) << 32 }
-
-  /// Counts one occurrence of the n-gram with hash `h` at `index`; `equal(j)` confirms that
-  /// the n-gram first seen at j is the same. Returns its count so far and where it was first seen.
-  @inline(__always)
-  mutating func count(_ h: UInt64, index: Int, equal: (Int) -> Bool) -> (count: Int, first: Int) {
-    var s = home(h)
-    let m = mask
-    let fp = Self.fingerprint(h)
-    let first: Int = slots.withUnsafeMutableBufferPointer { t in
-      while true {
-        let slot = t[s]
-        if slot == 0 {
-          t[s] = fp | UInt64(UInt32(truncatingIfNeeded: index &+ 1))
-          return -1
-        }
-        if slot & 0xFFFF_FFFF_0000_0000 == fp {
-          let j = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1
-          if equal(j) { return j }
-        }
-        s = (s &+ 1) & m
-      }
-    }
-    return counts.withUnsafeMutableBufferPointer { c in
-      if first < 0 {
-        c[index] = 1
-        return (1, index)
-      }
-      c[first] &+= 1
-      return (Int(c[first]), first)
-    }
-  }
-
-  /// Adds the n-gram unless an equal one is present; returns whether it was.
-  @inline(__always)
-  mutating func insertIfAbsent(_ h: UInt64, index: Int, equal: (Int) -> Bool) -> Bool {
-    var s = home(h)
-    let m = mask
-    let fp = Self.fingerprint(h)
-    return slots.withUnsafeMutableBufferPointer { t in
-      while true {
-        let slot = t[s]
-        if slot == 0 {
-          t[s] = fp | UInt64(UInt32(truncatingIfNeeded: index &+ 1))
-          return false
-        }
-        if slot & 0xFFFF_FFFF_0000_0000 == fp && equal(Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1) { return true }
-        s = (s &+ 1) & m
       }
     }
   }
