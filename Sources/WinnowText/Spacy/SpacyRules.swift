@@ -1,5 +1,6 @@
 /// spaCy's tokenizer rules, compiled once and shared (immutable).
-final class SpacyRules: Sendable {
+/// `@unchecked`: `phrases`, the one `var`, is only set inside `init`.
+final class SpacyRules: @unchecked Sendable {
   let prefixes: [RegexProgram]
   let suffixes: [RegexProgram]
   let infixes: [RegexProgram]
@@ -26,7 +27,8 @@ final class SpacyRules: Sendable {
   }
   let quick: Quick
   /// Special cases that the affix rules split, as token sequences to find again.
-  let phrases: PhraseTable
+  /// Set once, at the end of `init` (building it needs a tokenizer over these rules).
+  private(set) var phrases: PhraseTable
   let sentencePunctuation: Set<UInt32>
   /// Whether a chunk of whitespace is always one token (no special case splits whitespace).
   let spaceChunksAreWhole: Bool
@@ -93,7 +95,8 @@ final class SpacyRules: Sendable {
       let isSpace = entry[0].unicodeScalars.allSatisfy { UnicodeWhitespace.contains($0) }
       return !isSpace || (entry.count == 2 && entry[1] == entry[0])
     }
-    phrases = PhraseTable()
+    phrases = PhraseTable(patterns: [])
+    var patterns: [[[UInt8]]] = []
     // Which special cases spaCy also hands to its phrase matcher: those that an
     // affix rule would cut, or that hold a space (`faster_heuristics`).
     var tokenizer = SpacyTokenizer(rules: self)
@@ -108,10 +111,10 @@ final class SpacyRules: Sendable {
       bytes.withUnsafeBufferPointer { b in
         tokens.removeAll()
         tokenizer.tokenizeAffixes(b, withSpecialCases: false, into: &tokens)
-        phrases.add(tokens.map { Array(b[$0.range]) })
+        patterns.append(tokens.map { Array(b[$0.range]) })
       }
     }
-    phrases.seal()
+    phrases = PhraseTable(patterns: patterns)
   }
 
   func suffixGate(forLast c: UInt32) -> ScalarUnion? { Self.gate(suffixes, forLast: c) }
@@ -294,46 +297,49 @@ struct SpecialCaseTable: Sendable {
   }
 }
 
-/// Token sequences to find in a tokenized text, indexed by their first token.
-final class PhraseTable: @unchecked Sendable {
-  // Filled only while `SpacyRules` is built, then read-only.
-  private var phrases: [[[UInt8]]] = []
-  private var groups: [[Int]] = []
-  private var firstTokens: [[UInt8]] = []
-  private var firstBytes = [Bool](repeating: false, count: 256)
-  private(set) var maxFirstLength = 0
-  private var index = SpecialCaseTable([])
+/// Token sequences to find in a tokenized text, indexed by their first token. Immutable.
+final class PhraseTable: Sendable {
+  private let phrases: [[[UInt8]]]
+  private let groups: [[Int]]
+  private let firstBytes: [Bool]
+  private let maxFirstLength: Int
+  private let index: SpecialCaseTable
 
-  var isEmpty: Bool { phrases.isEmpty }
-
-  func add(_ tokens: [[UInt8]]) {
-    guard let first = tokens.first, !first.isEmpty else { return }
-    phrases.append(tokens)
-    if let g = firstTokens.firstIndex(of: first) {
-      groups[g].append(phrases.count - 1)
-    } else {
-      firstTokens.append(first)
-      groups.append([phrases.count - 1])
+  init(patterns: [[[UInt8]]]) {
+    var phrases: [[[UInt8]]] = []
+    var groups: [[Int]] = []
+    var firstTokens: [[UInt8]] = []
+    var firstBytes = [Bool](repeating: false, count: 256)
+    var maxFirstLength = 0
+    for tokens in patterns {
+      guard let first = tokens.first, !first.isEmpty else { continue }
+      phrases.append(tokens)
+      if let g = firstTokens.firstIndex(of: first) {
+        groups[g].append(phrases.count - 1)
+      } else {
+        firstTokens.append(first)
+        groups.append([phrases.count - 1])
+      }
+      firstBytes[Int(first[0])] = true
+      maxFirstLength = max(maxFirstLength, first.count)
     }
-    firstBytes[Int(first[0])] = true
-    maxFirstLength = max(maxFirstLength, first.count)
-  }
-
-  /// Builds the lookup index; call after the last `add`.
-  func seal() {
+    self.phrases = phrases
+    self.groups = groups
+    self.firstBytes = firstBytes
+    self.maxFirstLength = maxFirstLength
     index = SpecialCaseTable(firstTokens.map { [String(decoding: $0, as: UTF8.self)] })
   }
 
-  /// Phrases (indices) whose first token is `token`.
+  var isEmpty: Bool { phrases.isEmpty }
+
   @inline(__always)
   func mayStart(first: UInt8, last: UInt8, length: Int) -> Bool {
-    firstBytes[Int(first)] && index.mayContain(first: first, last: last, length: length)
+    firstBytes[Int(first)] && length <= maxFirstLength && index.mayContain(first: first, last: last, length: length)
   }
 
+  /// Phrases (indices) whose first token is `token`.
   func candidates(_ token: UnsafeBufferPointer<UInt8>) -> [Int]? {
-    guard let b = token.first, firstBytes[Int(b)], token.count <= maxFirstLength,
-      let g = index.entryIndex(token)
-    else { return nil }
+    guard let g = index.entryIndex(token) else { return nil }
     return groups[g]
   }
 
