@@ -304,6 +304,9 @@ final class PhraseTable: Sendable {
   private let firstBytes: [Bool]
   private let maxFirstLength: Int
   private let index: SpecialCaseTable
+  private let singles: [[Int]]
+  private let nextIndex: [SpecialCaseTable]
+  private let nextGroups: [[[Int]]]
 
   init(patterns: [[[UInt8]]]) {
     var phrases: [[[UInt8]]] = []
@@ -328,6 +331,33 @@ final class PhraseTable: Sendable {
     self.firstBytes = firstBytes
     self.maxFirstLength = maxFirstLength
     index = SpecialCaseTable(firstTokens.map { [String(decoding: $0, as: UTF8.self)] })
+    // Within a group, phrases are found by their second token: some first tokens (":") start
+    // dozens of phrases (emoticons), and such tokens are common in technical text.
+    var singles: [[Int]] = []
+    var nextIndex: [SpecialCaseTable] = []
+    var nextGroups: [[[Int]]] = []
+    for g in groups {
+      var one: [Int] = []
+      var seconds: [[UInt8]] = []
+      var lists: [[Int]] = []
+      for k in g {
+        let p = phrases[k]
+        if p.count == 1 {
+          one.append(k)
+        } else if let at = seconds.firstIndex(of: p[1]) {
+          lists[at].append(k)
+        } else {
+          seconds.append(p[1])
+          lists.append([k])
+        }
+      }
+      singles.append(one)
+      nextIndex.append(SpecialCaseTable(seconds.map { [String(decoding: $0, as: UTF8.self)] }))
+      nextGroups.append(lists)
+    }
+    self.singles = singles
+    self.nextIndex = nextIndex
+    self.nextGroups = nextGroups
   }
 
   var isEmpty: Bool { phrases.isEmpty }
@@ -337,10 +367,16 @@ final class PhraseTable: Sendable {
     firstBytes[Int(first)] && length <= maxFirstLength && index.mayContain(first: first, last: last, length: length)
   }
 
-  /// Phrases (indices) whose first token is `token`.
-  func candidates(_ token: UnsafeBufferPointer<UInt8>) -> [Int]? {
-    guard let g = index.entryIndex(token) else { return nil }
-    return groups[g]
+  /// The group of phrases whose first token is `token`.
+  func group(_ token: UnsafeBufferPointer<UInt8>) -> Int? { index.entryIndex(token) }
+
+  /// The one-token phrases of a group.
+  func singles(_ g: Int) -> [Int] { singles[g] }
+
+  /// The longer phrases of a group whose second token is `next`.
+  func following(_ g: Int, _ next: UnsafeBufferPointer<UInt8>) -> [Int]? {
+    guard let e = nextIndex[g].entryIndex(next) else { return nil }
+    return nextGroups[g][e]
   }
 
   func phrase(_ k: Int) -> [[UInt8]] { phrases[k] }

@@ -452,13 +452,15 @@ public struct SpacyTokenizer {
       let t = tokens[i]
       let n = t.end - t.start
       guard n > 0, phrases.mayStart(first: text[t.start], last: text[t.end - 1], length: n) else { continue }
-      let first = UnsafeBufferPointer(rebasing: text[t.range])
-      guard let candidates = phrases.candidates(first) else { continue }
-      for k in candidates {
-        let phrase = rules.phrases.phrase(k)
+      guard let g = phrases.group(UnsafeBufferPointer(rebasing: text[t.range])) else { continue }
+      for k in phrases.singles(g) { matches.append((i, i + phrases.phrase(k).count)) }
+      guard i + 1 < tokens.count, let longer = phrases.following(g, UnsafeBufferPointer(rebasing: text[tokens[i + 1].range]))
+      else { continue }
+      for k in longer {
+        let phrase = phrases.phrase(k)
         guard i + phrase.count <= tokens.count else { continue }
         var ok = true
-        for k in 1..<phrase.count where !rules.phrases.equal(text, tokens[i + k], phrase[k]) {
+        for j in 2..<phrase.count where !phrases.equal(text, tokens[i + j], phrase[j]) {
           ok = false
           break
         }
