@@ -225,17 +225,19 @@ struct SpecialCaseTable: Sendable {
   private(set) var maxKeyLength = 0
   /// (first byte, last byte, length) of the keys, as bits: most words are rejected without
   /// hashing. Lengths above 15 share one value.
-  private var edges = [UInt64](repeating: 0, count: 1 << 14)
+  /// Empty for small tables, which a probe answers as fast.
+  private var edges: [UInt64] = []
 
   init(_ cases: [[String]]) {
     var size = 16
     while size < cases.count * 3 { size <<= 1 }
     slots = [Int32](repeating: -1, count: size)
     mask = size - 1
+    if cases.count > 64 { edges = [UInt64](repeating: 0, count: 1 << 14) }
     for entry in cases {
       let key = Array(entry[0].utf8)
       maxKeyLength = max(maxKeyLength, key.count)
-      if let f = key.first, let l = key.last {
+      if !edges.isEmpty, let f = key.first, let l = key.last {
         let bit = Self.edgeBit(f, l, key.count)
         edges[bit >> 6] |= 1 << UInt64(bit & 63)
       }
@@ -259,6 +261,7 @@ struct SpecialCaseTable: Sendable {
   @inline(__always)
   func mayContain(first: UInt8, last: UInt8, length: Int) -> Bool {
     if length > maxKeyLength { return false }
+    if edges.isEmpty { return true }
     let bit = Self.edgeBit(first, last, length)
     return edges[bit >> 6] & (1 << UInt64(bit & 63)) != 0
   }
@@ -276,8 +279,10 @@ struct SpecialCaseTable: Sendable {
 
   private func find(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
     if b.count > maxKeyLength || b.isEmpty { return nil }
-    let bit = Self.edgeBit(b[0], b[b.count - 1], b.count)
-    if edges[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return nil }
+    if !edges.isEmpty {
+      let bit = Self.edgeBit(b[0], b[b.count - 1], b.count)
+      if edges[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return nil }
+    }
     var i = Int(truncatingIfNeeded: fnv1a(b)) & mask
     while true {
       let e = Int(slots[i])
