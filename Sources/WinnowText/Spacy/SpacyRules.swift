@@ -233,7 +233,7 @@ struct SpecialCaseTable: Sendable {
     while size < cases.count * 3 { size <<= 1 }
     slots = [Int32](repeating: -1, count: size)
     mask = size - 1
-    if cases.count > 64 { edges = [UInt64](repeating: 0, count: 1 << 14) }
+    if cases.count > 16 { edges = [UInt64](repeating: 0, count: 1 << 14) }
     for entry in cases {
       let key = Array(entry[0].utf8)
       maxKeyLength = max(maxKeyLength, key.count)
