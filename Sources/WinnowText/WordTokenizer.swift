@@ -50,7 +50,7 @@ public struct WordTokenizer {
       breaker.segments(in: text, into: &segments)
       tokens.removeAll(keepingCapacity: true)
       for s in segments { tokens.append(.init(start: s.start, end: s.end, isSpace: isAllWhitespace(text, s.range))) }
-      return SpacyTokenizer.english().sentenceCount(text, tokens)
+      return SpacyRules.english.sentenceCount(text, tokens)
     }
   }
 

@@ -132,6 +132,24 @@ final class SpacyRules: @unchecked Sendable {
     programs.indices.filter { ok(programs[$0]) }.map(Int32.init)
   }
 
+  /// spaCy's sentencizer over a token sequence: a sentence ends after a token that is a
+  /// sentence-final mark, at the next token that is not punctuation.
+  func sentenceCount(_ text: UnsafeBufferPointer<UInt8>, _ tokens: [SpacyTokenizer.Token]) -> Int {
+    guard !tokens.isEmpty else { return 0 }
+    var count = 1
+    var seenPeriod = false
+    for t in tokens {
+      let isFinal = isSentenceFinal(text, t)
+      if seenPeriod && !isFinal && !Self.isPunctuation(text, t) {
+        count += 1
+        seenPeriod = false
+      } else if isFinal {
+        seenPeriod = true
+      }
+    }
+    return count
+  }
+
   func isSentenceFinal(_ text: UnsafeBufferPointer<UInt8>, _ t: SpacyTokenizer.Token) -> Bool {
     let n = t.end - t.start
     guard n > 0, n <= 4 else { return false }

@@ -74,20 +74,7 @@ public struct SpacyTokenizer {
 
   /// How many sentences spaCy's sentencizer finds in a text tokenized into `tokens`.
   public func sentenceCount(_ text: UnsafeBufferPointer<UInt8>, _ tokens: [Token]) -> Int {
-    guard !tokens.isEmpty else { return 0 }
-    // A sentence ends after a sentence-final mark, at the next token that is not punctuation.
-    var count = 1
-    var seenPeriod = false
-    for t in tokens {
-      let isFinal = rules.isSentenceFinal(text, t)
-      if seenPeriod && !isFinal && !SpacyRules.isPunctuation(text, t) {
-        count += 1
-        seenPeriod = false
-      } else if isFinal {
-        seenPeriod = true
-      }
-    }
-    return count
+    rules.sentenceCount(text, tokens)
   }
 
   // MARK: - Step 1: whitespace
