@@ -73,8 +73,3 @@ public final class ExactDedup: DocumentStage, KeyedGlobalStage {
     return seen.insert(h).inserted ? .keep : .drop(duplicateReason)
   }
 }
-
-/// The stages of this family, for the registry.
-public enum Dedup {
-  public static let descriptors: [StageDescriptor] = [ExactDedup.descriptor]
-}
