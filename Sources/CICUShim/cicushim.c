@@ -146,14 +146,16 @@ static void quick_check_init(wn_quick_check *t, UProperty qc, int fold) {
   }
 }
 
-static wn_quick_check g_nfc, g_nfkc, g_nfkc_cf;
+static wn_quick_check g_nfc, g_nfkc, g_nfkc_cf, g_nfd;
 static wn_table g_lower_same;
 static pthread_once_t g_nfc_once = PTHREAD_ONCE_INIT, g_nfkc_once = PTHREAD_ONCE_INIT,
-                      g_nfkc_cf_once = PTHREAD_ONCE_INIT, g_lower_once = PTHREAD_ONCE_INIT;
+                      g_nfkc_cf_once = PTHREAD_ONCE_INIT, g_lower_once = PTHREAD_ONCE_INIT,
+                      g_nfd_once = PTHREAD_ONCE_INIT;
 
 static void init_nfc(void) { quick_check_init(&g_nfc, UCHAR_NFC_QUICK_CHECK, 0); }
 static void init_nfkc(void) { quick_check_init(&g_nfkc, UCHAR_NFKC_QUICK_CHECK, 0); }
 static void init_nfkc_cf(void) { quick_check_init(&g_nfkc_cf, UCHAR_NFKC_QUICK_CHECK, 1); }
+static void init_nfd(void) { quick_check_init(&g_nfd, UCHAR_NFD_QUICK_CHECK, 0); }
 
 // Full lowercase in the root locale equals u_tolower except for U+0130 and
 // U+03A3 (see below), which are therefore never "left alone".
@@ -242,6 +244,11 @@ int64_t wn_normalize(int32_t form, const uint8_t *in, size_t in_len, uint8_t *ou
     n = unorm2_getNFKCCasefoldInstance(&err);
     pthread_once(&g_nfkc_cf_once, init_nfkc_cf);
     yes = &g_nfkc_cf;
+    break;
+  case WN_NFD:
+    n = unorm2_getNFDInstance(&err);
+    pthread_once(&g_nfd_once, init_nfd);
+    yes = &g_nfd;
     break;
   default:
     return WN_ERR_ARGUMENT;

@@ -21,7 +21,7 @@ public final class ExactDedup: DocumentStage, KeyedGlobalStage {
         "buckets", .int(min: 1, max: 65_536), default: .int(16),
         help: "recipe runs: reduce tasks the keys are spread over (the result does not depend on it)"),
     ],
-    makeGlobal: { (p, _) throws(WinnowError) in ExactDedup(p) },
+    makeGlobal: { (p, _) throws(WinnowError) in KeyedPhases(ExactDedup(p), name: "exact_dedup", buckets: p.int("buckets")!) },
     make: { (p, _) throws(WinnowError) in ExactDedup(p) })
 
   let field: String?

@@ -10,7 +10,8 @@ public struct Plan {
     case documents
     /// Global stage, map phase: run the stages before it, write sorted key runs per bucket.
     case map
-    /// Global stage, reduce phase: one task per bucket, merge the runs, mark duplicates.
+    /// Global stage, a middle phase (reduce per bucket, cluster, …): tasks of the stage's own
+    /// count that read and write the stage's intermediate files.
     case reduce
     /// Global stage, apply phase: read inputs again, drop what was marked, run the rest, write.
     case apply
@@ -26,8 +27,7 @@ public struct Plan {
   public struct Global {
     public var name: String
     public var position: Int
-    public var stage: KeyedGlobalStage
-    public var buckets: Int
+    public var stage: GlobalStage
   }
 
   public var recipe: Recipe
@@ -55,12 +55,12 @@ public struct Plan {
         throw .usage("\(step.location): unknown stage '\(step.stage)'\(hint); 'winnow stages' lists them all")
       }
       do throws(WinnowError) {
-        if let (g, params) = try d.buildGlobal(step.parameters, context: context) {
+        if let g = try d.buildGlobal(step.parameters, context: context) {
           if let first = global {
             throw WinnowError.usage(
               "only one global stage per recipe in this version ('\(first.name)' comes first); run a second recipe on this one's output")
           }
-          global = Global(name: d.name, position: stages.count, stage: g, buckets: params.int("buckets") ?? 16)
+          global = Global(name: d.name, position: stages.count, stage: g)
         } else {
           stages.append(NamedStage(name: d.name, stage: try d.build(step.parameters, context: context)))
         }
@@ -81,10 +81,10 @@ public struct Plan {
     if tasks.isEmpty { tasks = [[]] }
     let passes: [Pass]
     if let global {
-      passes = [
-        Pass(kind: .map, tasks: tasks), Pass(kind: .reduce, tasks: Array(repeating: [], count: global.buckets)),
-        Pass(kind: .apply, tasks: tasks),
-      ]
+      passes =
+        [Pass(kind: .map, tasks: tasks)]
+        + global.stage.middlePasses.map { Pass(kind: .reduce, tasks: Array(repeating: [], count: $0)) }
+        + [Pass(kind: .apply, tasks: tasks)]
     } else {
       passes = [Pass(kind: .documents, tasks: tasks)]
     }

@@ -52,13 +52,7 @@ public enum TaskRunner {
       stats = try Pipeline(stages: plan.stages).run(inputs: mine, output: writer, options: options)
     case .map:
       let g = try globalOf(plan)
-      let dir = runDir.phaseDirectory(pass: pass)
-      try makeDirectory(dir)
-      let name = RunDirectory.taskName(pass: pass, task: task)
-      removeDeadAttempts(prefix: name, in: [dir])
-      // Runs of an earlier attempt: replaced, never merged twice.
-      for f in phaseFiles(in: dir, prefix: name + "-", suffix: ".run") { try? FileManager.default.removeItem(atPath: f) }
-      let emit = KeyEmitStage(global: g.stage, task: task, buckets: g.buckets, directory: dir, filePrefix: name)
+      let emit = try g.stage.mapStage(phaseTask(runDir, planFile, pass: pass, task: task))
       let stages = Array(plan.stages[..<g.position]) + [NamedStage(name: g.name, stage: emit)]
       // Bad lines and rejects are reported once, by the apply pass that reads the same input.
       options.rejects = nil
@@ -67,11 +61,10 @@ public enum TaskRunner {
       try emit.finish()
     case .reduce:
       let g = try globalOf(plan)
-      stats = try reduce(runDir, planFile: planFile, pass: pass, bucket: task, global: g)
+      stats = try g.stage.runMiddle(phaseTask(runDir, planFile, pass: pass, task: task))
     case .apply:
       let g = try globalOf(plan)
-      let marked = try markedOrdinals(runDir, planFile: planFile, pass: pass, task: task)
-      let drop = MarkedDropStage(global: g.stage, marked: marked)
+      let drop = try g.stage.applyStage(phaseTask(runDir, planFile, pass: pass, task: task))
       let stages = Array(plan.stages[..<g.position]) + [NamedStage(name: g.name, stage: drop)] + Array(plan.stages[g.position...])
       let writer = try DocumentWriter(spec(out.path, compression: out.compression))
       stats = try Pipeline(stages: stages).run(inputs: mine, output: writer, options: options)
@@ -89,81 +82,8 @@ public enum TaskRunner {
     return g
   }
 
-  static func makeDirectory(_ dir: String) throws(WinnowError) {
-    do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-      throw .io("\(dir): cannot create directory: \(error.localizedDescription)")
-    }
-  }
-
-  static func phaseFiles(in dir: String, prefix: String = "", suffix: String, containing: String = "") -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
-      .filter { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) && (containing.isEmpty || $0.contains(containing)) }
-      .sorted().map { dir + "/" + $0 }
-  }
-
-  /// Reduce task `bucket`: merges that bucket's runs from every map task and marks every
-  /// entry after the first of its key. Marks go to one small sorted file per map task.
-  static func reduce(_ runDir: RunDirectory, planFile: PlanFile, pass: Int, bucket: Int, global: Plan.Global)
-    throws(WinnowError) -> RunStats
-  {
-    let mapPass = pass - 1
-    let mapTasks = planFile.passes[mapPass].count
-    let b = "-b" + String(repeating: "0", count: max(0, 4 - String(bucket).count)) + String(bucket) + "-"
-    let runs = phaseFiles(in: runDir.phaseDirectory(pass: mapPass), suffix: ".run", containing: b)
-    // Every map task leaves at least one run per bucket: fewer means the map pass is incomplete.
-    let tasksWithRuns = Set(runs.map { ($0 as NSString).lastPathComponent.prefix(9) })
-    guard tasksWithRuns.count == mapTasks else {
-      throw .io("reduce bucket \(bucket): runs from \(tasksWithRuns.count) of \(mapTasks) map tasks in \(runDir.phaseDirectory(pass: mapPass))")
-    }
-    let merger = try SortedRunMerger(paths: runs)
-    var marks: [UInt64: [PhaseEntry]] = [:]
-    var previous: Hash128?
-    var entries = 0
-    var duplicates = 0
-    var clusterSizes: [Int: Int] = [:]
-    var size = 0
-    while let e = try merger.next() {
-      entries += 1
-      if e.key == previous {
-        duplicates += 1
-        size += 1
-        marks[e.task, default: []].append(PhaseEntry(key: Hash128(low: 0, high: 0), task: e.task, ordinal: e.ordinal))
-      } else {
-        if size > 0 { clusterSizes[size, default: 0] += 1 }
-        size = 1
-      }
-      previous = e.key
-    }
-    if size > 0 { clusterSizes[size, default: 0] += 1 }
-    let dir = runDir.phaseDirectory(pass: pass)
-    try makeDirectory(dir)
-    for (t, list) in marks.sorted(by: { $0.key < $1.key }) {
-      var l = list
-      try SortedRunFile.write(&l, to: "\(dir)/b\(b.dropFirst(2).dropLast())-\(RunDirectory.taskName(pass: pass + 1, task: Int(t))).marks")
-    }
-    var stats = RunStats()
-    stats.documentsRead = entries
-    stats.inputFiles = runs
-    var st = StageStats(name: global.name)
-    st.documentsIn = entries
-    st.kept = entries - duplicates
-    st.dropped = duplicates
-    if duplicates > 0 { st.droppedByReason[global.stage.duplicateReason] = duplicates }
-    st.clusterSizes = Dictionary(uniqueKeysWithValues: clusterSizes.map { (String($0.key), $0.value) })
-    stats.stages = [st]
-    return stats
-  }
-
-  /// The positions the reduce pass marked for apply task `task`, from every bucket.
-  static func markedOrdinals(_ runDir: RunDirectory, planFile: PlanFile, pass: Int, task: Int) throws(WinnowError) -> [UInt64] {
-    let files = phaseFiles(
-      in: runDir.phaseDirectory(pass: pass - 1), suffix: "-" + RunDirectory.taskName(pass: pass, task: task) + ".marks")
-    var out: [UInt64] = []
-    for f in files {
-      let r = try SortedRunReader(path: f)
-      while let e = try r.next() { out.append(e.ordinal) }
-    }
-    return out
+  static func phaseTask(_ runDir: RunDirectory, _ planFile: PlanFile, pass: Int, task: Int) -> PhaseTask {
+    PhaseTask(pass: pass, task: task, tasksPerPass: planFile.passes.map(\.count), root: runDir.stateDirectory + "/phase")
   }
 
   /// Temporary files of this task's earlier attempts that were killed before renaming them.

@@ -10,12 +10,15 @@ public enum NormalizationForm: Sendable, Hashable, CaseIterable {
   /// ICU's NFKC_Casefold (Unicode NFKC_CF): NFKC plus full case folding
   /// ("ß" → "ss") and removal of default-ignorable code points.
   case nfkcCasefold
+  /// Canonical decomposition: "é" → "e" + U+0301 (for stripping diacritics).
+  case nfd
 
   @usableFromInline var icuForm: Int32 {
     switch self {
     case .nfc: Int32(WN_NFC)
     case .nfkc: Int32(WN_NFKC)
     case .nfkcCasefold: Int32(WN_NFKC_CASEFOLD)
+    case .nfd: Int32(WN_NFD)
     }
   }
 }

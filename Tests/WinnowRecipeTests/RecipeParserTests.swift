@@ -339,7 +339,8 @@ struct RecipeParserTests {
     #expect(global.name == "exact_dedup")
     #expect(global.position == 1)
     #expect(plan.passes[0].tasks == [[0], [1]])
-    #expect(plan.passes[1].tasks == Array(repeating: [], count: global.buckets))
+    #expect(plan.passes[1].tasks == Array(repeating: [], count: 16))
+    #expect(global.stage.middlePasses == [16])
     #expect(plan.passes[2].tasks == [[0], [1]])
     #expect(plan.inputs.map(\.path) == ["\(dir.path)/in/a.jsonl", "\(dir.path)/in/b.jsonl"])
   }

@@ -30,6 +30,7 @@ enum {
   WN_NFC = 0,
   WN_NFKC = 1,
   WN_NFKC_CASEFOLD = 2,
+  WN_NFD = 3,
 };
 
 enum {

@@ -180,7 +180,7 @@ public final class DocumentWriter {
   }
 }
 
-func makeDirectories(_ path: String) throws(WinnowError) {
+public func makeDirectories(_ path: String) throws(WinnowError) {
   var prefix = path.hasPrefix("/") ? "/" : ""
   for part in path.split(separator: "/") {
     prefix += part
@@ -192,7 +192,8 @@ func makeDirectories(_ path: String) throws(WinnowError) {
   guard InputSet.isDirectory(path) else { throw .io("\(path): exists and is not a directory") }
 }
 
-func listDirectory(_ path: String) -> [String] {
+/// The names in a directory, sorted (none when it cannot be read).
+public func listDirectory(_ path: String) -> [String] {
   guard let d = opendir(path) else { return [] }
   defer { closedir(d) }
   var names: [String] = []

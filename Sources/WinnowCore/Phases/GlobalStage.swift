@@ -1,13 +1,80 @@
-/// A stage that must see every document of a run: keyed, first-occurrence-wins dedup. In a
-/// recipe run it is planned as phases (DESIGN.md, "Stages"):
+import Glibc
+
+/// A stage that must see every document of a run (near-duplicate removal, keyed dedup). A
+/// recipe run plans it as passes (DESIGN.md, "Stages"):
 ///
-/// - map, per input task: the stages before it run, and every document reaching it emits its
-///   key and position into sorted, checksummed runs, one set per bucket;
-/// - reduce, per bucket: the runs of every map task are merged; every entry after the first of
-///   its key marks a document to drop;
+/// - map, one task per input task: the stages before it run, and the stage's map stage sees
+///   every document reaching it, writing what it needs into files of the map pass;
+/// - middle passes, each with a fixed number of tasks (buckets, or one): they read the files of
+///   earlier passes and write their own;
 /// - apply, per input task: the inputs are read again, the stages before it run again (they are
-///   deterministic, so the same documents reach it in the same order), the marked documents
-///   are dropped, and the stages after it run.
+///   deterministic, so the same documents reach it in the same order), the stage's apply stage
+///   drops or annotates documents by their position, and the stages after it run.
+///
+/// Every task's result depends only on the input order, never on the number of tasks or
+/// workers, so every executor and worker count writes the same bytes.
+public protocol GlobalStage: AnyObject {
+  /// The number of tasks of each middle pass.
+  var middlePasses: [Int] { get }
+  /// The last per-document stage of a map task.
+  func mapStage(_ phase: PhaseTask) throws(WinnowError) -> PhaseMapStage
+  /// Runs one task of middle pass `phase.pass` (1…middlePasses.count).
+  func runMiddle(_ phase: PhaseTask) throws(WinnowError) -> RunStats
+  /// The per-document stage that takes the global stage's place in an apply task.
+  func applyStage(_ phase: PhaseTask) throws(WinnowError) -> DocumentStage
+}
+
+/// The per-document stage of a map task; `finish` writes what is left once the input ends.
+public protocol PhaseMapStage: DocumentStage {
+  func finish() throws(WinnowError)
+}
+
+/// Where a task of a global stage stands and where the files of each pass live. Passes are
+/// numbered from 0 (map); the apply pass is the last.
+public struct PhaseTask: Sendable {
+  public var pass: Int
+  public var task: Int
+  /// Tasks per pass, map to apply.
+  public var tasksPerPass: [Int]
+  /// The directory under which each pass has its own directory.
+  public var root: String
+
+  public init(pass: Int, task: Int, tasksPerPass: [Int], root: String) {
+    self.pass = pass
+    self.task = task
+    self.tasksPerPass = tasksPerPass
+    self.root = root
+  }
+
+  public func directory(_ pass: Int) -> String { root + "/p\(pass)" }
+  public var directory: String { directory(pass) }
+  public var name: String { Self.name(pass: pass, task: task) }
+  /// Tasks of the map pass (and of the apply pass).
+  public var inputTasks: Int { tasksPerPass[0] }
+  public var applyPass: Int { tasksPerPass.count - 1 }
+
+  /// "p1-t00003": the name of a task, in file names and logs.
+  public static func name(pass: Int, task: Int) -> String { "p\(pass)-t\(pad(task, 5))" }
+
+  /// Files of pass `pass` whose names start with `prefix` and end with `suffix`, sorted.
+  public func files(ofPass pass: Int, prefix: String = "", suffix: String, containing: String = "") -> [String] {
+    let dir = directory(pass)
+    return listDirectory(dir)
+      .filter { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) && (containing.isEmpty || $0.contains(containing)) }
+      .map { dir + "/" + $0 }
+  }
+
+  /// Creates this task's directory and removes what an earlier attempt of this task left.
+  public func prepareDirectory() throws(WinnowError) {
+    try makeDirectories(directory)
+    for f in files(ofPass: pass, prefix: name + "-", suffix: "") { unlink(f) }
+    for f in listDirectory(directory) where f.hasPrefix("." + name) && f.contains(".tmp-") { unlink(directory + "/" + f) }
+  }
+}
+
+/// A keyed, first-occurrence-wins global stage (`exact_dedup`): every document has at most
+/// one key, and every document after the first of its key is a duplicate. `KeyedPhases` runs
+/// it as map (keys into sorted runs per bucket), reduce (per bucket: merge, mark) and apply.
 ///
 /// Memory does not grow with the corpus: map spills sorted runs at a fixed size, reduce merges
 /// runs streaming, apply holds only its own task's drop list.
@@ -51,7 +118,7 @@ public final class MarkedDropStage: DocumentStage {
 /// The map phase of a keyed global stage, as the last per-document stage of a map task: it
 /// emits every document's key into per-bucket buffers, spilling each as a sorted run when it
 /// is full, and keeps every document (nothing is written but the runs).
-public final class KeyEmitStage: DocumentStage {
+public final class KeyEmitStage: PhaseMapStage {
   let global: KeyedGlobalStage
   let task: UInt64
   let buckets: Int
@@ -111,4 +178,82 @@ public final class KeyEmitStage: DocumentStage {
 func pad(_ v: Int, _ width: Int) -> String {
   let s = String(v)
   return String(repeating: "0", count: max(0, width - s.count)) + s
+}
+
+/// The phases of a keyed global stage: map, one reduce pass over `buckets` tasks, apply.
+public final class KeyedPhases: GlobalStage {
+  public let stage: KeyedGlobalStage
+  public let name: String
+  public let buckets: Int
+
+  public init(_ stage: KeyedGlobalStage, name: String, buckets: Int) {
+    self.stage = stage
+    self.name = name
+    self.buckets = buckets
+  }
+
+  public var middlePasses: [Int] { [buckets] }
+
+  public func mapStage(_ phase: PhaseTask) throws(WinnowError) -> PhaseMapStage {
+    try phase.prepareDirectory()
+    return KeyEmitStage(global: stage, task: phase.task, buckets: buckets, directory: phase.directory, filePrefix: phase.name)
+  }
+
+  /// Reduce task `bucket`: merges that bucket's runs from every map task and marks every
+  /// entry after the first of its key. Marks go to one small sorted file per apply task.
+  public func runMiddle(_ phase: PhaseTask) throws(WinnowError) -> RunStats {
+    let bucket = phase.task
+    let b = "-b" + pad(bucket, 4) + "-"
+    let runs = phase.files(ofPass: 0, suffix: ".run", containing: b)
+    // Every map task leaves at least one run per bucket: fewer means the map pass is incomplete.
+    let tasksWithRuns = Set(runs.map { $0.split(separator: "/").last!.prefix(9) })
+    guard tasksWithRuns.count == phase.inputTasks else {
+      throw .io("reduce bucket \(bucket): runs from \(tasksWithRuns.count) of \(phase.inputTasks) map tasks in \(phase.directory(0))")
+    }
+    let merger = try SortedRunMerger<PhaseEntry>(paths: runs)
+    var marks: [UInt64: [PhaseEntry]] = [:]
+    var previous: Hash128?
+    var entries = 0
+    var duplicates = 0
+    var clusterSizes: [Int: Int] = [:]
+    var size = 0
+    while let e = try merger.next() {
+      entries += 1
+      if e.key == previous {
+        duplicates += 1
+        size += 1
+        marks[e.task, default: []].append(PhaseEntry(key: Hash128(low: 0, high: 0), task: e.task, ordinal: e.ordinal))
+      } else {
+        if size > 0 { clusterSizes[size, default: 0] += 1 }
+        size = 1
+      }
+      previous = e.key
+    }
+    if size > 0 { clusterSizes[size, default: 0] += 1 }
+    try phase.prepareDirectory()
+    for (t, list) in marks.sorted(by: { $0.key < $1.key }) {
+      var l = list
+      try SortedRunFile.write(&l, to: "\(phase.directory)/\(phase.name)-\(PhaseTask.name(pass: phase.applyPass, task: Int(t))).marks")
+    }
+    var stats = RunStats()
+    stats.documentsRead = entries
+    stats.inputFiles = runs
+    var st = StageStats(name: name)
+    st.documentsIn = entries
+    st.kept = entries - duplicates
+    st.dropped = duplicates
+    if duplicates > 0 { st.droppedByReason[stage.duplicateReason] = duplicates }
+    st.clusterSizes = Dictionary(uniqueKeysWithValues: clusterSizes.map { (String($0.key), $0.value) })
+    stats.stages = [st]
+    return stats
+  }
+
+  /// The positions the reduce pass marked for this apply task, from every bucket.
+  public func applyStage(_ phase: PhaseTask) throws(WinnowError) -> DocumentStage {
+    var marked: [UInt64] = []
+    for f in phase.files(ofPass: 1, suffix: "-" + phase.name + ".marks") {
+      for e in try SortedRunFile.readAll(f, as: PhaseEntry.self) { marked.append(e.ordinal) }
+    }
+    return MarkedDropStage(global: stage, marked: marked)
+  }
 }

@@ -24,29 +24,62 @@ public struct PhaseEntry: Comparable, Sendable {
   }
 }
 
-/// A sorted run on disk: a header (magic, version, entry count), fixed-size little-endian
-/// entries, and a footer with the XXH3-64 of everything before it. Readers verify the count
-/// and the checksum, so a truncated or corrupt run is an error naming the file, never a
-/// silently wrong answer. Files are written under a temporary name and renamed when complete.
-public enum SortedRunFile {
-  static let magic: [UInt8] = Array("WNRUN001".utf8)
-  static let entrySize = 32
+/// A record of a global stage's intermediate files: fixed size, little-endian, ordered. Each
+/// kind has its own tag, written in the file header, so a file of the wrong kind is an error.
+public protocol RunRecord: Comparable, Sendable {
+  static var byteSize: Int { get }
+  /// Eight ASCII letters naming the kind, e.g. "KEYENTRY".
+  static var tag: String { get }
+  func store(to p: UnsafeMutableRawPointer)
+  init(loadingFrom p: UnsafeRawPointer)
+}
 
-  /// Sorts `entries` and writes them to `path`.
-  public static func write(_ entries: inout [PhaseEntry], to path: String) throws(WinnowError) {
-    entries.sort()
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(16 + entries.count * entrySize + 8)
-    bytes += magic
-    appendLE(UInt64(entries.count), to: &bytes)
-    for e in entries {
-      appendLE(e.key.high, to: &bytes)
-      appendLE(e.key.low, to: &bytes)
-      appendLE(e.task, to: &bytes)
-      appendLE(e.ordinal, to: &bytes)
+extension PhaseEntry: RunRecord {
+  public static var byteSize: Int { 32 }
+  public static var tag: String { "KEYENTRY" }
+  public func store(to p: UnsafeMutableRawPointer) {
+    p.storeBytes(of: key.high.littleEndian, as: UInt64.self)
+    (p + 8).storeBytes(of: key.low.littleEndian, as: UInt64.self)
+    (p + 16).storeBytes(of: task.littleEndian, as: UInt64.self)
+    (p + 24).storeBytes(of: ordinal.littleEndian, as: UInt64.self)
+  }
+  public init(loadingFrom p: UnsafeRawPointer) {
+    self.init(
+      key: Hash128(
+        low: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian,
+        high: p.loadUnaligned(as: UInt64.self).littleEndian),
+      task: p.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian,
+      ordinal: p.loadUnaligned(fromByteOffset: 24, as: UInt64.self).littleEndian)
+  }
+}
+
+/// A run on disk: a header (magic, record kind, record count), fixed-size little-endian
+/// records, and a footer with the XXH3-64 of everything before it. Readers verify the kind,
+/// the count and the checksum, so a truncated or corrupt run is an error naming the file,
+/// never a silently wrong answer. Files are written under a temporary name and renamed when
+/// complete. Most runs are sorted; some phases write records in document order instead.
+public enum SortedRunFile {
+  static let magic: [UInt8] = Array("WNRUN002".utf8)
+  static let headerSize = 24
+
+  /// Sorts `records` (unless `sort` is false) and writes them to `path`.
+  public static func write<R: RunRecord>(_ records: inout [R], to path: String, sort: Bool = true) throws(WinnowError) {
+    if sort { records.sort() }
+    let size = headerSize + records.count * R.byteSize + 8
+    var bytes = [UInt8](repeating: 0, count: size)
+    bytes.withUnsafeMutableBytes { raw in
+      let base = raw.baseAddress!
+      base.copyMemory(from: magic, byteCount: 8)
+      base.advanced(by: 8).copyMemory(from: Array(R.tag.utf8.prefix(8)), byteCount: min(8, R.tag.utf8.count))
+      (base + 16).storeBytes(of: UInt64(records.count).littleEndian, as: UInt64.self)
+      var p = base + headerSize
+      for r in records {
+        r.store(to: p)
+        p += R.byteSize
+      }
+      let sum = XXH3_64bits(base, size - 8)
+      (base + size - 8).storeBytes(of: sum.littleEndian, as: UInt64.self)
     }
-    let sum = bytes.withUnsafeBufferPointer { XXH3.hash64($0) }
-    appendLE(sum, to: &bytes)
     let sink = try FileSink(path: path)
     do throws(WinnowError) {
       try sink.write(bytes)
@@ -57,20 +90,24 @@ public enum SortedRunFile {
     }
   }
 
-  static func appendLE(_ v: UInt64, to out: inout [UInt8]) {
-    var x = v.littleEndian
-    withUnsafeBytes(of: &x) { out.append(contentsOf: $0) }
+  /// Every record of a run, in file order (small runs: mark lists, counts).
+  public static func readAll<R: RunRecord>(_ path: String, as: R.Type = R.self) throws(WinnowError) -> [R] {
+    let r = try SortedRunReader<R>(path: path)
+    var out: [R] = []
+    out.reserveCapacity(Int(min(r.remaining, 1 << 24)))
+    while let e = try r.next() { out.append(e) }
+    return out
   }
 }
 
-/// Streams the entries of one sorted run, verifying its checksum when the end is reached.
-public final class SortedRunReader {
+/// Streams the records of one run, verifying its checksum when the end is reached.
+public final class SortedRunReader<R: RunRecord> {
   public let path: String
   let fd: Int32
   var buffer: UnsafeMutableRawBufferPointer
   var filled = 0
   var pos = 0
-  var remaining: UInt64
+  public private(set) var remaining: UInt64
   var hasher: OpaquePointer
   var footerChecked = false
 
@@ -78,17 +115,20 @@ public final class SortedRunReader {
     self.path = path
     fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw .io("\(path): cannot open run file: \(String(cString: strerror(errno)))") }
-    buffer = .allocate(byteCount: 1 << 20, alignment: 16)
+    buffer = .allocate(byteCount: max(1 << 20, R.byteSize * 64), alignment: 16)
     hasher = XXH3_createState()
     XXH3_64bits_reset(hasher)
     remaining = 0
-    var header = [UInt8](repeating: 0, count: 16)
+    var header = [UInt8](repeating: 0, count: SortedRunFile.headerSize)
     let got = try typed { try header.withUnsafeMutableBytes { try readFully($0) } }
-    guard got == 16, Array(header[0..<8]) == SortedRunFile.magic else {
+    guard got == SortedRunFile.headerSize, Array(header[0..<8]) == SortedRunFile.magic else {
       throw .io("\(path): not a Winnow run file or truncated header; delete the run's .winnow directory or pass --fresh")
     }
-    header.withUnsafeBytes { _ = XXH3_64bits_update(hasher, $0.baseAddress, 16) }
-    remaining = header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian }
+    guard Array(header[8..<16]) == Array(R.tag.utf8.prefix(8)) else {
+      throw .io("\(path): run file holds '\(String(decoding: header[8..<16], as: UTF8.self))' records, expected '\(R.tag)'")
+    }
+    header.withUnsafeBytes { _ = XXH3_64bits_update(hasher, $0.baseAddress, SortedRunFile.headerSize) }
+    remaining = header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian }
   }
 
   deinit {
@@ -111,33 +151,29 @@ public final class SortedRunReader {
     return n
   }
 
-  /// The next entry, or nil after the last one (once the checksum is verified).
-  public func next() throws(WinnowError) -> PhaseEntry? {
+  /// The next record, or nil after the last one (once the checksum is verified).
+  public func next() throws(WinnowError) -> R? {
     if remaining == 0 {
       if !footerChecked { try checkFooter() }
       return nil
     }
-    if filled - pos < SortedRunFile.entrySize {
+    let size = R.byteSize
+    if filled - pos < size {
       let keep = filled - pos
       if keep > 0 { memmove(buffer.baseAddress!, buffer.baseAddress! + pos, keep) }
       filled = keep
       pos = 0
-      let want = min(buffer.count - keep, Int(min(remaining, UInt64(buffer.count / SortedRunFile.entrySize))) * SortedRunFile.entrySize)
+      let want = min(buffer.count - keep, Int(min(remaining, UInt64(buffer.count / size))) * size)
       let n = try readFully(UnsafeMutableRawBufferPointer(start: buffer.baseAddress! + keep, count: max(0, want - keep)))
       filled += n
-      if filled < SortedRunFile.entrySize {
-        throw .io("\(path): run file is truncated (\(remaining) entries missing); delete the run's .winnow directory or pass --fresh")
+      if filled < size {
+        throw .io("\(path): run file is truncated (\(remaining) records missing); delete the run's .winnow directory or pass --fresh")
       }
     }
     let p = buffer.baseAddress! + pos
-    _ = XXH3_64bits_update(hasher, p, SortedRunFile.entrySize)
-    let e = PhaseEntry(
-      key: Hash128(
-        low: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian,
-        high: p.loadUnaligned(as: UInt64.self).littleEndian),
-      task: p.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian,
-      ordinal: p.loadUnaligned(fromByteOffset: 24, as: UInt64.self).littleEndian)
-    pos += SortedRunFile.entrySize
+    _ = XXH3_64bits_update(hasher, p, size)
+    let e = R(loadingFrom: UnsafeRawPointer(p))
+    pos += size
     remaining -= 1
     return e
   }
@@ -166,19 +202,19 @@ public final class SortedRunReader {
 
 /// Merges sorted runs into one sorted stream (a binary heap over the runs' heads): memory
 /// grows with the number of runs, not with their size.
-public final class SortedRunMerger {
-  var readers: [SortedRunReader]
-  var heap: [(PhaseEntry, Int)] = []
+public final class SortedRunMerger<R: RunRecord> {
+  var readers: [SortedRunReader<R>]
+  var heap: [(R, Int)] = []
 
   public init(paths: [String]) throws(WinnowError) {
     readers = []
-    for p in paths { readers.append(try SortedRunReader(path: p)) }
+    for p in paths { readers.append(try SortedRunReader<R>(path: p)) }
     for (k, r) in readers.enumerated() {
       if let e = try r.next() { push((e, k)) }
     }
   }
 
-  public func next() throws(WinnowError) -> PhaseEntry? {
+  public func next() throws(WinnowError) -> R? {
     guard let (top, k) = heap.first else { return nil }
     if let e = try readers[k].next() {
       heap[0] = (e, k)
@@ -193,7 +229,7 @@ public final class SortedRunMerger {
     return top
   }
 
-  private func push(_ x: (PhaseEntry, Int)) {
+  private func push(_ x: (R, Int)) {
     heap.append(x)
     var i = heap.count - 1
     while i > 0 {

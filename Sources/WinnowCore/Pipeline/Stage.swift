@@ -31,15 +31,15 @@ public struct StageDescriptor: Sendable {
   /// One line for `winnow stages` and `--help`.
   public var summary: String
   public var parameters: [ParameterSpec]
-  /// For a stage that must see every document: how a recipe run builds it as map, reduce
+  /// For a stage that must see every document: how a recipe run builds it as map, middle
   /// and apply phases. (`make` still builds the in-process version that pipes use.)
-  public var makeGlobal: (@Sendable (StageParameters, StageContext) throws(WinnowError) -> KeyedGlobalStage)?
+  public var makeGlobal: (@Sendable (StageParameters, StageContext) throws(WinnowError) -> GlobalStage)?
   public var isGlobal: Bool { makeGlobal != nil }
   public var make: @Sendable (StageParameters, StageContext) throws(WinnowError) -> DocumentStage
 
   public init(
     name: String, summary: String, parameters: [ParameterSpec],
-    makeGlobal: (@Sendable (StageParameters, StageContext) throws(WinnowError) -> KeyedGlobalStage)? = nil,
+    makeGlobal: (@Sendable (StageParameters, StageContext) throws(WinnowError) -> GlobalStage)? = nil,
     make: @escaping @Sendable (StageParameters, StageContext) throws(WinnowError) -> DocumentStage
   ) {
     self.name = name
@@ -57,10 +57,9 @@ public struct StageDescriptor: Sendable {
   }
 
   /// Validates raw values and builds the phased version of a global stage.
-  public func buildGlobal(_ raw: [String: RawParameter], context: StageContext) throws(WinnowError) -> (KeyedGlobalStage, StageParameters)? {
+  public func buildGlobal(_ raw: [String: RawParameter], context: StageContext) throws(WinnowError) -> GlobalStage? {
     guard let makeGlobal else { return nil }
-    let p = try StageParameters.validate(raw, against: parameters, stage: name)
-    return (try makeGlobal(p, context), p)
+    return try makeGlobal(try StageParameters.validate(raw, against: parameters, stage: name), context)
   }
 }
 

@@ -60,8 +60,7 @@ public struct RunDirectory: Sendable {
   public var statsPath: String { path + "/stats.json" }
 
   public static func taskName(pass: Int, task: Int) -> String {
-    let t = String(task)
-    return "p\(pass)-t\(String(repeating: "0", count: max(0, 5 - t.count)))\(t)"
+    PhaseTask.name(pass: pass, task: task)
   }
 
   public func recordPath(pass: Int, task: Int) -> String {
