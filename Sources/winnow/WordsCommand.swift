@@ -47,24 +47,26 @@ struct WordsCommand: ParsableCommand {
           JSONString.appendQuoted(UnsafeBufferPointer(rebasing: text[w]), to: &out)
         }
         out.append(contentsOf: Array("],\"sentences\":\(sentences)}\n".utf8))
-        if out.count > 1 << 20 { try flush(&out) }
+        if out.count > 1 << 20 { try writeStandardOutput(&out) }
       }
-      try flush(&out)
+      try writeStandardOutput(&out)
     } catch {
       throw report(error)
     }
   }
+}
 
-  private func flush(_ out: inout [UInt8]) throws(WinnowError) {
-    var done = 0
-    while done < out.count {
-      let n = out.withUnsafeBufferPointer { b in write(1, b.baseAddress! + done, b.count - done) }
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw .io("cannot write to standard output: \(String(cString: strerror(errno)))")
-      }
-      done += n
+/// Writes `out` to standard output (write(2): Swift 6's stdout FILE is not for concurrent
+/// code) and empties it.
+func writeStandardOutput(_ out: inout [UInt8]) throws(WinnowError) {
+  var done = 0
+  while done < out.count {
+    let n = out.withUnsafeBufferPointer { b in write(1, b.baseAddress! + done, b.count - done) }
+    if n < 0 {
+      if errno == EINTR { continue }
+      throw .io("cannot write to standard output: \(String(cString: strerror(errno)))")
     }
-    out.removeAll(keepingCapacity: true)
+    done += n
   }
+  out.removeAll(keepingCapacity: true)
 }

@@ -1,0 +1,170 @@
+import WinnowText
+
+/// The text normalisation MinHash shingles are taken from: datatrove 0.10.1's
+/// `simplify_text` at its defaults, so near-duplicates that differ only in case, digits,
+/// punctuation, spacing or accents share their shingles. In datatrove's order:
+///
+/// 1. lower case (full Unicode, Python's `str.lower()`);
+/// 2. every number — a run of decimal digits of any script, with at most one decimal
+///    separator (`. , ، ٫ ⎖ ⎗ ⎘`) followed by more digits — becomes `0`;
+/// 3. punctuation (datatrove's list: ASCII punctuation, common CJK and typographic marks,
+///    C0/C1 control characters) becomes a space;
+/// 4. the text is stripped and whitespace runs (Python's `\s`) become one space;
+/// 5. accents go: canonical decomposition (NFD), then every nonspacing mark (Mn) is removed;
+///    the result is stripped again.
+///
+/// Steps 2–4 are one pass over the bytes; ASCII text never reaches ICU.
+public struct ShingleTextSimplifier {
+  var normalizer = TextNormalizer()
+  var lowered: [UInt8] = []
+  var decomposed: [UInt8] = []
+  /// The simplified text of the last call.
+  public private(set) var output: [UInt8] = []
+
+  public init() {}
+
+  /// Byte classes for ASCII: 0 keep, 1 separator (punctuation, control, whitespace), 2 digit.
+  static let asciiClass: [UInt8] = (0..<128).map { b -> UInt8 in
+    if b >= 0x30 && b <= 0x39 { return 2 }
+    if b < 0x20 || b == 0x7F || b == 0x20 { return 1 }
+    let punct = Array("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".utf8)
+    return punct.contains(UInt8(b)) ? 1 : 0
+  }
+
+  /// Non-ASCII scalars of datatrove's punctuation list (besides C1 controls).
+  static let punctuation: Set<UInt32> = [
+    0xAB, 0xB4, 0xBB, 0x2013, 0x2014, 0x2019, 0x201C, 0x201D, 0x201E, 0x2026, 0x2236, 0x2501, 0x25BA,
+    0x3001, 0x3002, 0x3008, 0x3009, 0x300A, 0x300B, 0x300C, 0x300D, 0x3010, 0x3011, 0xFF01, 0xFF05,
+    0xFF08, 0xFF09, 0xFF0C, 0xFF0E, 0xFF11, 0xFF1A, 0xFF1B, 0xFF1F, 0xFF5E,
+  ]
+
+  /// Scalars that may join two digit runs into one number.
+  @inline(__always)
+  static func isDecimalSeparator(_ v: UInt32) -> Bool {
+    v == 0x2E || v == 0x2C || v == 0x60C || v == 0x66B || (v >= 0x2396 && v <= 0x2398)
+  }
+
+  @inline(__always)
+  static func isDigit(_ s: Unicode.Scalar) -> Bool {
+    let v = s.value
+    if v < 0x80 { return v &- 0x30 < 10 }
+    return s.properties.generalCategory == .decimalNumber
+  }
+
+  /// Simplifies `text` into `output`.
+  public mutating func simplify(_ text: UnsafeBufferPointer<UInt8>) {
+    normalizer.lowercase(text, into: &lowered)
+    output.removeAll(keepingCapacity: true)
+    output.reserveCapacity(lowered.count)
+    var ascii = true
+    lowered.withUnsafeBufferPointer { src in
+      let n = src.count
+      var i = 0
+      var pendingSpace = false
+      @inline(__always) func emitSeparator() { if !output.isEmpty { pendingSpace = true } }
+      @inline(__always) func beforeEmit() {
+        if pendingSpace {
+          output.append(0x20)
+          pendingSpace = false
+        }
+      }
+      while i < n {
+        let b = src[i]
+        if b < 0x80 {
+          switch Self.asciiClass[Int(b)] {
+          case 0:
+            beforeEmit()
+            output.append(b)
+            i += 1
+          case 1:
+            emitSeparator()
+            i += 1
+          default:
+            i = number(src, from: i)
+            beforeEmit()
+            output.append(0x30)
+          }
+          continue
+        }
+        let (s, len) = UTF8Bytes.decode(src, at: i)
+        let v = s.value
+        if Self.isDigit(s) {
+          i = number(src, from: i)
+          beforeEmit()
+          output.append(0x30)
+        } else if (v >= 0x80 && v < 0xA0) || Self.punctuation.contains(v) || UnicodeWhitespace.contains(s) {
+          emitSeparator()
+          i += len
+        } else {
+          beforeEmit()
+          ascii = false
+          if s.value == 0xFFFD && !(len == 3 && src[i] == 0xEF) {
+            output.append(contentsOf: [0xEF, 0xBF, 0xBD])
+          } else {
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: src[i..<(i + len)]))
+          }
+          i += len
+        }
+      }
+    }
+    if !ascii { stripMarks() }
+  }
+
+  /// The end of the number starting at `i`: digits, then at most one separator followed by
+  /// digits.
+  func number(_ src: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+    let n = src.count
+    var i = skipDigits(src, from: start)
+    if i < n {
+      let (s, len) = UTF8Bytes.decode(src, at: i)
+      if Self.isDecimalSeparator(s.value), i + len < n {
+        let (d, _) = UTF8Bytes.decode(src, at: i + len)
+        if Self.isDigit(d) { i = skipDigits(src, from: i + len) }
+      }
+    }
+    return i
+  }
+
+  func skipDigits(_ src: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+    var i = start
+    while i < src.count {
+      if src[i] < 0x80 {
+        guard src[i] &- 0x30 < 10 else { break }
+        i += 1
+        continue
+      }
+      let (s, len) = UTF8Bytes.decode(src, at: i)
+      guard Self.isDigit(s) else { break }
+      i += len
+    }
+    return i
+  }
+
+  /// NFD, then every nonspacing mark removed, then stripped.
+  mutating func stripMarks() {
+    output.withUnsafeBufferPointer { normalizer.normalize($0, form: .nfd, into: &decomposed) }
+    output.removeAll(keepingCapacity: true)
+    decomposed.withUnsafeBufferPointer { src in
+      var i = 0
+      while i < src.count {
+        if src[i] < 0x80 {
+          output.append(src[i])
+          i += 1
+          continue
+        }
+        let (s, len) = UTF8Bytes.decode(src, at: i)
+        if s.properties.generalCategory != .nonspacingMark {
+          output.append(contentsOf: UnsafeBufferPointer(rebasing: src[i..<(i + len)]))
+        }
+        i += len
+      }
+    }
+    // Removing marks can leave a space at either end (a mark standing alone after a space).
+    // Steps 2-4 left no whitespace but single spaces, and decomposition makes none.
+    var end = output.count
+    while end > 0 && output[end - 1] == 0x20 { end -= 1 }
+    var start = 0
+    while start < end && output[start] == 0x20 { start += 1 }
+    if start > 0 || end < output.count { output = Array(output[start..<end]) }
+  }
+}
