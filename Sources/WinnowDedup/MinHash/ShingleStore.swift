@@ -1,0 +1,107 @@
+import CXXHash
+import Glibc
+import WinnowCore
+
+/// The shingle sets of one map task's documents, for the exact Jaccard check: the sorted
+/// shingle hashes of each document one after the other, then an index (position, offset,
+/// count, XXH3 of the hashes per document), the index's length and the XXH3 of the index.
+/// Readers verify the index when they open the file and each document's hashes when they read
+/// them, so a damaged file is an error naming it.
+///
+/// Size: 8 bytes per distinct shingle (about one per word) plus 32 per document.
+public final class ShingleStoreWriter {
+  static let magic = Array("WNSHING1".utf8)
+  let sink: FileSink
+  var offset: UInt64 = 8
+  var index: [UInt64] = []
+
+  public init(path: String) throws(WinnowError) {
+    sink = try FileSink(path: path)
+    try sink.write(Self.magic)
+  }
+
+  public func add(ordinal: UInt64, shingles: [UInt64]) throws(WinnowError) {
+    let sum = shingles.withUnsafeBytes { XXH3_64bits($0.baseAddress, $0.count) }
+    index += [ordinal, offset, UInt64(shingles.count), sum]
+    try typedWrite(shingles)
+    offset += UInt64(shingles.count * 8)
+  }
+
+  func typedWrite(_ values: [UInt64]) throws(WinnowError) {
+    let bytes = values.map(\.littleEndian).withUnsafeBytes { [UInt8]($0) }
+    try sink.write(bytes)
+  }
+
+  public func finish() throws(WinnowError) {
+    let sum = index.map(\.littleEndian).withUnsafeBytes { XXH3_64bits($0.baseAddress, $0.count) }
+    try typedWrite(index + [UInt64(index.count / 4), sum])
+    try sink.finish()
+  }
+
+  public func abort() { sink.abort() }
+}
+
+/// Reads the shingle sets a `ShingleStoreWriter` wrote.
+public final class ShingleStoreReader {
+  public let path: String
+  let fd: Int32
+  /// Position → (offset, count, checksum).
+  var entries: [UInt64: (UInt64, Int, UInt64)] = [:]
+
+  public init(path: String) throws(WinnowError) {
+    self.path = path
+    fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw .io("\(path): cannot open shingle file: \(String(cString: strerror(errno)))") }
+    var st = stat()
+    fstat(fd, &st)
+    let size = Int(st.st_size)
+    var tail = [UInt64](repeating: 0, count: 2)
+    guard size >= 24, try Self.read(fd, into: &tail, at: size - 16) else {
+      throw .io("\(path): shingle file is truncated; delete the run's .winnow directory or pass --fresh")
+    }
+    let n = Int(UInt64(littleEndian: tail[0]))
+    guard n >= 0, n <= (size - 24) / 32 else { throw .io("\(path): shingle file is corrupt (bad index length)") }
+    var index = [UInt64](repeating: 0, count: n * 4)
+    guard try Self.read(fd, into: &index, at: size - 16 - n * 32),
+      index.withUnsafeBytes({ XXH3_64bits($0.baseAddress, $0.count) }) == UInt64(littleEndian: tail[1])
+    else {
+      throw .io("\(path): shingle file is corrupt (index checksum mismatch); delete the run's .winnow directory or pass --fresh")
+    }
+    entries.reserveCapacity(n)
+    for k in 0..<n {
+      let e = index[(4 * k)..<(4 * k + 4)].map { UInt64(littleEndian: $0) }
+      entries[e[0]] = (e[1], Int(e[2]), e[3])
+    }
+  }
+
+  deinit { close(fd) }
+
+  static func read(_ fd: Int32, into values: inout [UInt64], at offset: Int) throws(WinnowError) -> Bool {
+    let want = values.count * 8
+    let got = values.withUnsafeMutableBytes { raw -> Int in
+      var done = 0
+      while done < want {
+        let r = pread(fd, raw.baseAddress! + done, want - done, off_t(offset + done))
+        if r < 0 && errno == EINTR { continue }
+        if r <= 0 { break }
+        done += r
+      }
+      return done
+    }
+    return got == want
+  }
+
+  /// The shingle set of the document at `ordinal`, into `out`.
+  public func shingles(_ ordinal: UInt64, into out: inout [UInt64]) throws(WinnowError) {
+    guard let (offset, count, sum) = entries[ordinal] else {
+      throw .io("\(path): no shingles for document \(ordinal) of the task")
+    }
+    out = [UInt64](repeating: 0, count: count)
+    guard try Self.read(fd, into: &out, at: Int(offset)),
+      out.withUnsafeBytes({ XXH3_64bits($0.baseAddress, $0.count) }) == sum
+    else {
+      throw .io("\(path): shingle file is corrupt (document \(ordinal)); delete the run's .winnow directory or pass --fresh")
+    }
+    for k in out.indices { out[k] = UInt64(littleEndian: out[k]) }
+  }
+}

@@ -1,0 +1,463 @@
+import WinnowCore
+
+/// `minhash_dedup`: near-duplicate removal with MinHash LSH, as datatrove's four MinHash
+/// stages (and FineWeb) do it, in bounded memory and with the same answer for any number of
+/// tasks and workers. In a recipe run it is four passes:
+///
+/// 1. map (per input task): each document's signature (`MinHasher`); each of its bands goes
+///    as a `BandEntry` into sorted, checksummed runs, one set per reduce bucket. With
+///    `exact_check` the document's shingle set goes into the task's `ShingleStore`.
+/// 2. band reduce (per bucket): the bucket's runs are merged; documents with equal band keys
+///    are candidate pairs. Without the exact check every member of a group is paired with the
+///    group's first document; with it, each member is compared with the group's
+///    representatives in input order and paired with the first whose true shingle Jaccard
+///    reaches `threshold` (or becomes a representative itself). Pairs go to edge runs.
+/// 3. cluster (one task): union-find over the pairs; each connected component is a cluster;
+///    the document kept is the first in input order, or the longest, or the one with the
+///    highest value of a field; the others are marked for their apply task.
+/// 4. apply (per input task): marked documents are dropped (`near_duplicate`), or, with
+///    `mode: annotate`, every document gets `minhash_cluster_id` (the input position of its
+///    cluster's first document) and `minhash_cluster_size`.
+///
+/// Memory: map holds at most `spill_entries` band entries (32 bytes each) before it writes a
+/// run; band reduce holds one group's representatives and up to 2^21 pairs; cluster holds the
+/// documents that have a near-duplicate (about 40 bytes each); apply holds its task's marks.
+public final class MinHashDedup: GlobalStage {
+  public static let descriptor = StageDescriptor(
+    name: "minhash_dedup",
+    summary: "Drop near-duplicate documents (MinHash LSH over word n-grams, clustered; recipe runs only)",
+    parameters: [
+      ParameterSpec("ngram", .int(min: 1, max: 1000), default: .int(5), help: "shingle size in words (or characters with unit: char)"),
+      ParameterSpec("bands", .int(min: 1, max: 1000), default: .int(14), help: "LSH bands"),
+      ParameterSpec("rows", .int(min: 1, max: 1000), default: .int(8), help: "hashes per band"),
+      ParameterSpec("seed", .int(min: 0, max: Int(UInt32.max)), default: .int(1), help: "seed of the hash functions (datatrove's default is 1)"),
+      ParameterSpec(
+        "unit", .choice(["word", "char"]), default: .string("word"),
+        help: "shingles of words, or of characters for languages written without spaces"),
+      ParameterSpec("language", .string, default: .string("en"), help: "word splitting: en (spaCy's rules, as datatrove) or another code (ICU)"),
+      ParameterSpec(
+        "exact_check", .bool, default: .bool(false),
+        help: "keep only candidate pairs whose true shingle Jaccard reaches threshold (fewer false positives)"),
+      ParameterSpec("threshold", .double(min: 0, max: 1), default: .double(0.8), help: "exact_check: the Jaccard similarity that makes a near-duplicate"),
+      ParameterSpec(
+        "keep", .choice(["first", "longest", "highest"]), default: .string("first"),
+        help: "which document of a cluster stays: first in input order, longest text, or highest keep_field"),
+      ParameterSpec("keep_field", .string, help: "keep: highest — the numeric field compared (missing counts as lowest)"),
+      ParameterSpec(
+        "mode", .choice(["drop", "annotate"]), default: .string("drop"),
+        help: "drop duplicates, or keep everything and add minhash_cluster_id and minhash_cluster_size"),
+      ParameterSpec(
+        "buckets", .int(min: 1, max: 65_536), default: .int(14),
+        help: "reduce tasks the band keys are spread over (the result does not depend on it)"),
+      ParameterSpec(
+        "spill_entries", .int(min: 1024, max: 1 << 30), default: .int(1 << 21),
+        help: "band entries a map task holds (32 bytes each) before writing a run"),
+    ],
+    makeGlobal: { (p, _) throws(WinnowError) in try MinHashDedup(p) },
+    make: { (_, _) throws(WinnowError) in
+      throw .usage(
+        "minhash_dedup must see every document before it can drop one: use it in a recipe ('winnow run'); exact-dedup works in pipes")
+    })
+
+  public let config: MinHashConfig
+  public let exactCheck: Bool
+  public let threshold: Double
+  public enum Keep: String, Sendable { case first, longest, highest }
+  public let keep: Keep
+  public let keepField: String?
+  public let annotate: Bool
+  public let buckets: Int
+  public let spillEntries: Int
+  /// Representatives compared per band group with the exact check; a group of more distinct
+  /// texts than this (a pathological bucket) pairs no further members.
+  static let maxRepresentatives = 64
+  public static let reason = "near_duplicate"
+
+  convenience init(_ p: StageParameters) throws(WinnowError) {
+    var c = MinHashConfig()
+    c.ngram = p.int("ngram")!
+    c.bands = p.int("bands")!
+    c.rows = p.int("rows")!
+    c.seed = UInt32(p.int("seed")!)
+    c.unit = p.string("unit") == "char" ? .char : .word
+    c.language = p.string("language")!
+    let keep = Keep(rawValue: p.string("keep")!)!
+    if keep == .highest && p.string("keep_field") == nil {
+      throw .usage("stage 'minhash_dedup': keep: highest needs keep_field (the numeric field to compare)")
+    }
+    if keep != .highest && p.string("keep_field") != nil {
+      throw .usage("stage 'minhash_dedup': keep_field only applies with keep: highest")
+    }
+    self.init(
+      config: c, exactCheck: p.bool("exact_check")!, threshold: p.double("threshold")!, keep: keep,
+      keepField: p.string("keep_field"), annotate: p.string("mode") == "annotate", buckets: p.int("buckets")!,
+      spillEntries: p.int("spill_entries")!)
+  }
+
+  public init(
+    config: MinHashConfig = MinHashConfig(), exactCheck: Bool = false, threshold: Double = 0.8, keep: Keep = .first,
+    keepField: String? = nil, annotate: Bool = false, buckets: Int = 14, spillEntries: Int = 1 << 21
+  ) {
+    self.config = config
+    self.exactCheck = exactCheck
+    self.threshold = threshold
+    self.keep = keep
+    self.keepField = keepField
+    self.annotate = annotate
+    self.buckets = buckets
+    self.spillEntries = spillEntries
+  }
+
+  public var middlePasses: [Int] { [buckets, 1] }
+
+  public func mapStage(_ phase: PhaseTask) throws(WinnowError) -> PhaseMapStage {
+    try phase.prepareDirectory()
+    return try MinHashSignatureStage(self, phase: phase)
+  }
+
+  public func runMiddle(_ phase: PhaseTask) throws(WinnowError) -> RunStats {
+    switch phase.pass {
+    case 1:
+      var reduce = MinHashBandReduce(self, phase: phase)
+      return try reduce.run()
+    default: return try MinHashClustering(self, phase: phase).run()
+    }
+  }
+
+  public func applyStage(_ phase: PhaseTask) throws(WinnowError) -> DocumentStage {
+    var marks: [ClusterMark] = []
+    for f in phase.files(ofPass: 2, suffix: "-" + phase.name + ".marks") { marks += try SortedRunFile.readAll(f, as: ClusterMark.self) }
+    let offset = try Self.inputOffsets(phase)[phase.task]
+    return MinHashApplyStage(marks: marks.sorted(), annotate: annotate, inputOffset: offset)
+  }
+
+  /// The priority of a document for `keep`: higher wins, ties go to the first in input order.
+  func priority(_ doc: Document) -> UInt64 {
+    switch keep {
+    case .first: return 0
+    case .longest: return UInt64(doc.scalarCount)
+    case .highest:
+      guard case .number(let v, _)? = doc.field(keepField!), !v.isNaN else { return 0 }
+      // Order-preserving map of doubles onto unsigned integers; 0 stays below every number.
+      let bits = v.bitPattern
+      return max(1, bits >> 63 == 1 ? ~bits : bits | (1 << 63))
+    }
+  }
+
+  /// The input position of each map task's first document.
+  static func inputOffsets(_ phase: PhaseTask) throws(WinnowError) -> [UInt64] {
+    var offsets: [UInt64] = []
+    var total: UInt64 = 0
+    for t in 0..<phase.inputTasks {
+      let path = phase.directory(0) + "/" + PhaseTask.name(pass: 0, task: t) + "-count.run"
+      let counts = try SortedRunFile.readAll(path, as: TaskCount.self)
+      guard let c = counts.first else { throw .io("\(path): empty count file") }
+      offsets.append(total)
+      total += c.documents
+    }
+    offsets.append(total)
+    return offsets
+  }
+}
+
+/// Map: signatures into band runs (and shingle sets into the task's store).
+final class MinHashSignatureStage: PhaseMapStage {
+  let owner: MinHashDedup
+  let phase: PhaseTask
+  var hasher: MinHasher
+  var buffers: [[BandEntry]]
+  var spills: [Int]
+  var buffered = 0
+  var ordinal: UInt64 = 0
+  var signed: UInt64 = 0
+  let shingleStore: ShingleStoreWriter?
+  var failure: WinnowError?
+
+  init(_ owner: MinHashDedup, phase: PhaseTask) throws(WinnowError) {
+    self.owner = owner
+    self.phase = phase
+    hasher = MinHasher(owner.config)
+    buffers = Array(repeating: [], count: owner.buckets)
+    spills = Array(repeating: 0, count: owner.buckets)
+    shingleStore = owner.exactCheck ? try ShingleStoreWriter(path: phase.directory + "/" + phase.name + "-shingles.bin") : nil
+  }
+
+  func process(_ doc: Document) -> Verdict {
+    let ord = ordinal
+    ordinal += 1
+    guard hasher.sign(doc.text) else { return .keep }
+    signed += 1
+    let node = DocumentNode.make(task: phase.task, ordinal: ord)
+    let priority = owner.priority(doc)
+    for band in 0..<owner.config.bands {
+      let key = hasher.bandKey(band)
+      buffers[Int(key.high % UInt64(owner.buckets))].append(BandEntry(key: key, node: node, priority: priority))
+    }
+    buffered += owner.config.bands
+    if let shingleStore, failure == nil {
+      do { try shingleStore.add(ordinal: ord, shingles: hasher.shingles) } catch { failure = error }
+    }
+    if buffered >= owner.spillEntries {
+      for b in 0..<owner.buckets where !buffers[b].isEmpty { spill(b) }
+      buffered = 0
+    }
+    return .keep
+  }
+
+  func spill(_ b: Int) {
+    guard failure == nil else { return }
+    let path = "\(phase.directory)/\(phase.name)-b\(pad(b, 4))-c\(pad(spills[b], 4)).bands"
+    do { try SortedRunFile.write(&buffers[b], to: path) } catch { failure = error }
+    buffers[b] = []
+    spills[b] += 1
+  }
+
+  /// Every bucket gets at least one (maybe empty) run, so that reduce tasks can tell a
+  /// finished map task from a missing one; the count file is written last.
+  func finish() throws(WinnowError) {
+    for b in 0..<owner.buckets where !buffers[b].isEmpty || spills[b] == 0 { spill(b) }
+    if let failure {
+      shingleStore?.abort()
+      throw failure
+    }
+    try shingleStore?.finish()
+    var count = [TaskCount(documents: ordinal, signed: signed)]
+    try SortedRunFile.write(&count, to: phase.directory + "/" + phase.name + "-count.run")
+  }
+}
+
+func pad(_ v: Int, _ width: Int) -> String {
+  let s = String(v)
+  return String(repeating: "0", count: max(0, width - s.count)) + s
+}
+
+/// Band reduce: candidate pairs of one bucket (verified with the exact check).
+struct MinHashBandReduce {
+  let owner: MinHashDedup
+  let phase: PhaseTask
+  var edges: [DuplicateEdge] = []
+  var chunks = 0
+  var stores: [Int: ShingleStoreReader] = [:]
+  var pairsChecked = 0
+  var pairsRejected = 0
+
+  init(_ owner: MinHashDedup, phase: PhaseTask) {
+    self.owner = owner
+    self.phase = phase
+  }
+
+  mutating func run() throws(WinnowError) -> RunStats {
+    let runs = phase.files(ofPass: 0, suffix: ".bands", containing: "-b\(pad(phase.task, 4))-")
+    let tasksWithRuns = Set(runs.map { $0.split(separator: "/").last!.prefix(9) })
+    guard tasksWithRuns.count == phase.inputTasks else {
+      throw .io(
+        "minhash_dedup bucket \(phase.task): band runs from \(tasksWithRuns.count) of \(phase.inputTasks) map tasks in \(phase.directory(0))")
+    }
+    try phase.prepareDirectory()
+    let merger = try SortedRunMerger<BandEntry>(paths: runs)
+    var entries = 0
+    var groupKey: Hash128?
+    var first = BandEntry(key: Hash128(low: 0, high: 0), node: 0, priority: 0)
+    var reps: [(BandEntry, [UInt64])] = []
+    var scratch: [UInt64] = []
+    while let e = try merger.next() {
+      entries += 1
+      if e.key != groupKey {
+        groupKey = e.key
+        first = e
+        reps.removeAll(keepingCapacity: true)
+        if owner.exactCheck {
+          try load(e.node, into: &scratch)
+          reps.append((e, scratch))
+        }
+        continue
+      }
+      guard owner.exactCheck else {
+        try add(DuplicateEdge(a: first.node, aPriority: first.priority, b: e.node, bPriority: e.priority))
+        continue
+      }
+      try load(e.node, into: &scratch)
+      var linked = false
+      for (rep, shingles) in reps {
+        pairsChecked += 1
+        let j = scratch.withUnsafeBufferPointer { x in shingles.withUnsafeBufferPointer { MinHasher.jaccard(x, $0) } }
+        if j >= owner.threshold {
+          try add(DuplicateEdge(a: rep.node, aPriority: rep.priority, b: e.node, bPriority: e.priority))
+          linked = true
+          break
+        }
+        pairsRejected += 1
+      }
+      if !linked && reps.count < MinHashDedup.maxRepresentatives { reps.append((e, scratch)) }
+    }
+    try flush()
+    var stats = RunStats()
+    stats.documentsRead = entries
+    stats.inputFiles = runs
+    var st = StageStats(name: MinHashDedup.descriptor.name)
+    st.documentsIn = entries
+    st.kept = entries
+    stats.stages = [st]
+    return stats
+  }
+
+  mutating func load(_ node: UInt64, into out: inout [UInt64]) throws(WinnowError) {
+    let task = DocumentNode.task(node)
+    if stores[task] == nil {
+      stores[task] = try ShingleStoreReader(path: phase.directory(0) + "/" + PhaseTask.name(pass: 0, task: task) + "-shingles.bin")
+    }
+    try stores[task]!.shingles(DocumentNode.ordinal(node), into: &out)
+  }
+
+  mutating func add(_ e: DuplicateEdge) throws(WinnowError) {
+    edges.append(e)
+    if edges.count >= 1 << 21 { try flush() }
+  }
+
+  /// Writes the pairs found so far as a sorted run without repeats (the same pair is found in
+  /// several bands). Every band task writes at least one run.
+  mutating func flush() throws(WinnowError) {
+    guard !edges.isEmpty || chunks == 0 else { return }
+    edges.sort()
+    var w = 0
+    for e in edges where w == 0 || edges[w - 1] != e {
+      edges[w] = e
+      w += 1
+    }
+    edges.removeLast(edges.count - w)
+    try SortedRunFile.write(&edges, to: "\(phase.directory)/\(phase.name)-c\(pad(chunks, 4)).edges", sort: false)
+    edges.removeAll(keepingCapacity: true)
+    chunks += 1
+  }
+}
+
+/// Cluster: connected components of the pairs, the document kept of each, marks per task.
+struct MinHashClustering {
+  let owner: MinHashDedup
+  let phase: PhaseTask
+
+  init(_ owner: MinHashDedup, phase: PhaseTask) {
+    self.owner = owner
+    self.phase = phase
+  }
+
+  func run() throws(WinnowError) -> RunStats {
+    let offsets = try MinHashDedup.inputOffsets(phase)
+    let runs = phase.files(ofPass: 1, suffix: ".edges")
+    let bandTasks = Set(runs.map { $0.split(separator: "/").last!.prefix(9) })
+    guard bandTasks.count == phase.tasksPerPass[1] else {
+      throw .io("minhash_dedup clustering: pair runs from \(bandTasks.count) of \(phase.tasksPerPass[1]) band tasks in \(phase.directory(1))")
+    }
+    try phase.prepareDirectory()
+    var index: [UInt64: Int32] = [:]
+    var nodes: [UInt64] = []
+    var priorities: [UInt64] = []
+    var parent: [Int32] = []
+    func id(_ node: UInt64, _ priority: UInt64) -> Int32 {
+      if let k = index[node] { return k }
+      let k = Int32(nodes.count)
+      index[node] = k
+      nodes.append(node)
+      priorities.append(priority)
+      parent.append(k)
+      return k
+    }
+    func root(_ x: Int32) -> Int32 {
+      var r = x
+      while parent[Int(r)] != r { r = parent[Int(r)] }
+      var y = x
+      while parent[Int(y)] != r {
+        let next = parent[Int(y)]
+        parent[Int(y)] = r
+        y = next
+      }
+      return r
+    }
+    var pairs = 0
+    for path in runs {
+      let reader = try SortedRunReader<DuplicateEdge>(path: path)
+      while let e = try reader.next() {
+        pairs += 1
+        let a = root(id(e.a, e.aPriority))
+        let b = root(id(e.b, e.bPriority))
+        // The smaller index becomes the root: deterministic, and roots stay early nodes.
+        if a != b { if a < b { parent[Int(b)] = a } else { parent[Int(a)] = b } }
+      }
+    }
+    // Per component: size, first node, and the node kept (highest priority, then first).
+    var size: [Int32: UInt64] = [:]
+    var firstNode: [Int32: UInt64] = [:]
+    var keeper: [Int32: Int32] = [:]
+    for k in 0..<Int32(nodes.count) {
+      let r = root(k)
+      size[r, default: 0] += 1
+      let node = nodes[Int(k)]
+      if firstNode[r].map({ node < $0 }) ?? true { firstNode[r] = node }
+      if let best = keeper[r] {
+        let (bp, bn) = (priorities[Int(best)], nodes[Int(best)])
+        if priorities[Int(k)] > bp || (priorities[Int(k)] == bp && node < bn) { keeper[r] = k }
+      } else {
+        keeper[r] = k
+      }
+    }
+    var marks: [Int: [ClusterMark]] = [:]
+    var duplicates = 0
+    for k in 0..<Int32(nodes.count) {
+      let r = root(k)
+      let node = nodes[Int(k)]
+      let dup = keeper[r] != k
+      if dup { duplicates += 1 }
+      guard dup || owner.annotate else { continue }
+      let first = firstNode[r]!
+      let cluster = offsets[DocumentNode.task(first)] + DocumentNode.ordinal(first)
+      marks[DocumentNode.task(node), default: []].append(
+        ClusterMark(ordinal: DocumentNode.ordinal(node), cluster: cluster, size: size[r]!, duplicate: dup))
+    }
+    for (task, list) in marks {
+      var l = list
+      try SortedRunFile.write(&l, to: "\(phase.directory)/\(phase.name)-\(PhaseTask.name(pass: phase.applyPass, task: task)).marks")
+    }
+    let total = Int(offsets.last!)
+    var sizes: [Int: Int] = [1: total - nodes.count]
+    for (_, n) in size { sizes[Int(n), default: 0] += 1 }
+    var stats = RunStats()
+    stats.documentsRead = pairs
+    stats.inputFiles = runs
+    var st = StageStats(name: MinHashDedup.descriptor.name)
+    st.documentsIn = total
+    st.kept = total - duplicates
+    st.dropped = owner.annotate ? 0 : duplicates
+    if duplicates > 0 && !owner.annotate { st.droppedByReason[MinHashDedup.reason] = duplicates }
+    st.clusterSizes = Dictionary(uniqueKeysWithValues: sizes.filter { $0.value > 0 }.map { (String($0.key), $0.value) })
+    stats.stages = [st]
+    return stats
+  }
+}
+
+/// Apply: drops (or annotates) the documents the clustering marked, by position.
+final class MinHashApplyStage: DocumentStage {
+  let marks: [ClusterMark]
+  let annotate: Bool
+  let inputOffset: UInt64
+  var next = 0
+  var ordinal: UInt64 = 0
+
+  init(marks: [ClusterMark], annotate: Bool, inputOffset: UInt64) {
+    self.marks = marks
+    self.annotate = annotate
+    self.inputOffset = inputOffset
+  }
+
+  func process(_ doc: Document) -> Verdict {
+    defer { ordinal += 1 }
+    while next < marks.count && marks[next].ordinal < ordinal { next += 1 }
+    let mark = next < marks.count && marks[next].ordinal == ordinal ? marks[next] : nil
+    if annotate {
+      doc.annotate("minhash_cluster_id", .int(Int(mark?.cluster ?? (inputOffset + ordinal))))
+      doc.annotate("minhash_cluster_size", .int(Int(mark?.size ?? 1)))
+      return .keep
+    }
+    if let mark, mark.duplicate == 1 { return .drop(MinHashDedup.reason) }
+    return .keep
+  }
+}
