@@ -18,8 +18,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 VENV = os.environ.get("WINNOW_PEER_VENV", os.path.join(ROOT, ".venv-peers"))
 
 # datatrove's quality filters tokenise with spaCy, and its text utilities import regex;
-# neither is a declared dependency of datatrove. Its JSONL reader (for make bench) needs orjson.
-PACKAGES = ["datatrove==0.10.1", "spacy==3.8.18", "regex", "orjson"]
+# neither is a declared dependency of datatrove. Its JSONL reader (for make bench) needs orjson,
+# its MinHash stages xxhash (3.x: xxhash 4 no longer hashes str, which datatrove passes), and
+# their package (datatrove.pipeline.dedup) imports Hugging Face's tokenizers. datasketch is the
+# second MinHash peer (minhash_parity.py).
+PACKAGES = ["datatrove==0.10.1", "spacy==3.8.18", "regex", "orjson", "xxhash==3.6.0", "tokenizers",
+            "datasketch==2.0.0"]
 
 
 def peer_python(packages=PACKAGES):
