@@ -131,7 +131,11 @@ public struct MinHasher {
           for i in 0..<count { sig[i] = UInt64.max }
           for h in shingles {
             for i in 0..<count {
-              let v = (h &* a[i] &+ b[i]) % p
+              // x mod (2^61 - 1) without a division: 2^61 ≡ 1, so x ≡ (x >> 61) + (x & p),
+              // which is below 2p.
+              let x = h &* a[i] &+ b[i]
+              var v = (x & p) &+ (x >> 61)
+              if v >= p { v &-= p }
               if v < sig[i] { sig[i] = v }
             }
           }

@@ -21,6 +21,11 @@ public struct ShingleTextSimplifier {
   /// The simplified text of the last call.
   public private(set) var output: [UInt8] = []
 
+  // Tables held by the instance: a `static let` read in the inner loop costs a `swift_once`
+  // check per character.
+  let classes = ShingleTextSimplifier.asciiClass
+  let tables = ScalarCategoryTables.shared
+
   public init() {}
 
   /// Byte classes for ASCII: 0 keep, 1 separator (punctuation, control, whitespace), 2 digit.
@@ -45,10 +50,10 @@ public struct ShingleTextSimplifier {
   }
 
   @inline(__always)
-  static func isDigit(_ s: Unicode.Scalar) -> Bool {
+  func isDigit(_ s: Unicode.Scalar) -> Bool {
     let v = s.value
     if v < 0x80 { return v &- 0x30 < 10 }
-    return s.properties.generalCategory == .decimalNumber
+    return tables.isDecimalDigit(s)
   }
 
   /// Simplifies `text` into `output`.
@@ -71,7 +76,7 @@ public struct ShingleTextSimplifier {
       while i < n {
         let b = src[i]
         if b < 0x80 {
-          switch Self.asciiClass[Int(b)] {
+          switch classes[Int(b)] {
           case 0:
             beforeEmit()
             output.append(b)
@@ -88,11 +93,11 @@ public struct ShingleTextSimplifier {
         }
         let (s, len) = UTF8Bytes.decode(src, at: i)
         let v = s.value
-        if Self.isDigit(s) {
+        if isDigit(s) {
           i = number(src, from: i)
           beforeEmit()
           output.append(0x30)
-        } else if (v >= 0x80 && v < 0xA0) || Self.punctuation.contains(v) || UnicodeWhitespace.contains(s) {
+        } else if (v >= 0x80 && v < 0xA0) || tables.isPunctuation(v) || UnicodeWhitespace.contains(s) {
           emitSeparator()
           i += len
         } else {
@@ -119,7 +124,7 @@ public struct ShingleTextSimplifier {
       let (s, len) = UTF8Bytes.decode(src, at: i)
       if Self.isDecimalSeparator(s.value), i + len < n {
         let (d, _) = UTF8Bytes.decode(src, at: i + len)
-        if Self.isDigit(d) { i = skipDigits(src, from: i + len) }
+        if isDigit(d) { i = skipDigits(src, from: i + len) }
       }
     }
     return i
@@ -134,7 +139,7 @@ public struct ShingleTextSimplifier {
         continue
       }
       let (s, len) = UTF8Bytes.decode(src, at: i)
-      guard Self.isDigit(s) else { break }
+      guard isDigit(s) else { break }
       i += len
     }
     return i
@@ -153,7 +158,7 @@ public struct ShingleTextSimplifier {
           continue
         }
         let (s, len) = UTF8Bytes.decode(src, at: i)
-        if s.properties.generalCategory != .nonspacingMark {
+        if !tables.isNonspacingMark(s) {
           output.append(contentsOf: UnsafeBufferPointer(rebasing: src[i..<(i + len)]))
         }
         i += len
@@ -166,5 +171,52 @@ public struct ShingleTextSimplifier {
     var start = 0
     while start < end && output[start] == 0x20 { start += 1 }
     if start > 0 || end < output.count { output = Array(output[start..<end]) }
+  }
+}
+
+/// Bit tables over the Basic Multilingual Plane for the character classes the simplifier asks
+/// about per character (decimal digit, nonspacing mark, datatrove punctuation); scalars above
+/// it ask the standard library.
+final class ScalarCategoryTables: Sendable {
+  static let shared = ScalarCategoryTables()
+  let digits: [UInt64]
+  let marks: [UInt64]
+  let punctuation: [UInt64]
+
+  init() {
+    var d = [UInt64](repeating: 0, count: 1024)
+    var m = [UInt64](repeating: 0, count: 1024)
+    var p = [UInt64](repeating: 0, count: 1024)
+    for v in 0..<0x10000 {
+      guard let s = Unicode.Scalar(UInt32(v)) else { continue }
+      switch s.properties.generalCategory {
+      case .decimalNumber: d[v >> 6] |= 1 << (v & 63)
+      case .nonspacingMark: m[v >> 6] |= 1 << (v & 63)
+      default: break
+      }
+      if ShingleTextSimplifier.punctuation.contains(UInt32(v)) { p[v >> 6] |= 1 << (v & 63) }
+    }
+    digits = d
+    marks = m
+    punctuation = p
+  }
+
+  @inline(__always)
+  func isDecimalDigit(_ s: Unicode.Scalar) -> Bool {
+    let v = Int(s.value)
+    if v < 0x10000 { return digits[v >> 6] & (1 << (v & 63)) != 0 }
+    return s.properties.generalCategory == .decimalNumber
+  }
+
+  @inline(__always)
+  func isNonspacingMark(_ s: Unicode.Scalar) -> Bool {
+    let v = Int(s.value)
+    if v < 0x10000 { return marks[v >> 6] & (1 << (v & 63)) != 0 }
+    return s.properties.generalCategory == .nonspacingMark
+  }
+
+  @inline(__always)
+  func isPunctuation(_ v: UInt32) -> Bool {
+    v < 0x10000 && punctuation[Int(v >> 6)] & (1 << (UInt64(v) & 63)) != 0
   }
 }
