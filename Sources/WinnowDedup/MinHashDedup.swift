@@ -177,6 +177,7 @@ final class MinHashSignatureStage: PhaseMapStage {
     self.owner = owner
     self.phase = phase
     hasher = MinHasher(owner.config)
+    hasher.distinct = owner.exactCheck
     buffers = Array(repeating: [], count: owner.buckets)
     spills = Array(repeating: 0, count: owner.buckets)
     shingleStore = owner.exactCheck ? try ShingleStoreWriter(path: phase.directory + "/" + phase.name + "-shingles.bin") : nil

@@ -43,8 +43,11 @@ public struct MinHasher {
   var words: [Range<Int>] = []
   var joined: [UInt8] = []
   var scalarStarts: [Int] = []
-  /// The distinct shingle hashes of the last document, sorted.
+  /// The shingle hashes of the last document: sorted and distinct when `distinct` is set
+  /// (the exact check compares sets), else in text order with repeats (a minimum does not
+  /// mind them, and sorting costs more than hashing the few repeats).
   public private(set) var shingles: [UInt64] = []
+  public var distinct = true
   /// The simplified text of the last document.
   public var simplifiedText: [UInt8] { simplifier.output }
   /// The signature of the last document (`bands × rows` values).
@@ -112,7 +115,7 @@ public struct MinHasher {
         }
       }
     }
-    // Repeated shingles do not change a minimum; the exact check wants a set.
+    guard distinct else { return }
     shingles.sort()
     var w = 0
     for h in shingles where w == 0 || shingles[w - 1] != h {
@@ -127,16 +130,23 @@ public struct MinHasher {
     let p = Self.prime
     a.withUnsafeBufferPointer { a in
       b.withUnsafeBufferPointer { b in
-        signature.withUnsafeMutableBufferPointer { sig in
-          for i in 0..<count { sig[i] = UInt64.max }
-          for h in shingles {
+        shingles.withUnsafeBufferPointer { shingles in
+          signature.withUnsafeMutableBufferPointer { sig in
+            // One hash function at a time over all shingles: its minimum and parameters
+            // stay in registers.
             for i in 0..<count {
-              // x mod (2^61 - 1) without a division: 2^61 ≡ 1, so x ≡ (x >> 61) + (x & p),
-              // which is below 2p.
-              let x = h &* a[i] &+ b[i]
-              var v = (x & p) &+ (x >> 61)
-              if v >= p { v &-= p }
-              if v < sig[i] { sig[i] = v }
+              let ai = a[i]
+              let bi = b[i]
+              var m = UInt64.max
+              for h in shingles {
+                // x mod (2^61 - 1) without a division: 2^61 ≡ 1, so x ≡ (x >> 61) + (x & p),
+                // which is below 2p.
+                let x = h &* ai &+ bi
+                var v = (x & p) &+ (x >> 61)
+                if v >= p { v &-= p }
+                m = min(m, v)
+              }
+              sig[i] = m
             }
           }
         }
