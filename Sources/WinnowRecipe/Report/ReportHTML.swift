@@ -441,7 +441,8 @@ extension RunReport {
     h.open("section", id: "dedup")
     h.raw("<h2>Deduplication</h2>\n")
     for (k, st) in stages {
-      let dup = st.droppedByReason["duplicate"] ?? 0
+      // exact_dedup: duplicate; minhash_dedup: near_duplicate; bloom_dedup: duplicate_text.
+      let dup = st.droppedByReason.filter { $0.key.contains("duplicate") }.reduce(0) { $0 + $1.value }
       h.raw(
         "<p><code>\(Fmt.esc(st.name))</code> (stage \(k + 1)) received \(Fmt.int(st.documentsIn)) documents and dropped \(Fmt.int(dup)) as duplicates (\(Fmt.percent(dup, of: st.documentsIn))), keeping \(Fmt.int(st.kept)).</p>\n"
       )
