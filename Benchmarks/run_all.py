@@ -26,6 +26,7 @@ import json
 import math
 import os
 import random
+import re
 import resource
 import shlex
 import shutil
@@ -702,11 +703,290 @@ def bench_quality(ctx: Context) -> list[Result]:
     return [w, d]
 
 
-# name -> (function, one-line description). Later: MinHash, fastText.
+# --------------------------------------------------------------------------------------------
+# MinHash
+
+
+MINHASH_VERSION = 1          # bump when the MinHash corpora's generators change what they write
+MINHASH_RECIPE = """name: {name}
+executor: inline
+input: {{paths: [{input}]}}
+output: {{path: {out}, compression: none}}
+stages:
+  - minhash_dedup: {{}}
+"""
+
+
+def _edit_words(text: str, share: float, rng: random.Random) -> str:
+    """Replaces about `share` of the words of `text` by other words of the same text."""
+    parts = re.split(r"(\s+)", text)
+    words = [i for i in range(0, len(parts), 2) if parts[i]]
+    if not words:
+        return text
+    for i in rng.sample(words, max(1, round(len(words) * share))):
+        parts[i] = parts[rng.choice(words)] + rng.choice(["", "s", "ed", "-x"])
+    return "".join(parts)
+
+
+def _in_child(fn, *args) -> None:
+    """Runs fn(*args) in a forked child and waits for it. Corpus generators that hold a lot in
+    memory run this way: Linux carries a process's peak RSS over fork and exec into every
+    child it starts later, so a big benchmark process would inflate the RSS measured of the
+    commands it runs."""
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            fn(*args)
+            code = 0
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"corpus generator {fn.__name__} failed")
+
+
+def _rss_floor() -> str:
+    mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return f"(RSS floor: this script's own peak, {mb:.0f} MB, is what any command it starts reports at least)"
+
+
+def _minhash_stamp(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def minhash_corpus(ctx: Context, log=print) -> tuple[Path, dict]:
+    """bench-data/minhash/corpus.jsonl (minhash-quick/ with --quick): documents of the
+    benchmark corpus (in order, until a quarter of its bytes), with planted duplicates of a
+    quarter of them: a third exact copies, a third with 1 % of their words replaced (Jaccard of
+    5-grams ~0.9), a third with 2.5 % (~0.8); all shuffled. The corpus's documents share
+    paragraphs, so a few natural near duplicates may come on top."""
+    d = BENCH_DATA / ("minhash" + ctx.corpus.dir.name.removeprefix("corpus"))   # minhash/, minhash-quick/
+    path = d / "corpus.jsonl"
+    want = {"version": MINHASH_VERSION, "seed": SEED, "source": ctx.corpus.sha256, "share": 0.25}
+
+    def cached():
+        stamp = _minhash_stamp(d / "stamp.json")
+        ok = stamp and stamp.get("inputs") == want and path.exists() and path.stat().st_size == stamp["bytes"]
+        return stamp if ok else None
+    if not cached():
+        log(f"generating {path.relative_to(ROOT)} from {ctx.corpus.dir.relative_to(ROOT)} ...")
+        _in_child(_write_minhash_corpus, ctx.corpus, d, path, want, log)
+    stamp = cached()
+    if not stamp:
+        raise RuntimeError(f"{path} was not generated")
+    return path, stamp
+
+
+def _write_minhash_corpus(source: Corpus, d: Path, path: Path, want: dict, log) -> None:
+    t0 = time.perf_counter()
+    rng = random.Random(SEED + 1)
+    budget = source.bytes // 4
+    docs: list[dict] = []
+    size = 0
+    p = subprocess.Popen(["zstd", "-dcq", *map(str, source.shards)], stdout=subprocess.PIPE)
+    for line in p.stdout:
+        if size >= budget:
+            break
+        docs.append(json.loads(line))
+        size += len(line)
+    p.kill()
+    p.wait()
+    planted = {"exact": 0, "words-1%": 0, "words-2.5%": 0}
+    variants = []
+    for doc in docs:
+        if rng.random() >= 0.25:
+            continue
+        kind = rng.choice(list(planted))
+        v = dict(doc)
+        v["id"] = f"{doc['id']}-{kind}"
+        if kind != "exact":
+            v["text"] = _edit_words(doc["text"], 0.01 if kind == "words-1%" else 0.025, rng)
+        planted[kind] += 1
+        variants.append(v)
+    lines = [json.dumps(x, ensure_ascii=False) + "\n" for x in docs + variants]
+    rng.shuffle(lines)
+    d.mkdir(parents=True, exist_ok=True)
+    data = "".join(lines).encode("utf-8")
+    tmp = d / "corpus.jsonl.tmp"
+    tmp.write_bytes(data)
+    tmp.rename(path)
+    stamp = {"inputs": want, "bytes": len(data), "documents": len(lines), "base": len(docs), "planted": planted,
+             "seconds": round(time.perf_counter() - t0, 1)}
+    (d / "stamp.json").write_text(json.dumps(stamp, indent=2) + "\n")
+    log(f"  {len(lines):,} documents ({sum(planted.values()):,} planted duplicates), {len(data) / MB:.1f} MB "
+        f"in {stamp['seconds']} s")
+
+
+def _kept_lines(d: Path) -> int:
+    n = 0
+    for f in d.glob("*.jsonl"):
+        with open(f, "rb") as fh:
+            n += sum(1 for _ in fh)
+    return n
+
+
+def bench_minhash(ctx: Context) -> list[Result]:
+    """Benchmark D: MinHash near-duplicate removal at defaults on one core: `winnow run` with
+    `minhash_dedup: {}` (inline executor) and datatrove 0.10.1's four MinHash stages
+    (Tests/parity/peers/datatrove_minhash.py: signatures, buckets, clusters, filter; one task
+    and one worker each, except the 14 bucket tasks, run one after the other) on the same
+    JSONL file. CPU time, peak RSS and documents removed of each, and the ratio."""
+    sys.path.insert(0, str(ROOT / "Tests" / "parity"))
+    from peers import peer_python
+    python = peer_python()
+    corpus, stamp = minhash_corpus(ctx)
+    mb = corpus.stat().st_size / MB
+    docs = stamp["documents"]
+    wout = ctx.work / "minhash-winnow"
+    recipe = ctx.work / "minhash.yaml"
+    recipe.write_text(MINHASH_RECIPE.format(name="minhash-bench", input=json.dumps(str(corpus)), out=json.dumps(str(wout))))
+    dwork = ctx.work / "minhash-datatrove"
+    script = ROOT / "Tests" / "parity" / "peers" / "datatrove_minhash.py"
+
+    print(f"\n== minhash: near-duplicate removal at defaults on {mb:.1f} MB, {docs:,} documents "
+          f"({sum(stamp['planted'].values()):,} planted duplicates: "
+          f"{', '.join(f'{k} {v:,}' for k, v in stamp['planted'].items())}); winnow {ctx.runs} runs, datatrove 1 run ==")
+    name = "winnow run (inline, 1 process)"
+    res = compare([Variant(name, [ctx.winnow, "run", str(recipe), "--fresh", "--no-progress"])], mb, ctx.runs)
+    w = res[name]
+    shutil.rmtree(dwork, ignore_errors=True)
+    m = measure([python, str(script), str(corpus.parent), corpus.name, str(dwork)])
+    d = Result("datatrove (1 core, 4 stages)", mb, [m], f"{python} {script}")
+    print(f"  run 1/1 {d.name:<34} cpu {m.cpu:7.2f} s  wall {m.wall:7.2f} s  rss {m.maxrss_kb / 1024:7.1f} MB")
+    print_table("Benchmark D (minhash): medians; CPU = user+sys", [w, d], baseline=d)
+    wk, dk = _kept_lines(wout), _kept_lines(dwork / "kept")
+    print(f"  documents removed: winnow {docs - wk:,}, datatrove {docs - dk:,} (planted: {sum(stamp['planted'].values()):,}, "
+          f"a third of them at Jaccard ~0.8)")
+    print(f"  documents per CPU-second: winnow {docs / w.cpu:,.0f}, datatrove {docs / d.cpu:,.0f}; "
+          f"datatrove CPU / winnow CPU = {d.cpu / w.cpu:.1f}; peak RSS winnow {w.maxrss_mb:.0f} MB, datatrove {d.maxrss_mb:.0f} MB")
+    print(f"  {_rss_floor()}")
+    shutil.rmtree(wout, ignore_errors=True)
+    shutil.rmtree(dwork, ignore_errors=True)
+    return [w, d]
+
+
+MEMORY_DOCS = 1_000_000
+MEMORY_SHARDS = 8
+
+
+def minhash_memory_corpus(log=print) -> tuple[Path, dict]:
+    """bench-data/minhash-memory/: 1,000,000 short documents (300-600 bytes of text) in 8 zstd
+    shards. Texts are runs of 4-12 consecutive words cut from the real texts of Samples/web,
+    strung together, so documents share phrases (and some 5-grams) as real text does without
+    being near duplicates; then 3 % are exact copies of an earlier document and 3 % copies with
+    1-3 words replaced."""
+    d = BENCH_DATA / "minhash-memory"
+    want = {"version": MINHASH_VERSION, "seed": SEED, "docs": MEMORY_DOCS, "shards": MEMORY_SHARDS,
+            "samples": {p.name: _file_sha256(p) for p in _sample_files()}}
+    names = [f"part-{k:05d}.jsonl.zst" for k in range(MEMORY_SHARDS)]
+
+    def cached():
+        stamp = _minhash_stamp(d / "stamp.json")
+        ok = stamp and stamp.get("inputs") == want and all((d / n).exists() for n in names) \
+            and sum((d / n).stat().st_size for n in names) == stamp["compressed_bytes"]
+        return stamp if ok else None
+    if not cached():
+        log(f"generating {d.relative_to(ROOT)}/: {MEMORY_DOCS:,} short documents in {MEMORY_SHARDS} zstd shards ...")
+        _in_child(_write_minhash_memory_corpus, d, names, want, log)
+    stamp = cached()
+    if not stamp:
+        raise RuntimeError(f"{d} was not generated")
+    return d, stamp
+
+
+def _write_minhash_memory_corpus(d: Path, names: list[str], want: dict, log) -> None:
+    t0 = time.perf_counter()
+    rng = random.Random(SEED + 2)
+    words = []
+    for doc in _load_samples():
+        for p, _ in doc["paras"]:
+            words.extend(p.split())
+    phrases = []
+    for _ in range(300_000):
+        i = rng.randrange(len(words) - 12)
+        phrases.append(" ".join(words[i:i + rng.randint(4, 12)]))
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    per = MEMORY_DOCS // MEMORY_SHARDS
+    recent: list[str] = []
+    exact = near = 0
+    written = 0
+    for k, name in enumerate(names):
+        lines = []
+        for n in range(k * per, (k + 1) * per):
+            r = rng.random()
+            if r < 0.03 and recent:
+                text = rng.choice(recent)
+                exact += 1
+            elif r < 0.06 and recent:
+                parts = rng.choice(recent).split(" ")
+                for _ in range(rng.randint(1, 3)):
+                    parts[rng.randrange(len(parts))] = rng.choice(phrases).split(" ")[0]
+                text = " ".join(parts)
+                near += 1
+            else:
+                target = rng.randint(300, 600)
+                out, size = [], 0
+                while size < target:
+                    ph = rng.choice(phrases)
+                    out.append(ph)
+                    size += len(ph.encode("utf-8")) + 1
+                text = " ".join(out)
+                if len(recent) < 50_000:
+                    recent.append(text)
+                else:
+                    recent[rng.randrange(len(recent))] = text
+            lines.append(json.dumps({"id": f"mem-{n:07d}", "text": text}, ensure_ascii=False) + "\n")
+        data = "".join(lines).encode("utf-8")
+        written += len(data)
+        subprocess.run(["zstd", "-3", "-q", "-f", "-o", str(d / name)], input=data, check=True)
+    comp = sum((d / n).stat().st_size for n in names)
+    stamp = {"inputs": want, "bytes": written, "compressed_bytes": comp, "documents": MEMORY_DOCS,
+             "planted": {"exact": exact, "words-1-3": near}, "seconds": round(time.perf_counter() - t0, 1)}
+    (d / "stamp.json").write_text(json.dumps(stamp, indent=2) + "\n")
+    log(f"  {MEMORY_DOCS:,} documents, {written / MB:.1f} MB -> {comp / MB:.1f} MB compressed in {stamp['seconds']} s")
+
+
+def bench_minhash_memory(ctx: Context) -> list[Result]:
+    """Benchmark E: winnow's memory on many small documents: `minhash_dedup: {}` at defaults
+    (inline executor, one process) over 1,000,000 short documents in 8 shards (8 map tasks).
+    Peak RSS, CPU and wall time, documents removed; no peer."""
+    d, stamp = minhash_memory_corpus()
+    mb = stamp["bytes"] / MB
+    wout = ctx.work / "minhash-memory-winnow"
+    recipe = ctx.work / "minhash-memory.yaml"
+    recipe.write_text(MINHASH_RECIPE.format(name="minhash-memory", input=json.dumps(str(d)), out=json.dumps(str(wout))))
+    planted = sum(stamp["planted"].values())
+    print(f"\n== minhash-memory: minhash_dedup at defaults on {stamp['documents']:,} short documents, {mb:.1f} MB "
+          f"in {MEMORY_SHARDS} shards ({planted:,} planted duplicates); {ctx.runs} runs ==")
+    name = "winnow run (inline, 1 process)"
+    w = compare([Variant(name, [ctx.winnow, "run", str(recipe), "--fresh", "--no-progress"])], mb, ctx.runs)[name]
+    print_table("Benchmark E (minhash memory): medians; CPU = user+sys", [w])
+    kept = _kept_lines(wout)
+    print(f"  documents removed: {stamp['documents'] - kept:,} (planted: {planted:,}); "
+          f"peak RSS {w.maxrss_mb:.0f} MB; {stamp['documents'] / w.cpu:,.0f} documents per CPU-second")
+    print(f"  {_rss_floor()}")
+    shutil.rmtree(wout, ignore_errors=True)
+    return [w]
+
+
+# name -> (function, one-line description). Later: fastText.
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "foundation": (bench_foundation, "winnow cat vs zstd -dc | zstd -3 (read, validate, recompress)"),
     "local": (bench_local_executor, "winnow run, local executor, 1 vs 2 workers (speed-up)"),
     "quality": (bench_quality, "FineWeb's Gopher/C4/FineWeb filter chain: winnow vs datatrove (documents/s)"),
+    "minhash": (bench_minhash, "MinHash near-duplicate removal at defaults: winnow vs datatrove (CPU, RSS)"),
+    "minhash-memory": (bench_minhash_memory, "winnow minhash_dedup on 1,000,000 short documents (peak RSS, time)"),
 }
 
 
@@ -716,7 +996,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="benchmarks:\n" + "\n".join(f"  {k:<12} {d}" for k, (_, d) in BENCHMARKS.items()))
+                                 epilog="benchmarks:\n" + "\n".join(f"  {k:<15} {d}" for k, (_, d) in BENCHMARKS.items()))
     ap.add_argument("--winnow", default=str(ROOT / ".build" / "release" / "winnow"), help="the winnow binary (release build)")
     ap.add_argument("--only", action="append", choices=sorted(BENCHMARKS), metavar="NAME",
                     help="run only this benchmark (repeatable)")
