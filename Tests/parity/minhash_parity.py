@@ -167,10 +167,11 @@ class Job:
     """A subprocess whose wall time and CPU time (user + sys of it and the children it waited
     for, from os.wait4) are measured; stderr is kept."""
 
-    def __init__(self, argv):
+    def __init__(self, argv, env=None):
         self.err = tempfile.TemporaryFile()
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.err)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.err,
+                                     env=env)
 
     def wait(self):
         _, status, ru = os.wait4(self.proc.pid, 0)
@@ -202,7 +203,8 @@ def run_winnow(winnow, tmp, name, inputs, exact, executor, workers):
     with open(recipe, "w") as f:
         f.write(RECIPE.format(name=name, executor=executor, workers=workers, inputs=", ".join(map(json.dumps, inputs)),
                               out=json.dumps(out), exact="true" if exact else "false"))
-    job = Job([winnow, "run", recipe, "--fresh", "--no-progress"]).wait()
+    # The local executor's workers are the binary under test, whatever its file name.
+    job = Job([winnow, "run", recipe, "--fresh", "--no-progress"], env=dict(os.environ, WINNOW_BIN=winnow)).wait()
     if job.code != 0:
         raise RuntimeError(f"winnow run {recipe} failed ({job.code}):\n{job.stderr[-3000:]}")
     data = b"".join(open(p, "rb").read() for p in shard_files(out))
