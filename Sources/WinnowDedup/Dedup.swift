@@ -2,5 +2,5 @@ import WinnowCore
 
 /// The stages of this family, for the registry.
 public enum Dedup {
-  public static let descriptors: [StageDescriptor] = [ExactDedup.descriptor]
+  public static let descriptors: [StageDescriptor] = [ExactDedup.descriptor, Decontaminate.descriptor]
 }
