@@ -30,6 +30,8 @@ let package = Package(
       linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc"), .linkedLibrary("icudata")]),
 
     .target(name: "CProcessShim", path: "Sources/CProcessShim"),
+    // The MinHash signature loop, with an AVX2 version chosen at run time.
+    .target(name: "CMinHashKernel", path: "Sources/CMinHashKernel", cSettings: [.unsafeFlags(["-O3"])]),
 
     // Resources/ holds spaCy's English tokenizer tables for the tokenizer port (not used yet).
     .target(name: "WinnowText", dependencies: ["CICUShim"], exclude: ["Resources"],
@@ -37,7 +39,7 @@ let package = Package(
     .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText"]),
-    .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText"]),
+    .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
     .target(name: "WinnowRecipe",
             dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "CSQLite",
                            .product(name: "Yams", package: "Yams")]),
@@ -51,7 +53,7 @@ let package = Package(
     // Helpers the stage tests share (a plain target: test targets cannot share files).
     .target(name: "WinnowTestSupport", dependencies: ["WinnowCore"], path: "Tests/WinnowTestSupport"),
     .testTarget(name: "WinnowFiltersTests", dependencies: ["WinnowFilters", "WinnowCore", "WinnowTestSupport"]),
-    .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore", "WinnowTestSupport"]),
+    .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore", "WinnowTestSupport", "CMinHashKernel"]),
     .testTarget(name: "WinnowRecipeTests", dependencies: ["WinnowRecipe", "WinnowTestSupport"]),
     .testTarget(name: "WinnowReportTests", dependencies: ["WinnowRecipe"]),
     .testTarget(name: "WinnowCLITests", dependencies: ["WinnowCore"]),

@@ -580,3 +580,10 @@ const char *wn_script_name(int32_t code) {
   if (code < 0 || code >= u_getIntPropertyMaxValue(UCHAR_SCRIPT) + 1) return NULL;
   return uscript_getShortName((UScriptCode)code);
 }
+
+int wn_nfd_is_inert(int32_t c) {
+  UErrorCode err = U_ZERO_ERROR;
+  const UNormalizer2 *n = unorm2_getNFDInstance(&err);
+  if (U_FAILURE(err) || !n) return 0;
+  return unorm2_isInert(n, c) ? 1 : 0;
+}

@@ -2,5 +2,5 @@ import WinnowCore
 
 /// The stages of this family, for the registry.
 public enum Dedup {
-  public static let descriptors: [StageDescriptor] = [ExactDedup.descriptor, Decontaminate.descriptor]
+  public static let descriptors: [StageDescriptor] = [ExactDedup.descriptor, MinHashDedup.descriptor, BloomDedup.descriptor, Decontaminate.descriptor]
 }

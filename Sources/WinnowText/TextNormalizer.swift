@@ -75,6 +75,10 @@ public struct TextNormalizer: Sendable {
     callICU(input, into: &out) { wn_to_lower($0, $1, $2, $3) }
   }
 
+  /// Whether NFD leaves `s`, and the text around it, unchanged: it has no canonical
+  /// decomposition and combining class 0 (ICU's `unorm2_isInert` for NFD).
+  public static func isNFDInert(_ s: Unicode.Scalar) -> Bool { wn_nfd_is_inert(Int32(bitPattern: s.value)) != 0 }
+
   func copy(_ input: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     writeOutput(&out, capacity: input.count) { dst in
       if let src = input.baseAddress { dst.update(from: src, count: input.count) }

@@ -3,6 +3,7 @@ import Testing
 
 @testable import WinnowCore
 @testable import WinnowDedup
+import CMinHashKernel
 
 @Suite("minhash_dedup stage")
 struct MinHashDedupTests {
@@ -63,6 +64,27 @@ struct MinHashDedupTests {
     let rep = signature("a b c d e a b c d e a b c d e")
     #expect(rep.2.count == 5)
     #expect(rep.2 == rep.2.sorted())
+  }
+
+  @Test("the vector signature loop gives the portable loop's numbers")
+  func kernelsAgree() {
+    var state: UInt64 = 12345
+    func next() -> UInt64 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return state ^ (state >> 29)
+    }
+    for (n, count) in [(0, 112), (1, 112), (7, 13), (300, 112), (1000, 9), (64, 3)] {
+      // Extremes too: hashes near 2^64, parameters near 2^61.
+      let shingles = (0..<n).map { k in k % 10 == 0 ? UInt64.max &- UInt64(k) : next() }
+      let a = (0..<count).map { _ in next() % ((1 << 61) - 2) + 1 }
+      let b = (0..<count).map { _ in next() % ((1 << 61) - 1) }
+      var fast = [UInt64](repeating: 0, count: count)
+      var slow = [UInt64](repeating: 1, count: count)
+      wn_minhash_signature(shingles, n, a, b, count, &fast)
+      wn_minhash_signature_scalar(shingles, n, a, b, count, &slow)
+      #expect(fast == slow, "n \(n), count \(count), avx2 \(wn_minhash_uses_avx2())")
+      if n == 0 { #expect(fast.allSatisfy { $0 == UInt64.max }) }
+    }
   }
 
   @Test("Jaccard of shingle sets")

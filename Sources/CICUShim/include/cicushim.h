@@ -54,6 +54,10 @@ int64_t wn_normalize(int32_t form, const uint8_t *in, size_t in_len,
 /// U+03A3 -> U+03C2 in Final_Sigma context; no Turkish/Lithuanian rules).
 /// Returns the output length, or a negative WN_ERR_* value. Unchanged runs
 /// are copied; the first call builds a 16 KiB lookup table (~1.5 ms).
+// 1 when the code point is its own canonical decomposition and never reorders or combines
+// (ICU's unorm2_isInert for NFD): NFD leaves it, and the text around it, alone. 0 otherwise.
+int wn_nfd_is_inert(int32_t c);
+
 int64_t wn_to_lower(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap);
 
 /// wn_to_lower, and in the same pass every run of whitespace (Python's

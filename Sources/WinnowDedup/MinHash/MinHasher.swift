@@ -1,3 +1,4 @@
+import CMinHashKernel
 import CXXHash
 import WinnowCore
 import WinnowText
@@ -125,29 +126,15 @@ public struct MinHasher {
     shingles.removeLast(shingles.count - w)
   }
 
+  /// The minimum of each hash function over the shingles (`CMinHashKernel`: four functions
+  /// per AVX2 instruction where the CPU has it, the same numbers either way).
   mutating func computeSignature() {
     let count = config.hashes
-    let p = Self.prime
     a.withUnsafeBufferPointer { a in
       b.withUnsafeBufferPointer { b in
         shingles.withUnsafeBufferPointer { shingles in
           signature.withUnsafeMutableBufferPointer { sig in
-            // One hash function at a time over all shingles: its minimum and parameters
-            // stay in registers.
-            for i in 0..<count {
-              let ai = a[i]
-              let bi = b[i]
-              var m = UInt64.max
-              for h in shingles {
-                // x mod (2^61 - 1) without a division: 2^61 ≡ 1, so x ≡ (x >> 61) + (x & p),
-                // which is below 2p.
-                let x = h &* ai &+ bi
-                var v = (x & p) &+ (x >> 61)
-                if v >= p { v &-= p }
-                m = min(m, v)
-              }
-              sig[i] = m
-            }
+            wn_minhash_signature(shingles.baseAddress, shingles.count, a.baseAddress, b.baseAddress, count, sig.baseAddress)
           }
         }
       }
@@ -160,10 +147,11 @@ public struct MinHasher {
   public func bandKey(_ band: Int) -> Hash128 {
     let rows = config.rows
     return signature.withUnsafeBufferPointer { sig in
-      var bytes = [UInt64](repeating: 0, count: rows + 1)
-      bytes[0] = UInt64(band).littleEndian
-      for r in 0..<rows { bytes[r + 1] = sig[band * rows + r].littleEndian }
-      return bytes.withUnsafeBytes { XXH3.hash128($0.bindMemory(to: UInt8.self)) }
+      withUnsafeTemporaryAllocation(of: UInt64.self, capacity: rows + 1) { buf in
+        buf[0] = UInt64(band).littleEndian
+        for r in 0..<rows { buf[r + 1] = sig[band * rows + r].littleEndian }
+        return XXH3.hash128(UnsafeBufferPointer(start: UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self), count: (rows + 1) * 8))
+      }
     }
   }
 

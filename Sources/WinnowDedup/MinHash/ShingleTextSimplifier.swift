@@ -20,6 +20,8 @@ public struct ShingleTextSimplifier {
   var decomposed: [UInt8] = []
   /// The simplified text of the last call.
   public private(set) var output: [UInt8] = []
+  /// Written by `simplify`, only ever grown (no zero-filling per document).
+  var scratch: [UInt8] = []
 
   // Tables held by the instance: a `static let` read in the inner loop costs a `swift_once`
   // check per character.
@@ -59,60 +61,86 @@ public struct ShingleTextSimplifier {
   /// Simplifies `text` into `output`.
   public mutating func simplify(_ text: UnsafeBufferPointer<UInt8>) {
     normalizer.lowercase(text, into: &lowered)
-    output.removeAll(keepingCapacity: true)
-    output.reserveCapacity(lowered.count)
-    var ascii = true
+    // Output is never longer than three bytes per input byte (an ill-formed byte becomes
+    // U+FFFD); everything else shrinks or stays.
+    let capacity = lowered.count * 3 + 16
+    if scratch.count < capacity { scratch = [UInt8](repeating: 0, count: capacity + capacity / 2) }
+    // Whether accents may need stripping: some scalar kept is not inert under NFD.
+    var decomposable = false
+    var w = 0
+    let classes = self.classes
+    let tables = self.tables
+    // Moved out while written, so that the helper methods may read `self`.
+    var out = scratch
+    scratch = []
     lowered.withUnsafeBufferPointer { src in
-      let n = src.count
-      var i = 0
-      var pendingSpace = false
-      @inline(__always) func emitSeparator() { if !output.isEmpty { pendingSpace = true } }
-      @inline(__always) func beforeEmit() {
-        if pendingSpace {
-          output.append(0x20)
-          pendingSpace = false
+      out.withUnsafeMutableBufferPointer { dstBuffer in
+        let dst = dstBuffer.baseAddress!
+        let n = src.count
+        var i = 0
+        var pendingSpace = false
+        @inline(__always) func emitSeparator() { if w > 0 { pendingSpace = true } }
+        @inline(__always) func beforeEmit() {
+          if pendingSpace {
+            dst[w] = 0x20
+            w += 1
+            pendingSpace = false
+          }
         }
-      }
-      while i < n {
-        let b = src[i]
-        if b < 0x80 {
-          switch classes[Int(b)] {
-          case 0:
-            beforeEmit()
-            output.append(b)
-            i += 1
-          case 1:
-            emitSeparator()
-            i += 1
-          default:
+        while i < n {
+          let b = src[i]
+          if b < 0x80 {
+            switch classes[Int(b)] {
+            case 0:
+              beforeEmit()
+              // A run of kept ASCII bytes is copied at once.
+              var j = i + 1
+              while j < n && src[j] < 0x80 && classes[Int(src[j])] == 0 { j += 1 }
+              (dst + w).update(from: src.baseAddress! + i, count: j - i)
+              w += j - i
+              i = j
+            case 1:
+              emitSeparator()
+              i += 1
+            default:
+              i = number(src, from: i)
+              beforeEmit()
+              dst[w] = 0x30
+              w += 1
+            }
+            continue
+          }
+          let (s, len) = UTF8Bytes.decode(src, at: i)
+          let v = s.value
+          if isDigit(s) {
             i = number(src, from: i)
             beforeEmit()
-            output.append(0x30)
-          }
-          continue
-        }
-        let (s, len) = UTF8Bytes.decode(src, at: i)
-        let v = s.value
-        if isDigit(s) {
-          i = number(src, from: i)
-          beforeEmit()
-          output.append(0x30)
-        } else if (v >= 0x80 && v < 0xA0) || tables.isPunctuation(v) || UnicodeWhitespace.contains(s) {
-          emitSeparator()
-          i += len
-        } else {
-          beforeEmit()
-          ascii = false
-          if s.value == 0xFFFD && !(len == 3 && src[i] == 0xEF) {
-            output.append(contentsOf: [0xEF, 0xBF, 0xBD])
+            dst[w] = 0x30
+            w += 1
+          } else if (v >= 0x80 && v < 0xA0) || tables.isPunctuation(v) || UnicodeWhitespace.contains(s) {
+            emitSeparator()
+            i += len
           } else {
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: src[i..<(i + len)]))
+            beforeEmit()
+            if !decomposable && !tables.isInert(s) { decomposable = true }
+            if v == 0xFFFD && !(len == 3 && src[i] == 0xEF) {
+              dst[w] = 0xEF
+              dst[w + 1] = 0xBF
+              dst[w + 2] = 0xBD
+              w += 3
+            } else {
+              (dst + w).update(from: src.baseAddress! + i, count: len)
+              w += len
+            }
+            i += len
           }
-          i += len
         }
       }
     }
-    if !ascii { stripMarks() }
+    output.removeAll(keepingCapacity: true)
+    output.append(contentsOf: out[0..<w])
+    scratch = out
+    if decomposable { stripMarks() }
   }
 
   /// The end of the number starting at `i`: digits, then at most one separator followed by
@@ -182,11 +210,15 @@ final class ScalarCategoryTables: Sendable {
   let digits: [UInt64]
   let marks: [UInt64]
   let punctuation: [UInt64]
+  /// Scalars NFD leaves alone that are not nonspacing marks: text made only of these needs
+  /// no accent stripping.
+  let inert: [UInt64]
 
   init() {
     var d = [UInt64](repeating: 0, count: 1024)
     var m = [UInt64](repeating: 0, count: 1024)
     var p = [UInt64](repeating: 0, count: 1024)
+    var inert = [UInt64](repeating: 0, count: 1024)
     for v in 0..<0x10000 {
       guard let s = Unicode.Scalar(UInt32(v)) else { continue }
       switch s.properties.generalCategory {
@@ -195,7 +227,9 @@ final class ScalarCategoryTables: Sendable {
       default: break
       }
       if ShingleTextSimplifier.punctuation.contains(UInt32(v)) { p[v >> 6] |= 1 << (v & 63) }
+      if s.properties.generalCategory != .nonspacingMark && TextNormalizer.isNFDInert(s) { inert[v >> 6] |= 1 << (v & 63) }
     }
+    self.inert = inert
     digits = d
     marks = m
     punctuation = p
@@ -213,6 +247,13 @@ final class ScalarCategoryTables: Sendable {
     let v = Int(s.value)
     if v < 0x10000 { return marks[v >> 6] & (1 << (v & 63)) != 0 }
     return s.properties.generalCategory == .nonspacingMark
+  }
+
+  @inline(__always)
+  func isInert(_ s: Unicode.Scalar) -> Bool {
+    let v = Int(s.value)
+    if v < 0x10000 { return inert[v >> 6] & (1 << (v & 63)) != 0 }
+    return s.properties.generalCategory != .nonspacingMark && TextNormalizer.isNFDInert(s)
   }
 
   @inline(__always)
