@@ -21,7 +21,7 @@ import WinnowCore
 ///
 /// Memory: map holds at most `spill_entries` band entries (32 bytes each) before it writes a
 /// run; band reduce holds one group's representatives and up to 2^21 pairs; cluster holds the
-/// documents that have a near-duplicate (about 40 bytes each); apply holds its task's marks.
+/// documents that have a near-duplicate (under 100 bytes each); apply holds its task's marks.
 public final class MinHashDedup: GlobalStage {
   public static let descriptor = StageDescriptor(
     name: "minhash_dedup",
