@@ -208,7 +208,10 @@ final class MinHashSignatureStage: PhaseMapStage {
   func spill(_ b: Int) {
     guard failure == nil else { return }
     let path = "\(phase.directory)/\(phase.name)-b\(pad(b, 4))-c\(pad(spills[b], 4)).bands"
-    do { try SortedRunFile.write(&buffers[b], to: path) } catch { failure = error }
+    // Sorted here, where the sort is specialised for BandEntry (the generic writer's sort
+    // is not, across modules).
+    buffers[b].sort()
+    do { try SortedRunFile.write(&buffers[b], to: path, sort: false) } catch { failure = error }
     buffers[b] = []
     spills[b] += 1
   }
