@@ -39,13 +39,15 @@ let package = Package(
     .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText"]),
+    // fastText models: reading, prediction (self-contained: no other Winnow module).
+    .target(name: "WinnowFastText", swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
     .target(name: "WinnowRecipe",
             dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "CSQLite",
                            .product(name: "Yams", package: "Yams")]),
     .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowFilters", "WinnowDedup", "WinnowRecipe"]),
     .executableTarget(name: "winnow",
-                      dependencies: ["Winnow", "CProcessShim",
+                      dependencies: ["Winnow", "WinnowFastText", "CProcessShim",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     .testTarget(name: "WinnowTextTests", dependencies: ["WinnowText"]),

@@ -1,0 +1,144 @@
+/// A model's vocabulary (`dictionary.cc`): words then labels, in file order (ids), with counts,
+/// the subword ids of every word, and the map of kept n-gram buckets of a pruned model.
+public struct FastTextDictionary: Sendable {
+  public struct Entry: Sendable {
+    public var word: [UInt8]
+    public var count: Int64
+    public var isLabel: Bool
+  }
+  public var entries: [Entry]
+  public var nwords: Int
+  public var nlabels: Int
+  public var ntokens: Int64
+  /// -1: not pruned; 0: every n-gram row pruned; > 0: `pruneIndex` holds the kept buckets.
+  public var pruneIndexSize: Int64
+  public var pruneIndex: [Int32: Int32]
+  var ids: [[UInt8]: Int32]
+  public let bucket: Int32
+  public let minn: Int32
+  public let maxn: Int32
+  /// Per word id: its input rows (itself, then its char n-grams).
+  var subwords: [[Int32]]
+  static let eos = Array("</s>".utf8)
+
+  static func load(_ r: inout ModelReader, args: FastTextArgs) throws(FastTextError) -> FastTextDictionary {
+    let size = Int(try r.int32())
+    let nwords = Int(try r.int32())
+    let nlabels = Int(try r.int32())
+    let ntokens = try r.int64()
+    let pruneSize = try r.int64()
+    guard size >= 0, nwords >= 0, nlabels >= 0, size == nwords + nlabels else {
+      throw FastTextError("\(r.path): dictionary sizes do not add up (\(size) ≠ \(nwords) + \(nlabels))")
+    }
+    var entries: [Entry] = []
+    entries.reserveCapacity(size)
+    for _ in 0..<size {
+      let w = try r.cString()
+      let c = try r.int64()
+      let t = try r.uint8()
+      entries.append(Entry(word: w, count: c, isLabel: t == 1))
+    }
+    var prune: [Int32: Int32] = [:]
+    if pruneSize > 0 {
+      for _ in 0..<Int(pruneSize) {
+        let from = try r.int32()
+        prune[from] = try r.int32()
+      }
+    }
+    var d = FastTextDictionary(
+      entries: entries, nwords: nwords, nlabels: nlabels, ntokens: ntokens, pruneIndexSize: pruneSize, pruneIndex: prune,
+      ids: [:], bucket: args.bucket, minn: args.minn, maxn: args.maxn, subwords: [])
+    d.ids.reserveCapacity(size)
+    for (k, e) in entries.enumerated() { d.ids[e.word] = Int32(k) }
+    d.subwords = (0..<nwords).map { k in
+      var out: [Int32] = [Int32(k)]
+      if entries[k].word != Self.eos { d.charNgrams(entries[k].word, into: &out) }
+      return out
+    }
+    return d
+  }
+
+  public func id(_ word: [UInt8]) -> Int32? { ids[word] }
+
+  /// fastText's hash: FNV-1a over bytes sign-extended to 32 bits (`Dictionary::hash`).
+  @inline(__always)
+  public static func hash<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
+    var h: UInt32 = 2_166_136_261
+    for b in bytes {
+      h ^= UInt32(bitPattern: Int32(Int8(bitPattern: b)))
+      h = h &* 16_777_619
+    }
+    return h
+  }
+
+  /// Appends the input row of hash bucket `id`, unless pruning dropped it.
+  @inline(__always)
+  func push(_ id: Int32, into out: inout [Int32]) {
+    if pruneIndexSize == 0 || id < 0 { return }
+    var row = id
+    if pruneIndexSize > 0 {
+      guard let kept = pruneIndex[id] else { return }
+      row = kept
+    }
+    out.append(Int32(nwords) + row)
+  }
+
+  /// The char n-gram rows of `word` ("<word>", minn…maxn characters, by start then length).
+  func charNgrams(_ word: [UInt8], into out: inout [Int32]) {
+    guard maxn > 0, bucket > 0 else { return }
+    var w: [UInt8] = [UInt8(ascii: "<")]
+    w += word
+    w.append(UInt8(ascii: ">"))
+    let n = w.count
+    var i = 0
+    while i < n {
+      if w[i] & 0xC0 == 0x80 {
+        i += 1
+        continue
+      }
+      var j = i
+      var chars: Int32 = 1
+      while j < n && chars <= maxn {
+        j += 1
+        while j < n && w[j] & 0xC0 == 0x80 { j += 1 }
+        if chars >= minn && !(chars == 1 && (i == 0 || j == n)) {
+          push(Int32(bitPattern: Self.hash(w[i..<j]) % UInt32(bitPattern: bucket)), into: &out)
+        }
+        chars += 1
+      }
+      i += 1
+    }
+  }
+
+  /// The input rows and labels of one line's tokens (`Dictionary::getLine`, supervised):
+  /// words' rows and subwords, then word n-grams of every word-type token's hash.
+  func rows(of tokens: [[UInt8]], wordNgrams: Int, labelPrefix: [UInt8], words: inout [Int32], labels: inout [Int32]) {
+    words.removeAll(keepingCapacity: true)
+    labels.removeAll(keepingCapacity: true)
+    var hashes: [Int32] = []
+    for t in tokens {
+      let wid = ids[t]
+      let isLabel = wid.map { entries[Int($0)].isLabel } ?? t.starts(with: labelPrefix)
+      if !isLabel {
+        if let wid {
+          words += subwords[Int(wid)]
+        } else if t != Self.eos {
+          charNgrams(t, into: &words)
+        }
+        hashes.append(Int32(bitPattern: Self.hash(t)))
+      } else if let wid {
+        labels.append(wid - Int32(nwords))
+      }
+    }
+    guard wordNgrams > 1, bucket > 0 else { return }
+    for i in 0..<hashes.count {
+      var h = UInt64(bitPattern: Int64(hashes[i]))
+      var j = i + 1
+      while j < hashes.count && j < i + wordNgrams {
+        h = h &* 116_049_371 &+ UInt64(bitPattern: Int64(hashes[j]))
+        push(Int32(truncatingIfNeeded: h % UInt64(bucket)), into: &words)
+        j += 1
+      }
+    }
+  }
+}

@@ -1,0 +1,279 @@
+import Glibc
+
+/// Splits fastText input into lines of tokens exactly as `Dictionary::readWord` and
+/// `getLine` do: bytes separated by space, \n, \r, \t, \v, \f and NUL; a newline is the token
+/// `</s>`, which ends a line (a literal `</s>` in the text too); a last line without a newline
+/// has no `</s>`.
+public struct FastTextLineReader {
+  let bytes: [UInt8]
+  var pos = 0
+  var pendingEOS = false
+
+  public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+  public var atEnd: Bool { pos >= bytes.count && !pendingEOS }
+
+  @inline(__always)
+  static func isSeparator(_ b: UInt8) -> Bool {
+    b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C || b == 0x00
+  }
+
+  mutating func readWord() -> [UInt8]? {
+    if pendingEOS {
+      // The newline was "pushed back": it is consumed now, as the end of the line.
+      pendingEOS = false
+      pos += 1
+      return FastTextDictionary.eos
+    }
+    var start = -1
+    while pos < bytes.count {
+      let c = bytes[pos]
+      if Self.isSeparator(c) {
+        if start < 0 {
+          pos += 1
+          if c == 0x0A { return FastTextDictionary.eos }
+          continue
+        }
+        if c == 0x0A {
+          pendingEOS = true
+          return Array(bytes[start..<pos])
+        }
+        let w = Array(bytes[start..<pos])
+        pos += 1
+        return w
+      }
+      if start < 0 { start = pos }
+      pos += 1
+    }
+    return start >= 0 ? Array(bytes[start..<pos]) : nil
+  }
+
+  /// The tokens of the next line, `</s>` included when it was read.
+  public mutating func nextLine() -> [[UInt8]] {
+    var tokens: [[UInt8]] = []
+    while let t = readWord() {
+      tokens.append(t)
+      if t == FastTextDictionary.eos { break }
+    }
+    return tokens
+  }
+}
+
+/// Predicts labels for lines of text with a model, as fastText 0.9.2's `predict` and
+/// `predict-prob` do, down to the float32 rounding, the sigmoid table, the heap's tie order and
+/// the printed `p + 1e-5`.
+public struct FastTextPredictor {
+  public let model: FastTextModel
+  var words: [Int32] = []
+  var labels: [Int32] = []
+  var hidden: [Float]
+  var scores: [Float]
+  static let sigmoidTable: [Float] = (0...512).map { i in
+    let x = Float(Float(i * 16) / 512) - 8
+    return Float(1.0 / (1.0 + Double(expf(-x))))
+  }
+  // Huffman tree for hs: children and the number of labels.
+  var left: [Int32] = []
+  var right: [Int32] = []
+
+  public init(_ model: FastTextModel) {
+    self.model = model
+    hidden = [Float](repeating: 0, count: Int(model.args.dim))
+    scores = [Float](repeating: 0, count: model.dictionary.nlabels)
+    if model.loss == .hs { buildTree() }
+  }
+
+  mutating func buildTree() {
+    let osz = model.dictionary.nlabels
+    guard osz > 0 else { return }
+    var count = [Int64](repeating: 1_000_000_000_000_000, count: 2 * osz - 1)
+    left = [Int32](repeating: -1, count: 2 * osz - 1)
+    right = [Int32](repeating: -1, count: 2 * osz - 1)
+    for i in 0..<osz { count[i] = model.dictionary.entries[model.dictionary.nwords + i].count }
+    var leaf = osz - 1
+    var node = osz
+    for i in osz..<(2 * osz - 1) {
+      var pick = [0, 0]
+      for j in 0..<2 {
+        if leaf >= 0 && count[leaf] < count[node] {
+          pick[j] = leaf
+          leaf -= 1
+        } else {
+          pick[j] = node
+          node += 1
+        }
+      }
+      left[i] = Int32(pick[0])
+      right[i] = Int32(pick[1])
+      count[i] = count[pick[0]] + count[pick[1]]
+    }
+  }
+
+  @inline(__always)
+  static func sigmoid(_ x: Float) -> Float {
+    if x < -8 { return 0 }
+    if x > 8 { return 1 }
+    let i = Int(Float(Float(Float(x + 8) * 512) / 8) / 2)
+    return sigmoidTable[i]
+  }
+
+  @inline(__always)
+  static func stdLog(_ x: Float) -> Float { Float(log(Double(x) + 1e-5)) }
+
+  /// One prediction: label index and score (log(p + 1e-5)); the printed probability is
+  /// `expf(score)`.
+  public struct Prediction: Sendable {
+    public var label: Int
+    public var score: Float
+    public var probability: Float { expf(score) }
+  }
+
+  /// Predicts the top `k` labels (k = -1: all) at or above `threshold` for one line's tokens.
+  /// Empty when the line has no input rows.
+  public mutating func predict(tokens: [[UInt8]], k: Int, threshold: Float) -> [Prediction] {
+    let d = model.dictionary
+    d.rows(of: tokens, wordNgrams: Int(model.args.wordNgrams), labelPrefix: model.labelPrefix, words: &words, labels: &labels)
+    return predict(rows: words, k: k, threshold: threshold)
+  }
+
+  public mutating func predict(rows: [Int32], k kIn: Int, threshold: Float) -> [Prediction] {
+    guard !rows.isEmpty, model.dictionary.nlabels > 0 else { return [] }
+    let k = kIn == -1 ? model.dictionary.nlabels : kIn
+    let dim = hidden.count
+    let input = model.input
+    let output = model.output
+    hidden.withUnsafeMutableBufferPointer { h in
+      for j in 0..<dim { h[j] = 0 }
+      for r in rows { input.addRow(Int(r), to: h.baseAddress!) }
+      let inv = Float(1.0 / Double(rows.count))
+      for j in 0..<dim { h[j] *= inv }
+    }
+    var heap: [(Float, Int)] = []
+    heap.reserveCapacity(k + 1)
+    switch model.loss {
+    case .softmax, .ova, .ns:
+      let n = model.dictionary.nlabels
+      hidden.withUnsafeBufferPointer { h in
+        scores.withUnsafeMutableBufferPointer { s in
+          for i in 0..<n { s[i] = output.dotRow(i, h.baseAddress!) }
+          if model.loss == .softmax {
+            var mx = s[0]
+            for i in 1..<n where s[i] > mx { mx = s[i] }
+            var z: Float = 0
+            for i in 0..<n {
+              s[i] = Float(exp(Double(s[i] - mx)))
+              z += s[i]
+            }
+            for i in 0..<n { s[i] /= z }
+          } else {
+            for i in 0..<n { s[i] = Self.sigmoid(s[i]) }
+          }
+        }
+      }
+      for i in 0..<n {
+        let p = scores[i]
+        if p < threshold { continue }
+        let lp = Self.stdLog(p)
+        if heap.count == k && lp < heap[0].0 { continue }
+        heap.append((lp, i))
+        Heap.push(&heap)
+        if heap.count > k {
+          Heap.pop(&heap, heap.count)
+          heap.removeLast()
+        }
+      }
+    case .hs:
+      let osz = model.dictionary.nlabels
+      if osz == 1 {
+        heap.append((0, 0))
+      } else {
+        hidden.withUnsafeBufferPointer { h in
+          dfs(k: k, threshold: threshold, node: 2 * osz - 2, score: 0, heap: &heap, hidden: h.baseAddress!)
+        }
+      }
+    }
+    Heap.sort(&heap)
+    return heap.map { Prediction(label: $0.1, score: $0.0) }
+  }
+
+  func dfs(k: Int, threshold: Float, node: Int, score: Float, heap: inout [(Float, Int)], hidden: UnsafePointer<Float>) {
+    if score < Self.stdLog(threshold) { return }
+    if heap.count == k && score < heap[0].0 { return }
+    let osz = model.dictionary.nlabels
+    if left[node] == -1 && right[node] == -1 {
+      heap.append((score, node))
+      Heap.push(&heap)
+      if heap.count > k {
+        Heap.pop(&heap, heap.count)
+        heap.removeLast()
+      }
+      return
+    }
+    var f = model.output.dotRow(node - osz, hidden)
+    f = Float(1.0 / Double(1 + expf(-f)))
+    dfs(k: k, threshold: threshold, node: Int(left[node]), score: score + Self.stdLog(1 - f), heap: &heap, hidden: hidden)
+    dfs(k: k, threshold: threshold, node: Int(right[node]), score: score + Self.stdLog(f), heap: &heap, hidden: hidden)
+  }
+
+  /// The label text of a prediction.
+  public func label(_ p: Prediction) -> [UInt8] { model.dictionary.entries[model.dictionary.nwords + p.label].word }
+}
+
+/// libstdc++'s binary heap (`std::push_heap`, `pop_heap`, `sort_heap`) with fastText's
+/// comparator `a.score > b.score`: the same operations give the same order of ties.
+enum Heap {
+  @inline(__always)
+  static func comp(_ a: (Float, Int), _ b: (Float, Int)) -> Bool { a.0 > b.0 }
+
+  static func pushHole(_ h: inout [(Float, Int)], _ holeIn: Int, _ top: Int, _ value: (Float, Int)) {
+    var hole = holeIn
+    var parent = (hole - 1) / 2
+    while hole > top && comp(h[parent], value) {
+      h[hole] = h[parent]
+      hole = parent
+      parent = (hole - 1) / 2
+    }
+    h[hole] = value
+  }
+
+  /// push_heap over the whole array (the new value is last).
+  static func push(_ h: inout [(Float, Int)]) {
+    let v = h[h.count - 1]
+    pushHole(&h, h.count - 1, 0, v)
+  }
+
+  static func adjust(_ h: inout [(Float, Int)], _ holeIn: Int, _ len: Int, _ value: (Float, Int)) {
+    let top = holeIn
+    var hole = holeIn
+    var second = holeIn
+    while second < (len - 1) / 2 {
+      second = 2 * (second + 1)
+      if comp(h[second], h[second - 1]) { second -= 1 }
+      h[hole] = h[second]
+      hole = second
+    }
+    if len & 1 == 0 && second == (len - 2) / 2 {
+      second = 2 * (second + 1)
+      h[hole] = h[second - 1]
+      hole = second - 1
+    }
+    pushHole(&h, hole, top, value)
+  }
+
+  /// pop_heap over the first `len` elements: the top goes to position len - 1.
+  static func pop(_ h: inout [(Float, Int)], _ len: Int) {
+    guard len > 1 else { return }
+    let last = len - 1
+    let v = h[last]
+    h[last] = h[0]
+    adjust(&h, 0, last, v)
+  }
+
+  static func sort(_ h: inout [(Float, Int)]) {
+    var len = h.count
+    while len > 1 {
+      pop(&h, len)
+      len -= 1
+    }
+  }
+}
