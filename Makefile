@@ -23,7 +23,8 @@ run: build
 
 # Unit tests (Swift Testing); end-to-end checks of the CLI and the runner against Python's
 # json; parity with datatrove (quality filters, PII formatter, MinHash signatures, and near-
-# duplicate removal scored against ground truth beside datatrove and datasketch; pinned in a throw-away venv,
+# duplicate removal scored against ground truth beside datatrove and datasketch; fastText
+# predictions against the C++ fastText CLI (Debian package); peers pinned in a throw-away venv,
 # Tests/parity/peers.py); then the Slurm executor on a throw-away single-node cluster (started and always stopped;
 # MaxArraySize 4 so that arrays of 5 and more tasks are split).
 test: deps
@@ -34,6 +35,7 @@ test: deps
 	python3 Tests/parity/pii_parity.py --winnow $(DEBUG_BIN)
 	python3 Tests/parity/minhash_signatures.py --winnow $(DEBUG_BIN)
 	python3 Tests/parity/minhash_parity.py --winnow $(DEBUG_BIN)
+	python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)
 	SLURM_LOCAL_MAX_ARRAY_SIZE=4 scripts/slurm/with-local-slurm.sh python3 Tests/parity/slurm_checks.py --winnow $(DEBUG_BIN)
 
 # Release builds side by side with the peers; prints ratios.

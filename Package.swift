@@ -60,6 +60,7 @@ let package = Package(
     .testTarget(name: "WinnowReportTests", dependencies: ["WinnowRecipe"]),
     .testTarget(name: "WinnowCLITests", dependencies: ["WinnowCore"]),
     // Uses only the public `Winnow` product, the way a trainer does.
+    .testTarget(name: "WinnowFastTextTests", dependencies: ["WinnowFastText"]),
     .testTarget(name: "WinnowLibraryTests", dependencies: ["Winnow"]),
   ]
 )

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""fastText prediction: `winnow fasttext predict-prob` against the C++ fastText 0.9.2 CLI
+(Debian package `fasttext`), line for line.
+
+    python3 Tests/parity/fasttext_parity.py --winnow .build/debug/winnow [--keep-work]
+
+Labelled text: every document of Samples/quality/corpus.jsonl.zst (Debian man pages,
+documentation and licences in 24 languages), labelled with its language (`__label__de`),
+one in ten also `__label__extra` (two labels on a line); newlines become spaces, 600
+characters at most. 80 % train, 20 % test, plus edge cases: an empty line, a blank line, tabs
+and CR, a literal `</s>` inside a line, a line of only a label, a NUL byte, Latin-1 and stray
+UTF-8 continuation bytes, and no final newline.
+
+The C++ CLI trains the reference models (one thread): softmax with word bigrams, hs, softmax
+with char n-grams (minn 2, maxn 4), ova, ns, and a quantized .ftz (pruned to 2,000 rows,
+retrained, qnorm). Both tools then print predict-prob for k = 1, 3 and -1 (all), and with a
+threshold; every output must be byte-identical. Exit 1 otherwise.
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORPUS = os.path.join(ROOT, "Samples", "quality", "corpus.jsonl.zst")
+
+MODELS = [
+    ("softmax-bigrams", "sm", ["-wordNgrams", "2", "-bucket", "20000"]),
+    ("hs", "hs", ["-loss", "hs"]),
+    ("subwords-2-4", "sub", ["-minn", "2", "-maxn", "4", "-bucket", "20000"]),
+    ("ova", "ova", ["-loss", "ova"]),
+    ("ns", "ns", ["-loss", "ns"]),
+]
+RUNS = [["1"], ["3"], ["-1"], ["-1", "0.05"], ["2", "0.5"]]
+
+
+def fasttext_cli():
+    path = shutil.which("fasttext")
+    if path:
+        return path
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing the Debian package fasttext", file=sys.stderr, flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "install", "-y", "-qq", "fasttext"], check=True, env=env, stdout=subprocess.DEVNULL)
+        return shutil.which("fasttext")
+    sys.exit("the C++ fastText CLI is missing: apt-get install fasttext")
+
+
+def make_data(work):
+    docs = subprocess.run(["zstd", "-dcq", CORPUS], check=True, capture_output=True).stdout.decode("utf-8").splitlines()
+    rng = random.Random(3)
+    lines = []
+    for line in docs:
+        d = json.loads(line)
+        lang = d.get("lang")
+        if not lang:
+            continue
+        labels = "__label__" + lang + (" __label__extra" if rng.random() < 0.1 else "")
+        lines.append(labels + " " + " ".join(d["text"].split())[:600])
+    rng.shuffle(lines)
+    n = len(lines) * 8 // 10
+    train = os.path.join(work, "train.txt")
+    with open(train, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines[:n]) + "\n")
+    edge = [b"", b"   ", b"\t\tword\r", b"a literal </s> in the middle", b"__label__en only label",
+            b"nul\x00byte here", b"caf\xe9 latin1 \x80\xbf stray"]
+    test = os.path.join(work, "test.txt")
+    with open(test, "wb") as f:
+        f.write(b"\n".join([l.encode("utf-8") for l in lines[n:]] + edge))  # no final newline
+    return train, test, n, len(lines) - n + len(edge)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--winnow", required=True)
+    ap.add_argument("--keep-work", action="store_true")
+    args = ap.parse_args()
+    ft = fasttext_cli()
+    work = tempfile.mkdtemp(prefix="winnow-fasttext-")
+    train, test, ntrain, ntest = make_data(work)
+    print(f"data: {ntrain} training lines, {ntest} test lines (edge cases included), 25 languages + __label__extra")
+    models = []
+    for name, stem, flags in MODELS:
+        out = os.path.join(work, stem)
+        subprocess.run([ft, "supervised", "-input", train, "-output", out, "-dim", "16", "-epoch", "5", "-thread", "1",
+                        "-verbose", "0", *flags], check=True)
+        models.append((name, out + ".bin"))
+    q = os.path.join(work, "q")
+    shutil.copy(os.path.join(work, "sub.bin"), q + ".bin")
+    subprocess.run([ft, "quantize", "-input", train, "-output", q, "-cutoff", "2000", "-retrain", "-thread", "1", "-qnorm"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    models.append(("quantized .ftz (cutoff 2000, retrain, qnorm)", q + ".ftz"))
+    failures = 0
+    for name, path in models:
+        for run in RUNS:
+            for verb in (["predict-prob"] if run != ["3"] else ["predict-prob", "predict"]):
+                ref = subprocess.run([ft, verb, path, test, *run], check=True, capture_output=True).stdout
+                got = subprocess.run([args.winnow, "fasttext", verb, path, test, *run], check=True, capture_output=True).stdout
+                ok = ref == got
+                failures += not ok
+                lines = ref.count(b"\n")
+                detail = "" if ok else f" — {sum(a != b for a, b in zip(ref.splitlines(), got.splitlines()))} lines differ"
+                print(f"{'PASS' if ok else 'FAIL'} {name}: {verb} k/th {' '.join(run)}: {lines} lines{' identical' if ok else ''}{detail}")
+    if not args.keep_work:
+        shutil.rmtree(work)
+    else:
+        print(f"work: {work}")
+    if failures:
+        print(f"{failures} comparisons FAILED")
+        return 1
+    print("all fastText prediction checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
