@@ -38,7 +38,7 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-    .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText"]),
+    .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText", "WinnowFastText"]),
     // fastText models: reading, prediction (self-contained: no other Winnow module).
     .target(name: "WinnowFastText", swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),

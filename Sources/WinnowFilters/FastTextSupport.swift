@@ -1,0 +1,34 @@
+import WinnowCore
+import WinnowFastText
+
+/// What the fastText stages share: the model, and a document's text as one fastText input
+/// line the way the reference pipelines (datatrove, DCLM) do it: newlines replaced by spaces,
+/// then the line end the Python binding appends, so the line ends in `</s>`.
+struct FastTextDocumentClassifier {
+  var predictor: FastTextPredictor
+  var line: [UInt8] = []
+
+  init(modelPath: String, stage: String) throws(WinnowError) {
+    do {
+      predictor = FastTextPredictor(try FastTextModel.load(path: modelPath))
+    } catch {
+      throw .io("stage '\(stage)': \(error.message)")
+    }
+  }
+
+  /// Predictions for the document's text: up to `k` labels (-1: all) at or above `threshold`.
+  mutating func predict(_ doc: Document, k: Int, threshold: Float) -> [FastTextPredictor.Prediction] {
+    line.removeAll(keepingCapacity: true)
+    for b in doc.text { line.append(b == 0x0A ? 0x20 : b) }
+    line.append(0x0A)
+    var reader = FastTextLineReader(line)
+    return predictor.predict(tokens: reader.nextLine(), k: k, threshold: threshold)
+  }
+
+  /// A label without the `__label__` prefix.
+  func name(_ p: FastTextPredictor.Prediction) -> String {
+    let w = predictor.label(p)
+    let prefix = Array("__label__".utf8)
+    return String(decoding: w.starts(with: prefix) ? Array(w[prefix.count...]) : w, as: UTF8.self)
+  }
+}

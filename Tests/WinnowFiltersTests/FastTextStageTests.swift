@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+@testable import WinnowCore
+@testable import WinnowFilters
+
+/// A two-word, two-label softmax model written byte by byte in fastText's format: "good" pulls
+/// towards __label__hq, anything else (only `</s>` then) is even.
+func writeTinyModel(_ dir: TempDir) throws -> String {
+  var b: [UInt8] = []
+  func i32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
+  func i64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
+  func f32(_ v: Float) { withUnsafeBytes(of: v.bitPattern.littleEndian) { b += $0 } }
+  i32(793_712_314)
+  i32(12)
+  for v: Int32 in [2, 5, 5, 1, 5, 1, 3, 3, 0, 0, 0, 100] { i32(v) }  // dim 2, softmax, sup, no buckets
+  withUnsafeBytes(of: (1e-4 as Double).bitPattern.littleEndian) { b += $0 }
+  i32(4)
+  i32(2)
+  i32(2)
+  i64(10)
+  i64(-1)
+  for (w, c, t) in [("</s>", 5, 0), ("good", 3, 0), ("__label__hq", 3, 1), ("__label__lq", 2, 1)] as [(String, Int64, UInt8)] {
+    b += Array(w.utf8) + [0]
+    i64(c)
+    b.append(t)
+  }
+  b.append(0)  // dense input
+  i64(2)
+  i64(2)
+  for v: Float in [0, 0, 4, 0] { f32(v) }
+  b.append(0)  // dense output
+  i64(2)
+  i64(2)
+  for v: Float in [1, 0, 0, 0] { f32(v) }
+  return try dir.write("tiny.bin", b)
+}
+
+@Suite("fasttext_score and fasttext_filter stages")
+struct FastTextStageTests {
+  @Test("scores: softmax of the mean of the rows, p + 1e-5, labels without the prefix")
+  func score() throws {
+    let dir = try TempDir()
+    let model = try writeTinyModel(dir)
+    let r = try runPipeline(
+      [try build(FastTextScoreStage.descriptor, ["model": quoted(model), "k": v("-1")])],
+      lines: [docLine(id: "a", text: "good"), docLine(id: "b", text: "bad\nline"), docLine(id: "c", text: "")])
+    let scores = r.kept.map { $0["fasttext"] as! [String: Double] }
+    // "good </s>": hidden (2, 0); e^2 / (e^2 + 1) = 0.880797.
+    #expect(abs(scores[0]["hq"]! - (0.880797 + 1e-5)) < 1e-5)
+    #expect(abs(scores[0]["lq"]! - (0.119203 + 1e-5)) < 1e-5)
+    #expect(abs(scores[1]["hq"]! - 0.50001) < 1e-6)
+    #expect(abs(scores[2]["lq"]! - 0.50001) < 1e-6)
+  }
+
+  @Test("filter: keep or drop by one label's probability; unknown labels and missing models are errors")
+  func filter() throws {
+    let dir = try TempDir()
+    let model = try writeTinyModel(dir)
+    let lines = [docLine(id: "a", text: "good good"), docLine(id: "b", text: "Größe 中文 bad")]
+    let keep = try runPipeline(
+      [try build(FastTextFilterStage.descriptor, ["model": quoted(model), "label": v("hq"), "threshold": v("0.6"), "score_field": v("hq")])],
+      lines: lines)
+    #expect(keep.keptIDs == ["a"])
+    #expect(keep.reasons == ["b": "fasttext_below_threshold"])
+    let drop = try runPipeline(
+      [try build(FastTextFilterStage.descriptor, ["model": quoted(model), "label": v("__label__hq"), "threshold": v("0.6"), "mode": v("drop")])],
+      lines: lines)
+    #expect(drop.keptIDs == ["b"])
+    expectUsageError(["no label"]) { _ = try build(FastTextFilterStage.descriptor, ["model": quoted(model), "label": v("zz")]) }
+    let missing = winnowError { _ = try build(FastTextScoreStage.descriptor, ["model": quoted(dir.path + "/none.bin")]) }
+    #expect(missing?.message.contains("none.bin") == true)
+  }
+}
