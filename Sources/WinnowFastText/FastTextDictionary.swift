@@ -1,3 +1,5 @@
+import Glibc
+
 /// A model's vocabulary (`dictionary.cc`): words then labels, in file order (ids), with counts,
 /// the subword ids of every word, and the map of kept n-gram buckets of a pruned model.
 public struct FastTextDictionary: Sendable {
@@ -14,6 +16,9 @@ public struct FastTextDictionary: Sendable {
   public var pruneIndexSize: Int64
   public var pruneIndex: [Int32: Int32]
   var ids: [[UInt8]: Int32]
+  /// Open addressing by fastText's hash, for lookups straight from the input bytes.
+  var slots: [Int32] = []
+  var hashOf: [UInt32] = []
   public let bucket: Int32
   public let minn: Int32
   public let maxn: Int32
@@ -50,6 +55,16 @@ public struct FastTextDictionary: Sendable {
       ids: [:], bucket: args.bucket, minn: args.minn, maxn: args.maxn, subwords: [])
     d.ids.reserveCapacity(size)
     for (k, e) in entries.enumerated() { d.ids[e.word] = Int32(k) }
+    var capacity = 16
+    while capacity < 2 * size + 1 { capacity <<= 1 }
+    d.slots = [Int32](repeating: -1, count: capacity)
+    d.hashOf = entries.map { Self.hash($0.word) }
+    for k in 0..<size {
+      var slot = Int(d.hashOf[k]) & (capacity - 1)
+      while d.slots[slot] >= 0 { slot = (slot + 1) & (capacity - 1) }
+      // A word written twice keeps its first id, as the map does.
+      if d.ids[entries[k].word] == Int32(k) { d.slots[slot] = Int32(k) }
+    }
     d.subwords = (0..<nwords).map { k in
       var out: [Int32] = [Int32(k)]
       if entries[k].word != Self.eos { d.charNgrams(entries[k].word, into: &out) }
@@ -59,6 +74,32 @@ public struct FastTextDictionary: Sendable {
   }
 
   public func id(_ word: [UInt8]) -> Int32? { ids[word] }
+
+  /// Whether `p` holds `w` at `start` (the caller checked that it fits).
+  @inline(__always)
+  static func equal(_ w: [UInt8], _ p: UnsafeBufferPointer<UInt8>, _ start: Int) -> Bool {
+    w.withUnsafeBufferPointer { a in
+      guard let x = a.baseAddress, let y = p.baseAddress else { return a.isEmpty }
+      return memcmp(x, y + start, a.count) == 0
+    }
+  }
+
+  /// The id of the bytes `p[start..<end]` whose fastText hash is `h`.
+  @inline(__always)
+  func id(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, hash h: UInt32) -> Int32? {
+    let mask = slots.count - 1
+    var slot = Int(h) & mask
+    let n = end - start
+    while true {
+      let k = slots[slot]
+      if k < 0 { return nil }
+      if hashOf[Int(k)] == h {
+        let w = entries[Int(k)].word
+        if w.count == n && Self.equal(w, p, start) { return k }
+      }
+      slot = (slot + 1) & mask
+    }
+  }
 
   /// fastText's hash: FNV-1a over bytes sign-extended to 32 bits (`Dictionary::hash`).
   @inline(__always)
@@ -107,6 +148,52 @@ public struct FastTextDictionary: Sendable {
         chars += 1
       }
       i += 1
+    }
+  }
+
+  /// The input rows and labels of one line given as byte ranges of `p` (`(-1, -1)`: a
+  /// newline's `</s>`), as `Dictionary::getLine` (supervised) builds them: words' rows and
+  /// subwords, then word n-grams of every word-type token's hash.
+  func rows(
+    bytes p: UnsafeBufferPointer<UInt8>, tokens: [(Int, Int)], wordNgrams: Int, labelPrefix: [UInt8], words: inout [Int32],
+    labels: inout [Int32], hashes: inout [Int32]
+  ) {
+    words.removeAll(keepingCapacity: true)
+    labels.removeAll(keepingCapacity: true)
+    hashes.removeAll(keepingCapacity: true)
+    let eosHash = Self.hash(Self.eos)
+    let eosID = ids[Self.eos]
+    for (start, end) in tokens {
+      let isEOS = start < 0
+      let h = isEOS ? eosHash : Self.hash(UnsafeBufferPointer(rebasing: p[start..<end]))
+      let wid = isEOS ? eosID : id(p, start, end, hash: h)
+      let isLabel: Bool
+      if let wid {
+        isLabel = entries[Int(wid)].isLabel
+      } else {
+        isLabel = !isEOS && end - start >= labelPrefix.count
+          && Self.equal(labelPrefix, p, start)
+      }
+      if !isLabel {
+        if let wid {
+          words += subwords[Int(wid)]
+        } else if !isEOS && !(end - start == 4 && Array(p[start..<end]) == Self.eos) {
+          charNgrams(Array(p[start..<end]), into: &words)
+        }
+        hashes.append(Int32(bitPattern: h))
+      } else if let wid {
+        labels.append(wid - Int32(nwords))
+      }
+    }
+    guard wordNgrams > 1, bucket > 0 else { return }
+    for i in 0..<hashes.count {
+      var h = UInt64(bitPattern: Int64(hashes[i]))
+      var j = i + 1
+      while j < hashes.count && j < i + wordNgrams {
+        h = h &* 116_049_371 &+ UInt64(bitPattern: Int64(hashes[j]))
+        push(Int32(truncatingIfNeeded: h % UInt64(bucket)), into: &words)
+        j += 1
+      }
     }
   }
 

@@ -18,12 +18,13 @@ public struct FastTextLineReader {
     b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C || b == 0x00
   }
 
-  mutating func readWord() -> [UInt8]? {
+  /// The next token as a byte range, `eosToken` for `</s>` (a newline), nil at the end.
+  mutating func readToken() -> (Int, Int)? {
     if pendingEOS {
       // The newline was "pushed back": it is consumed now, as the end of the line.
       pendingEOS = false
       pos += 1
-      return FastTextDictionary.eos
+      return Self.eosToken
     }
     var start = -1
     while pos < bytes.count {
@@ -31,32 +32,45 @@ public struct FastTextLineReader {
       if Self.isSeparator(c) {
         if start < 0 {
           pos += 1
-          if c == 0x0A { return FastTextDictionary.eos }
+          if c == 0x0A { return Self.eosToken }
           continue
         }
         if c == 0x0A {
           pendingEOS = true
-          return Array(bytes[start..<pos])
+          return (start, pos)
         }
-        let w = Array(bytes[start..<pos])
         pos += 1
-        return w
+        return (start, pos - 1)
       }
       if start < 0 { start = pos }
       pos += 1
     }
-    return start >= 0 ? Array(bytes[start..<pos]) : nil
+    return start >= 0 ? (start, pos) : nil
+  }
+
+  /// Stands for a `</s>` made by a newline (a literal `</s>` is a range holding those bytes).
+  public static let eosToken = (-1, -1)
+
+  /// The next line's tokens as byte ranges of `bytes` (`eosToken` for a newline's `</s>`),
+  /// replacing `out`'s contents; a line ends after its first `</s>`, literal ones included.
+  public mutating func nextLine(into out: inout [(Int, Int)]) {
+    out.removeAll(keepingCapacity: true)
+    while let t = readToken() {
+      out.append(t)
+      if t == Self.eosToken || (t.1 - t.0 == 4 && bytes[t.0] == 0x3C && bytes[t.0 + 1] == 0x2F && bytes[t.0 + 2] == 0x73 && bytes[t.0 + 3] == 0x3E) {
+        break
+      }
+    }
   }
 
   /// The tokens of the next line, `</s>` included when it was read.
   public mutating func nextLine() -> [[UInt8]] {
-    var tokens: [[UInt8]] = []
-    while let t = readWord() {
-      tokens.append(t)
-      if t == FastTextDictionary.eos { break }
-    }
-    return tokens
+    var ranges: [(Int, Int)] = []
+    nextLine(into: &ranges)
+    return ranges.map { $0 == Self.eosToken ? FastTextDictionary.eos : Array(bytes[$0.0..<$0.1]) }
   }
+
+  public var buffer: [UInt8] { bytes }
 }
 
 /// Predicts labels for lines of text with a model, as fastText 0.9.2's `predict` and
@@ -66,6 +80,7 @@ public struct FastTextPredictor {
   public let model: FastTextModel
   var words: [Int32] = []
   var labels: [Int32] = []
+  var hashes: [Int32] = []
   var hidden: [Float]
   var scores: [Float]
   static let sigmoidTable: [Float] = (0...512).map { i in
@@ -131,8 +146,22 @@ public struct FastTextPredictor {
   /// Predicts the top `k` labels (k = -1: all) at or above `threshold` for one line's tokens.
   /// Empty when the line has no input rows.
   public mutating func predict(tokens: [[UInt8]], k: Int, threshold: Float) -> [Prediction] {
-    let d = model.dictionary
-    d.rows(of: tokens, wordNgrams: Int(model.args.wordNgrams), labelPrefix: model.labelPrefix, words: &words, labels: &labels)
+    var bytes: [UInt8] = []
+    var ranges: [(Int, Int)] = []
+    for t in tokens {
+      ranges.append((bytes.count, bytes.count + t.count))
+      bytes += t
+    }
+    return predict(bytes: bytes, tokens: ranges, k: k, threshold: threshold)
+  }
+
+  /// Predicts for one line given as byte ranges of `bytes` (`FastTextLineReader.nextLine(into:)`).
+  public mutating func predict(bytes: [UInt8], tokens: [(Int, Int)], k: Int, threshold: Float) -> [Prediction] {
+    bytes.withUnsafeBufferPointer { b in
+      model.dictionary.rows(
+        bytes: b, tokens: tokens, wordNgrams: Int(model.args.wordNgrams), labelPrefix: model.labelPrefix, words: &words,
+        labels: &labels, hashes: &hashes)
+    }
     return predict(rows: words, k: k, threshold: threshold)
   }
 

@@ -53,9 +53,10 @@ func runFastTextPredict(_ o: FastTextPredictOptions, probabilities: Bool) throws
   var predictor = FastTextPredictor(model)
   var out: [UInt8] = []
   var buf = [CChar](repeating: 0, count: 64)
+  var tokens: [(Int, Int)] = []
   while !reader.atEnd {
-    let tokens = reader.nextLine()
-    let predictions = predictor.predict(tokens: tokens, k: k, threshold: th)
+    reader.nextLine(into: &tokens)
+    let predictions = predictor.predict(bytes: bytes, tokens: tokens, k: k, threshold: th)
     for (n, p) in predictions.enumerated() {
       if n > 0 { out.append(0x20) }
       out += predictor.label(p)
