@@ -196,36 +196,4 @@ public struct FastTextDictionary: Sendable {
       }
     }
   }
-
-  /// The input rows and labels of one line's tokens (`Dictionary::getLine`, supervised):
-  /// words' rows and subwords, then word n-grams of every word-type token's hash.
-  func rows(of tokens: [[UInt8]], wordNgrams: Int, labelPrefix: [UInt8], words: inout [Int32], labels: inout [Int32]) {
-    words.removeAll(keepingCapacity: true)
-    labels.removeAll(keepingCapacity: true)
-    var hashes: [Int32] = []
-    for t in tokens {
-      let wid = ids[t]
-      let isLabel = wid.map { entries[Int($0)].isLabel } ?? t.starts(with: labelPrefix)
-      if !isLabel {
-        if let wid {
-          words += subwords[Int(wid)]
-        } else if t != Self.eos {
-          charNgrams(t, into: &words)
-        }
-        hashes.append(Int32(bitPattern: Self.hash(t)))
-      } else if let wid {
-        labels.append(wid - Int32(nwords))
-      }
-    }
-    guard wordNgrams > 1, bucket > 0 else { return }
-    for i in 0..<hashes.count {
-      var h = UInt64(bitPattern: Int64(hashes[i]))
-      var j = i + 1
-      while j < hashes.count && j < i + wordNgrams {
-        h = h &* 116_049_371 &+ UInt64(bitPattern: Int64(hashes[j]))
-        push(Int32(truncatingIfNeeded: h % UInt64(bucket)), into: &words)
-        j += 1
-      }
-    }
-  }
 }
