@@ -333,7 +333,7 @@ final class WordlistMatcher {
   /// character would be part of a longer word: both must be word characters of a script
   /// written with spaces.
   @inline(__always) static func joinsWords(_ v: UInt32, _ table: WordCharTable) -> Bool {
-    table.contains(v) && !WordChars.isSpaceless(v)
+    table.contains(v) && !SpacelessScripts.contains(v)
   }
 
   /// Copies `text` into `out` with leading and trailing whitespace removed and every other
@@ -419,7 +419,7 @@ final class WordlistMatcher {
         o[k] = lowercaseASCII && b &- 0x41 < 26 ? b | 0x20 : b
       } else {
         let v = UTF8Scan.scalar(at: i, in: p, count: n)
-        if WordChars.isSpaceless(v) {
+        if SpacelessScripts.contains(v) {
           // Scripts without spaces: every character is a word of its own.
           words += 1
           inWord = false

@@ -246,7 +246,7 @@ struct WordlistFilterTests {
       var words = 0
       var inWord = false
       for s in text.unicodeScalars {
-        if WordChars.isSpaceless(s.value) {
+        if SpacelessScripts.contains(s.value) {
           words += 1
           inWord = false
         } else {
