@@ -202,3 +202,16 @@ extension ByteSink {
     try typed { try bytes.withUnsafeBytes { try write($0) } }
   }
 }
+
+/// Writes a whole file atomically: under a temporary name, renamed when complete, removed if
+/// writing fails.
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(WinnowError) {
+  let sink = try FileSink(path: path)
+  do throws(WinnowError) {
+    try sink.write(bytes)
+    try sink.finish()
+  } catch {
+    sink.abort()
+    throw error
+  }
+}

@@ -80,14 +80,7 @@ public enum SortedRunFile {
       let sum = XXH3_64bits(base, size - 8)
       (base + size - 8).storeBytes(of: sum.littleEndian, as: UInt64.self)
     }
-    let sink = try FileSink(path: path)
-    do throws(WinnowError) {
-      try sink.write(bytes)
-      try sink.finish()
-    } catch {
-      sink.abort()
-      throw error
-    }
+    try writeFileAtomically(path, bytes)
   }
 
   /// Every record of a run, in file order (small runs: mark lists, counts).

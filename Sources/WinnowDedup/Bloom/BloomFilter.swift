@@ -81,14 +81,7 @@ public struct BloomFilter: Sendable {
     bits.map(\.littleEndian).withUnsafeBytes { bytes += $0 }
     let sum = bytes.withUnsafeBytes { XXH3_64bits($0.baseAddress, $0.count) }.littleEndian
     withUnsafeBytes(of: sum) { bytes += $0 }
-    let sink = try FileSink(path: path)
-    do throws(WinnowError) {
-      try sink.write(bytes)
-      try sink.finish()
-    } catch {
-      sink.abort()
-      throw error
-    }
+    try writeFileAtomically(path, bytes)
   }
 
   /// Loads a saved filter, verifying its checksum.
