@@ -338,10 +338,9 @@ final class BloomHashStage: PhaseMapStage {
 
 /// Apply: removes the units the filter pass marked.
 final class BloomApplyStage: DocumentStage {
+  /// Splits documents into units and decides, with its own buffers.
   let owner: BloomDedup
   let marks: [UnitHashRecord]
-  var hasher = UnitHasher()
-  var units: [UnitSpan] = []
   var next = 0
   var ordinal: UInt64 = 0
 
