@@ -233,31 +233,15 @@ public final class Decontaminate: DocumentStage {
         }
       }
     }
-    let source: ByteSource
-    do {
-      source = try openByteSource(InputFile(path: path))
-    } catch {
-      throw .usage(prefix + "cannot read eval set: \(error.message)")
-    }
-    let reader = LineReader(source: source, initialCapacity: 1 << 16)
-    defer { reader.close() }
-    while true {
-      let next: UnsafeBufferPointer<UInt8>?
-      do {
-        next = try reader.nextLine()
-      } catch {
-        throw .usage(prefix + "cannot read eval set: \(error.message)")
-      }
-      guard let line = next else { return }
+    try forEachLine(ofFile: path, cannotRead: prefix + "cannot read eval set: ") { (line, number) throws(WinnowError) in
       var lo = 0
       var hi = line.count
-      if reader.lineNumber == 1, hi >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF { lo = 3 }
       while lo < hi, line[lo] == 0x20 || line[lo] == 0x09 || line[lo] == 0x0D { lo += 1 }
       while hi > lo, line[hi - 1] == 0x20 || line[hi - 1] == 0x09 || line[hi - 1] == 0x0D { hi -= 1 }
-      if lo == hi { continue }
+      if lo == hi { return }
       let item = UnsafeBufferPointer(rebasing: line[lo..<hi])
       guard String(validating: item, as: UTF8.self) != nil else {
-        throw .usage(prefix + "\(path):\(reader.lineNumber): not valid UTF-8")
+        throw .usage(prefix + "\(path):\(number): not valid UTF-8")
       }
       body(item)
     }

@@ -25,31 +25,16 @@ enum ListFile {
   static func forEachEntry(
     _ path: String, stage: String, parameter: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void
   ) throws(WinnowError) {
-    let source: ByteSource
-    do {
-      source = try openByteSource(InputFile(path: path))
-    } catch {
-      throw .usage("stage '\(stage)': \(parameter): cannot read list file: \(error.message)")
-    }
-    let reader = LineReader(source: source, initialCapacity: 1 << 16)
-    defer { reader.close() }
-    while true {
-      let next: UnsafeBufferPointer<UInt8>?
-      do {
-        next = try reader.nextLine()
-      } catch {
-        throw .usage("stage '\(stage)': \(parameter): cannot read list file: \(error.message)")
-      }
-      guard let line = next else { break }
+    try forEachLine(ofFile: path, cannotRead: "stage '\(stage)': \(parameter): cannot read list file: ") {
+      (line, number) throws(WinnowError) in
       var lo = 0
       var hi = line.count
-      if reader.lineNumber == 1, hi >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF { lo = 3 }
       while lo < hi, isBlank(line[lo]) { lo += 1 }
       while hi > lo, isBlank(line[hi - 1]) { hi -= 1 }
-      if lo == hi || line[lo] == UInt8(ascii: "#") { continue }
+      if lo == hi || line[lo] == UInt8(ascii: "#") { return }
       let entry = UnsafeBufferPointer(rebasing: line[lo..<hi])
       guard UTF8Scan.isValid(entry) else {
-        throw .usage("stage '\(stage)': \(parameter): \(path): line \(reader.lineNumber) is not valid UTF-8")
+        throw .usage("stage '\(stage)': \(parameter): \(path): line \(number) is not valid UTF-8")
       }
       body(entry)
     }

@@ -75,3 +75,33 @@ public final class LineReader {
 
   public func close() { source.close() }
 }
+
+/// Calls `body` with every line of a small side file (a word list, an eval set; compressed
+/// files are read through) and its 1-based number, a UTF-8 byte order mark dropped from the
+/// first line. A file that cannot be opened or read is a usage error: `cannotRead` followed by
+/// the reason.
+public func forEachLine(
+  ofFile path: String, cannotRead: String, _ body: (UnsafeBufferPointer<UInt8>, Int) throws(WinnowError) -> Void
+) throws(WinnowError) {
+  let source: ByteSource
+  do {
+    source = try openByteSource(InputFile(path: path))
+  } catch {
+    throw .usage(cannotRead + error.message)
+  }
+  let reader = LineReader(source: source, initialCapacity: 1 << 16)
+  defer { reader.close() }
+  while true {
+    let next: UnsafeBufferPointer<UInt8>?
+    do {
+      next = try reader.nextLine()
+    } catch {
+      throw .usage(cannotRead + error.message)
+    }
+    guard var line = next else { return }
+    if reader.lineNumber == 1, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
+      line = UnsafeBufferPointer(rebasing: line[3...])
+    }
+    try body(line, reader.lineNumber)
+  }
+}
