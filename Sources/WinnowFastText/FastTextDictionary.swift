@@ -50,27 +50,46 @@ public struct FastTextDictionary: Sendable {
         prune[from] = try r.int32()
       }
     }
-    var d = FastTextDictionary(
+    return FastTextDictionary(
       entries: entries, nwords: nwords, nlabels: nlabels, ntokens: ntokens, pruneIndexSize: pruneSize, pruneIndex: prune,
-      ids: [:], bucket: args.bucket, minn: args.minn, maxn: args.maxn, subwords: [])
-    d.ids.reserveCapacity(size)
-    for (k, e) in entries.enumerated() { d.ids[e.word] = Int32(k) }
+      bucket: args.bucket, minn: args.minn, maxn: args.maxn)
+  }
+
+  /// A dictionary of these entries (words first, then labels), with its lookup tables and every
+  /// word's subword rows (`Dictionary::load`, `initNgrams`).
+  init(
+    entries: [Entry], nwords: Int, nlabels: Int, ntokens: Int64, pruneIndexSize: Int64, pruneIndex: [Int32: Int32], bucket: Int32,
+    minn: Int32, maxn: Int32
+  ) {
+    self.entries = entries
+    self.nwords = nwords
+    self.nlabels = nlabels
+    self.ntokens = ntokens
+    self.pruneIndexSize = pruneIndexSize
+    self.pruneIndex = pruneIndex
+    self.bucket = bucket
+    self.minn = minn
+    self.maxn = maxn
+    let size = entries.count
+    ids = [:]
+    ids.reserveCapacity(size)
+    for (k, e) in entries.enumerated() { ids[e.word] = Int32(k) }
     var capacity = 16
     while capacity < 2 * size + 1 { capacity <<= 1 }
-    d.slots = [Int32](repeating: -1, count: capacity)
-    d.hashOf = entries.map { Self.hash($0.word) }
+    slots = [Int32](repeating: -1, count: capacity)
+    hashOf = entries.map { Self.hash($0.word) }
     for k in 0..<size {
-      var slot = Int(d.hashOf[k]) & (capacity - 1)
-      while d.slots[slot] >= 0 { slot = (slot + 1) & (capacity - 1) }
-      // A word written twice keeps its first id, as the map does.
-      if d.ids[entries[k].word] == Int32(k) { d.slots[slot] = Int32(k) }
+      var slot = Int(hashOf[k]) & (capacity - 1)
+      while slots[slot] >= 0 { slot = (slot + 1) & (capacity - 1) }
+      // A word written twice resolves to its last id, as `Dictionary::load`'s table does.
+      if ids[entries[k].word] == Int32(k) { slots[slot] = Int32(k) }
     }
-    d.subwords = (0..<nwords).map { k in
+    subwords = []
+    subwords = (0..<nwords).map { k in
       var out: [Int32] = [Int32(k)]
-      if entries[k].word != Self.eos { d.charNgrams(entries[k].word, into: &out) }
+      if entries[k].word != Self.eos { charNgrams(entries[k].word, into: &out) }
       return out
     }
-    return d
   }
 
   public func id(_ word: [UInt8]) -> Int32? { ids[word] }

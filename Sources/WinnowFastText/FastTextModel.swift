@@ -167,3 +167,18 @@ struct ModelReader {
     return Array(bytes[pos..<end])
   }
 }
+
+extension FastTextModel {
+  /// Word `id`'s vector: the mean of its input rows, the word's and its char n-grams'
+  /// (`FastText::getWordVector`).
+  public func wordVector(_ id: Int) -> [Float] {
+    var v = [Float](repeating: 0, count: Int(args.dim))
+    let rows = dictionary.subwords[id]
+    v.withUnsafeMutableBufferPointer { p in
+      for r in rows { input.addRow(Int(r), to: p.baseAddress!) }
+      let inv = Float(1.0 / Double(rows.count))
+      for j in 0..<p.count { p[j] *= inv }
+    }
+    return v
+  }
+}

@@ -165,6 +165,16 @@ public struct FastTextPredictor {
     return predict(rows: words, k: k, threshold: threshold)
   }
 
+  /// One line's input rows and its known labels (label indices), as `getLine` reads them.
+  public mutating func rowsAndLabels(bytes: [UInt8], tokens: [(Int, Int)]) -> (rows: [Int32], labels: [Int32]) {
+    bytes.withUnsafeBufferPointer { b in
+      model.dictionary.rows(
+        bytes: b, tokens: tokens, wordNgrams: Int(model.args.wordNgrams), labelPrefix: model.labelPrefix, words: &words,
+        labels: &labels, hashes: &hashes)
+    }
+    return (words, labels)
+  }
+
   public mutating func predict(rows: [Int32], k kIn: Int, threshold: Float) -> [Prediction] {
     guard !rows.isEmpty, model.dictionary.nlabels > 0 else { return [] }
     let k = kIn == -1 ? model.dictionary.nlabels : kIn

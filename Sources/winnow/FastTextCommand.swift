@@ -3,13 +3,25 @@ import Glibc
 import WinnowFastText
 
 /// `winnow fasttext …`: the fastText CLI's verbs with its arguments and output formats, so
-/// scripts work with `winnow ` in front of `fasttext`. This version has `predict` and
-/// `predict-prob`.
+/// scripts work with `winnow ` in front of `fasttext`.
 struct FastTextCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "fasttext",
-    abstract: "fastText models: the fastText CLI's verbs (predict, predict-prob), same arguments, same output.",
-    subcommands: [FastTextPredict.self, FastTextPredictProb.self])
+    abstract: "fastText classifiers: the fastText CLI's verbs, same arguments, same output, same model files.",
+    discussion: """
+      Put `winnow ` in front of a fastText command line:
+        winnow fasttext supervised -input train.txt -output model -wordNgrams 2 -thread 1
+        winnow fasttext predict-prob model.bin test.txt 3
+        winnow fasttext test model.bin test.txt
+        winnow fasttext quantize -output model -input train.txt -retrain -qnorm -cutoff 100000
+        winnow fasttext dump model.bin args
+      Models are fastText 0.9.2 files (.bin, .ftz): the C++ fastText reads Winnow's and Winnow reads fastText's.
+      Only supervised (classifier) models are supported.
+      """,
+    subcommands: [
+      FastTextSupervised.self, FastTextPredict.self, FastTextPredictProb.self, FastTextTest.self, FastTextTestLabel.self,
+      FastTextDump.self,
+    ])
 }
 
 /// MODEL FILE [k] [th], as fastText's CLI takes them (positionally, so that `-1` is a value).
@@ -29,26 +41,40 @@ struct FastTextPredictOptions: ParsableArguments {
   var threshold: String { arguments.count > 3 ? arguments[3] : "0.0" }
 }
 
+/// Fails the command with `winnow: error: …` on standard error and exit status 1.
+func fastTextFailure(_ message: String) -> ExitCode {
+  FileHandleOut.error("winnow: error: \(message)\n")
+  return ExitCode(1)
+}
+
+func loadFastTextModel(_ path: String) throws -> FastTextModel {
+  do { return try FastTextModel.load(path: path) } catch { throw fastTextFailure(error.message) }
+}
+
+/// The whole of an input file, or of standard input for `-`.
+func readFastTextInput(_ path: String) throws -> [UInt8] {
+  if path == "-" { return readAll(fd: 0) }
+  let fd = open(path, O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { throw fastTextFailure("\(path): cannot open: \(String(cString: strerror(errno)))") }
+  defer { close(fd) }
+  return readAll(fd: fd)
+}
+
+func parseK(_ s: String) throws -> Int {
+  guard let k = Int(s), k == -1 || k > 0 else { throw ValidationError("k must be a positive integer or -1") }
+  return k
+}
+
+func parseThreshold(_ s: String) throws -> Float {
+  guard let th = Float(s) else { throw ValidationError("threshold must be a number") }
+  return th
+}
+
 func runFastTextPredict(_ o: FastTextPredictOptions, probabilities: Bool) throws {
-  guard let k = Int(o.k), k == -1 || k > 0 else { throw ValidationError("k must be a positive integer or -1") }
-  guard let th = Float(o.threshold) else { throw ValidationError("threshold must be a number") }
-  let model: FastTextModel
-  do { model = try FastTextModel.load(path: o.model) } catch {
-    FileHandleOut.error("winnow: error: \(error.message)\n")
-    throw ExitCode(1)
-  }
-  let bytes: [UInt8]
-  if o.input == "-" {
-    bytes = readAll(fd: 0)
-  } else {
-    let fd = open(o.input, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else {
-      FileHandleOut.error("winnow: error: \(o.input): cannot open: \(String(cString: strerror(errno)))\n")
-      throw ExitCode(1)
-    }
-    defer { close(fd) }
-    bytes = readAll(fd: fd)
-  }
+  let k = try parseK(o.k)
+  let th = try parseThreshold(o.threshold)
+  let model = try loadFastTextModel(o.model)
+  let bytes = try readFastTextInput(o.input)
   var reader = FastTextLineReader(bytes)
   var predictor = FastTextPredictor(model)
   var out: [UInt8] = []
@@ -62,15 +88,30 @@ func runFastTextPredict(_ o: FastTextPredictOptions, probabilities: Bool) throws
       out += predictor.label(p)
       if probabilities {
         // std::cout << float: %g, six significant digits.
-        let len = Int(withVaList([Double(p.probability)]) { vsnprintf(&buf, 64, "%g", $0) })
         out.append(0x20)
-        buf.withUnsafeBufferPointer { b in b.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: len) { out.append(contentsOf: UnsafeBufferPointer(start: $0, count: len)) } }
+        appendFormatted(&out, &buf, "%g", Double(p.probability))
       }
     }
     out.append(0x0A)
     if out.count > 1 << 20 { try writeStandardOutput(&out) }
   }
   try writeStandardOutput(&out)
+}
+
+/// Appends `value` printed with a C format (as `std::ostream` prints it with that precision).
+@inline(__always)
+func appendFormatted(_ out: inout [UInt8], _ buf: inout [CChar], _ format: String, _ value: Double) {
+  let len = Int(withVaList([value]) { vsnprintf(&buf, buf.count, format, $0) })
+  buf.withUnsafeBufferPointer { b in
+    b.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: len) { out.append(contentsOf: UnsafeBufferPointer(start: $0, count: len)) }
+  }
+}
+
+func formatted(_ format: String, _ value: Double) -> String {
+  var out: [UInt8] = []
+  var buf = [CChar](repeating: 0, count: 64)
+  appendFormatted(&out, &buf, format, value)
+  return String(decoding: out, as: UTF8.self)
 }
 
 func readAll(fd: Int32) -> [UInt8] {
