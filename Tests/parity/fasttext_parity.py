@@ -14,7 +14,14 @@ UTF-8 continuation bytes, and no final newline.
 The C++ CLI trains the reference models (one thread): softmax with word bigrams, hs, softmax
 with char n-grams (minn 2, maxn 4), ova, ns, and a quantized .ftz (pruned to 2,000 rows,
 retrained, qnorm). Both tools then print predict-prob for k = 1, 3 and -1 (all), and with a
-threshold; every output must be byte-identical. Exit 1 otherwise.
+threshold; `test`, `test-label` and `dump` too. Every output must be byte-identical.
+
+Training: `winnow fasttext supervised` with the same flags and one thread must write the same
+.bin and .vec files, byte for byte, for each of those models and for a few more variants
+(explicit -lr, minCount and seed, minCountLabel, another label prefix, a file without a final
+newline). The C++ CLI must load Winnow's models and predict what Winnow predicts. A
+two-thread Winnow model (not deterministic, as in fastText) must load in the C++ CLI and be
+about as accurate. Exit 1 on any difference.
 """
 
 import argparse
@@ -37,6 +44,15 @@ MODELS = [
     ("ns", "ns", ["-loss", "ns"]),
 ]
 RUNS = [["1"], ["3"], ["-1"], ["-1", "0.05"], ["2", "0.5"]]
+# Training variants checked for byte identity only (file: "train" or "train-nonl").
+VARIANTS = [
+    ("explicit -lr, minn 2 maxn 3, bigrams", "train", ["-lr", "0.1", "-minn", "2", "-maxn", "3", "-wordNgrams", "2",
+                                                       "-bucket", "5000", "-epoch", "2"]),
+    ("hs, minCount 2, seed 7", "train", ["-loss", "hs", "-minCount", "2", "-seed", "7", "-lr", "0.5"]),
+    ("ova, no final newline, minCountLabel 300", "train-nonl", ["-loss", "ova", "-minCountLabel", "300"]),
+    ("ns neg 3, label prefix lang=, lrUpdateRate 7", "train-prefix", ["-loss", "ns", "-neg", "3", "-label", "lang=",
+                                                                      "-lrUpdateRate", "7"]),
+]
 
 
 def fasttext_cli():
@@ -67,6 +83,10 @@ def make_data(work):
     train = os.path.join(work, "train.txt")
     with open(train, "w", encoding="utf-8") as f:
         f.write("\n".join(lines[:n]) + "\n")
+    with open(os.path.join(work, "train-nonl.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines[:n // 2]))
+    with open(os.path.join(work, "train-prefix.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(l.replace("__label__", "lang=") for l in lines[:n // 2]) + "\n")
     edge = [b"", b"   ", b"\t\tword\r", b"a literal </s> in the middle", b"__label__en only label",
             b"nul\x00byte here", b"caf\xe9 latin1 \x80\xbf stray"]
     test = os.path.join(work, "test.txt")
@@ -96,6 +116,54 @@ def main():
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     models.append(("quantized .ftz (cutoff 2000, retrain, qnorm)", q + ".ftz"))
     failures = 0
+
+    def same(what, ref, got):
+        nonlocal failures
+        ok = ref == got
+        failures += not ok
+        print(f"{'PASS' if ok else 'FAIL'} {what}{' identical' if ok else ' DIFFERS'}")
+
+    def run(cmd):
+        return subprocess.run(cmd, check=True, capture_output=True).stdout
+
+    # Training: the same flags give the same files.
+    trainings = [(name, "train", flags + ["-dim", "16", "-epoch", "5"]) for name, _, flags in MODELS]
+    trainings += [(name, data, flags + ["-dim", "16"]) for name, data, flags in VARIANTS]
+    for i, (name, data, flags) in enumerate(trainings):
+        ref_out, got_out = os.path.join(work, f"ref-{i}"), os.path.join(work, f"winnow-{i}")
+        inp = os.path.join(work, data + ".txt")
+        subprocess.run([ft, "supervised", "-input", inp, "-output", ref_out, "-thread", "1", "-verbose", "0", *flags],
+                       check=True)
+        subprocess.run([args.winnow, "fasttext", "supervised", "-input", inp, "-output", got_out, "-thread", "1",
+                        "-verbose", "0", *flags], check=True)
+        for ext in (".bin", ".vec"):
+            with open(ref_out + ext, "rb") as a, open(got_out + ext, "rb") as b:
+                same(f"training {name}: {ext} ({os.path.getsize(ref_out + ext)} bytes)", a.read(), b.read())
+        # The C++ CLI reads Winnow's model and predicts as Winnow does.
+        same(f"training {name}: fasttext predict-prob on Winnow's model",
+             run([args.winnow, "fasttext", "predict-prob", got_out + ".bin", test, "-1"]),
+             run([ft, "predict-prob", got_out + ".bin", test, "-1"]))
+
+    # Two threads: lock-free like fastText, so not reproducible; it must still load and learn.
+    two = os.path.join(work, "two-threads")
+    subprocess.run([args.winnow, "fasttext", "supervised", "-input", train, "-output", two, "-thread", "2", "-dim", "16",
+                    "-verbose", "0"], check=True)
+    p_two = float(run([ft, "test", two + ".bin", test]).split()[3])
+    p_one = float(run([ft, "test", os.path.join(work, "winnow-0.bin"), test]).split()[3])
+    ok = p_two >= p_one - 0.05
+    failures += not ok
+    print(f"{'PASS' if ok else 'FAIL'} two-thread training: P@1 {p_two} (one thread, bigrams: {p_one})")
+
+    for name, path in models:
+        for verb in ("test", "test-label"):
+            for r in (["1"], ["3", "0.1"]):
+                same(f"{name}: {verb} {' '.join(r)}", run([ft, verb, path, test, *r]),
+                     run([args.winnow, "fasttext", verb, path, test, *r]))
+        for what in ("args", "dict", "input", "output"):
+            ref = subprocess.run([ft, "dump", path, what], check=True, capture_output=True)
+            got = subprocess.run([args.winnow, "fasttext", "dump", path, what], check=True, capture_output=True)
+            same(f"{name}: dump {what}", ref.stdout + ref.stderr, got.stdout + got.stderr)
+
     for name, path in models:
         for run in RUNS:
             for verb in (["predict-prob"] if run != ["3"] else ["predict-prob", "predict"]):
