@@ -58,7 +58,17 @@ public final class FastTextModel: @unchecked Sendable {
 
   /// Loads a model file.
   public static func load(path: String) throws(FastTextError) -> FastTextModel {
-    var r = try ModelReader(path: path)
+    try load(try ModelReader(path: path))
+  }
+
+  /// Loads a model from the bytes of a model file; `name` stands for the file in errors.
+  public static func load(bytes: [UInt8], name: String) throws(FastTextError) -> FastTextModel {
+    try load(ModelReader(bytes: bytes, path: name))
+  }
+
+  static func load(_ reader: ModelReader) throws(FastTextError) -> FastTextModel {
+    var r = reader
+    let path = r.path
     guard try r.int32() == magic else { throw FastTextError("\(path): not a fastText model (wrong magic number)") }
     let version = try r.int32()
     guard version <= Self.version else { throw FastTextError("\(path): fastText model file format version \(version) is newer than 12") }
@@ -98,6 +108,11 @@ struct ModelReader {
   let path: String
   let bytes: [UInt8]
   var pos = 0
+
+  init(bytes: [UInt8], path: String) {
+    self.bytes = bytes
+    self.path = path
+  }
 
   init(path: String) throws(FastTextError) {
     self.path = path

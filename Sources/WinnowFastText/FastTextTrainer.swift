@@ -86,29 +86,7 @@ public enum FastTextTrainer {
     let inputRows = dict.nwords + Int(args.bucket)
     let weights = SharedWeights(inputRows: inputRows, outputRows: dict.nlabels, dim: dim)
     weights.initialiseInput(a: Float(1.0 / Double(o.dim)), thread: Int(o.thread), seed: Int(o.seed))
-    let shared = TrainingSetup(options: o, dictionary: dict, text: text, weights: weights)
-
-    let threads = Int(o.thread)
-    var losses = [Float](repeating: 0, count: threads)
-    if threads == 1 {
-      losses[0] = shared.run(thread: 0)
-    } else {
-      let results = ThreadResults(count: threads)
-      var handles: [pthread_t] = []
-      for t in 0..<threads {
-        let job = ThreadJob(setup: shared, thread: t, results: results)
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-          let job = Unmanaged<ThreadJob>.fromOpaque(raw!).takeRetainedValue()
-          job.results.store(job.thread, job.setup.run(thread: job.thread))
-          return nil
-        }, Unmanaged.passRetained(job).toOpaque())
-        guard rc == 0 else { throw FastTextError("cannot start a training thread (error \(rc))") }
-        handles.append(handle)
-      }
-      for h in handles { pthread_join(h, nil) }
-      losses = results.values()
-    }
+    let losses = try optimise(TrainingSetup(options: o, dictionary: dict, text: text, weights: weights))
     let model = FastTextModel(
       args: args, dictionary: dict, input: .dense(weights.inputMatrix()), output: .dense(weights.outputMatrix()),
       quantizedInput: false, quantizedOutput: false)
@@ -116,6 +94,31 @@ public enum FastTextTrainer {
       words: dict.nwords, labels: dict.nlabels, tokens: dict.ntokens, averageLoss: losses[0],
       seconds: monotonicSeconds() - started)
     return (model, report)
+  }
+
+  /// Runs the training threads over `setup` (`FastText::startThreads`); per thread, the
+  /// average loss.
+  static func optimise(_ shared: TrainingSetup) throws(FastTextError) -> [Float] {
+    let threads = Int(shared.options.thread)
+    if threads == 1 { return [shared.run(thread: 0)] }
+    let results = ThreadResults(count: threads)
+    var handles: [pthread_t] = []
+    for t in 0..<threads {
+      let job = ThreadJob(setup: shared, thread: t, results: results)
+      var handle = pthread_t()
+      let rc = pthread_create(&handle, nil, { raw in
+        let job = Unmanaged<ThreadJob>.fromOpaque(raw!).takeRetainedValue()
+        job.results.store(job.thread, job.setup.run(thread: job.thread))
+        return nil
+      }, Unmanaged.passRetained(job).toOpaque())
+      guard rc == 0 else {
+        for h in handles { pthread_join(h, nil) }
+        throw FastTextError("cannot start a training thread (error \(rc))")
+      }
+      handles.append(handle)
+    }
+    for h in handles { pthread_join(h, nil) }
+    return results.values()
   }
 
   static func monotonicSeconds() -> Double {
@@ -133,6 +136,13 @@ final class SharedWeights: @unchecked Sendable {
   let outputRows: Int
   let dim: Int
   let tokenCount = Atomic<Int64>(0)
+
+  /// Weights that continue from these matrices (retraining a pruned model).
+  convenience init(input: DenseMatrix, output: DenseMatrix) {
+    self.init(inputRows: input.rows, outputRows: output.rows, dim: input.columns)
+    input.data.withUnsafeBufferPointer { if let b = $0.baseAddress { wi.update(from: b, count: $0.count) } }
+    output.data.withUnsafeBufferPointer { if let b = $0.baseAddress { wo.update(from: b, count: $0.count) } }
+  }
 
   init(inputRows: Int, outputRows: Int, dim: Int) {
     self.inputRows = inputRows

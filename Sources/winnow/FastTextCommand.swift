@@ -20,7 +20,7 @@ struct FastTextCommand: ParsableCommand {
       """,
     subcommands: [
       FastTextSupervised.self, FastTextPredict.self, FastTextPredictProb.self, FastTextTest.self, FastTextTestLabel.self,
-      FastTextDump.self,
+      FastTextQuantize.self, FastTextDump.self,
     ])
 }
 

@@ -310,3 +310,38 @@ struct FastTextDump: ParsableCommand {
     try writeStandardOutput(&out)
   }
 }
+
+struct FastTextQuantize: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "quantize",
+    abstract: "Compress PREFIX.bin into PREFIX.ftz (fasttext quantize -output PREFIX [-input FILE] [flags]).",
+    discussion: """
+      Flags: -output PREFIX (reads PREFIX.bin, writes PREFIX.ftz), -cutoff N (keep the N input rows of largest
+      norm), -retrain (then retrain them on -input, with -epoch 5 -lr 0.05 -thread 12 unless given), -qnorm
+      (quantize row norms separately), -qout (quantize the output matrix too; needs 256 labels), -dsub 2.
+      With -thread 1 the .ftz equals fastText's except for the order in which the kept n-gram buckets are
+      listed; predictions are identical.
+      """)
+
+  @Argument(parsing: .captureForPassthrough, help: "fastText flags, e.g. -output model -input train.txt -cutoff 100000 -retrain -qnorm.")
+  var arguments: [String] = []
+
+  func run() throws {
+    let flags = try FastTextFlags(arguments, command: "quantize")
+    guard !flags.output.isEmpty else { throw ValidationError("-output is required (winnow fasttext quantize -output PREFIX)") }
+    let model = try loadFastTextModel(flags.output + ".bin")
+    var q = FastTextQuantizeOptions()
+    q.input = flags.options.input
+    q.cutoff = flags.cutoff
+    q.retrain = flags.retrain
+    q.qnorm = flags.qnorm
+    q.qout = flags.qout
+    q.dsub = Int(flags.dsub)
+    q.epoch = flags.options.epoch
+    q.lr = flags.options.lr
+    q.thread = flags.options.thread
+    do {
+      try model.quantized(q).save(path: flags.output + ".ftz")
+    } catch { throw fastTextFailure(error.message) }
+  }
+}

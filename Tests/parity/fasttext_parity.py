@@ -19,7 +19,10 @@ threshold; `test`, `test-label` and `dump` too. Every output must be byte-identi
 Training: `winnow fasttext supervised` with the same flags and one thread must write the same
 .bin and .vec files, byte for byte, for each of those models and for a few more variants
 (explicit -lr, minCount and seed, minCountLabel, another label prefix, a file without a final
-newline). The C++ CLI must load Winnow's models and predict what Winnow predicts. A
+newline). `winnow fasttext quantize` must write the same .ftz as `fasttext quantize` (pruning,
+retraining, k-means and all), except for the order of the pruned-bucket map, which fastText
+writes in its hash table's order: the files are compared with that map sorted. The C++ CLI
+must load Winnow's models and predict what Winnow predicts. A
 two-thread Winnow model (not deterministic, as in fastText) must load in the C++ CLI and be
 about as accurate. Exit 1 on any difference.
 """
@@ -29,6 +32,7 @@ import json
 import os
 import random
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -65,6 +69,28 @@ def fasttext_cli():
         subprocess.run(["apt-get", "install", "-y", "-qq", "fasttext"], check=True, env=env, stdout=subprocess.DEVNULL)
         return shutil.which("fasttext")
     sys.exit("the C++ fastText CLI is missing: apt-get install fasttext")
+
+
+def canonical_model(b):
+    """A model file with its pruned-bucket map (written in hash-table order) sorted by bucket."""
+    pos = 8 + 56
+    size, _, _, _, pairs = struct.unpack_from("<iiiqq", b, pos)
+    pos += 28
+    for _ in range(size):
+        pos = b.index(b"\0", pos) + 1 + 9
+    if pairs > 0:
+        items = sorted((b[pos + 8 * i: pos + 8 * i + 8] for i in range(pairs)), key=lambda p: struct.unpack("<i", p[:4])[0])
+        b = b[:pos] + b"".join(items) + b[pos + 8 * pairs:]
+    return b
+
+
+# quantize runs: (name, model stem to start from, flags)
+QUANTIZE = [
+    ("cutoff 2000, retrain, qnorm", "sub", ["-cutoff", "2000", "-retrain", "-qnorm"]),
+    ("no pruning, dsub 4", "sm", ["-dsub", "4"]),
+    ("cutoff 3000, no retraining, ova", "ova", ["-cutoff", "3000", "-qnorm", "-dsub", "3"]),
+    ("cutoff 1500, retrain -epoch 2 -lr 0.2, hs", "hs", ["-cutoff", "1500", "-retrain", "-epoch", "2", "-lr", "0.2"]),
+]
 
 
 def make_data(work):
@@ -143,6 +169,23 @@ def main():
         same(f"training {name}: fasttext predict-prob on Winnow's model",
              run([args.winnow, "fasttext", "predict-prob", got_out + ".bin", test, "-1"]),
              run([ft, "predict-prob", got_out + ".bin", test, "-1"]))
+
+    # Quantization: the same .ftz (up to the order of the pruned-bucket map), and the C++ CLI
+    # predicts Winnow's .ftz as Winnow does.
+    for name, stem, flags in QUANTIZE:
+        ref_q, got_q = os.path.join(work, f"refq-{stem}"), os.path.join(work, f"winq-{stem}")
+        shutil.copy(os.path.join(work, stem + ".bin"), ref_q + ".bin")
+        shutil.copy(os.path.join(work, stem + ".bin"), got_q + ".bin")
+        qflags = ["-input", train, "-thread", "1", *flags]
+        subprocess.run([ft, "quantize", "-output", ref_q, *qflags], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        subprocess.run([args.winnow, "fasttext", "quantize", "-output", got_q, *qflags], check=True)
+        with open(ref_q + ".ftz", "rb") as a, open(got_q + ".ftz", "rb") as b:
+            same(f"quantize {name}: .ftz ({os.path.getsize(ref_q + '.ftz')} bytes, pruned-bucket map sorted)",
+                 canonical_model(a.read()), canonical_model(b.read()))
+        same(f"quantize {name}: fasttext predict-prob on Winnow's .ftz",
+             run([args.winnow, "fasttext", "predict-prob", got_q + ".ftz", test, "-1"]),
+             run([ft, "predict-prob", got_q + ".ftz", test, "-1"]))
 
     # Two threads: lock-free like fastText, so not reproducible; it must still load and learn.
     two = os.path.join(work, "two-threads")
