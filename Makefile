@@ -5,7 +5,7 @@ SWIFT ?= swift
 DEBUG_BIN := .build/debug/winnow
 RELEASE_BIN := .build/release/winnow
 
-.PHONY: deps build release run test test-swift test-parity bench samples clean
+.PHONY: deps build release run test test-swift test-parity bench samples lid-model clean
 
 deps:
 	@scripts/install-deps.sh
@@ -24,7 +24,7 @@ run: build
 # Unit tests (Swift Testing); end-to-end checks of the CLI and the runner against Python's
 # json; parity with datatrove (quality filters, PII formatter, MinHash signatures, and near-
 # duplicate removal scored against ground truth beside datatrove and datasketch; fastText
-# predictions against the C++ fastText CLI (Debian package); peers pinned in a throw-away venv,
+# predictions, training and quantization against the C++ fastText CLI (Debian package); peers pinned in a throw-away venv,
 # Tests/parity/peers.py); then the Slurm executor on a throw-away single-node cluster (started and always stopped;
 # MaxArraySize 4 so that arrays of 5 and more tasks are split).
 test: deps
@@ -44,6 +44,10 @@ bench: release
 
 samples:
 	python3 scripts/make-samples.py
+
+# Rebuilds the built-in language-ID model from Debian documentation (about 6 minutes).
+lid-model: release
+	scripts/build-lid-model.sh
 
 clean:
 	rm -rf .build out bench-data

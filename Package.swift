@@ -38,9 +38,12 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-    .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText", "WinnowFastText"]),
+    .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText", "WinnowFastText", "CWinnowLanguageModel"]),
+    // The built-in language-ID model (a fastText .ftz), linked into the binary.
+    .target(name: "CWinnowLanguageModel", exclude: ["model"], cSettings: [.headerSearchPath("model")]),
     // fastText models: reading, prediction (self-contained: no other Winnow module).
-    .target(name: "WinnowFastText", swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+    // Optimised in debug builds too: the tests push tens of MB through prediction and training.
+    .target(name: "WinnowFastText", swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
     .target(name: "WinnowRecipe",
             dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "CSQLite",

@@ -7,6 +7,7 @@ import WinnowFastText
 struct FastTextDocumentClassifier {
   var predictor: FastTextPredictor
   var line: [UInt8] = []
+  var tokens: [(Int, Int)] = []
 
   init(modelPath: String, stage: String) throws(WinnowError) {
     do {
@@ -16,13 +17,16 @@ struct FastTextDocumentClassifier {
     }
   }
 
+  init(model: FastTextModel) { predictor = FastTextPredictor(model) }
+
   /// Predictions for the document's text: up to `k` labels (-1: all) at or above `threshold`.
   mutating func predict(_ doc: Document, k: Int, threshold: Float) -> [FastTextPredictor.Prediction] {
     line.removeAll(keepingCapacity: true)
     for b in doc.text { line.append(b == 0x0A ? 0x20 : b) }
     line.append(0x0A)
     var reader = FastTextLineReader(line)
-    return predictor.predict(tokens: reader.nextLine(), k: k, threshold: threshold)
+    reader.nextLine(into: &tokens)
+    return predictor.predict(bytes: line, tokens: tokens, k: k, threshold: threshold)
   }
 
   /// A label without the `__label__` prefix.
