@@ -980,13 +980,255 @@ def bench_minhash_memory(ctx: Context) -> list[Result]:
     return [w]
 
 
-# name -> (function, one-line description). Later: fastText.
+# --------------------------------------------------------------------------------------------
+# fastText
+
+
+FASTTEXT_VERSION = 1         # bump when the fastText data's generator changes what it writes
+# (training, test) lines: the first documents of the benchmark corpus, in order, train; the
+# next ones test. Training (5 epochs) is what takes long: the C++ CLI needs 2-3 ms per line
+# without subwords and ~10 ms with them, so 1,500 lines keep the whole benchmark at about two
+# minutes of CPU (--quick: 300 lines, 40 s). Prediction costs 0.15-1.5 ms per line and
+# loading a model up to 0.1 s, so the test file is the larger one: with a 20 % split the
+# loading would dominate.
+FASTTEXT_LINES = {"corpus": (1500, 3000), "corpus-quick": (300, 600)}
+FASTTEXT_MAX_CHARS = 3000
+# (name, flags) of the models; every training also gets the common flags below.
+FASTTEXT_MODELS = [
+    ("bigrams", ["-wordNgrams", "2"]),
+    ("hs", ["-loss", "hs"]),
+    ("ova", ["-loss", "ova"]),
+    ("subwords", ["-minn", "2", "-maxn", "4"]),
+]
+FASTTEXT_COMMON = ["-thread", "1", "-dim", "32", "-verbose", "0", "-bucket", "200000"]
+FASTTEXT_QUANTIZE = ["-cutoff", "20000", "-retrain", "-qnorm", "-thread", "1"]   # on the subwords model
+
+
+def fasttext_data(ctx: Context, log=print) -> tuple[Path, Path, dict]:
+    """bench-data/fasttext/{train,test}.txt (fasttext-quick/ with --quick): documents of the
+    benchmark corpus, in order, one line each: `__label__<lang> ` and the text with every run
+    of whitespace made one space, cut to 3,000 characters. The first FASTTEXT_LINES[0] lines
+    train, the next FASTTEXT_LINES[1] test. Rebuilt when the corpus or the parameters change."""
+    d = BENCH_DATA / ("fasttext" + ctx.corpus.dir.name.removeprefix("corpus"))   # fasttext/, fasttext-quick/
+    ntrain, ntest = FASTTEXT_LINES[ctx.corpus.dir.name]
+    want = {"version": FASTTEXT_VERSION, "source": ctx.corpus.sha256, "train": ntrain, "test": ntest,
+            "max_chars": FASTTEXT_MAX_CHARS}
+    train, test = d / "train.txt", d / "test.txt"
+
+    def cached():
+        stamp = _minhash_stamp(d / "stamp.json")
+        ok = stamp and stamp.get("inputs") == want and all(
+            p.exists() and p.stat().st_size == stamp[p.stem]["bytes"] for p in (train, test))
+        return stamp if ok else None
+    if not cached():
+        log(f"generating {d.relative_to(ROOT)}/train.txt and test.txt from the first {ntrain + ntest:,} documents of "
+            f"{ctx.corpus.dir.relative_to(ROOT)} ...")
+        _in_child(_write_fasttext_data, ctx.corpus, d, want)
+    stamp = cached()
+    if not stamp:
+        raise RuntimeError(f"{d} was not generated")
+    return train, test, stamp
+
+
+def _write_fasttext_data(source: Corpus, d: Path, want: dict) -> None:
+    lines = []
+    p = subprocess.Popen(["zstd", "-dcq", *map(str, source.shards)], stdout=subprocess.PIPE)
+    for line in p.stdout:
+        doc = json.loads(line)
+        lines.append(f"__label__{doc['lang']} " + " ".join(doc["text"].split())[:FASTTEXT_MAX_CHARS] + "\n")
+        if len(lines) == want["train"] + want["test"]:
+            break
+    p.kill()
+    p.wait()
+    if len(lines) < want["train"] + want["test"]:
+        raise RuntimeError(f"{source.dir} has {len(lines)} documents, fewer than {want['train'] + want['test']}")
+    d.mkdir(parents=True, exist_ok=True)
+    stamp = {"inputs": want}
+    for path, part in ((d / "train.txt", lines[:want["train"]]), (d / "test.txt", lines[want["train"]:])):
+        data = "".join(part).encode("utf-8")
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.rename(path)
+        stamp[path.stem] = {"bytes": len(data), "lines": len(part), "sha256": hashlib.sha256(data).hexdigest(),
+                            "labels": len({l.split(" ", 1)[0] for l in part})}
+    (d / "stamp.json").write_text(json.dumps(stamp, indent=2) + "\n")
+
+
+def _first_words(path: Path) -> list[bytes]:
+    """The first space-separated word of every line (the label, in the test file and in
+    predict-prob's output), read line by line (this process's peak RSS is every child's floor)."""
+    with open(path, "rb") as f:
+        return [line.split(b" ", 1)[0].rstrip(b"\n") for line in f]
+
+
+def _fasttext_quantized(ft: str, source_bin: Path, train: Path, work: Path) -> Path:
+    """The quantized subwords model: the C++ CLI's `fasttext quantize … -retrain` of
+    `source_bin`, unmeasured (~20 s, mostly the product quantizer's k-means). Cached next to
+    the data, keyed by the SHA-256 of the .bin and of the training file (with one thread,
+    fastText's training and quantization are deterministic)."""
+    cache = train.parent / "subwords.ftz"
+    key = {"bin_sha256": _file_sha256(source_bin), "input_sha256": _file_sha256(train), "flags": FASTTEXT_QUANTIZE}
+    meta = train.parent / "subwords.ftz.json"
+    if cache.exists() and _minhash_stamp(meta) == key | {"bytes": cache.stat().st_size}:
+        return cache
+    prefix = work / "ft-quantize"
+    shutil.copyfile(source_bin, prefix.with_suffix(".bin"))
+    t0 = time.perf_counter()
+    subprocess.run([ft, "quantize", "-output", str(prefix), "-input", str(train), *FASTTEXT_QUANTIZE],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"  quantized the subwords model in {time.perf_counter() - t0:.0f} s (cached in {cache.relative_to(ROOT)})")
+    shutil.copyfile(prefix.with_suffix(".ftz"), cache)
+    for ext in (".bin", ".ftz"):
+        prefix.with_suffix(ext).unlink(missing_ok=True)
+    meta.write_text(json.dumps(key | {"bytes": cache.stat().st_size}, indent=2) + "\n")
+    return cache
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.stat().st_size == b.stat().st_size and _file_sha256(a) == _file_sha256(b)
+
+
+def bench_fasttext(ctx: Context) -> list[Result]:
+    """fastText supervised training and predict-prob: `winnow fasttext` against the C++ fastText
+    0.9.2 CLI (Debian package `fasttext`), one thread, same files, same run. Training: four
+    models (softmax with bigrams, hs, ova, subwords), `(runs + 1) // 2` runs per side; the
+    .bin and .vec files must be byte-identical. Prediction: predict-prob k=1 with each model and
+    a quantized one, `runs` runs per side; the outputs must be byte-identical. CPU time of each
+    and C++ / winnow (> 1: winnow is faster)."""
+    sys.path.insert(0, str(ROOT / "Tests" / "parity"))
+    from fasttext_parity import fasttext_cli
+    try:
+        ft = fasttext_cli()          # installs the Debian package when missing (as root)
+    except (SystemExit, subprocess.CalledProcessError, OSError):
+        ft = None
+    if not ft:
+        print("\n== fasttext: skipped: the C++ fastText CLI is missing (apt-get install fasttext) ==")
+        return []
+    ft_version = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "fasttext"], capture_output=True,
+                                text=True).stdout.strip() if shutil.which("dpkg-query") else ""
+    train, test, stamp = fasttext_data(ctx)
+    tr, te = stamp["train"], stamp["test"]
+    train_mb, test_mb = tr["bytes"] / MB, te["bytes"] / MB
+    train_runs = (ctx.runs + 1) // 2
+    print(f"\n== fasttext: winnow fasttext vs C++ fastText {ft_version or '(version unknown)'} ({ft}); "
+          f"{tr['lines']:,} training lines ({train_mb:.1f} MB), {te['lines']:,} test lines ({test_mb:.1f} MB), "
+          f"{tr['labels']} labels; training {train_runs} runs each, prediction {ctx.runs} runs each, alternating ==")
+    print(f"  common flags: {' '.join(FASTTEXT_COMMON)}; "
+          + "; ".join(f"{name}: {' '.join(flags)}" for name, flags in FASTTEXT_MODELS)
+          + f"; quantized: fasttext quantize {' '.join(FASTTEXT_QUANTIZE)} of the subwords model")
+
+    # Training. Each side writes its own prefix; after every run the .bin and .vec must equal
+    # the other side's (from this run or the previous one: both are deterministic).
+    train_results: list[tuple[str, Result, Result]] = []
+    for name, flags in FASTTEXT_MODELS:
+        args = ["supervised", "-input", str(train), *FASTTEXT_COMMON, *flags]
+        cpp_prefix, win_prefix = ctx.work / f"ft-cpp-{name}", ctx.work / f"ft-winnow-{name}"
+
+        def files(prefix):
+            return [prefix.with_suffix(".bin"), prefix.with_suffix(".vec")]
+
+        def setup(prefix):
+            return lambda: [p.unlink(missing_ok=True) for p in files(prefix)]
+
+        def check(mine, other):
+            def run():
+                for a, b in zip(files(mine), files(other)):
+                    if not a.exists():
+                        return f"{a.name} not written"
+                    if b.exists() and not _same_file(a, b):
+                        return f"{a.name} ({a.stat().st_size:,} bytes) differs from {b.name} ({b.stat().st_size:,} bytes)"
+                return None
+            return run
+        variants = [
+            Variant(f"fasttext supervised {name}", [ft, *args, "-output", cpp_prefix],
+                    setup(cpp_prefix), check(cpp_prefix, win_prefix)),
+            Variant(f"winnow supervised {name}", [ctx.winnow, "fasttext", *args, "-output", win_prefix],
+                    setup(win_prefix), check(win_prefix, cpp_prefix)),
+        ]
+        res = compare(variants, train_mb, train_runs)
+        train_results.append((name, res[variants[0].name], res[variants[1].name]))
+        for p in files(win_prefix):
+            p.unlink(missing_ok=True)
+
+    print_table("fastText training (supervised, 1 thread): medians; CPU = user+sys; MB = training file",
+                [r for _, c, w in train_results for r in (c, w)])
+    print(f"\n  {'model':<10} {'C++ CPU s':>10} {'winnow CPU s':>13} {'C++/winnow':>11}   .bin and .vec")
+    for name, c, w in train_results:
+        print(f"  {name:<10} {c.cpu:10.2f} {w.cpu:13.2f} {c.cpu / w.cpu:11.2f}   identical")
+    for name, c, w in train_results:
+        print(f"  {name}: {ratio_checks(c, w)}")
+    for name, c, w in train_results:
+        t = Target(f"fasttext train {name}: C++ CPU / winnow CPU", c.cpu / w.cpu, 1 / 1.5, higher_is_better=True)
+        ctx.targets.append(t)
+        print(f"  {t}")
+
+    # Prediction with the C++-trained models (the same files as winnow's) and a quantized one.
+    models = [(name, ctx.work / f"ft-cpp-{name}.bin") for name, _ in FASTTEXT_MODELS]
+    models.append(("quantized", _fasttext_quantized(ft, ctx.work / "ft-cpp-subwords.bin", train, ctx.work)))
+    labels = _first_words(test)
+    predict_results: list[tuple[str, Result, Result, float]] = []
+    for name, model in models:
+        outs = {"cpp": ctx.work / "ft-predict-cpp.txt", "winnow": ctx.work / "ft-predict-winnow.txt"}
+
+        def check(mine, other):
+            def run():
+                a, b = outs[mine], outs[other]
+                n = a.read_bytes().count(b"\n")
+                if n != te["lines"]:
+                    return f"{n} lines of output for {te['lines']} test lines"
+                if b.exists() and not _same_file(a, b):
+                    return "output differs from the other side's"
+                return None
+            return run
+
+        def setup(side):
+            return lambda: outs[side].unlink(missing_ok=True)
+        q = shlex.quote
+        variants = [
+            Variant(f"fasttext predict-prob {name}", f"{q(ft)} predict-prob {q(str(model))} {q(str(test))} 1 > {q(str(outs['cpp']))}",
+                    setup("cpp"), check("cpp", "winnow")),
+            Variant(f"winnow predict-prob {name}",
+                    f"{q(str(ctx.winnow))} fasttext predict-prob {q(str(model))} {q(str(test))} 1 > {q(str(outs['winnow']))}",
+                    setup("winnow"), check("winnow", "cpp")),
+        ]
+        res = compare(variants, test_mb, ctx.runs)
+        got = _first_words(outs["cpp"])
+        precision = sum(a == b for a, b in zip(got, labels)) / len(labels)
+        predict_results.append((name, res[variants[0].name], res[variants[1].name], precision))
+        for p in outs.values():
+            p.unlink(missing_ok=True)
+    for name, _ in FASTTEXT_MODELS:
+        for ext in (".bin", ".vec"):
+            (ctx.work / f"ft-cpp-{name}{ext}").unlink(missing_ok=True)
+
+    print_table("fastText predict-prob k=1 (1 thread): medians; CPU = user+sys, model loading included; MB = test file",
+                [r for _, c, w, _ in predict_results for r in (c, w)])
+    lines = te["lines"]
+    print(f"\n  {'model':<14} {'C++ CPU s':>10} {'winnow CPU s':>13} {'C++ lines/s':>12} {'winnow lines/s':>15} "
+          f"{'C++/winnow':>11} {'P@1':>6}   output")
+    for name, c, w, precision in predict_results:
+        print(f"  {name:<14} {c.cpu:10.3f} {w.cpu:13.3f} {lines / c.cpu:12,.0f} {lines / w.cpu:15,.0f} "
+              f"{c.cpu / w.cpu:11.2f} {precision:6.3f}   identical")
+    print("  (P@1: share of test lines whose predicted label is the document's language; the models see little data)")
+    print(f"  {_rss_floor()}")
+    for name, c, w, _ in predict_results:
+        print(f"  {name}: {ratio_checks(c, w)}")
+    for name, c, w, _ in predict_results:
+        t = Target(f"fasttext predict-prob {name}: winnow lines/s / C++ lines/s", c.cpu / w.cpu, 1.0,
+                   higher_is_better=True)
+        ctx.targets.append(t)
+        print(f"  {t}")
+    return [r for _, c, w in train_results for r in (c, w)] + [r for _, c, w, _ in predict_results for r in (c, w)]
+
+
+# name -> (function, one-line description).
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "foundation": (bench_foundation, "winnow cat vs zstd -dc | zstd -3 (read, validate, recompress)"),
     "local": (bench_local_executor, "winnow run, local executor, 1 vs 2 workers (speed-up)"),
     "quality": (bench_quality, "FineWeb's Gopher/C4/FineWeb filter chain: winnow vs datatrove (documents/s)"),
     "minhash": (bench_minhash, "MinHash near-duplicate removal at defaults: winnow vs datatrove (CPU, RSS)"),
     "minhash-memory": (bench_minhash_memory, "winnow minhash_dedup on 1,000,000 short documents (peak RSS, time)"),
+    "fasttext": (bench_fasttext, "fastText training and predict-prob: winnow vs the C++ fastText CLI (CPU, same files)"),
 }
 
 
