@@ -712,6 +712,42 @@ def c_stdin_stdout():
     return all_ok(*results)
 
 
+def c_bundled_recipes():
+    """Every recipe in Recipes/ runs on the bundled samples (its output moved to a temporary
+    directory), keeps some documents and balances its counts."""
+    out = []
+    ok = True
+    for name in sorted(os.listdir(os.path.join(ROOT, "Recipes"))):
+        if not name.endswith(".yaml"):
+            continue
+        with open(os.path.join(ROOT, "Recipes", name), encoding="utf-8") as f:
+            text = f.read()
+        root = os.path.join(TMP, "recipes")
+        m = re.search(r"^output:\s*\n\s+path:\s*out/(\S+)", text, re.M)
+        if not m:
+            ok = False
+            out.append(f"{name}: no 'output: path: out/…' to redirect")
+            continue
+        base = os.path.join(root, m.group(1))
+        text = text.replace("out/", root + "/")
+        path = os.path.join(TMP, "recipe-" + name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        r = winnow("run", path, "--no-progress", timeout=900)
+        stats_path = os.path.join(base, "stats.json")
+        if r.returncode != 0 or not os.path.exists(stats_path):
+            ok = False
+            out.append(f"{name}: exit {r.returncode}: {err_text(r)[-300:]}")
+            continue
+        with open(stats_path) as f:
+            st = json.load(f)
+        kept = st.get("documents_written", st.get("documentsWritten"))
+        if not kept:
+            ok = False
+        out.append(f"{name}: kept {kept}")
+    return ok, "; ".join(out)
+
+
 def c_recipe_bad_key():
     recipe = os.path.join(TMP, "bad-key.yaml")
     with open(recipe, "w") as f:
@@ -1229,6 +1265,7 @@ def main():
         check("truncated.jsonl.zst: exit 1 naming the file and 'truncated'", c_truncated)
         for name, a, code, contains in exit_code_checks():
             check(name, lambda a=a, code=code, contains=contains: expect_exit(a, code, contains))
+        check("every recipe in Recipes/ runs on the samples and keeps documents", c_bundled_recipes)
         check("exit: winnow run with a misspelt recipe key → 2 naming file:line and the fix", c_recipe_bad_key)
         check("winnow run: resumes, refuses a changed recipe (exit 2) unless --fresh, status shows the pass",
               c_run_resume_fresh_status)
