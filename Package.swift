@@ -39,6 +39,8 @@ let package = Package(
     .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText", "WinnowFastText", "CWinnowLanguageModel"]),
+    // printf's %g and %f for the fastText CLI's output, without Swift's va_list overhead.
+    .target(name: "CNumberFormat"),
     // The built-in language-ID model (a fastText .ftz), linked into the binary.
     .target(name: "CWinnowLanguageModel", exclude: ["model"], cSettings: [.headerSearchPath("model")]),
     // fastText models: reading, prediction (self-contained: no other Winnow module).
@@ -50,7 +52,7 @@ let package = Package(
                            .product(name: "Yams", package: "Yams")]),
     .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowFilters", "WinnowDedup", "WinnowRecipe"]),
     .executableTarget(name: "winnow",
-                      dependencies: ["Winnow", "WinnowFastText", "CProcessShim",
+                      dependencies: ["Winnow", "WinnowFastText", "CProcessShim", "CNumberFormat",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     .testTarget(name: "WinnowTextTests", dependencies: ["WinnowText"]),

@@ -15,15 +15,25 @@ public struct FastTextDictionary: Sendable {
   /// -1: not pruned; 0: every n-gram row pruned; > 0: `pruneIndex` holds the kept buckets.
   public var pruneIndexSize: Int64
   public var pruneIndex: [Int32: Int32]
-  var ids: [[UInt8]: Int32]
-  /// Open addressing by fastText's hash, for lookups straight from the input bytes.
+  /// The id of `</s>` (nil if the dictionary lacks it) and its hash.
+  var eosID: Int32? = nil
+  static let eosHash = hash(eos)
+  /// Open addressing by fastText's hash, for lookups straight from the input bytes: the
+  /// words' bytes side by side (`wordStart[k] ..< wordStart[k + 1]`), their hashes and types,
+  /// in flat arrays so that a lookup touches no reference-counted storage.
   var slots: [Int32] = []
   var hashOf: [UInt32] = []
+  var wordBytes: [UInt8] = []
+  var wordStart: [Int32] = []
+  var isLabelID: [Bool] = []
+  /// Word k's rows are `subwordRows[subwordStart[k] ..< subwordStart[k + 1]]`.
+  var subwordRows: [Int32] = []
+  var subwordStart: [Int32] = []
   public let bucket: Int32
   public let minn: Int32
   public let maxn: Int32
-  /// Per word id: its input rows (itself, then its char n-grams).
-  var subwords: [[Int32]]
+  /// Word `id`'s input rows: itself, then its char n-grams.
+  func subwords(_ id: Int) -> ArraySlice<Int32> { subwordRows[Int(subwordStart[id])..<Int(subwordStart[id + 1])] }
   static let eos = Array("</s>".utf8)
 
   static func load(_ r: inout ModelReader, args: FastTextArgs) throws(FastTextError) -> FastTextDictionary {
@@ -71,28 +81,45 @@ public struct FastTextDictionary: Sendable {
     self.minn = minn
     self.maxn = maxn
     let size = entries.count
-    ids = [:]
-    ids.reserveCapacity(size)
-    for (k, e) in entries.enumerated() { ids[e.word] = Int32(k) }
+    wordStart.reserveCapacity(size + 1)
+    isLabelID.reserveCapacity(size)
+    hashOf.reserveCapacity(size)
+    for e in entries {
+      wordStart.append(Int32(wordBytes.count))
+      wordBytes += e.word
+      isLabelID.append(e.isLabel)
+      hashOf.append(Self.hash(e.word))
+    }
+    wordStart.append(Int32(wordBytes.count))
     var capacity = 16
     while capacity < 2 * size + 1 { capacity <<= 1 }
     slots = [Int32](repeating: -1, count: capacity)
-    hashOf = entries.map { Self.hash($0.word) }
     for k in 0..<size {
-      var slot = Int(hashOf[k]) & (capacity - 1)
-      while slots[slot] >= 0 { slot = (slot + 1) & (capacity - 1) }
+      let ws = Int(wordStart[k])
+      let n = Int(wordStart[k + 1]) - ws
+      let found = wordBytes.withUnsafeBufferPointer { b in slot(b, ws, ws + n, hash: hashOf[k]) }
       // A word written twice resolves to its last id, as `Dictionary::load`'s table does.
-      if ids[entries[k].word] == Int32(k) { slots[slot] = Int32(k) }
+      slots[found] = Int32(k)
     }
-    subwords = []
-    subwords = (0..<nwords).map { k in
-      var out: [Int32] = [Int32(k)]
-      if entries[k].word != Self.eos { charNgrams(entries[k].word, into: &out) }
-      return out
+    eosID = id(Self.eos)
+    // Built in locals: appending to a stored array while calling a method of self would copy
+    // the array on every call.
+    var rows: [Int32] = []
+    var starts: [Int32] = []
+    starts.reserveCapacity(nwords + 1)
+    for k in 0..<nwords {
+      starts.append(Int32(rows.count))
+      rows.append(Int32(k))
+      if entries[k].word != Self.eos { charNgrams(entries[k].word, into: &rows) }
     }
+    starts.append(Int32(rows.count))
+    subwordRows = rows
+    subwordStart = starts
   }
 
-  public func id(_ word: [UInt8]) -> Int32? { ids[word] }
+  public func id(_ word: [UInt8]) -> Int32? {
+    word.withUnsafeBufferPointer { p in p.count == 0 ? nil : id(p, 0, p.count, hash: Self.hash(word)) }
+  }
 
   /// Whether `p` holds `w` at `start` (the caller checked that it fits).
   @inline(__always)
@@ -106,18 +133,63 @@ public struct FastTextDictionary: Sendable {
   /// The id of the bytes `p[start..<end]` whose fastText hash is `h`.
   @inline(__always)
   func id(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, hash h: UInt32) -> Int32? {
-    let mask = slots.count - 1
-    var slot = Int(h) & mask
-    let n = end - start
-    while true {
-      let k = slots[slot]
-      if k < 0 { return nil }
-      if hashOf[Int(k)] == h {
-        let w = entries[Int(k)].word
-        if w.count == n && Self.equal(w, p, start) { return k }
+    let k = slots[slot(p, start, end, hash: h)]
+    return k < 0 ? nil : k
+  }
+
+  /// The slot that holds the word `p[start..<end]` (hash `h`), or the empty slot where it
+  /// would go.
+  @inline(__always)
+  func slot(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, hash h: UInt32) -> Int {
+    slots.withUnsafeBufferPointer { slots in
+      hashOf.withUnsafeBufferPointer { hashOf in
+        wordStart.withUnsafeBufferPointer { wordStart in
+          wordBytes.withUnsafeBufferPointer { bytes in
+            let mask = slots.count - 1
+            var slot = Int(h) & mask
+            let n = end - start
+            while true {
+              let k = Int(slots[slot])
+              if k < 0 { return slot }
+              if hashOf[k] == h {
+                let ws = Int(wordStart[k])
+                if Int(wordStart[k + 1]) - ws == n && (n == 0 || Self.same(bytes.baseAddress! + ws, p.baseAddress! + start, n)) {
+                  return slot
+                }
+              }
+              slot = (slot + 1) & mask
+            }
+          }
+        }
       }
-      slot = (slot + 1) & mask
     }
+  }
+
+  /// Whether n bytes at a and b are equal (short words, the usual case, without a call).
+  @inline(__always)
+  static func same(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    if n > 16 { return memcmp(a, b, n) == 0 }
+    var i = 0
+    while i + 8 <= n {
+      if UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self) { return false }
+      i += 8
+    }
+    while i < n {
+      if a[i] != b[i] { return false }
+      i += 1
+    }
+    return true
+  }
+
+  /// fastText's hash of raw bytes.
+  @inline(__always)
+  static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt32 {
+    var h: UInt32 = 2_166_136_261
+    for i in 0..<n {
+      h ^= UInt32(bitPattern: Int32(Int8(bitPattern: p[i])))
+      h = h &* 16_777_619
+    }
+    return h
   }
 
   /// fastText's hash: FNV-1a over bytes sign-extended to 32 bits (`Dictionary::hash`).
@@ -180,22 +252,21 @@ public struct FastTextDictionary: Sendable {
     words.removeAll(keepingCapacity: true)
     labels.removeAll(keepingCapacity: true)
     hashes.removeAll(keepingCapacity: true)
-    let eosHash = Self.hash(Self.eos)
-    let eosID = ids[Self.eos]
+    let eosHash = Self.eosHash
     for (start, end) in tokens {
       let isEOS = start < 0
-      let h = isEOS ? eosHash : Self.hash(UnsafeBufferPointer(rebasing: p[start..<end]))
+      let h = isEOS ? eosHash : Self.hash(p.baseAddress! + start, end - start)
       let wid = isEOS ? eosID : id(p, start, end, hash: h)
       let isLabel: Bool
       if let wid {
-        isLabel = entries[Int(wid)].isLabel
+        isLabel = isLabelID[Int(wid)]
       } else {
         isLabel = !isEOS && end - start >= labelPrefix.count
           && Self.equal(labelPrefix, p, start)
       }
       if !isLabel {
         if let wid {
-          words += subwords[Int(wid)]
+          if maxn <= 0 { words.append(wid) } else { words += subwords(Int(wid)) }
         } else if !isEOS && !(end - start == 4 && Array(p[start..<end]) == Self.eos) {
           charNgrams(Array(p[start..<end]), into: &words)
         }

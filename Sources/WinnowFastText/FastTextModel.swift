@@ -163,8 +163,12 @@ struct ModelReader {
 
   mutating func floats(_ n: Int) throws(FastTextError) -> [Float] {
     let at = try take(n * 4)
-    return bytes.withUnsafeBytes { raw in
-      (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at + 4 * $0, as: UInt32.self))) }
+    // The file is little-endian, as this machine is.
+    return [Float](unsafeUninitializedCapacity: n) { out, count in
+      bytes.withUnsafeBytes { raw in
+        if n > 0 { memcpy(out.baseAddress!, raw.baseAddress! + at, 4 * n) }
+      }
+      count = n
     }
   }
 
@@ -188,7 +192,7 @@ extension FastTextModel {
   /// (`FastText::getWordVector`).
   public func wordVector(_ id: Int) -> [Float] {
     var v = [Float](repeating: 0, count: Int(args.dim))
-    let rows = dictionary.subwords[id]
+    let rows = dictionary.subwords(id)
     v.withUnsafeMutableBufferPointer { p in
       for r in rows { input.addRow(Int(r), to: p.baseAddress!) }
       let inv = Float(1.0 / Double(rows.count))

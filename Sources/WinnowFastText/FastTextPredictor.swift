@@ -183,7 +183,19 @@ public struct FastTextPredictor {
     let output = model.output
     hidden.withUnsafeMutableBufferPointer { h in
       for j in 0..<dim { h[j] = 0 }
-      for r in rows { input.addRow(Int(r), to: h.baseAddress!) }
+      if case .dense(let m) = input {
+        // The common case, with one pointer for all rows.
+        m.data.withUnsafeBufferPointer { d in
+          rows.withUnsafeBufferPointer { rs in
+            for r in rs {
+              let row = d.baseAddress! + Int(r) * dim
+              for j in 0..<dim { h[j] += row[j] }
+            }
+          }
+        }
+      } else {
+        for r in rows { input.addRow(Int(r), to: h.baseAddress!) }
+      }
       let inv = Float(1.0 / Double(rows.count))
       for j in 0..<dim { h[j] *= inv }
     }

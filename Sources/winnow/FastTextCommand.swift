@@ -1,4 +1,5 @@
 import ArgumentParser
+import CNumberFormat
 import Glibc
 import WinnowFastText
 
@@ -51,13 +52,37 @@ func loadFastTextModel(_ path: String) throws -> FastTextModel {
   do { return try FastTextModel.load(path: path) } catch { throw fastTextFailure(error.message) }
 }
 
-/// The whole of an input file, or of standard input for `-`.
-func readFastTextInput(_ path: String) throws -> [UInt8] {
-  if path == "-" { return readAll(fd: 0) }
-  let fd = open(path, O_RDONLY | O_CLOEXEC)
-  guard fd >= 0 else { throw fastTextFailure("\(path): cannot open: \(String(cString: strerror(errno)))") }
-  defer { close(fd) }
-  return readAll(fd: fd)
+/// Reads an input file (or standard input for `-`) in pieces of whole lines, so that a large
+/// file is never held in memory at once. Cutting after a newline changes nothing: fastText's
+/// lines end there anyway.
+func forEachFastTextChunk(_ path: String, _ body: ([UInt8]) throws -> Void) throws {
+  let fd: Int32
+  if path == "-" {
+    fd = 0
+  } else {
+    fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw fastTextFailure("\(path): cannot open: \(String(cString: strerror(errno)))") }
+  }
+  defer { if fd != 0 { close(fd) } }
+  let blockSize = 4 << 20
+  var pending: [UInt8] = []
+  var block = [UInt8](repeating: 0, count: blockSize)
+  while true {
+    let n = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, blockSize) }
+    if n < 0 && errno == EINTR { continue }
+    if n < 0 { throw fastTextFailure("\(path): read failed: \(String(cString: strerror(errno)))") }
+    if n == 0 { break }
+    let got = block[0..<n]
+    guard let lastNewline = got.lastIndex(of: 0x0A) else {
+      pending += got
+      continue
+    }
+    pending += got[...lastNewline]
+    try body(pending)
+    pending.removeAll(keepingCapacity: true)
+    pending += got[(lastNewline + 1)...]
+  }
+  if !pending.isEmpty { try body(pending) }
 }
 
 func parseK(_ s: String) throws -> Int {
@@ -74,56 +99,48 @@ func runFastTextPredict(_ o: FastTextPredictOptions, probabilities: Bool) throws
   let k = try parseK(o.k)
   let th = try parseThreshold(o.threshold)
   let model = try loadFastTextModel(o.model)
-  let bytes = try readFastTextInput(o.input)
-  var reader = FastTextLineReader(bytes)
   var predictor = FastTextPredictor(model)
   var out: [UInt8] = []
   var buf = [CChar](repeating: 0, count: 64)
   var tokens: [(Int, Int)] = []
-  while !reader.atEnd {
-    reader.nextLine(into: &tokens)
-    let predictions = predictor.predict(bytes: bytes, tokens: tokens, k: k, threshold: th)
-    for (n, p) in predictions.enumerated() {
-      if n > 0 { out.append(0x20) }
-      out += predictor.label(p)
-      if probabilities {
-        // std::cout << float: %g, six significant digits.
-        out.append(0x20)
-        appendFormatted(&out, &buf, "%g", Double(p.probability))
+  try forEachFastTextChunk(o.input) { bytes in
+    var reader = FastTextLineReader(bytes)
+    while !reader.atEnd {
+      reader.nextLine(into: &tokens)
+      let predictions = predictor.predict(bytes: bytes, tokens: tokens, k: k, threshold: th)
+      for (n, p) in predictions.enumerated() {
+        if n > 0 { out.append(0x20) }
+        out += predictor.label(p)
+        if probabilities {
+          // std::cout << float: %g, six significant digits.
+          out.append(0x20)
+          appendFormatted(&out, &buf, precision: 6, Double(p.probability))
+        }
       }
+      out.append(0x0A)
+      if out.count > 1 << 20 { try writeStandardOutput(&out) }
     }
-    out.append(0x0A)
-    if out.count > 1 << 20 { try writeStandardOutput(&out) }
   }
   try writeStandardOutput(&out)
 }
 
-/// Appends `value` printed with a C format (as `std::ostream` prints it with that precision).
+/// Appends `value` printed as C's `%.<precision>g` (`std::ostream` with that precision), or
+/// `%.<precision>f` when `fixed`.
 @inline(__always)
-func appendFormatted(_ out: inout [UInt8], _ buf: inout [CChar], _ format: String, _ value: Double) {
-  let len = Int(withVaList([value]) { vsnprintf(&buf, buf.count, format, $0) })
-  buf.withUnsafeBufferPointer { b in
+func appendFormatted(_ out: inout [UInt8], _ buf: inout [CChar], precision: Int32, fixed: Bool = false, _ value: Double) {
+  buf.withUnsafeMutableBufferPointer { b in
+    let len =
+      fixed
+      ? winnow_format_f(value, precision, b.baseAddress!, b.count) : winnow_format_g(value, precision, b.baseAddress!, b.count)
     b.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: len) { out.append(contentsOf: UnsafeBufferPointer(start: $0, count: len)) }
   }
 }
 
-func formatted(_ format: String, _ value: Double) -> String {
+func formatted(precision: Int32, fixed: Bool = false, _ value: Double) -> String {
   var out: [UInt8] = []
-  var buf = [CChar](repeating: 0, count: 64)
-  appendFormatted(&out, &buf, format, value)
+  var buf = [CChar](repeating: 0, count: 400)
+  appendFormatted(&out, &buf, precision: precision, fixed: fixed, value)
   return String(decoding: out, as: UTF8.self)
-}
-
-func readAll(fd: Int32) -> [UInt8] {
-  var out: [UInt8] = []
-  var chunk = [UInt8](repeating: 0, count: 1 << 20)
-  while true {
-    let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    if n < 0 && errno == EINTR { continue }
-    if n <= 0 { break }
-    out += chunk[0..<n]
-  }
-  return out
 }
 
 enum FileHandleOut {

@@ -118,7 +118,7 @@ func wordVectors(_ model: FastTextModel) -> [UInt8] {
     out += model.dictionary.entries[id].word
     out.append(0x20)
     for v in model.wordVector(id) {
-      appendFormatted(&out, &buf, "%.5g", Double(v))
+      appendFormatted(&out, &buf, precision: 5, Double(v))
       out.append(0x20)
     }
     out.append(0x0A)
@@ -157,8 +157,8 @@ struct FastTextSupervised: ParsableCommand {
     if verbose > 1 {
       let perThread = Double(report.tokens) * Double(flags.options.epoch) / max(report.seconds, 1e-9) / Double(flags.options.thread)
       FileHandleOut.error(
-        "Progress: 100.0% words/sec/thread: \(Int(perThread)) lr: 0.000000 avg.loss: \(formatted("%f", Double(report.averageLoss))) "
-          + "time: \(formatted("%.2f", report.seconds))s\n")
+        "Progress: 100.0% words/sec/thread: \(Int(perThread)) lr: 0.000000 avg.loss: \(formatted(precision: 6, fixed: true, Double(report.averageLoss))) "
+          + "time: \(formatted(precision: 2, fixed: true, report.seconds))s\n")
     }
   }
 }
@@ -170,21 +170,22 @@ func runFastTextTest(_ arguments: [String], perLabel: Bool) throws {
   let k = try parseK(arguments.count > 2 ? arguments[2] : "1")
   let th = try parseThreshold(arguments.count > 3 ? arguments[3] : "0.0")
   let model = try loadFastTextModel(arguments[0])
-  let bytes = try readFastTextInput(arguments[1])
   var predictor = FastTextPredictor(model)
   var meter = FastTextMeter(labels: model.dictionary.nlabels)
-  var reader = FastTextLineReader(bytes)
   var tokens: [(Int, Int)] = []
-  while !reader.atEnd {
-    reader.nextLine(into: &tokens)
-    let (rows, gold) = predictor.rowsAndLabels(bytes: bytes, tokens: tokens)
-    guard !gold.isEmpty, !rows.isEmpty else { continue }
-    meter.log(gold: gold, predictions: predictor.predict(rows: rows, k: k, threshold: th))
+  try forEachFastTextChunk(arguments[1]) { bytes in
+    var reader = FastTextLineReader(bytes)
+    while !reader.atEnd {
+      reader.nextLine(into: &tokens)
+      let (rows, gold) = predictor.rowsAndLabels(bytes: bytes, tokens: tokens)
+      guard !gold.isEmpty, !rows.isEmpty else { continue }
+      meter.log(gold: gold, predictions: predictor.predict(rows: rows, k: k, threshold: th))
+    }
   }
   var out = ""
   if perLabel {
     func metric(_ name: String, _ value: Double) -> String {
-      name + " : " + (value.isFinite ? formatted("%.6f", value) : "--------") + "  "
+      name + " : " + (value.isFinite ? formatted(precision: 6, fixed: true, value) : "--------") + "  "
     }
     for label in 0..<model.dictionary.nlabels {
       let m = meter.perLabel[label]
@@ -192,10 +193,9 @@ func runFastTextTest(_ arguments: [String], perLabel: Bool) throws {
       out += " " + String(decoding: model.dictionary.entries[model.dictionary.nwords + label].word, as: UTF8.self) + "\n"
     }
   }
-  let format = perLabel ? "%.3f" : "%.3g"
   out += "N\t\(meter.examples)\n"
-  out += "P@\(k)\t\(formatted(format, meter.total.precision))\n"
-  out += "R@\(k)\t\(formatted(format, meter.total.recall))\n"
+  out += "P@\(k)\t\(formatted(precision: 3, fixed: perLabel, meter.total.precision))\n"
+  out += "R@\(k)\t\(formatted(precision: 3, fixed: perLabel, meter.total.recall))\n"
   var b = Array(out.utf8)
   try writeStandardOutput(&b)
 }
@@ -280,7 +280,7 @@ struct FastTextDump: ParsableCommand {
         minn \(a.minn)
         maxn \(a.maxn)
         lrUpdateRate \(a.lrUpdateRate)
-        t \(formatted("%g", a.t))
+        t \(formatted(precision: 6, a.t))
 
         """.utf8)
     case "dict":
@@ -301,7 +301,7 @@ struct FastTextDump: ParsableCommand {
       for i in 0..<m.rows {
         for j in 0..<m.columns {
           if j > 0 { out.append(0x20) }
-          appendFormatted(&out, &buf, "%g", Double(m.data[i * m.columns + j]))
+          appendFormatted(&out, &buf, precision: 6, Double(m.data[i * m.columns + j]))
         }
         out.append(0x0A)
         if out.count > 1 << 20 { try writeStandardOutput(&out) }
