@@ -99,29 +99,10 @@ public struct FastTextPredictor {
   }
 
   mutating func buildTree() {
-    let osz = model.dictionary.nlabels
-    guard osz > 0 else { return }
-    var count = [Int64](repeating: 1_000_000_000_000_000, count: 2 * osz - 1)
-    left = [Int32](repeating: -1, count: 2 * osz - 1)
-    right = [Int32](repeating: -1, count: 2 * osz - 1)
-    for i in 0..<osz { count[i] = model.dictionary.entries[model.dictionary.nwords + i].count }
-    var leaf = osz - 1
-    var node = osz
-    for i in osz..<(2 * osz - 1) {
-      var pick = [0, 0]
-      for j in 0..<2 {
-        if leaf >= 0 && count[leaf] < count[node] {
-          pick[j] = leaf
-          leaf -= 1
-        } else {
-          pick[j] = node
-          node += 1
-        }
-      }
-      left[i] = Int32(pick[0])
-      right[i] = Int32(pick[1])
-      count[i] = count[pick[0]] + count[pick[1]]
-    }
+    let counts = (0..<model.dictionary.nlabels).map { model.dictionary.entries[model.dictionary.nwords + $0].count }
+    let tree = HuffmanTree(counts: counts)
+    left = tree.left
+    right = tree.right
   }
 
   @inline(__always)
@@ -268,6 +249,62 @@ public struct FastTextPredictor {
 
   /// The label text of a prediction.
   public func label(_ p: Prediction) -> [UInt8] { model.dictionary.entries[model.dictionary.nwords + p.label].word }
+}
+
+/// hs's tree over the labels (`HierarchicalSoftmaxLoss::buildTree`): leaves 0..<n are the
+/// labels (by id, so by descending count), internal nodes n..<2n-1 each join the two lightest
+/// nodes, and on a tie an internal node is taken before a leaf. Internal node i uses output
+/// row i - n; the right child has code 1.
+struct HuffmanTree {
+  var left: [Int32]
+  var right: [Int32]
+  var parent: [Int32]
+  var binary: [Bool]
+
+  init(counts: [Int64]) {
+    let osz = counts.count
+    let nodes = max(0, 2 * osz - 1)
+    var count = [Int64](repeating: 1_000_000_000_000_000, count: nodes)
+    left = [Int32](repeating: -1, count: nodes)
+    right = [Int32](repeating: -1, count: nodes)
+    parent = [Int32](repeating: -1, count: nodes)
+    binary = [Bool](repeating: false, count: nodes)
+    for i in 0..<osz { count[i] = counts[i] }
+    var leaf = osz - 1
+    var node = osz
+    for i in osz..<max(osz, nodes) {
+      var pick = [0, 0]
+      for j in 0..<2 {
+        if leaf >= 0 && count[leaf] < count[node] {
+          pick[j] = leaf
+          leaf -= 1
+        } else {
+          pick[j] = node
+          node += 1
+        }
+      }
+      left[i] = Int32(pick[0])
+      right[i] = Int32(pick[1])
+      count[i] = count[pick[0]] + count[pick[1]]
+      parent[pick[0]] = Int32(i)
+      parent[pick[1]] = Int32(i)
+      binary[pick[1]] = true
+    }
+  }
+
+  /// Label `i`'s path to the root: the internal nodes as output rows, and the codes.
+  func path(_ i: Int) -> (rows: [Int32], codes: [Bool]) {
+    let osz = (left.count + 1) / 2
+    var rows: [Int32] = []
+    var codes: [Bool] = []
+    var j = i
+    while parent[j] != -1 {
+      rows.append(parent[j] - Int32(osz))
+      codes.append(binary[j])
+      j = Int(parent[j])
+    }
+    return (rows, codes)
+  }
 }
 
 /// libstdc++'s binary heap (`std::push_heap`, `pop_heap`, `sort_heap`) with fastText's

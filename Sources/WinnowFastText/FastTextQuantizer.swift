@@ -169,7 +169,7 @@ extension ProductQuantizer {
   /// quantizer's own `minstd_rand(1234)`.
   mutating func train(_ x: [Float], rows n: Int) throws(FastTextError) {
     guard n >= Self.ksub else {
-      throw FastTextError("matrix too small for quantization: \(n) rows, at least \(Self.ksub) needed (lower -cutoff's effect or skip -qout)")
+      throw FastTextError("matrix too small for quantization: \(n) rows, at least \(Self.ksub) needed (raise -cutoff; -qout needs 256 labels)")
     }
     var rng = MinstdRand(seed: 1234)
     var perm = [Int32](0..<Int32(n))

@@ -227,43 +227,12 @@ final class TrainingSetup: @unchecked Sendable {
     if options.loss == .ns { buildNegatives(labelCounts) }
   }
 
-  /// `HierarchicalSoftmaxLoss::buildTree`.
+  /// The paths of `HierarchicalSoftmaxLoss::buildTree`'s tree.
   func buildTree(_ counts: [Int64]) {
-    let osz = counts.count
-    var count = [Int64](repeating: 1_000_000_000_000_000, count: 2 * osz - 1)
-    var parent = [Int](repeating: -1, count: 2 * osz - 1)
-    var binary = [Bool](repeating: false, count: 2 * osz - 1)
-    for i in 0..<osz { count[i] = counts[i] }
-    var leaf = osz - 1
-    var node = osz
-    for i in osz..<(2 * osz - 1) {
-      var pick = (0, 0)
-      for j in 0..<2 {
-        let chosen: Int
-        if leaf >= 0 && count[leaf] < count[node] {
-          chosen = leaf
-          leaf -= 1
-        } else {
-          chosen = node
-          node += 1
-        }
-        if j == 0 { pick.0 = chosen } else { pick.1 = chosen }
-      }
-      count[i] = count[pick.0] + count[pick.1]
-      parent[pick.0] = i
-      parent[pick.1] = i
-      binary[pick.1] = true
-    }
-    for i in 0..<osz {
-      var path: [Int32] = []
-      var code: [Bool] = []
-      var j = i
-      while parent[j] != -1 {
-        path.append(Int32(parent[j] - osz))
-        code.append(binary[j])
-        j = parent[j]
-      }
-      paths.append(path)
+    let tree = HuffmanTree(counts: counts)
+    for i in 0..<counts.count {
+      let (rows, code) = tree.path(i)
+      paths.append(rows)
       codes.append(code)
     }
   }

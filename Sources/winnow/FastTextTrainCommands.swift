@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import Winnow
 import WinnowFastText
 
 /// fastText's single-dash flags (`args.cc Args::parseArgs`): `-name value`, and a few flags
@@ -95,20 +96,6 @@ struct FastTextFlags {
   }
 }
 
-/// Writes `text` to a file, or fails the command.
-func writeFastTextFile(_ path: String, _ text: [UInt8]) throws {
-  let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-  guard fd >= 0 else { throw fastTextFailure("\(path): cannot write: \(String(cString: strerror(errno)))") }
-  defer { close(fd) }
-  var done = 0
-  while done < text.count {
-    let n = text.withUnsafeBytes { write(fd, $0.baseAddress! + done, text.count - done) }
-    if n < 0 && errno == EINTR { continue }
-    guard n > 0 else { throw fastTextFailure("\(path): cannot write: \(String(cString: strerror(errno)))") }
-    done += n
-  }
-}
-
 /// The `.vec` file `fasttext supervised` writes beside the model: each word and the mean of
 /// its input rows, printed with 5 significant digits.
 func wordVectors(_ model: FastTextModel) -> [UInt8] {
@@ -153,7 +140,7 @@ struct FastTextSupervised: ParsableCommand {
       (model, report) = try FastTextTrainer.train(flags.options, log: verbose > 0 ? { FileHandleOut.error($0 + "\n") } : nil)
     } catch { throw fastTextFailure(error.message) }
     do { try model.save(path: flags.output + ".bin") } catch { throw fastTextFailure(error.message) }
-    try writeFastTextFile(flags.output + ".vec", wordVectors(model))
+    do { try writeFileAtomically(flags.output + ".vec", wordVectors(model)) } catch { throw fastTextFailure(error.message) }
     if verbose > 1 {
       let perThread = Double(report.tokens) * Double(flags.options.epoch) / max(report.seconds, 1e-9) / Double(flags.options.thread)
       FileHandleOut.error(
