@@ -23,7 +23,7 @@ extension FastTextModel {
   /// same except for the order of the pruned-bucket map, which fastText writes in its hash
   /// table's order (Winnow writes it sorted).
   public func quantized(_ q: FastTextQuantizeOptions) throws(FastTextError) -> FastTextModel {
-    guard case .dense(var input) = self.input, case .dense(let output) = self.output else {
+    guard case .dense(var input) = self.input, case .dense(var output) = self.output else {
       throw FastTextError("the model is already quantized")
     }
     guard q.dsub > 0 else { throw FastTextError("-dsub must be positive") }
@@ -42,25 +42,17 @@ extension FastTextModel {
         guard !q.input.isEmpty else { throw FastTextError("-retrain needs the training file (-input)") }
         guard q.epoch > 0, q.thread > 0 else { throw FastTextError("-epoch and -thread must be positive") }
         args.epoch = q.epoch
-        var o = FastTextTrainingOptions()
+        // The model's own arguments, with quantize's epoch, lr and thread (seed and label
+        // prefix are not stored: their defaults apply, as in fastText).
+        var o = FastTextTrainingOptions(continuing: args)
         o.input = q.input
         o.lr = q.lr
-        o.dim = args.dim
-        o.epoch = q.epoch
-        o.neg = args.neg
-        o.wordNgrams = args.wordNgrams
-        o.loss = loss
-        o.bucket = args.bucket
-        o.minn = args.minn
-        o.maxn = args.maxn
         o.thread = q.thread
-        o.lrUpdateRate = args.lrUpdateRate
         let text = try ModelReader(path: q.input).bytes
         let weights = SharedWeights(input: input, output: output)
         _ = try FastTextTrainer.optimise(TrainingSetup(options: o, dictionary: dict, text: text, weights: weights))
         input = weights.inputMatrix()
-        let retrained = weights.outputMatrix()
-        return try Self.finish(args: args, dict: dict, input: input, output: retrained, q)
+        output = weights.outputMatrix()
       }
     }
     return try Self.finish(args: args, dict: dict, input: input, output: output, q)

@@ -25,6 +25,23 @@ public struct FastTextTrainingOptions: Sendable {
   public var verbose: Int32 = 2
   public init() {}
 
+  /// Options that continue training a model with these stored arguments (quantize's
+  /// retraining); the inverse of `storedArgs`.
+  init(continuing a: FastTextArgs) {
+    dim = a.dim
+    ws = a.ws
+    epoch = a.epoch
+    minCount = a.minCount
+    neg = a.neg
+    wordNgrams = a.wordNgrams
+    loss = FastTextLoss(rawValue: a.loss) ?? .softmax
+    bucket = a.bucket
+    minn = a.minn
+    maxn = a.maxn
+    lrUpdateRate = a.lrUpdateRate
+    t = a.t
+  }
+
   /// The arguments stored in the model: bucket is 0 when there are neither word n-grams nor
   /// char n-grams, whatever was asked (`Args::parseArgs`).
   var storedArgs: FastTextArgs {
