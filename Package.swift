@@ -30,13 +30,15 @@ let package = Package(
       linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc"), .linkedLibrary("icudata")]),
 
     .target(name: "CProcessShim", path: "Sources/CProcessShim"),
+    // Removes half-written temporary files when a run is interrupted (async-signal-safe).
+    .target(name: "CTempFileCleanup"),
     // The MinHash signature loop, with an AVX2 version chosen at run time.
     .target(name: "CMinHashKernel", path: "Sources/CMinHashKernel", cSettings: [.unsafeFlags(["-O3"])]),
 
     // Resources/ holds spaCy's English tokenizer tables for the tokenizer port (not used yet).
     .target(name: "WinnowText", dependencies: ["CICUShim"], exclude: ["Resources"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-    .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib"],
+    .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib", "CTempFileCleanup"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText", "WinnowFastText", "CWinnowLanguageModel"]),
     // printf's %g and %f for the fastText CLI's output, without Swift's va_list overhead.

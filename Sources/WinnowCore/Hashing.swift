@@ -27,3 +27,29 @@ public enum XXH3 {
     return s.withUTF8 { hash64($0, seed: seed) }
   }
 }
+
+/// XXH3-64 over a stream of byte chunks (the checksum of a file as it is written or read).
+public final class StreamingXXH3 {
+  private let state: OpaquePointer
+
+  public init() {
+    state = XXH3_createState()
+    XXH3_64bits_reset(state)
+  }
+
+  deinit { XXH3_freeState(state) }
+
+  public func update(_ bytes: UnsafeRawBufferPointer) {
+    guard bytes.count > 0 else { return }
+    _ = XXH3_64bits_update(state, bytes.baseAddress, bytes.count)
+  }
+
+  /// The hash of everything so far; more bytes may follow.
+  public var digest: UInt64 { XXH3_64bits_digest(state) }
+}
+
+/// Lower-case hexadecimal, 16 digits.
+public func hex64(_ v: UInt64) -> String {
+  let s = String(v, radix: 16)
+  return String(repeating: "0", count: 16 - s.count) + s
+}

@@ -25,8 +25,8 @@ public final class BloomDedup: GlobalStage, DocumentStage {
       ParameterSpec("false_positive_rate", .double(min: 1e-12, max: 0.5), default: .double(0.001), help: "false-positive rate at expected_items"),
       ParameterSpec("max_removed_fraction", .double(min: 0, max: 1), default: .double(0.5), help: "drop the document when more than this fraction of its text bytes was removed"),
       ParameterSpec("mode", .choice(["drop", "annotate"]), default: .string("drop"), help: "remove duplicates, or keep the text and add bloom_duplicate_fraction"),
-      ParameterSpec("load", .string, help: "start from this saved filter (its size wins over expected_items)"),
-      ParameterSpec("save", .string, help: "save the filter here when the run is done"),
+      ParameterSpec("load", .string, file: .reads, help: "start from this saved filter (its size wins over expected_items)"),
+      ParameterSpec("save", .string, file: .writes, help: "save the filter here when the run is done"),
       ParameterSpec("read_only", .bool, default: .bool(false), help: "only look units up; add nothing (with load: dedup against an earlier run)"),
     ],
     makeGlobal: { (p, _) throws(WinnowError) in try BloomDedup(p) },
@@ -34,7 +34,10 @@ public final class BloomDedup: GlobalStage, DocumentStage {
       guard p.string("save") == nil else {
         throw .usage("stage 'bloom_dedup': save works in recipe runs ('winnow run'), where the run has an end to save at")
       }
-      return try BloomDedup(p)
+      let stage = try BloomDedup(p)
+      // Made now, so that a bad `load` file fails before the first document is read.
+      stage.filter = try stage.makeFilter()
+      return stage
     })
 
   public enum Unit: String, Sendable { case paragraph, line, document }
@@ -63,6 +66,20 @@ public final class BloomDedup: GlobalStage, DocumentStage {
     }
     if p.bool("read_only")! && p.string("load") == nil {
       throw .usage("stage 'bloom_dedup': read_only needs load (a filter saved by an earlier run)")
+    }
+    if let load = p.string("load"), let save = p.string("save"),
+      load == save || (FileIdentity(path: load) != nil && FileIdentity(path: load) == FileIdentity(path: save))
+    {
+      throw .usage(
+        "stage 'bloom_dedup': save names the filter given as load (\(save)); save to a new path: the loaded filter must stay as it was, so that running the recipe again gives the same answer")
+    }
+    if p.string("load") == nil {
+      let bytes = BloomFilter.bytesNeeded(expectedItems: p.int("expected_items")!, falsePositiveRate: p.double("false_positive_rate")!)
+      let physical = physicalMemoryBytes()
+      if bytes > physical {
+        throw .usage(
+          "stage 'bloom_dedup': expected_items \(p.int("expected_items")!) at false_positive_rate \(p.double("false_positive_rate")!) needs a filter of \(bytes) bytes, more than this machine's \(physical) bytes of memory; expect fewer items or allow a higher rate")
+      }
     }
     self.init(
       unit: unit, field: p.string("field"), normalize: p.bool("normalize")!, expectedItems: p.int("expected_items")!,
@@ -94,10 +111,13 @@ public final class BloomDedup: GlobalStage, DocumentStage {
 
   // MARK: In-process
 
-  /// The filter pipes use; made on the first document (a bad `load` path fails there).
+  /// The filter pipes use; the descriptor's `make` builds it with the stage.
   public func process(_ doc: Document) -> Verdict {
     if filter == nil {
-      do { filter = try makeFilter() } catch { fatalError("\(error.message)") }
+      // Built without the descriptor (a library user's `BloomDedup(…)`): a new empty filter,
+      // which cannot fail (no file to load; its size was checked when the stage was made).
+      filter = loadPath == nil ? BloomFilter(expectedItems: expectedItems, falsePositiveRate: rate) : nil
+      precondition(filter != nil, "bloom_dedup: a stage with load must be made by its descriptor or have its filter set")
     }
     hasher.units(of: doc, unit: unit, field: field, normalize: normalize, into: &units)
     var duplicates: [Int] = []
@@ -156,14 +176,14 @@ public final class BloomDedup: GlobalStage, DocumentStage {
     var inputs: [String] = []
     for t in 0..<phase.inputTasks {
       let name = PhaseTask.name(pass: 0, task: t)
-      let chunks = phase.files(ofPass: 0, prefix: name + "-", suffix: ".units")
-      guard phase.files(ofPass: 0, prefix: name + "-", suffix: ".done").count == 1 else {
+      let chunks = try phase.files(ofPass: 0, prefix: name + "-", suffix: ".units")
+      guard try phase.files(ofPass: 0, prefix: name + "-", suffix: ".done").count == 1 else {
         throw .io("bloom_dedup: map task \(name) did not finish (no \(name)-units.done in \(phase.directory(0)))")
       }
-      inputs += chunks
+      inputs += chunks.map(\.path)
       var marks: [UnitHashRecord] = []
       for c in chunks {
-        let r = try SortedRunReader<UnitHashRecord>(path: c)
+        let r = try SortedRunReader<UnitHashRecord>(file: c)
         while let u = try r.next() {
           units += 1
           let seen = readOnly ? filter.contains(u.hash) : filter.insert(u.hash)
@@ -173,7 +193,7 @@ public final class BloomDedup: GlobalStage, DocumentStage {
           }
         }
       }
-      try SortedRunFile.write(&marks, to: "\(phase.directory)/\(phase.name)-\(PhaseTask.name(pass: phase.applyPass, task: t)).marks", sort: false)
+      try phase.write(&marks, name: "\(phase.name)-\(PhaseTask.name(pass: phase.applyPass, task: t)).marks", sort: false)
     }
     if let savePath { try filter.save(to: savePath) }
     var stats = RunStats()
@@ -187,8 +207,11 @@ public final class BloomDedup: GlobalStage, DocumentStage {
   }
 
   public func applyStage(_ phase: PhaseTask) throws(WinnowError) -> DocumentStage {
-    let path = "\(phase.directory(1))/\(PhaseTask.name(pass: 1, task: 0))-\(phase.name).marks"
-    return BloomApplyStage(self, marks: try SortedRunFile.readAll(path, as: UnitHashRecord.self))
+    let name = "\(PhaseTask.name(pass: 1, task: 0))-\(phase.name).marks"
+    guard let file = try phase.files(ofPass: 1, prefix: name, suffix: name).first else {
+      throw .io("bloom_dedup: the filter task recorded no \(name) in \(phase.directory(1))")
+    }
+    return BloomApplyStage(self, marks: try SortedRunFile.readAll(file, as: UnitHashRecord.self))
   }
 }
 
@@ -320,7 +343,7 @@ final class BloomHashStage: PhaseMapStage {
   func flush() {
     guard failure == nil else { return }
     do {
-      try SortedRunFile.write(&buffer, to: "\(phase.directory)/\(phase.name)-c\(pad(chunks, 6)).units", sort: false)
+      try phase.write(&buffer, name: "\(phase.name)-c\(pad(chunks, 6)).units", sort: false)
     } catch {
       failure = error
     }
@@ -332,7 +355,7 @@ final class BloomHashStage: PhaseMapStage {
     if !buffer.isEmpty || chunks == 0 { flush() }
     if let failure { throw failure }
     var none: [UnitHashRecord] = []
-    try SortedRunFile.write(&none, to: "\(phase.directory)/\(phase.name)-units.done")
+    try phase.write(&none, name: "\(phase.name)-units.done")
   }
 }
 

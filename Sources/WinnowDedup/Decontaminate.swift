@@ -205,6 +205,11 @@ public final class Decontaminate: DocumentStage {
   ) throws(WinnowError) {
     let prefix = "stage '\(stageName)': eval_sets: "
     if isJSONLines(path) {
+      // A file that cannot be opened is a wrong parameter (exit 2); one that opens but cannot
+      // be read to its end (truncated compressed data) is an I/O failure (exit 1).
+      do { try openByteSource(InputFile(path: path)).close() } catch {
+        throw .usage(prefix + "cannot read eval set: \(error.message)")
+      }
       let reader = DocumentReader(inputs: [InputFile(path: path)], fields: DocumentFields(text: field))
       defer { reader.close() }
       while true {
@@ -212,13 +217,16 @@ public final class Decontaminate: DocumentStage {
         do {
           item = try reader.next()
         } catch {
-          throw .usage(prefix + "cannot read eval set: \(error.message)")
+          // Truncated or corrupt compressed data is an I/O failure (exit 1), as for documents.
+          throw .io(prefix + "cannot read eval set: \(error.message)")
         }
         switch item {
         case nil:
           return
         case .document(let doc)?:
           body(doc.text)
+        case .tooLarge(let line)?:
+          throw .usage(prefix + line.message)
         case .bad(let bad)?:
           let what: String
           switch bad.reason {

@@ -126,7 +126,11 @@ public final class MinHashDedup: GlobalStage {
 
   public func applyStage(_ phase: PhaseTask) throws(WinnowError) -> DocumentStage {
     var marks: [ClusterMark] = []
-    for f in phase.files(ofPass: 2, suffix: "-" + phase.name + ".marks") { marks += try SortedRunFile.readAll(f, as: ClusterMark.self) }
+    let files = try phase.files(ofPass: 2, suffix: "-" + phase.name + ".marks")
+    guard files.count == 1 else {
+      throw .io("minhash_dedup: no marks for \(phase.name) in \(phase.directory(2)) (the clustering task writes one per apply task)")
+    }
+    for f in files { marks += try SortedRunFile.readAll(f, as: ClusterMark.self) }
     let offset = try Self.inputOffsets(phase)[phase.task]
     return MinHashApplyStage(marks: marks.sorted(), annotate: annotate, inputOffset: offset)
   }
@@ -149,9 +153,13 @@ public final class MinHashDedup: GlobalStage {
     var offsets: [UInt64] = []
     var total: UInt64 = 0
     for t in 0..<phase.inputTasks {
-      let path = phase.directory(0) + "/" + PhaseTask.name(pass: 0, task: t) + "-count.run"
-      let counts = try SortedRunFile.readAll(path, as: TaskCount.self)
-      guard let c = counts.first else { throw .io("\(path): empty count file") }
+      let name = PhaseTask.name(pass: 0, task: t) + "-count.run"
+      let files = try phase.files(ofPass: 0, prefix: name, suffix: name)
+      guard let file = files.first else {
+        throw .io("minhash_dedup: map task \(PhaseTask.name(pass: 0, task: t)) recorded no \(name) in \(phase.directory(0))")
+      }
+      let counts = try SortedRunFile.readAll(file, as: TaskCount.self)
+      guard let c = counts.first else { throw .io("\(file.path): empty count file") }
       offsets.append(total)
       total += c.documents
     }
@@ -207,11 +215,11 @@ final class MinHashSignatureStage: PhaseMapStage {
 
   func spill(_ b: Int) {
     guard failure == nil else { return }
-    let path = "\(phase.directory)/\(phase.name)-b\(pad(b, 4))-c\(pad(spills[b], 4)).bands"
+    let name = "\(phase.name)-b\(pad(b, 4))-c\(pad(spills[b], 4)).bands"
     // Sorted here, where the sort is specialised for BandEntry (the generic writer's sort
     // is not, across modules).
     buffers[b].sort()
-    do { try SortedRunFile.write(&buffers[b], to: path, sort: false) } catch { failure = error }
+    do { try phase.write(&buffers[b], name: name, sort: false) } catch { failure = error }
     buffers[b] = []
     spills[b] += 1
   }
@@ -224,9 +232,9 @@ final class MinHashSignatureStage: PhaseMapStage {
       shingleStore?.abort()
       throw failure
     }
-    try shingleStore?.finish()
+    if let shingleStore { phase.record(try shingleStore.finish()) }
     var count = [TaskCount(documents: ordinal, signed: signed)]
-    try SortedRunFile.write(&count, to: phase.directory + "/" + phase.name + "-count.run")
+    try phase.write(&count, name: phase.name + "-count.run")
   }
 }
 
@@ -251,14 +259,14 @@ struct MinHashBandReduce {
   }
 
   mutating func run() throws(WinnowError) -> RunStats {
-    let runs = phase.files(ofPass: 0, suffix: ".bands", containing: "-b\(pad(phase.task, 4))-")
-    let tasksWithRuns = Set(runs.map { $0.split(separator: "/").last!.prefix(9) })
+    let runs = try phase.files(ofPass: 0, suffix: ".bands", containing: "-b\(pad(phase.task, 4))-")
+    let tasksWithRuns = Set(runs.map { fileName(of: $0.path).prefix(9) })
     guard tasksWithRuns.count == phase.inputTasks else {
       throw .io(
         "minhash_dedup bucket \(phase.task): band runs from \(tasksWithRuns.count) of \(phase.inputTasks) map tasks in \(phase.directory(0))")
     }
     try phase.prepareDirectory()
-    let merger = try SortedRunMerger<BandEntry>(paths: runs)
+    let merger = try SortedRunMerger<BandEntry>(files: runs)
     var entries = 0
     var groupKey: Hash128?
     var first = BandEntry(key: Hash128(low: 0, high: 0), node: 0, priority: 0)
@@ -297,7 +305,7 @@ struct MinHashBandReduce {
     try flush()
     var stats = RunStats()
     stats.documentsRead = entries
-    stats.inputFiles = runs
+    stats.inputFiles = runs.map(\.path)
     var st = StageStats(name: MinHashDedup.descriptor.name)
     st.documentsIn = entries
     st.kept = entries
@@ -308,7 +316,11 @@ struct MinHashBandReduce {
   mutating func load(_ node: UInt64, into out: inout [UInt64]) throws(WinnowError) {
     let task = DocumentNode.task(node)
     if stores[task] == nil {
-      stores[task] = try ShingleStoreReader(path: phase.directory(0) + "/" + PhaseTask.name(pass: 0, task: task) + "-shingles.bin")
+      let name = PhaseTask.name(pass: 0, task: task) + "-shingles.bin"
+      guard let file = try phase.files(ofPass: 0, prefix: name, suffix: name).first else {
+        throw .io("minhash_dedup: map task \(PhaseTask.name(pass: 0, task: task)) recorded no \(name) in \(phase.directory(0))")
+      }
+      stores[task] = try ShingleStoreReader(file: file)
     }
     try stores[task]!.shingles(DocumentNode.ordinal(node), into: &out)
   }
@@ -329,7 +341,7 @@ struct MinHashBandReduce {
       w += 1
     }
     edges.removeLast(edges.count - w)
-    try SortedRunFile.write(&edges, to: "\(phase.directory)/\(phase.name)-c\(pad(chunks, 4)).edges", sort: false)
+    try phase.write(&edges, name: "\(phase.name)-c\(pad(chunks, 4)).edges", sort: false)
     edges.removeAll(keepingCapacity: true)
     chunks += 1
   }
@@ -347,8 +359,8 @@ struct MinHashClustering {
 
   func run() throws(WinnowError) -> RunStats {
     let offsets = try MinHashDedup.inputOffsets(phase)
-    let runs = phase.files(ofPass: 1, suffix: ".edges")
-    let bandTasks = Set(runs.map { $0.split(separator: "/").last!.prefix(9) })
+    let runs = try phase.files(ofPass: 1, suffix: ".edges")
+    let bandTasks = Set(runs.map { fileName(of: $0.path).prefix(9) })
     guard bandTasks.count == phase.tasksPerPass[1] else {
       throw .io("minhash_dedup clustering: pair runs from \(bandTasks.count) of \(phase.tasksPerPass[1]) band tasks in \(phase.directory(1))")
     }
@@ -378,8 +390,8 @@ struct MinHashClustering {
       return r
     }
     var pairs = 0
-    for path in runs {
-      let reader = try SortedRunReader<DuplicateEdge>(path: path)
+    for run in runs {
+      let reader = try SortedRunReader<DuplicateEdge>(file: run)
       while let e = try reader.next() {
         pairs += 1
         let a = root(id(e.a, e.aPriority))
@@ -417,16 +429,18 @@ struct MinHashClustering {
       marks[DocumentNode.task(node), default: []].append(
         ClusterMark(ordinal: DocumentNode.ordinal(node), cluster: cluster, size: size[r]!, duplicate: dup))
     }
-    for (task, list) in marks {
-      var l = list
-      try SortedRunFile.write(&l, to: "\(phase.directory)/\(phase.name)-\(PhaseTask.name(pass: phase.applyPass, task: task)).marks")
+    // Every apply task gets its marks file, empty or not: a missing one is then an error
+    // rather than "nothing to drop".
+    for task in 0..<phase.inputTasks {
+      var l = marks[task] ?? []
+      try phase.write(&l, name: "\(phase.name)-\(PhaseTask.name(pass: phase.applyPass, task: task)).marks")
     }
     let total = Int(offsets.last!)
     var sizes: [Int: Int] = [1: total - nodes.count]
     for (_, n) in size { sizes[Int(n), default: 0] += 1 }
     var stats = RunStats()
     stats.documentsRead = pairs
-    stats.inputFiles = runs
+    stats.inputFiles = runs.map(\.path)
     var st = StageStats(name: MinHashDedup.descriptor.name)
     st.documentsIn = total
     st.kept = total - duplicates

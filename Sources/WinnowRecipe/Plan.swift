@@ -97,7 +97,7 @@ public struct Plan {
     var parts: [String] = [
       // Not the name, executor, workers, retries or strictness: they change how a run goes,
       // not what it writes. (A bucket count is kept: map runs of different counts do not mix.)
-      "v1", String(r.seed), r.input.fields.text, r.input.fields.id,
+      "v2", String(r.seed), r.input.fields.text, r.input.fields.id, String(r.input.maxDocumentBytes),
       r.output.path, r.output.compression.rawValue, String(r.output.compressionLevel ?? -99),
       String(r.output.maxShardBytes ?? -1), String(r.output.maxShardDocs ?? -1), r.output.rejects ?? "-",
       r.output.quarantine ?? "-", String(r.filesPerTask),

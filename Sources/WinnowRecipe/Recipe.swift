@@ -8,6 +8,8 @@ public struct Recipe: Sendable {
     public var paths: [String]
     public var fields = DocumentFields()
     public var strict = false
+    /// Lines longer than this are quarantined as `document_too_large` instead of being read.
+    public var maxDocumentBytes = PipelineOptions.defaultMaxDocumentBytes
   }
 
   public struct Output: Sendable {
@@ -73,13 +75,20 @@ public enum RecipeParser {
     "name", "seed", "executor", "workers", "max_retries", "files_per_task", "slurm", "input", "output", "stages",
   ]
   static let slurmKeys = ["partition", "account", "time", "mem", "cpus_per_task", "max_parallel", "extra_args", "poll_seconds"]
-  static let inputKeys = ["paths", "text_field", "id_field", "strict"]
+  static let inputKeys = ["paths", "text_field", "id_field", "strict", "max_document_bytes"]
   static let outputKeys = [
     "path", "compression", "compression_level", "max_shard_bytes", "max_shard_docs", "rejects", "quarantine",
   ]
 
+  /// Recipes are small; anything larger than this is not one (and reading `/dev/zero` must end).
+  public static let maxRecipeBytes = 4_000_000
+
   public static func parse(file path: String) throws(WinnowError) -> Recipe {
-    guard let text = readTextFile(path) else { throw .usage("\(path): cannot read recipe file") }
+    let text: String
+    switch readSmallTextFile(path, limit: maxRecipeBytes) {
+    case .success(let t): text = t
+    case .failure(let why): throw .usage("\(path): cannot read the recipe: \(why)")
+    }
     return try parse(text, source: path)
   }
 
@@ -110,6 +119,9 @@ public enum RecipeParser {
     if let n = inMap["text_field"] { input.fields.text = try p.string(n, key: "input.text_field") }
     if let n = inMap["id_field"] { input.fields.id = try p.string(n, key: "input.id_field") }
     if let n = inMap["strict"] { input.strict = try p.bool(n, key: "input.strict") }
+    if let n = inMap["max_document_bytes"] {
+      input.maxDocumentBytes = try p.int(n, key: "input.max_document_bytes", range: 1...Int.max)
+    }
 
     let outMap = try p.mapping(outputNode, what: "'output'", allowed: outputKeys)
     guard let outPath = outMap["path"] else { throw p.error(outputNode, "'output' needs 'path' (a directory for the shards)") }

@@ -68,18 +68,34 @@ public enum RecipeRunner {
       throw .usage("--detach only applies to the slurm executor")
     }
     let runDir = RunDirectory(out.path)
+    // Before anything is created or removed: no output may touch an input, and no two outputs
+    // may share a path.
+    try guardPaths(plan, runDir: runDir)
+    let sideDirectories = [out.rejects, out.quarantine].compactMap { $0 }.filter { OutputSpec(path: $0).isDirectory }
+    if !FileManager.default.fileExists(atPath: runDir.stateDirectory) {
+      // A directory no run has used: shards in it are someone else's. Refused before anything
+      // is created in it.
+      try refuseForeignShards(runDir, sideDirectories, plan: nil)
+    }
+    try runDir.ensureLayout()
+    // One coordinator per run directory, for as long as this function runs.
+    let lock = try runDir.lock()
+    defer { withExtendedLifetime(lock) {} }
 
-    // A run directory belongs to one plan: resume it, or refuse, or (--fresh) start over.
-    let existing = try? runDir.readPlan()
+    // A run directory belongs to one plan: resume it, or refuse, or (--fresh) start over. Only
+    // files the directory's own state lists are ever removed.
+    var existing = try runDir.readPlan()
     if options.fresh {
-      runDir.clear(sideOutputs: [out.rejects, out.quarantine].compactMap { $0 })
+      runDir.clear(previousPlan: existing)
+      existing = nil
     } else if let existing, existing.fingerprint != plan.fingerprint {
       throw .usage(
         "\(runDir.path) holds a run of a different recipe or different inputs (\(existing.recipeSource)); pass --fresh to discard it and start over, or choose another output.path"
       )
-    } else if existing == nil, hasShards(runDir.path) {
-      throw .usage("\(runDir.path) already holds output shards that no winnow run plan describes; pass --fresh to replace them")
     }
+    // Shards an attempt of this plan's tasks left are this run's own; anything else is not.
+    try refuseForeignShards(runDir, sideDirectories, plan: existing)
+    runDir.removeTemporaryFiles(in: [runDir.path] + sideDirectories)
     try runDir.ensureLayout()
     let planFile = PlanFile(
       recipeName: recipe.name, recipeSource: recipe.source, recipeText: recipe.text, fingerprint: plan.fingerprint,
@@ -87,6 +103,7 @@ public enum RecipeRunner {
       maxRetries: recipe.maxRetries,
       strict: options.strict ?? recipe.input.strict)
     try runDir.writePlan(planFile)
+    let trusted = trustedRecords(planFile, runDir: runDir, log: options.log)
 
     let db = try RunDatabase(path: runDir.databasePath)
     let runID = try db.startRun(executor: executor.name, workers: executor.workers, fingerprint: plan.fingerprint)
@@ -101,6 +118,8 @@ public enum RecipeRunner {
       executor = slurm
     }
     var total = RunStats()
+    /// Every file the document-writing tasks wrote, in task order (side shards to join).
+    var documentTaskFiles: [WrittenFile] = []
     var ran = 0
     var skipped = 0
     var failures: [(TaskRef, String, Int)] = []
@@ -110,7 +129,7 @@ public enum RecipeRunner {
       let all = pass.tasks.indices.map { TaskRef(pass: p, task: $0) }
       var records: [TaskRef: TaskRecord] = [:]
       for t in all {
-        if let r = runDir.readRecord(pass: t.pass, task: t.task), r.fingerprint == plan.fingerprint {
+        if let r = trusted[t] {
           records[t] = r
           try db.taskDone(r)
         }
@@ -189,7 +208,10 @@ public enum RecipeRunner {
       // Only passes that write documents count them; map and reduce passes read the same
       // inputs for their own purposes.
       if pass.kind == .documents || pass.kind == .apply {
-        for t in all { total.merge(records[t]!.stats) }
+        for t in all {
+          total.merge(records[t]!.stats)
+          documentTaskFiles += records[t]!.stats.writtenFiles
+        }
       }
     }
     if options.detach {
@@ -199,9 +221,11 @@ public enum RecipeRunner {
         tasksSkipped: skipped, executor: executor.name, submittedJobs: submitted)
     }
     for (key, path) in [("rejects", out.rejects), ("quarantine", out.quarantine)] {
-      if let path { try SideOutput(key: key, path: path, runDir: runDir).join() }
+      if let path { try SideOutput(key: key, path: path, runDir: runDir).join(documentTaskFiles) }
     }
     total.seconds = Date().timeIntervalSince(started)
+    total.writtenFiles = []
+    total.inputStamps = []
     try writeTextFile(
       runDir.statsPath,
       total.json(extra: [
@@ -210,6 +234,14 @@ public enum RecipeRunner {
         ("tasks", String(plan.passes.reduce(0) { $0 + $1.tasks.count })),
         ("tasks_skipped_as_done", String(skipped)),
       ]))
+    // Every record read must be accounted for; if not, a document went missing somewhere and
+    // the run is not a success, whatever else it wrote.
+    guard total.isBalanced else {
+      try db.finishRun(runID, outcome: "failed")
+      throw .io(
+        "the run's counts do not balance: read \(total.documentsRead) ≠ written \(total.documentsWritten) + dropped \(total.dropped) + quarantined \(total.quarantined) (see \(runDir.statsPath)); the output cannot be trusted"
+      )
+    }
     try db.finishRun(runID, outcome: "done")
     return Result(
       stats: total, outputDirectory: runDir.path, statsPath: runDir.statsPath, tasksRun: ran, tasksSkipped: skipped,
@@ -235,8 +267,92 @@ public enum RecipeRunner {
     }
   }
 
-  static func hasShards(_ dir: String) -> Bool {
-    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).contains { $0.hasPrefix("part-") }
+  /// Refuses to write beside shards that neither a task record nor `plan` accounts for.
+  static func refuseForeignShards(_ runDir: RunDirectory, _ sideDirectories: [String], plan: PlanFile?) throws(WinnowError) {
+    let foreign = runDir.foreignShards(in: [runDir.path] + sideDirectories, plan: plan)
+    guard let first = foreign.first else { return }
+    let more = foreign.count > 1 ? " and \(foreign.count - 1) more" : ""
+    throw .usage(
+      "\(first)\(more): output shards that no run in \(runDir.path) wrote (no task record or plan of its own lists them); Winnow never deletes files it did not write, even with --fresh: move them away or choose another output.path"
+    )
+  }
+
+  /// Refuses a run whose outputs (shards, rejects, quarantine, the run directory itself, files
+  /// a stage writes) are, contain or lie inside its inputs (input files and directories, files
+  /// a stage reads), or share a path.
+  static func guardPaths(_ plan: Plan, runDir: RunDirectory) throws(WinnowError) {
+    let out = plan.recipe.output
+    var g = OutputGuard()
+    g.addInputs(plan.inputs, named: plan.recipe.input.paths, role: "input")
+    g.addOutput(runDir.path, role: "output.path", isDirectory: true)
+    if let r = out.rejects { g.addOutput(r, role: "output.rejects", isDirectory: OutputSpec(path: r).isDirectory) }
+    if let q = out.quarantine { g.addOutput(q, role: "output.quarantine", isDirectory: OutputSpec(path: q).isDirectory) }
+    for step in plan.recipe.stages {
+      if let d = StageCatalog.standard.descriptor(named: step.stage) { g.addStageFiles(d, step.parameters) }
+    }
+    try g.check()
+  }
+
+  /// The finished tasks whose records can be trusted now. A record is trusted when every file
+  /// it lists still holds what was written (size and checksum) and every input it read still
+  /// has the size and modification time it had; otherwise it is removed and the task runs
+  /// again — and, for a global stage, every task of the later passes too, since they were
+  /// computed from it. When every task of the last pass is intact the run is complete and the
+  /// earlier passes' intermediate files are not needed (they may have been cleaned up).
+  static func trustedRecords(_ planFile: PlanFile, runDir: RunDirectory, log: ((String) -> Void)?) -> [TaskRef: TaskRecord] {
+    var records: [[TaskRecord?]] = planFile.passes.indices.map { p in
+      planFile.passes[p].indices.map { t in
+        runDir.readRecord(pass: p, task: t).flatMap { $0.fingerprint == planFile.fingerprint ? $0 : nil }
+      }
+    }
+    func problem(_ r: TaskRecord) -> String? {
+      for f in r.stats.writtenFiles {
+        if let why = f.mismatch() { return "its file \(f.path) \(why)" }
+      }
+      for stamp in r.stats.inputStamps {
+        if let why = stamp.change(to: FileStamp.current(stamp.path)) { return "its input \(stamp.path) \(why)" }
+      }
+      return nil
+    }
+    var result: [TaskRef: TaskRecord] = [:]
+    func distrust(_ p: Int, _ t: Int, _ why: String) {
+      log?("task \(RunDirectory.taskName(pass: p, task: t)) is redone: \(why)")
+      runDir.removeRecord(pass: p, task: t)
+      records[p][t] = nil
+    }
+    if let last = records.last, last.allSatisfy({ $0 != nil }) {
+      var intact = true
+      for (t, r) in last.enumerated() {
+        if let why = problem(r!) {
+          distrust(records.count - 1, t, why)
+          intact = false
+        }
+      }
+      if intact {
+        for (p, pass) in records.enumerated() {
+          for (t, r) in pass.enumerated() { if let r { result[TaskRef(pass: p, task: t)] = r } }
+        }
+        return result
+      }
+    }
+    var redoFrom: Int?
+    for p in records.indices {
+      for t in records[p].indices {
+        guard let r = records[p][t] else {
+          if redoFrom == nil { redoFrom = p }
+          continue
+        }
+        if let from = redoFrom, p > from {
+          distrust(p, t, "a task of pass \(from) it depends on is redone")
+        } else if let why = problem(r) {
+          distrust(p, t, why)
+          if redoFrom == nil { redoFrom = p }
+        } else {
+          result[TaskRef(pass: p, task: t)] = r
+        }
+      }
+    }
+    return result
   }
 
   /// The error a failed run ends with: each failed task, its input files and the last lines

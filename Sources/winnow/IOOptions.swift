@@ -45,6 +45,9 @@ struct IOOptions: ParsableArguments {
   @Flag(inversion: .prefixedNo, help: "Show a progress line on standard error (default: when it is a terminal).")
   var progress: Bool?
 
+  @Option(help: "Lines longer than this many bytes are not read as documents: they are quarantined as document_too_large (default 64M).")
+  var maxDocumentBytes: Int = PipelineOptions.defaultMaxDocumentBytes
+
   func outputSpec() throws(WinnowError) -> OutputSpec {
     var spec = OutputSpec(path: output, compressionLevel: compressionLevel, overwrite: force)
     if let compression {
@@ -60,6 +63,22 @@ struct IOOptions: ParsableArguments {
     return spec
   }
 
+  /// Refuses, before anything is opened, an output that is or would be written into an input
+  /// (including the files a stage reads), and two outputs on the same path.
+  func guardPaths(
+    _ inputs: [InputFile], stageFiles: [OutputGuard.Input], stageOutputs: [OutputGuard.Output], spec: OutputSpec
+  ) throws(WinnowError) {
+    var g = OutputGuard()
+    g.addInputs(inputs, named: self.inputs, role: "input")
+    g.inputs += stageFiles
+    g.outputs += stageOutputs
+    g.addOutput(output, role: "--output", isDirectory: spec.isDirectory)
+    if let rejects { g.addOutput(rejects, role: "--rejects", isDirectory: OutputSpec(path: rejects).isDirectory) }
+    if let quarantine { g.addOutput(quarantine, role: "--quarantine", isDirectory: OutputSpec(path: quarantine).isDirectory) }
+    if let stats { g.addOutput(stats, role: "--stats", isDirectory: false) }
+    try g.check()
+  }
+
   func pipelineOptions() -> PipelineOptions {
     var o = PipelineOptions()
     o.fields = DocumentFields(text: textField, id: idField)
@@ -67,20 +86,36 @@ struct IOOptions: ParsableArguments {
     o.rejects = rejects.map { OutputSpec(path: $0, compressionLevel: compressionLevel, overwrite: force) }
     o.quarantine = quarantine.map { OutputSpec(path: $0, compressionLevel: compressionLevel, overwrite: force) }
     if progress ?? ProgressLine.stderrIsTerminal { o.progress = { ProgressLine.shared.update($0) } }
+    o.maxDocumentBytes = maxDocumentBytes
     return o
   }
 
   /// Reads the inputs, runs `stages` and writes the result, the way every filter command does.
-  func runPipeline(_ stages: [NamedStage]) throws(WinnowError) {
+  /// `stageFiles`: the files the stages read (word lists, models …), which no output may touch.
+  func runPipeline(
+    _ stages: [NamedStage], stageFiles: [OutputGuard.Input] = [], stageOutputs: [OutputGuard.Output] = []
+  ) throws(WinnowError) {
+    guard maxDocumentBytes > 0 else { throw .usage("--max-document-bytes must be positive") }
     let inputs = try InputSet.expand(self.inputs)
-    let writer = try DocumentWriter(try outputSpec())
+    let spec = try outputSpec()
+    try guardPaths(inputs, stageFiles: stageFiles, stageOutputs: stageOutputs, spec: spec)
+    let writer = try DocumentWriter(spec)
     let options = pipelineOptions()
     let result = try Pipeline(stages: stages).run(inputs: inputs, output: writer, options: options)
     ProgressLine.shared.finish()
-    if let stats { try writeTextFile(stats, result.json()) }
+    if let stats { try writeFileAtomically(stats, Array(result.json().utf8)) }
     if result.quarantined > 0 {
       let where_ = quarantine.map { "written to \($0)" } ?? "skipped; --quarantine PATH keeps them"
       printError("winnow: \(result.quarantined) bad input line(s) \(where_)")
     }
   }
+}
+
+/// Refuses to write to standard output when it is redirected into one of the inputs
+/// (`winnow words in.jsonl >> in.jsonl` would read what it writes, forever).
+func guardStandardOutput(against inputs: [InputFile], named specs: [String]) throws(WinnowError) {
+  var g = OutputGuard()
+  g.addInputs(inputs, named: specs, role: "input")
+  g.addOutput("-", role: "standard output", isDirectory: false)
+  try g.check()
 }

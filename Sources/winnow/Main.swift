@@ -15,6 +15,9 @@ let exitCodeHelp = """
 @main
 struct WinnowMain {
   static func main() {
+    // An interrupted command removes the outputs it was still writing (they only ever exist
+    // under hidden temporary names until complete).
+    TemporaryFiles.removeOnInterrupt()
     let args = Array(CommandLine.arguments.dropFirst())
     // `winnow <stage> …`: stage commands are generated from the registry, so every stage is
     // a command without a line of CLI code of its own.
@@ -185,7 +188,8 @@ struct WorkerCommand: ParsableCommand {
   /// with its parent.
   func dieWithParent() {
     guard let want = ProcessInfo.processInfo.environment["WINNOW_PARENT_PID"].flatMap(Int32.init) else { return }
-    _ = wn_set_parent_death_signal(SIGKILL)
+    // SIGTERM rather than SIGKILL: the worker's handler removes its temporary files first.
+    _ = wn_set_parent_death_signal(SIGTERM)
     if getppid() != want { Glibc.exit(1) }  // the parent died before prctl took effect
   }
 }

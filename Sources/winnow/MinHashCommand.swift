@@ -48,8 +48,9 @@ struct MinHashCommand: ParsableCommand {
       config.language = language
       var hasher = MinHasher(config)
       var out: [UInt8] = []
-      let docs = Pipeline(stages: []).documents(
-        from: try InputSet.expand(inputs), fields: DocumentFields(text: textField), strict: strict)
+      let files = try InputSet.expand(inputs)
+      try guardStandardOutput(against: files, named: inputs)
+      let docs = Pipeline(stages: []).documents(from: files, fields: DocumentFields(text: textField), strict: strict)
       while let doc = try docs.next() {
         let signed = hasher.sign(doc.text)
         out.append(contentsOf: Array(#"{"id":"#.utf8))

@@ -74,7 +74,9 @@ enum StageCommand {
     }
     do {
       let stage = try d.build(params, context: StageContext(seed: 0, fields: DocumentFields(text: common.io.textField, id: common.io.idField)))
-      try common.io.runPipeline([NamedStage(name: d.name, stage: stage)])
+      var files = OutputGuard()
+      files.addStageFiles(d, params, flagStyle: true)
+      try common.io.runPipeline([NamedStage(name: d.name, stage: stage)], stageFiles: files.inputs, stageOutputs: files.outputs)
       return 0
     } catch {
       return report(error).rawValue

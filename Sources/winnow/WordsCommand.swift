@@ -33,8 +33,9 @@ struct WordsCommand: ParsableCommand {
       var tokenizer = WordTokenizer(language: language)
       var words: [Range<Int>] = []
       var out: [UInt8] = []
-      let docs = Pipeline(stages: []).documents(
-        from: try InputSet.expand(inputs), fields: DocumentFields(text: textField), strict: strict)
+      let files = try InputSet.expand(inputs)
+      try guardStandardOutput(against: files, named: inputs)
+      let docs = Pipeline(stages: []).documents(from: files, fields: DocumentFields(text: textField), strict: strict)
       while let doc = try docs.next() {
         let text = doc.text
         tokenizer.words(text, into: &words)

@@ -481,14 +481,17 @@ struct CLITests {
     let rejects = try String(contentsOfFile: tmp.path("rejects.jsonl"), encoding: .utf8).split(separator: "\n")
     #expect(rejects.compactMap { try? jsonObject(String($0))["id"] as? String } == ["a", "b", "e"])
 
-    // Shards that no plan describes are refused too.
+    // Shards that no run wrote are refused too, with --fresh as well: Winnow does not delete them.
     let other = try TempDir()
     let foreign = try Self.runFixture(other)
     try FileManager.default.createDirectory(atPath: other.path("out"), withIntermediateDirectories: true)
     _ = try other.write("out/part-00000.jsonl", "{\"text\":\"left over\"}\n")
     let refused = try CLI.run(["run", foreign, "--no-progress"])
     #expect(refused.status == 2, "stderr: \(refused.err)")
-    #expect(refused.err.contains("--fresh"), "\(refused.err)")
+    #expect(refused.err.contains("part-00000.jsonl"), "\(refused.err)")
+    #expect(try CLI.run(["run", foreign, "--no-progress", "--fresh"]).status == 2)
+    #expect(try String(contentsOfFile: other.path("out/part-00000.jsonl"), encoding: .utf8) == "{\"text\":\"left over\"}\n")
+    try FileManager.default.removeItem(atPath: other.path("out/part-00000.jsonl"))
     #expect(try CLI.run(["run", foreign, "--no-progress", "--fresh"]).status == 0)
     #expect(try Self.shards(other.path("out")).keys.sorted() == ["part-00000-00000.jsonl", "part-00001-00000.jsonl"])
   }

@@ -206,6 +206,7 @@ struct ReadingTests {
       switch item {
       case .document(let d): seen.append("doc \(d.lineNumber) \(d.id) \(d.textString)")
       case .bad(let b): seen.append("bad \(b.line) \(b.reason.rawValue) \(b.file == path)")
+      case .tooLarge(let t): seen.append("too large \(t.line)")
       }
     }
     #expect(

@@ -258,10 +258,11 @@ struct MinHashDedupTests {
     try Data(bytes.prefix(bytes.count - 20)).write(to: URL(fileURLWithPath: runs[3]))
     let err2 = winnowError { try r.middle(global) }
     #expect(err2?.message.contains(runs[3]) == true)
-    // Missing: the map task's runs of a bucket are gone.
+    // Missing: a run the map task recorded is gone.
     try FileManager.default.removeItem(atPath: runs[3])
     let err3 = winnowError { try r.middle(global) }
-    #expect(err3?.message.contains("band runs from 1 of 2 map tasks") == true)
+    #expect(err3?.message.contains(runs[3]) == true)
+    #expect(err3?.message.contains("missing") == true)
   }
 
   @Test("corrupt shingle files and pair runs are errors too")
@@ -280,7 +281,11 @@ struct MinHashDedupTests {
     // Pair runs: map again cleanly, then damage a pair run before clustering.
     var clean = try PhaseRun()
     try clean.map(global, tasks)
-    for t in 0..<14 { _ = try global.runMiddle(clean.task(1, t)) }
+    for t in 0..<14 {
+      let band = clean.task(1, t)
+      _ = try global.runMiddle(band)
+      clean.recorded(band)
+    }
     let edges = clean.files(1, ".edges").filter { readBytes($0).count > 32 }
     let victim = try #require(edges.first)
     var e = readBytes(victim)

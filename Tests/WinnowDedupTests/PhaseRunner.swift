@@ -13,6 +13,8 @@ struct PhaseRun {
   var tasksPerPass: [Int] = []
   var applied: [RunResult] = []
   var middleStats: [[RunStats]] = []
+  /// What each pass's tasks recorded as written, as the task records of a run hold it.
+  var manifest: [Int: [WrittenFile]] = [:]
 
   init() throws {
     dir = try TempDir()
@@ -20,25 +22,40 @@ struct PhaseRun {
   }
 
   func task(_ pass: Int, _ task: Int) -> PhaseTask {
-    PhaseTask(pass: pass, task: task, tasksPerPass: tasksPerPass, root: root)
+    PhaseTask(pass: pass, task: task, tasksPerPass: tasksPerPass, root: root, manifest: manifest)
+  }
+
+  /// Adds what a finished task wrote to the manifest later passes read.
+  mutating func recorded(_ t: PhaseTask) {
+    manifest[t.pass, default: []] += t.written.files
   }
 
   /// Map only.
   mutating func map(_ global: GlobalStage, _ tasks: [[[UInt8]]]) throws {
     tasksPerPass = [tasks.count] + global.middlePasses + [tasks.count]
+    manifest = [:]
     for (t, lines) in tasks.enumerated() {
-      let stage = try global.mapStage(task(0, t))
+      let phase = task(0, t)
+      let stage = try global.mapStage(phase)
       _ = try runPipeline([NamedStage(name: "map", stage: stage)], lines: lines)
       try stage.finish()
+      recorded(phase)
     }
   }
 
   /// Middle passes only (after `map`).
   mutating func middle(_ global: GlobalStage) throws {
     middleStats = []
+    for pass in 1...global.middlePasses.count { manifest[pass] = nil }
     for (k, count) in global.middlePasses.enumerated() {
       var stats: [RunStats] = []
-      for t in 0..<count { stats.append(try global.runMiddle(task(k + 1, t))) }
+      var done: [PhaseTask] = []
+      for t in 0..<count {
+        let phase = task(k + 1, t)
+        stats.append(try global.runMiddle(phase))
+        done.append(phase)
+      }
+      for phase in done { recorded(phase) }
       middleStats.append(stats)
     }
   }

@@ -196,16 +196,21 @@ struct RecipeRunnerTests {
     #expect(!dir.list().contains { $0.hasPrefix(".") })
   }
 
-  @Test("a directory with shards but no plan is refused unless fresh")
+  @Test("a directory with shards no run wrote is refused, with --fresh too, and left as it was")
   func foreignShardsRefused() throws {
     let dir = try TempDir()
     try Self.writeInputs(dir)
     try dir.write("out/part-00000.jsonl", Array("{\"text\":\"left over\"}\n".utf8))
     let recipe = try RecipeParser.parse(Self.recipe(dir), source: "r.yaml")
-    expectUsageError(["\(dir.path)/out", "--fresh"]) { _ = try RecipeRunner.run(recipe) }
+    expectUsageError(["\(dir.path)/out/part-00000.jsonl", "never deletes"]) { _ = try RecipeRunner.run(recipe) }
     #expect(dir.list("out") == ["part-00000.jsonl"])
     var fresh = RecipeRunner.Options()
     fresh.fresh = true
+    expectUsageError(["\(dir.path)/out/part-00000.jsonl", "even with --fresh"]) { _ = try RecipeRunner.run(recipe, options: fresh) }
+    #expect(dir.list("out") == ["part-00000.jsonl"])
+    #expect(String(decoding: readBytes(dir.path + "/out/part-00000.jsonl"), as: UTF8.self) == "{\"text\":\"left over\"}\n")
+    // Moved away by its owner, the run goes ahead.
+    try FileManager.default.removeItem(atPath: dir.path + "/out/part-00000.jsonl")
     _ = try RecipeRunner.run(recipe, options: fresh)
     #expect(dir.list("out") == [".winnow", "part-00000-00000.jsonl", "part-00001-00000.jsonl", "stats.json"])
   }

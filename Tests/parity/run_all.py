@@ -480,9 +480,14 @@ def c_output_dir_shards():
     if r.returncode != 0:
         return False, f"exit {r.returncode}: {err_text(r)}"
     names = sorted(n for n in os.listdir(out) if n.startswith("part-"))
-    stray = sorted(n for n in os.listdir(out) if not n.startswith("part-") and n != "stats.json")
+    stray = sorted(n for n in os.listdir(out) if not n.startswith("part-") and n not in ("stats.json", ".winnow-shards"))
     if stray:
         return False, f"unexpected files in the output directory: {stray}"
+    # The list a later --force consults: every shard, its size and checksum.
+    with open(os.path.join(out, ".winnow-shards")) as f:
+        listed = [l.split("\t") for l in f.read().splitlines()]
+    if [(n, int(b)) for n, b, _ in listed] != [(n, os.path.getsize(os.path.join(out, n))) for n in names]:
+        return False, f".winnow-shards does not list the shards and their sizes: {listed[:3]}"
     counts, got = [], []
     for n in names:
         ls = lines_of(read_any(os.path.join(out, n)))
@@ -780,7 +785,8 @@ def c_huge_document():
         put(b'", "lang": "en"}\n')
     want = h.hexdigest()
 
-    args = [WINNOW, "length", "--min-chars", "1", path]
+    # Over the default max_document_bytes (64M): raised, so that the document is processed.
+    args = [WINNOW, "length", "--min-chars", "1", "--max-document-bytes", "300000000", path]
     tv = os.path.join(TMP, "time-v.txt")
     use_time = os.access("/usr/bin/time", os.X_OK)
     t0 = time.monotonic()

@@ -9,54 +9,91 @@ public protocol ByteSink: AnyObject {
   func finish() throws(WinnowError)
   /// Gives up: removes a file that was not finished.
   func abort()
+  /// The file at the end of the chain (compressors forward their inner sink's).
+  var file: FileSink? { get }
 }
 
-/// Writes to a file descriptor. A named file is written under a hidden temporary name in the
-/// same directory and renamed when finished, so readers never see a partial file.
+/// Writes to a file descriptor. A named regular file is written under a hidden temporary
+/// name in its directory and renamed when finished, so readers never see a partial file:
+///
+/// - the temporary name is random and created with `O_CREAT|O_EXCL|O_NOFOLLOW` (mode 0644), so
+///   a file or symlink planted beside the output is never written through;
+/// - it is registered for removal if the process is interrupted (`TemporaryFiles`), and removed
+///   by `abort` or when the sink is dropped unfinished;
+/// - a symlink is written through: the file it points to is replaced, the link stays;
+/// - standard streams (`-`, `/dev/stdout`, `/dev/stderr`, `/dev/fd/N`), character devices,
+///   FIFOs and sockets are written directly — renaming over them would replace them.
+///
+/// The sink counts and checksums (XXH3-64) the bytes it writes, so that a run can record what
+/// a finished file must hold.
 public final class FileSink: ByteSink {
   let fd: Int32
   let finalPath: String?
   let tempPath: String?
+  let cleanupSlot: Int32
+  /// The mode of the file being replaced, given to the new one.
+  let replacedMode: mode_t?
   public let name: String
   let closeOnFinish: Bool
   var done = false
+  public private(set) var bytesWritten = 0
+  private let hasher = StreamingXXH3()
 
   public init(path: String) throws(WinnowError) {
-    var st = stat()
-    if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
-      // A device or pipe (/dev/null, a FIFO): write to it directly; renaming makes no sense.
-      let fd = open(path, O_WRONLY | O_CLOEXEC)
+    name = path
+    switch try OutputTarget.resolve(path) {
+    case .descriptor(let fd):
+      self.fd = fd
+      finalPath = nil
+      tempPath = nil
+      cleanupSlot = -1
+      replacedMode = nil
+      closeOnFinish = false
+    case .device(let device):
+      let fd = open(device, O_WRONLY | O_CLOEXEC)
       guard fd >= 0 else { throw .io("\(path): cannot open for writing: \(errnoMessage())") }
       self.fd = fd
       finalPath = nil
       tempPath = nil
-      name = path
+      cleanupSlot = -1
+      replacedMode = nil
       closeOnFinish = true
-      return
+    case .file(let target, let existingMode):
+      let (fd, temp) = try TemporaryFiles.create(beside: target, for: path)
+      self.fd = fd
+      finalPath = target
+      tempPath = temp
+      cleanupSlot = TemporaryFiles.register(temp)
+      replacedMode = existingMode
+      closeOnFinish = true
     }
-    let slash = path.lastIndex(of: "/")
-    let dir = slash.map { String(path[..<$0]) } ?? "."
-    let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-    let temp = "\(dir)/.\(base).tmp-\(getpid())"
-    let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw .io("\(path): cannot create: \(errnoMessage())") }
-    self.fd = fd
-    finalPath = path
-    tempPath = temp
-    name = path
-    closeOnFinish = true
   }
 
-  /// Standard output (never renamed or closed).
+  /// An open descriptor such as standard output (never renamed or closed).
   public init(fd: Int32, name: String) {
     self.fd = fd
     finalPath = nil
     tempPath = nil
+    cleanupSlot = -1
+    replacedMode = nil
     self.name = name
     closeOnFinish = false
   }
 
+  deinit {
+    // Dropped without finish or abort (an error unwound past it): the file is incomplete.
+    abort()
+  }
+
+  /// XXH3-64 of every byte written so far.
+  public var checksum: UInt64 { hasher.digest }
+
+  /// Where the finished file lies (nil for a stream or device).
+  public var path: String? { finalPath }
+
   public func write(_ bytes: UnsafeRawBufferPointer) throws(WinnowError) {
+    hasher.update(bytes)
+    bytesWritten += bytes.count
     var p = bytes.baseAddress
     var left = bytes.count
     while left > 0 {
@@ -77,8 +114,20 @@ public final class FileSink: ByteSink {
       if closeOnFinish { Glibc.close(fd) }
       return
     }
-    if Glibc.close(fd) != 0 { throw .io("\(finalPath): close failed: \(errnoMessage())") }
-    if rename(tempPath, finalPath) != 0 { throw .io("\(finalPath): cannot rename into place: \(errnoMessage())") }
+    if let replacedMode { fchmod(fd, replacedMode) }
+    if Glibc.close(fd) != 0 {
+      let why = errnoMessage()
+      unlink(tempPath)
+      TemporaryFiles.unregister(cleanupSlot)
+      throw .io("\(name): close failed: \(why)")
+    }
+    if rename(tempPath, finalPath) != 0 {
+      let why = errnoMessage()
+      unlink(tempPath)
+      TemporaryFiles.unregister(cleanupSlot)
+      throw .io("\(name): cannot rename into place: \(why)")
+    }
+    TemporaryFiles.unregister(cleanupSlot)
   }
 
   public func abort() {
@@ -87,8 +136,13 @@ public final class FileSink: ByteSink {
     if let tempPath {
       Glibc.close(fd)
       unlink(tempPath)
+      TemporaryFiles.unregister(cleanupSlot)
+    } else if closeOnFinish {
+      Glibc.close(fd)
     }
   }
+
+  public var file: FileSink? { self }
 }
 
 /// Streaming zstd compression into another sink.
@@ -134,6 +188,7 @@ public final class ZstdSink: ByteSink {
   }
 
   public func abort() { inner.abort() }
+  public var file: FileSink? { inner.file }
 }
 
 /// Streaming gzip compression into another sink.
@@ -185,6 +240,7 @@ public final class GzipSink: ByteSink {
   }
 
   public func abort() { inner.abort() }
+  public var file: FileSink? { inner.file }
 }
 
 /// Opens a file (or standard output for `-`) with the given compression.
@@ -204,8 +260,9 @@ extension ByteSink {
 }
 
 /// Writes a whole file atomically: under a temporary name, renamed when complete, removed if
-/// writing fails.
-public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(WinnowError) {
+/// writing fails. Returns what was written (size and checksum) for the run's records.
+@discardableResult
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(WinnowError) -> WrittenFile {
   let sink = try FileSink(path: path)
   do throws(WinnowError) {
     try sink.write(bytes)
@@ -214,4 +271,5 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(WinnowE
     sink.abort()
     throw error
   }
+  return WrittenFile(path: path, bytes: sink.bytesWritten, checksum: sink.checksum)
 }

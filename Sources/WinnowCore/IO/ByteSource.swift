@@ -8,6 +8,8 @@ public protocol ByteSource: AnyObject {
   func read(into buffer: UnsafeMutableRawBufferPointer) throws(WinnowError) -> Int
   /// Bytes consumed from the underlying file so far (compressed bytes for compressed input).
   var rawBytesRead: Int { get }
+  /// The file underneath (the source itself when uncompressed).
+  var raw: FileByteSource { get }
   func close()
 }
 
@@ -20,24 +22,50 @@ public final class FileByteSource: ByteSource {
   public let name: String
   public private(set) var rawBytesRead = 0
   private var pushback: [UInt8] = []
+  /// Size and modification time when opened (regular files only).
+  let openedStat: (bytes: Int, modified: Int64)?
+  /// Checksums every byte read, when asked to (`stampContent`).
+  private let hasher: StreamingXXH3?
+  private var reachedEnd = false
 
-  public init(path: String) throws(WinnowError) {
+  /// `stampContent`: checksum the bytes as they are read, for `stamp` (what a run records of
+  /// each input, to notice an input that changes between passes).
+  public init(path: String, stampContent: Bool = false) throws(WinnowError) {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw .io("\(path): cannot open: \(errnoMessage())") }
     var st = stat()
-    if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+    guard fstat(fd, &st) == 0 else {
+      let why = errnoMessage()
+      Glibc.close(fd)
+      throw .io("\(path): cannot look at it: \(why)")
+    }
+    if (st.st_mode & S_IFMT) == S_IFDIR {
       Glibc.close(fd)
       throw .io("\(path): is a directory")
     }
     self.fd = fd
     self.ownsFD = true
     self.name = path
+    openedStat = (st.st_mode & S_IFMT) == S_IFREG ? (Int(st.st_size), FileStamp.nanoseconds(st.st_mtim)) : nil
+    hasher = stampContent ? StreamingXXH3() : nil
   }
 
   public init(fd: Int32, name: String) {
     self.fd = fd
     self.ownsFD = false
     self.name = name
+    openedStat = nil
+    hasher = nil
+  }
+
+  public var raw: FileByteSource { self }
+
+  /// What was read: the file's size and modification time when it was opened, and the checksum
+  /// of its bytes once the end was reached with `stampContent`. nil for streams and devices.
+  public var stamp: FileStamp? {
+    guard let openedStat else { return nil }
+    return FileStamp(
+      path: name, bytes: openedStat.bytes, modified: openedStat.modified, checksum: reachedEnd ? hasher?.digest : nil)
   }
 
   /// The first bytes of the stream, left in place for the next `read`.
@@ -58,6 +86,8 @@ public final class FileByteSource: ByteSource {
       let r = Glibc.read(fd, buffer.baseAddress, buffer.count)
       if r >= 0 {
         rawBytesRead += r
+        if r == 0 { reachedEnd = true }
+        hasher?.update(UnsafeRawBufferPointer(start: buffer.baseAddress, count: r))
         return r
       }
       if errno == EINTR { continue }
@@ -103,6 +133,7 @@ public final class ZstdSource: ByteSource {
   }
 
   public var rawBytesRead: Int { inner.rawBytesRead }
+  public var raw: FileByteSource { inner }
 
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws(WinnowError) -> Int {
     var out = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
@@ -158,6 +189,7 @@ public final class GzipSource: ByteSource {
   }
 
   public var rawBytesRead: Int { inner.rawBytesRead }
+  public var raw: FileByteSource { inner }
 
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws(WinnowError) -> Int {
     stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -226,9 +258,11 @@ public enum Compression: String, Sendable, CaseIterable {
 }
 
 /// Opens `file` (or standard input) and wraps it in the decompressor its magic bytes call for.
-public func openByteSource(_ input: InputFile) throws(WinnowError) -> ByteSource {
+/// `stampContent`: checksum the stored bytes as they are read (see `FileByteSource.stamp`).
+public func openByteSource(_ input: InputFile, stampContent: Bool = false) throws(WinnowError) -> ByteSource {
   let raw: FileByteSource =
-    input.isStdin ? FileByteSource(fd: 0, name: input.displayName) : try FileByteSource(path: input.path)
+    input.isStdin
+    ? FileByteSource(fd: 0, name: input.displayName) : try FileByteSource(path: input.path, stampContent: stampContent)
   switch Compression.sniff(try raw.peek(4)) {
   case .zstd: return ZstdSource(raw)
   case .gzip: return try GzipSource(raw)

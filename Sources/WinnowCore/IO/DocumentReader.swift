@@ -10,25 +10,48 @@ public struct BadLine: Sendable {
   public var message: String { "\(file):\(line): \(reason.rawValue) at byte \(offset)" }
 }
 
+/// A line longer than the reader's `maxDocumentBytes`: never parsed or held whole. Its bytes
+/// are streamed from `DocumentReader.drainTooLarge` (to the quarantine, or skipped).
+public struct TooLargeLine: Sendable {
+  public var file: String
+  public var line: Int
+  public var limit: Int
+
+  public var message: String {
+    "\(file):\(line): document_too_large (the line is longer than max_document_bytes, \(limit) bytes)"
+  }
+}
+
 /// Reads documents from a list of inputs in order, one reused `Document` at a time.
 public final class DocumentReader {
   public enum Item {
     case document(Document)
     case bad(BadLine)
+    /// Its bytes must be taken with `drainTooLarge` (or they are skipped by the next call).
+    case tooLarge(TooLargeLine)
   }
 
   public let inputs: [InputFile]
   public let document: Document
+  /// Lines longer than this are reported as `.tooLarge` instead of being read whole.
+  public let maxDocumentBytes: Int
+  /// Checksum each input's stored bytes as they are read (see `stamps`).
+  let stampContent: Bool
   var index = -1
   var reader: LineReader?
   /// Decompressed bytes of the finished files plus the current one.
   var bytesBefore = 0
   var rawBefore = 0
   public private(set) var blankLines = 0
+  /// The size, modification time and (with `stampContent`) checksum of every input file read
+  /// to its end, in order. Standard input and devices have none.
+  public private(set) var stamps: [FileStamp] = []
 
-  public init(inputs: [InputFile], fields: DocumentFields) {
+  public init(inputs: [InputFile], fields: DocumentFields, maxDocumentBytes: Int = Int.max, stampContent: Bool = false) {
     self.inputs = inputs
     document = Document(fields: fields)
+    self.maxDocumentBytes = maxDocumentBytes
+    self.stampContent = stampContent
   }
 
   public var currentFile: String { index >= 0 && index < inputs.count ? inputs[index].displayName : "" }
@@ -44,15 +67,25 @@ public final class DocumentReader {
       if reader == nil {
         index += 1
         guard index < inputs.count else { return nil }
-        reader = LineReader(source: try openByteSource(inputs[index]))
+        reader = LineReader(
+          source: try openByteSource(inputs[index], stampContent: stampContent), maxLineBytes: maxDocumentBytes)
       }
       let r = reader!
-      guard let line = try r.nextLine() else {
+      guard let record = try r.nextRecord() else {
         bytesBefore += r.bytesRead
         rawBefore += r.source.rawBytesRead
+        if let stamp = r.source.raw.stamp { stamps.append(stamp) }
         r.close()
         reader = nil
         continue
+      }
+      guard case .line(var line) = record else {
+        return .tooLarge(TooLargeLine(file: inputs[index].displayName, line: r.lineNumber, limit: maxDocumentBytes))
+      }
+      // A byte order mark at the start of a file is not part of the first document (Python's
+      // utf-8-sig drops it the same way).
+      if r.lineNumber == 1, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
+        line = UnsafeBufferPointer(rebasing: line[3...])
       }
       if isBlank(line) {
         blankLines += 1
@@ -68,6 +101,11 @@ public final class DocumentReader {
             bytes: Array(line)))
       }
     }
+  }
+
+  /// Hands the bytes of the `.tooLarge` line just returned to `body`, in pieces.
+  public func drainTooLarge(_ body: (UnsafeBufferPointer<UInt8>) throws(WinnowError) -> Void) throws(WinnowError) {
+    try reader?.drainOversizedLine(body)
   }
 
   private func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -12,8 +12,13 @@ public struct OutputSpec: Sendable, Equatable {
   public var maxShardBytes: Int?
   /// Directory output: start a new shard after this many documents.
   public var maxShardDocs: Int?
-  /// Replace shards that a previous run left in the directory.
+  /// Replace the shards an earlier Winnow command wrote in the directory (it lists them in the
+  /// directory's `.winnow-shards`); shards it did not write are never removed.
   public var overwrite: Bool
+  /// Every file with `shardPrefix` in the directory belongs to this writer: a task of a run
+  /// whose directory the coordinator owns, replacing what an earlier attempt left. Such a
+  /// writer keeps no `.winnow-shards` list (the run's task records are its list).
+  public var ownsPrefix = false
   /// Directory output: shard names are this prefix plus a five-digit counter. A task of a
   /// multi-task run writes `part-00003-00000.jsonl.zst`, … (prefix `part-00003-`).
   public var shardPrefix = "part-"
@@ -77,6 +82,27 @@ public final class LineWriter {
     try typed { try line.withUnsafeBufferPointer { try write(line: $0) } }
   }
 
+  /// Writes a line given in pieces (`body` calls `piece` any number of times), without
+  /// holding it whole: for records too large to build in memory.
+  public func writeStreamed(
+    _ body: ((UnsafeBufferPointer<UInt8>) throws(WinnowError) -> Void) throws(WinnowError) -> Void
+  ) throws(WinnowError) {
+    try flush()
+    var n = 0
+    try body { (piece: UnsafeBufferPointer<UInt8>) throws(WinnowError) in
+      if staged.count + piece.count > flushAt { try flush() }
+      if piece.count >= flushAt {
+        try sink.write(UnsafeRawBufferPointer(piece))
+      } else {
+        staged.append(contentsOf: piece)
+      }
+      n += piece.count
+    }
+    staged.append(0x0A)
+    bytesWritten += n + 1
+    linesWritten += 1
+  }
+
   func flush() throws(WinnowError) {
     guard !staged.isEmpty else { return }
     try typed { try staged.withUnsafeBytes { try sink.write($0) } }
@@ -102,6 +128,8 @@ public final class DocumentWriter {
   var shardIndex = 0
   /// Files completed so far (empty for standard output).
   public private(set) var files: [String] = []
+  /// Regular files completed so far, with their sizes and checksums (for the run's records).
+  public private(set) var written: [WrittenFile] = []
   public private(set) var documentsWritten = 0
   public private(set) var bytesWritten = 0
 
@@ -110,7 +138,7 @@ public final class DocumentWriter {
     isDirectory = spec.isDirectory
     if isDirectory {
       compression = spec.compression ?? .zstd
-      try Self.prepareDirectory(spec.path, prefix: spec.shardPrefix, overwrite: spec.overwrite)
+      try Self.prepareDirectory(spec)
     } else {
       compression = spec.compression ?? Compression.forPath(spec.path)
       if spec.path != "-" {
@@ -121,14 +149,51 @@ public final class DocumentWriter {
     }
   }
 
-  static func prepareDirectory(_ path: String, prefix: String, overwrite: Bool) throws(WinnowError) {
+  /// The list of shards a directory writer leaves beside them: `name<TAB>bytes<TAB>xxh3`.
+  public static let shardListName = ".winnow-shards"
+
+  static func prepareDirectory(_ spec: OutputSpec) throws(WinnowError) {
+    let path = spec.path
     try makeDirectories(path)
-    let old = listDirectory(path).filter { $0.hasPrefix(prefix) }
+    let old = listDirectory(path).filter { $0.hasPrefix(spec.shardPrefix) }
     if old.isEmpty { return }
-    guard overwrite else {
+    if spec.ownsPrefix {
+      for name in old { unlink("\(path)/\(name)") }
+      return
+    }
+    guard spec.overwrite else {
       throw .usage("\(path): already holds output shards (\(old[0]) …); remove them or pass --force")
     }
+    // Only what an earlier Winnow command wrote here, as its list says, may go.
+    let listed = readShardList(path)
+    let foreign = old.filter { name in
+      guard let bytes = listed[name], let now = FileStamp.current("\(path)/\(name)") else { return true }
+      return now.bytes != bytes
+    }
+    if let first = foreign.first {
+      throw .usage(
+        "\(path): holds \(first)\(foreign.count > 1 ? " and \(foreign.count - 1) more" : "") that no earlier winnow command wrote there (not in its \(shardListName), or changed since); --force only replaces Winnow's own shards: move them away or choose another directory"
+      )
+    }
     for name in old { unlink("\(path)/\(name)") }
+    unlink("\(path)/\(shardListName)")
+  }
+
+  /// Shard names and sizes from a directory's `.winnow-shards` (empty when there is none).
+  static func readShardList(_ dir: String) -> [String: Int] {
+    var out: [String: Int] = [:]
+    try? forEachLine(ofFile: "\(dir)/\(shardListName)", cannotRead: "") { (line, _) throws(WinnowError) in
+      let fields = String(decoding: line, as: UTF8.self).split(separator: "\t")
+      if fields.count == 3, let bytes = Int(fields[1]) { out[String(fields[0])] = bytes }
+    }
+    return out
+  }
+
+  func writeShardList() throws(WinnowError) {
+    var text = ""
+    for f in written { text += "\(fileName(of: f.path))\t\(f.bytes)\t\(hex64(f.checksum))\n" }
+    let dir = spec.path.hasSuffix("/") ? String(spec.path.dropLast()) : spec.path
+    try writeFileAtomically("\(dir)/\(Self.shardListName)", Array(text.utf8))
   }
 
   var shardPath: String {
@@ -157,10 +222,35 @@ public final class DocumentWriter {
     try typed { try line.withUnsafeBufferPointer { try write(line: $0) } }
   }
 
+  /// Writes a line given in pieces (see `LineWriter.writeStreamed`).
+  public func writeStreamed(
+    _ body: ((UnsafeBufferPointer<UInt8>) throws(WinnowError) -> Void) throws(WinnowError) -> Void
+  ) throws(WinnowError) {
+    if current == nil {
+      current = LineWriter(sink: try openByteSink(path: shardPath, compression: compression, level: spec.compressionLevel))
+    }
+    let w = current!
+    let before = w.bytesWritten
+    try w.writeStreamed(body)
+    documentsWritten += 1
+    bytesWritten += w.bytesWritten - before
+    if isDirectory {
+      let full =
+        (spec.maxShardDocs.map { w.linesWritten >= $0 } ?? false)
+        || (spec.maxShardBytes.map { w.bytesWritten >= $0 } ?? false)
+      if full { try rotate() }
+    }
+  }
+
   private func rotate() throws(WinnowError) {
     guard let w = current else { return }
     try w.finish()
-    files.append(isDirectory ? shardPath : spec.path)
+    let path = isDirectory ? shardPath : spec.path
+    files.append(path)
+    // A device or stream (/dev/null, /dev/stdout) leaves nothing on disk to check later.
+    if let file = w.sink.file, file.path != nil {
+      written.append(WrittenFile(path: path, bytes: file.bytesWritten, checksum: file.checksum))
+    }
     current = nil
     shardIndex += 1
   }
@@ -172,6 +262,7 @@ public final class DocumentWriter {
       current = LineWriter(sink: try openByteSink(path: shardPath, compression: compression, level: spec.compressionLevel))
     }
     try rotate()
+    if isDirectory && !spec.ownsPrefix { try writeShardList() }
   }
 
   public func abort() {

@@ -38,7 +38,7 @@ public enum InputSet {
         continue
       }
       if isDirectory(spec) {
-        let files = walk(spec)
+        let files = try walk(spec)
         if files.isEmpty {
           throw .usage("\(spec): directory holds no JSONL files (\(documentSuffixes.joined(separator: ", ")))")
         }
@@ -50,9 +50,11 @@ public enum InputSet {
         if matches.isEmpty { throw .usage("\(spec): no file matches this pattern") }
         for m in matches {
           if isDirectory(m) {
-            out.append(contentsOf: walk(m).map(InputFile.init(path:)))
-          } else {
+            out.append(contentsOf: try walk(m).map(InputFile.init(path:)))
+          } else if isRegularFile(m) {
             out.append(InputFile(path: m))
+          } else {
+            throw .usage("\(m): not a regular file (a FIFO, socket or device) matched by \(spec); name it on its own to read it")
           }
         }
         continue
@@ -71,6 +73,11 @@ public enum InputSet {
   static func isDirectory(_ path: String) -> Bool {
     var st = stat()
     return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+  }
+
+  static func isRegularFile(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
   }
 
   static func glob(_ pattern: String) -> [String] {
@@ -92,13 +99,47 @@ public enum InputSet {
   /// beside its shards, so that a run's output directory can be the next run's input.
   public static let reportFiles: Set<String> = ["stats.json"]
 
+  /// The directories among what the user named (directly, or as glob matches): their files
+  /// are inputs, so no output may be written inside them.
+  public static func directories(named specs: [String]) -> [String] {
+    var out: [String] = []
+    for spec in specs where spec != "-" {
+      if isDirectory(spec) {
+        out.append(spec)
+      } else if spec.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" }) && !fileExists(spec) {
+        out += glob(spec).filter(isDirectory)
+      }
+    }
+    return out
+  }
+
+  /// Whether a directory walk takes a file of this name for documents.
+  public static func isDocumentFileName(_ name: String) -> Bool {
+    !name.hasPrefix(".") && !reportFiles.contains(name) && documentSuffixes.contains(where: { name.hasSuffix($0) })
+  }
+
   /// The document files directly inside `dir`, sorted. Subdirectories are not entered (a
   /// run directory keeps its rejects and quarantine in subdirectories), and hidden entries
-  /// are skipped (they are where writers keep their temporary files).
-  static func walk(_ dir: String) -> [String] {
-    listDirectory(dir).filter { name in
-      !name.hasPrefix(".") && !reportFiles.contains(name) && documentSuffixes.contains(where: { name.hasSuffix($0) })
-        && !isDirectory(dir.hasSuffix("/") ? dir + name : dir + "/" + name)
-    }.sorted(by: byteOrder).map { dir.hasSuffix("/") ? dir + $0 : dir + "/" + $0 }
+  /// are skipped (they are where writers keep their temporary files). An entry with a document
+  /// name that is not a regular file (a FIFO, a socket, a device) is an error: reading a FIFO
+  /// nobody writes to would block forever, and skipping it would lose it silently. Name it on
+  /// its own to read it.
+  static func walk(_ dir: String) throws(WinnowError) -> [String] {
+    var out: [String] = []
+    for name in listDirectory(dir) where isDocumentFileName(name) {
+      let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
+      var st = stat()
+      guard stat(path, &st) == 0 else {
+        throw .io("\(path): cannot look at it: \(errnoMessage()) (a dangling symlink?)")
+      }
+      switch st.st_mode & S_IFMT {
+      case S_IFREG: out.append(path)
+      case S_IFDIR: continue
+      default:
+        throw .usage(
+          "\(path): not a regular file (a FIFO, socket or device) in input directory \(dir); name it on its own to read it, or move it away")
+      }
+    }
+    return out.sorted(by: byteOrder)
   }
 }

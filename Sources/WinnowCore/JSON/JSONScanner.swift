@@ -16,6 +16,8 @@ public enum BadLineReason: String, Sendable, CaseIterable {
   case tooDeep = "nesting_too_deep"
   case missingTextField = "missing_text_field"
   case textNotAString = "text_not_a_string"
+  /// Longer than `max_document_bytes`: never parsed (see `PipelineOptions.maxDocumentBytes`).
+  case documentTooLarge = "document_too_large"
 }
 
 /// A scan failure: the reason and the byte offset inside the line where it was found.

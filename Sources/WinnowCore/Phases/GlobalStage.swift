@@ -31,6 +31,12 @@ public protocol PhaseMapStage: DocumentStage {
 
 /// Where a task of a global stage stands and where the files of each pass live. Passes are
 /// numbered from 0 (map); the apply pass is the last.
+///
+/// A task never trusts a directory listing: `manifest` holds the files every task of the
+/// earlier passes recorded as written (names, sizes, checksums, from their task records), and
+/// `files(ofPass:…)` hands out exactly those — a missing file, or one in the directory that no
+/// task recorded, is an error naming it, never a silently smaller input. What this task writes
+/// goes through `write` (or `record`) into `written`, for its own task record.
 public struct PhaseTask: Sendable {
   public var pass: Int
   public var task: Int
@@ -38,12 +44,17 @@ public struct PhaseTask: Sendable {
   public var tasksPerPass: [Int]
   /// The directory under which each pass has its own directory.
   public var root: String
+  /// The files the tasks of earlier passes wrote, by pass.
+  public var manifest: [Int: [WrittenFile]]
+  /// The files this task has written so far.
+  public let written = WrittenFileLog()
 
-  public init(pass: Int, task: Int, tasksPerPass: [Int], root: String) {
+  public init(pass: Int, task: Int, tasksPerPass: [Int], root: String, manifest: [Int: [WrittenFile]] = [:]) {
     self.pass = pass
     self.task = task
     self.tasksPerPass = tasksPerPass
     self.root = root
+    self.manifest = manifest
   }
 
   public func directory(_ pass: Int) -> String { root + "/p\(pass)" }
@@ -56,20 +67,63 @@ public struct PhaseTask: Sendable {
   /// "p1-t00003": the name of a task, in file names and logs.
   public static func name(pass: Int, task: Int) -> String { "p\(pass)-t\(pad(task, 5))" }
 
-  /// Files of pass `pass` whose names start with `prefix` and end with `suffix`, sorted.
-  public func files(ofPass pass: Int, prefix: String = "", suffix: String, containing: String = "") -> [String] {
+  /// The recorded files of earlier pass `pass` whose names start with `prefix`, end with
+  /// `suffix` and contain `containing`, sorted by name. Every one must exist with its recorded
+  /// size (its checksum is verified as it is read), and the directory must hold no other file
+  /// of that description.
+  public func files(ofPass pass: Int, prefix: String = "", suffix: String, containing: String = "") throws(WinnowError)
+    -> [WrittenFile]
+  {
+    precondition(pass < self.pass, "a task reads the files of earlier passes only")
     let dir = directory(pass)
-    return listDirectory(dir)
-      .filter { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) && (containing.isEmpty || $0.contains(containing)) }
-      .map { dir + "/" + $0 }
+    func matches(_ name: String) -> Bool {
+      name.hasPrefix(prefix) && name.hasSuffix(suffix) && (containing.isEmpty || name.contains(containing))
+    }
+    // Recorded names, found in this pass's directory (the run directory may be named by
+    // another path on another host).
+    let recorded = (manifest[pass] ?? []).compactMap { (f: WrittenFile) -> WrittenFile? in
+      let name = fileName(of: f.path)
+      return matches(name) ? WrittenFile(path: dir + "/" + name, bytes: f.bytes, checksum: f.checksum) : nil
+    }.sorted { $0.path < $1.path }
+    let names = Set(recorded.map { fileName(of: $0.path) })
+    for f in recorded {
+      guard let now = FileStamp.current(f.path) else {
+        throw .io("\(f.path): missing: a task of pass \(pass) recorded writing it; run the same command again to redo that pass (or pass --fresh)")
+      }
+      if now.bytes != f.bytes {
+        throw .io("\(f.path): has \(now.bytes) bytes, but \(f.bytes) were written; run the same command again to redo that pass (or pass --fresh)")
+      }
+    }
+    for name in listDirectory(dir) where matches(name) && !name.hasPrefix(".") && !names.contains(name) {
+      throw .io(
+        "\(dir)/\(name): no task of pass \(pass) recorded writing this file (a leftover of another run, or put there by hand); remove it, or pass --fresh"
+      )
+    }
+    return recorded
   }
+
+  /// Sorts `records` (unless `sort` is false) and writes them as run file `name` of this task's
+  /// directory, recording it.
+  public func write<R: RunRecord>(_ records: inout [R], name: String, sort: Bool = true) throws(WinnowError) {
+    written.add(try SortedRunFile.write(&records, to: directory + "/" + name, sort: sort))
+  }
+
+  /// Records a file this task wrote by other means.
+  public func record(_ file: WrittenFile) { written.add(file) }
 
   /// Creates this task's directory and removes what an earlier attempt of this task left.
   public func prepareDirectory() throws(WinnowError) {
     try makeDirectories(directory)
-    for f in files(ofPass: pass, prefix: name + "-", suffix: "") { unlink(f) }
-    for f in listDirectory(directory) where f.hasPrefix("." + name) && f.contains(".tmp-") { unlink(directory + "/" + f) }
+    for f in listDirectory(directory) where f.hasPrefix(name + "-") { unlink(directory + "/" + f) }
+    for f in listDirectory(directory) where TemporaryFiles.isTemporary(f, of: name) { unlink(directory + "/" + f) }
   }
+}
+
+/// The files a task wrote, in order (a class: the stages of a task share one).
+public final class WrittenFileLog: @unchecked Sendable {
+  public private(set) var files: [WrittenFile] = []
+  public init() {}
+  public func add(_ file: WrittenFile) { files.append(file) }
 }
 
 /// A keyed, first-occurrence-wins global stage (`exact_dedup`): every document has at most
@@ -120,10 +174,9 @@ public final class MarkedDropStage: DocumentStage {
 /// is full, and keeps every document (nothing is written but the runs).
 public final class KeyEmitStage: PhaseMapStage {
   let global: KeyedGlobalStage
+  let phase: PhaseTask
   let task: UInt64
   let buckets: Int
-  let directory: String
-  let filePrefix: String
   let spillAt: Int
   var buffers: [[PhaseEntry]]
   var spills: [Int]
@@ -132,12 +185,11 @@ public final class KeyEmitStage: PhaseMapStage {
   var failure: WinnowError?
 
   /// `spillAt`: entries per bucket buffer before it is written out (32 bytes each).
-  public init(global: KeyedGlobalStage, task: Int, buckets: Int, directory: String, filePrefix: String, spillAt: Int = 1 << 20) {
+  public init(global: KeyedGlobalStage, phase: PhaseTask, buckets: Int, spillAt: Int = 1 << 20) {
     self.global = global
-    self.task = UInt64(task)
+    self.phase = phase
+    self.task = UInt64(phase.task)
     self.buckets = buckets
-    self.directory = directory
-    self.filePrefix = filePrefix
     self.spillAt = spillAt
     buffers = Array(repeating: [], count: buckets)
     spills = Array(repeating: 0, count: buckets)
@@ -156,10 +208,10 @@ public final class KeyEmitStage: PhaseMapStage {
 
   private func spill(_ b: Int) {
     guard failure == nil else { return }
-    let path = "\(directory)/\(filePrefix)-b\(pad(b, 4))-c\(pad(spills[b], 4)).run"
+    let name = "\(phase.name)-b\(pad(b, 4))-c\(pad(spills[b], 4)).run"
     do {
-      try SortedRunFile.write(&buffers[b], to: path)
-      files.append(path)
+      try phase.write(&buffers[b], name: name)
+      files.append(phase.directory + "/" + name)
     } catch {
       failure = error
     }
@@ -196,7 +248,7 @@ public final class KeyedPhases: GlobalStage {
 
   public func mapStage(_ phase: PhaseTask) throws(WinnowError) -> PhaseMapStage {
     try phase.prepareDirectory()
-    return KeyEmitStage(global: stage, task: phase.task, buckets: buckets, directory: phase.directory, filePrefix: phase.name)
+    return KeyEmitStage(global: stage, phase: phase, buckets: buckets)
   }
 
   /// Reduce task `bucket`: merges that bucket's runs from every map task and marks every
@@ -204,13 +256,13 @@ public final class KeyedPhases: GlobalStage {
   public func runMiddle(_ phase: PhaseTask) throws(WinnowError) -> RunStats {
     let bucket = phase.task
     let b = "-b" + pad(bucket, 4) + "-"
-    let runs = phase.files(ofPass: 0, suffix: ".run", containing: b)
+    let runs = try phase.files(ofPass: 0, suffix: ".run", containing: b)
     // Every map task leaves at least one run per bucket: fewer means the map pass is incomplete.
-    let tasksWithRuns = Set(runs.map { $0.split(separator: "/").last!.prefix(9) })
+    let tasksWithRuns = Set(runs.map { fileName(of: $0.path).prefix(9) })
     guard tasksWithRuns.count == phase.inputTasks else {
       throw .io("reduce bucket \(bucket): runs from \(tasksWithRuns.count) of \(phase.inputTasks) map tasks in \(phase.directory(0))")
     }
-    let merger = try SortedRunMerger<PhaseEntry>(paths: runs)
+    let merger = try SortedRunMerger<PhaseEntry>(files: runs)
     var marks: [UInt64: [PhaseEntry]] = [:]
     var previous: Hash128?
     var entries = 0
@@ -231,13 +283,15 @@ public final class KeyedPhases: GlobalStage {
     }
     if size > 0 { clusterSizes[size, default: 0] += 1 }
     try phase.prepareDirectory()
-    for (t, list) in marks.sorted(by: { $0.key < $1.key }) {
-      var l = list
-      try SortedRunFile.write(&l, to: "\(phase.directory)/\(phase.name)-\(PhaseTask.name(pass: phase.applyPass, task: Int(t))).marks")
+    // Every apply task gets a marks file from every bucket, empty or not: a missing one is then
+    // an error rather than "nothing to drop".
+    for t in 0..<phase.inputTasks {
+      var l = marks[UInt64(t)] ?? []
+      try phase.write(&l, name: "\(phase.name)-\(PhaseTask.name(pass: phase.applyPass, task: t)).marks")
     }
     var stats = RunStats()
     stats.documentsRead = entries
-    stats.inputFiles = runs
+    stats.inputFiles = runs.map(\.path)
     var st = StageStats(name: name)
     st.documentsIn = entries
     st.kept = entries - duplicates
@@ -251,7 +305,11 @@ public final class KeyedPhases: GlobalStage {
   /// The positions the reduce pass marked for this apply task, from every bucket.
   public func applyStage(_ phase: PhaseTask) throws(WinnowError) -> DocumentStage {
     var marked: [UInt64] = []
-    for f in phase.files(ofPass: 1, suffix: "-" + phase.name + ".marks") {
+    let files = try phase.files(ofPass: 1, suffix: "-" + phase.name + ".marks")
+    guard files.count == buckets else {
+      throw .io("\(name): marks for \(phase.name) from \(files.count) of \(buckets) reduce tasks in \(phase.directory(1))")
+    }
+    for f in files {
       for e in try SortedRunFile.readAll(f, as: PhaseEntry.self) { marked.append(e.ordinal) }
     }
     return MarkedDropStage(global: stage, marked: marked)

@@ -62,8 +62,12 @@ public enum SortedRunFile {
   static let magic: [UInt8] = Array("WNRUN002".utf8)
   static let headerSize = 24
 
-  /// Sorts `records` (unless `sort` is false) and writes them to `path`.
-  public static func write<R: RunRecord>(_ records: inout [R], to path: String, sort: Bool = true) throws(WinnowError) {
+  /// Sorts `records` (unless `sort` is false) and writes them to `path`; returns what was
+  /// written, for the task's record.
+  @discardableResult
+  public static func write<R: RunRecord>(_ records: inout [R], to path: String, sort: Bool = true) throws(WinnowError)
+    -> WrittenFile
+  {
     if sort { records.sort() }
     let size = headerSize + records.count * R.byteSize + 8
     var bytes = [UInt8](repeating: 0, count: size)
@@ -80,12 +84,20 @@ public enum SortedRunFile {
       let sum = XXH3_64bits(base, size - 8)
       (base + size - 8).storeBytes(of: sum.littleEndian, as: UInt64.self)
     }
-    try writeFileAtomically(path, bytes)
+    return try writeFileAtomically(path, bytes)
   }
 
   /// Every record of a run, in file order (small runs: mark lists, counts).
   public static func readAll<R: RunRecord>(_ path: String, as: R.Type = R.self) throws(WinnowError) -> [R] {
-    let r = try SortedRunReader<R>(path: path)
+    try readAll(SortedRunReader<R>(path: path))
+  }
+
+  /// Every record of a recorded run file, verified against the record.
+  public static func readAll<R: RunRecord>(_ file: WrittenFile, as: R.Type = R.self) throws(WinnowError) -> [R] {
+    try readAll(SortedRunReader<R>(file: file))
+  }
+
+  static func readAll<R: RunRecord>(_ r: SortedRunReader<R>) throws(WinnowError) -> [R] {
     var out: [R] = []
     out.reserveCapacity(Int(min(r.remaining, 1 << 24)))
     while let e = try r.next() { out.append(e) }
@@ -93,7 +105,12 @@ public enum SortedRunFile {
   }
 }
 
-/// Streams the records of one run, verifying its checksum when the end is reached.
+/// Streams the records of one run, verifying its checksum when the end is reached. The
+/// header's record count must match the file's size exactly (checked with overflow-checked
+/// arithmetic before anything is read), so a damaged count cannot make the reader run past the
+/// file or allocate for records that are not there. Opened for a recorded file
+/// (`init(file:)`), the whole file's checksum must also equal the one recorded when it was
+/// written, which tells a stale or swapped file from the right one.
 public final class SortedRunReader<R: RunRecord> {
   public let path: String
   let fd: Int32
@@ -103,8 +120,19 @@ public final class SortedRunReader<R: RunRecord> {
   public private(set) var remaining: UInt64
   var hasher: OpaquePointer
   var footerChecked = false
+  /// The checksum of the whole file recorded by its writer, when known.
+  let expectedChecksum: UInt64?
 
-  public init(path: String) throws(WinnowError) {
+  public convenience init(path: String) throws(WinnowError) {
+    try self.init(path: path, expected: nil)
+  }
+
+  /// A recorded file: its size and whole-file checksum must be what the record says.
+  public convenience init(file: WrittenFile) throws(WinnowError) {
+    try self.init(path: file.path, expected: file)
+  }
+
+  init(path: String, expected: WrittenFile?) throws(WinnowError) {
     self.path = path
     fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw .io("\(path): cannot open run file: \(String(cString: strerror(errno)))") }
@@ -112,6 +140,15 @@ public final class SortedRunReader<R: RunRecord> {
     hasher = XXH3_createState()
     XXH3_64bits_reset(hasher)
     remaining = 0
+    expectedChecksum = expected?.checksum
+    var st = stat()
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+      throw .io("\(path): not a regular file")
+    }
+    let size = Int(st.st_size)
+    if let expected, expected.bytes != size {
+      throw .io("\(path): run file has \(size) bytes, but \(expected.bytes) were written; run the same command again to redo that pass (or pass --fresh)")
+    }
     var header = [UInt8](repeating: 0, count: SortedRunFile.headerSize)
     let got = try typed { try header.withUnsafeMutableBytes { try readFully($0) } }
     guard got == SortedRunFile.headerSize, Array(header[0..<8]) == SortedRunFile.magic else {
@@ -122,6 +159,14 @@ public final class SortedRunReader<R: RunRecord> {
     }
     header.withUnsafeBytes { _ = XXH3_64bits_update(hasher, $0.baseAddress, SortedRunFile.headerSize) }
     remaining = header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian }
+    // header + count × record + footer must be the file's size, computed without overflow.
+    let (body, overflow) = remaining.multipliedReportingOverflow(by: UInt64(R.byteSize))
+    let expectedSize = overflow ? nil : UInt64(SortedRunFile.headerSize + 8).addingReportingOverflow(body)
+    guard let expectedSize, !expectedSize.overflow, expectedSize.partialValue == UInt64(size) else {
+      throw .io(
+        "\(path): run file is truncated or corrupt (its header counts \(remaining) records, which does not fit its \(size) bytes); delete the run's .winnow directory or pass --fresh"
+      )
+    }
   }
 
   deinit {
@@ -190,6 +235,14 @@ public final class SortedRunReader<R: RunRecord> {
     if stored != XXH3_64bits_digest(hasher) {
       throw .io("\(path): run file is corrupt (checksum mismatch); delete the run's .winnow directory or pass --fresh")
     }
+    if let expectedChecksum {
+      footer.withUnsafeBytes { _ = XXH3_64bits_update(hasher, $0.baseAddress, 8) }
+      if XXH3_64bits_digest(hasher) != expectedChecksum {
+        throw .io(
+          "\(path): run file is not the one its task wrote (a stale or swapped file: its checksum differs from the record); run the same command again to redo that pass (or pass --fresh)"
+        )
+      }
+    }
   }
 }
 
@@ -199,9 +252,21 @@ public final class SortedRunMerger<R: RunRecord> {
   var readers: [SortedRunReader<R>]
   var heap: [(R, Int)] = []
 
-  public init(paths: [String]) throws(WinnowError) {
-    readers = []
+  public convenience init(paths: [String]) throws(WinnowError) {
+    var readers: [SortedRunReader<R>] = []
     for p in paths { readers.append(try SortedRunReader<R>(path: p)) }
+    try self.init(readers: readers)
+  }
+
+  /// Recorded run files, each verified against its record.
+  public convenience init(files: [WrittenFile]) throws(WinnowError) {
+    var readers: [SortedRunReader<R>] = []
+    for f in files { readers.append(try SortedRunReader<R>(file: f)) }
+    try self.init(readers: readers)
+  }
+
+  init(readers: [SortedRunReader<R>]) throws(WinnowError) {
+    self.readers = readers
     for (k, r) in readers.enumerated() {
       if let e = try r.next() { push((e, k)) }
     }

@@ -25,9 +25,12 @@ public struct CorpusSummary {
   public var fieldOrder: [String] = []
   public var fields: [String: FieldSummary] = [:]
 
-  public static func compute(inputs: [InputFile], fields: DocumentFields, strict: Bool) throws(WinnowError) -> CorpusSummary {
+  public static func compute(
+    inputs: [InputFile], fields: DocumentFields, strict: Bool,
+    maxDocumentBytes: Int = PipelineOptions.defaultMaxDocumentBytes
+  ) throws(WinnowError) -> CorpusSummary {
     var s = CorpusSummary()
-    let reader = DocumentReader(inputs: inputs, fields: fields)
+    let reader = DocumentReader(inputs: inputs, fields: fields, maxDocumentBytes: maxDocumentBytes)
     defer { reader.close() }
     while let item = try reader.next() {
       switch item {
@@ -35,6 +38,10 @@ public struct CorpusSummary {
         if strict { throw WinnowError(.badInput, bad.message) }
         s.quarantined += 1
         s.quarantinedByReason[bad.reason.rawValue, default: 0] += 1
+      case .tooLarge(let line):
+        if strict { throw WinnowError(.badInput, line.message) }
+        s.quarantined += 1
+        s.quarantinedByReason[BadLineReason.documentTooLarge.rawValue, default: 0] += 1
       case .document(let doc):
         s.add(doc)
       }

@@ -11,9 +11,9 @@ public final class KeptDocuments {
   let strict: Bool
   public private(set) var stats = RunStats()
 
-  init(pipeline: Pipeline, inputs: [InputFile], fields: DocumentFields, strict: Bool) {
+  init(pipeline: Pipeline, inputs: [InputFile], fields: DocumentFields, strict: Bool, maxDocumentBytes: Int) {
     self.pipeline = pipeline
-    reader = DocumentReader(inputs: inputs, fields: fields)
+    reader = DocumentReader(inputs: inputs, fields: fields, maxDocumentBytes: maxDocumentBytes)
     self.strict = strict
     stats.inputFiles = inputs.map(\.displayName)
   }
@@ -27,6 +27,10 @@ public final class KeptDocuments {
         if strict { throw WinnowError(.badInput, bad.message) }
         stats.quarantined += 1
         stats.quarantinedByReason[bad.reason.rawValue, default: 0] += 1
+      case .tooLarge(let line):
+        if strict { throw WinnowError(.badInput, line.message) }
+        stats.quarantined += 1
+        stats.quarantinedByReason[BadLineReason.documentTooLarge.rawValue, default: 0] += 1
       case .document(let doc):
         if pipeline.process(doc) == nil {
           stats.documentsWritten += 1
@@ -43,10 +47,12 @@ public final class KeptDocuments {
 }
 
 extension Pipeline {
-  /// The documents that pass every stage, read lazily from `inputs`.
+  /// The documents that pass every stage, read lazily from `inputs`. Lines longer than
+  /// `maxDocumentBytes` are counted as quarantined (`document_too_large`), never held whole.
   public func documents(
-    from inputs: [InputFile], fields: DocumentFields = DocumentFields(), strict: Bool = false
+    from inputs: [InputFile], fields: DocumentFields = DocumentFields(), strict: Bool = false,
+    maxDocumentBytes: Int = PipelineOptions.defaultMaxDocumentBytes
   ) -> KeptDocuments {
-    KeptDocuments(pipeline: self, inputs: inputs, fields: fields, strict: strict)
+    KeptDocuments(pipeline: self, inputs: inputs, fields: fields, strict: strict, maxDocumentBytes: maxDocumentBytes)
   }
 }

@@ -60,12 +60,29 @@ public struct ParameterSpec: Sendable {
   public var defaultValue: ParameterValue?
   public var required: Bool
   public var help: String
+  /// The parameter names files the stage reads or writes: outputs of a run may not touch the
+  /// files it reads, and what a stage writes may not touch any input (`OutputGuard`).
+  public var file: FileRole?
 
-  public init(_ name: String, _ type: ParameterType, default defaultValue: ParameterValue? = nil, required: Bool = false, help: String) {
+  /// What a file-naming parameter does with its files.
+  public enum FileRole: Sendable {
+    /// Reads the named files (a model, a word list, an eval set).
+    case reads
+    /// Reads every file in the named directories.
+    case readsDirectory
+    /// Writes the named file (a saved filter).
+    case writes
+  }
+
+  public init(
+    _ name: String, _ type: ParameterType, default defaultValue: ParameterValue? = nil, required: Bool = false,
+    file: FileRole? = nil, help: String
+  ) {
     self.name = name
     self.type = type
     self.defaultValue = defaultValue
     self.required = required
+    self.file = file
     self.help = help
   }
 

@@ -22,6 +22,17 @@ public struct PipelineOptions {
   public var quarantine: OutputSpec?
   /// Called about twice a second with the progress so far.
   public var progress: ((Progress) -> Void)?
+  /// A line longer than this is not read as a document: it is quarantined as
+  /// `document_too_large` (streamed, never held whole), so that one enormous record cannot
+  /// take the worker's memory.
+  public var maxDocumentBytes = PipelineOptions.defaultMaxDocumentBytes
+  /// Checksum every input's stored bytes as they are read (`RunStats.inputStamps`).
+  public var stampInputs = false
+  /// Called with the inputs' stamps once every input is read, before any output is committed:
+  /// throwing abandons the outputs (a run uses it to refuse inputs that changed between passes).
+  public var verifyInputs: (([FileStamp]) throws(WinnowError) -> Void)?
+
+  public static let defaultMaxDocumentBytes = 64_000_000
 
   public init() {}
 }
@@ -85,7 +96,8 @@ public final class Pipeline {
     let start = clock.nanoseconds()
     var run = RunStats()
     run.inputFiles = inputs.map(\.displayName)
-    let reader = DocumentReader(inputs: inputs, fields: options.fields)
+    let reader = DocumentReader(
+      inputs: inputs, fields: options.fields, maxDocumentBytes: options.maxDocumentBytes, stampContent: options.stampInputs)
     defer { reader.close() }
     let rejects = try options.rejects.map { (spec) throws(WinnowError) in try DocumentWriter(spec) }
     let quarantine: DocumentWriter?
@@ -109,6 +121,17 @@ public final class Pipeline {
           run.quarantined += 1
           run.quarantinedByReason[bad.reason.rawValue, default: 0] += 1
           try quarantine?.write(line: QuarantineRecord.encode(bad))
+        case .tooLarge(let line):
+          if options.strict {
+            throw WinnowError(.badInput, "\(line.message) (run without --strict to quarantine it and go on)")
+          }
+          run.quarantined += 1
+          run.quarantinedByReason[BadLineReason.documentTooLarge.rawValue, default: 0] += 1
+          if let quarantine {
+            try QuarantineRecord.writeTooLarge(line, from: reader, to: quarantine)
+          } else {
+            try reader.drainTooLarge { _ in }
+          }
         case .document(let doc):
           if let (k, reason) = process(doc) {
             if let rejects {
@@ -133,6 +156,7 @@ public final class Pipeline {
           }
         }
       }
+      try options.verifyInputs?(reader.stamps)
       try output?.finish()
       try rejects?.finish()
       try quarantine?.finish()
@@ -147,6 +171,8 @@ public final class Pipeline {
       run.bytesWritten = output.bytesWritten
       run.outputFiles = output.files
     }
+    run.writtenFiles = (output?.written ?? []) + (rejects?.written ?? []) + (quarantine?.written ?? [])
+    run.inputStamps = reader.stamps
     run.bytesRead = reader.bytesRead
     run.blankLines = reader.blankLines
     run.stages = stats
@@ -173,26 +199,88 @@ public enum QuarantineRecord {
     out.append(UInt8(ascii: "}"))
     return out
   }
+
+  /// The record of a line over `max_document_bytes`, streamed from the reader: `raw_base64`
+  /// holds its exact bytes (it is never held whole, so it cannot first be checked for valid
+  /// UTF-8), `bytes` its length.
+  static func writeTooLarge(_ line: TooLargeLine, from reader: DocumentReader, to writer: DocumentWriter) throws(WinnowError) {
+    try writer.writeStreamed { (piece: (UnsafeBufferPointer<UInt8>) throws(WinnowError) -> Void) throws(WinnowError) in
+      var head: [UInt8] = []
+      head.append(contentsOf: "{\"file\":".utf8)
+      JSONString.appendQuoted(line.file, to: &head)
+      head.append(
+        contentsOf: ",\"line\":\(line.line),\"reason\":\"\(BadLineReason.documentTooLarge.rawValue)\",\"offset\":\(line.limit),\"raw_base64\":\"".utf8)
+      try head.withUnsafeBufferPointer { (p) throws(WinnowError) in try piece(p) }
+      var encoder = Base64Stream()
+      var total = 0
+      var encoded: [UInt8] = []
+      try reader.drainTooLarge { (bytes) throws(WinnowError) in
+        total += bytes.count
+        encoded.removeAll(keepingCapacity: true)
+        encoder.encode(bytes, into: &encoded)
+        try encoded.withUnsafeBufferPointer { (p) throws(WinnowError) in try piece(p) }
+      }
+      encoded.removeAll(keepingCapacity: true)
+      encoder.finish(into: &encoded)
+      encoded.append(contentsOf: "\",\"bytes\":\(total)}".utf8)
+      try encoded.withUnsafeBufferPointer { (p) throws(WinnowError) in try piece(p) }
+    }
+  }
+}
+
+/// Base64 (standard alphabet, padded) over bytes that arrive in pieces.
+struct Base64Stream {
+  static let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+  var carry: [UInt8] = []
+
+  mutating func encode(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    var i = 0
+    while carry.count > 0 && carry.count < 3 && i < bytes.count {
+      carry.append(bytes[i])
+      i += 1
+    }
+    if carry.count == 3 {
+      group(carry[0], carry[1], carry[2], into: &out)
+      carry.removeAll()
+    }
+    out.reserveCapacity(out.count + (bytes.count - i) / 3 * 4 + 4)
+    while i + 3 <= bytes.count {
+      group(bytes[i], bytes[i + 1], bytes[i + 2], into: &out)
+      i += 3
+    }
+    while i < bytes.count {
+      carry.append(bytes[i])
+      i += 1
+    }
+  }
+
+  mutating func finish(into out: inout [UInt8]) {
+    guard !carry.isEmpty else { return }
+    let t = Self.table
+    let v = UInt32(carry[0]) << 16 | (carry.count == 2 ? UInt32(carry[1]) << 8 : 0)
+    out.append(t[Int((v >> 18) & 63)])
+    out.append(t[Int((v >> 12) & 63)])
+    out.append(carry.count == 2 ? t[Int((v >> 6) & 63)] : UInt8(ascii: "="))
+    out.append(UInt8(ascii: "="))
+    carry.removeAll()
+  }
+
+  @inline(__always)
+  func group(_ a: UInt8, _ b: UInt8, _ c: UInt8, into out: inout [UInt8]) {
+    let v = UInt32(a) << 16 | UInt32(b) << 8 | UInt32(c)
+    let t = Self.table
+    out.append(t[Int(v >> 18)])
+    out.append(t[Int((v >> 12) & 63)])
+    out.append(t[Int((v >> 6) & 63)])
+    out.append(t[Int(v & 63)])
+  }
 }
 
 func base64(_ bytes: [UInt8]) -> String {
-  let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+  var stream = Base64Stream()
   var out: [UInt8] = []
-  out.reserveCapacity((bytes.count + 2) / 3 * 4)
-  var i = 0
-  while i + 3 <= bytes.count {
-    let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-    for s in [18, 12, 6, 0] { out.append(table[Int((v >> UInt32(s)) & 63)]) }
-    i += 3
-  }
-  let rest = bytes.count - i
-  if rest > 0 {
-    let v = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
-    out.append(table[Int((v >> 18) & 63)])
-    out.append(table[Int((v >> 12) & 63)])
-    out.append(rest == 2 ? table[Int((v >> 6) & 63)] : UInt8(ascii: "="))
-    out.append(UInt8(ascii: "="))
-  }
+  bytes.withUnsafeBufferPointer { stream.encode($0, into: &out) }
+  stream.finish(into: &out)
   return String(decoding: out, as: UTF8.self)
 }
 

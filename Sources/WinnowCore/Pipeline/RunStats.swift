@@ -32,6 +32,13 @@ public struct RunStats: Sendable {
   public var outputFiles: [String] = []
   public var stages: [StageStats] = []
   public var seconds = 0.0
+  /// Every regular file written (documents, rejects, quarantine, a stage's intermediate files),
+  /// with its size and checksum: what a resumed run checks before it trusts a finished task.
+  /// Kept in task records, not in `stats.json`.
+  public var writtenFiles: [WrittenFile] = []
+  /// What was read of each input file (size, modification time, checksum of its bytes when
+  /// they were checksummed): a resumed run redoes work whose inputs changed.
+  public var inputStamps: [FileStamp] = []
 
   public init() {}
 
@@ -152,6 +159,24 @@ extension RunStats: Codable {
     case quarantined = "documents_quarantined", quarantinedByReason = "quarantined_by_reason"
     case blankLines = "blank_lines_skipped", bytesRead = "bytes_read", bytesWritten = "bytes_written"
     case outputFiles = "output_files", stages, seconds
+    case writtenFiles = "written_files", inputStamps = "input_stamps"
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    inputFiles = try c.decode([String].self, forKey: .inputFiles)
+    documentsRead = try c.decode(Int.self, forKey: .documentsRead)
+    documentsWritten = try c.decode(Int.self, forKey: .documentsWritten)
+    quarantined = try c.decode(Int.self, forKey: .quarantined)
+    quarantinedByReason = try c.decode([String: Int].self, forKey: .quarantinedByReason)
+    blankLines = try c.decode(Int.self, forKey: .blankLines)
+    bytesRead = try c.decode(Int.self, forKey: .bytesRead)
+    bytesWritten = try c.decode(Int.self, forKey: .bytesWritten)
+    outputFiles = try c.decode([String].self, forKey: .outputFiles)
+    stages = try c.decode([StageStats].self, forKey: .stages)
+    seconds = try c.decode(Double.self, forKey: .seconds)
+    writtenFiles = try c.decodeIfPresent([WrittenFile].self, forKey: .writtenFiles) ?? []
+    inputStamps = try c.decodeIfPresent([FileStamp].self, forKey: .inputStamps) ?? []
   }
 
   /// Adds another part's counts (a task of the same plan: same stages in the same order).
@@ -165,6 +190,8 @@ extension RunStats: Codable {
     bytesRead += other.bytesRead
     bytesWritten += other.bytesWritten
     outputFiles += other.outputFiles
+    writtenFiles += other.writtenFiles
+    inputStamps += other.inputStamps
     seconds += other.seconds
     if stages.isEmpty { stages = other.stages.map { StageStats(name: $0.name) } }
     for (k, s) in other.stages.enumerated() where k < stages.count {

@@ -15,6 +15,14 @@ public struct BloomFilter: Sendable {
   /// Items inserted (that were not already present).
   public private(set) var inserted: UInt64 = 0
 
+  /// Bytes of bits a filter of these parameters takes.
+  public static func bytesNeeded(expectedItems: Int, falsePositiveRate: Double) -> Int {
+    let n = Double(max(1, expectedItems))
+    let m = max(64, (-n * log(falsePositiveRate) / (log(2) * log(2))).rounded(.up))
+    // Computed in floating point: the product can exceed what an Int holds.
+    return m / 8 >= Double(Int.max / 2) ? Int.max : Int(((m + 63) / 64).rounded(.down)) * 8
+  }
+
   public init(expectedItems: Int, falsePositiveRate: Double) {
     let n = Double(max(1, expectedItems))
     let m = max(64, (-n * log(falsePositiveRate) / (log(2) * log(2))).rounded(.up))
@@ -106,10 +114,23 @@ public struct BloomFilter: Sendable {
     }
     guard got == size, Array(bytes[0..<8]) == magic else { throw .io("\(path): not a Winnow Bloom filter") }
     func u64(_ at: Int) -> UInt64 { bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian } }
-    let words = Int(u64(8))
-    guard words > 0, size == 48 + words * 8 + 8 else { throw .io("\(path): Bloom filter is truncated or corrupt") }
+    // The word count must account for the file's size exactly; compared in unsigned
+    // arithmetic that cannot overflow (words ≤ size / 8).
+    let storedWords = u64(8)
+    guard storedWords > 0, storedWords <= UInt64(size / 8), UInt64(size) == 56 + storedWords * 8 else {
+      throw .io("\(path): Bloom filter is truncated or corrupt (header field 'words' = \(storedWords) does not match the file's \(size) bytes)")
+    }
+    let words = Int(storedWords)
     guard bytes.withUnsafeBytes({ XXH3_64bits($0.baseAddress, size - 8) }) == u64(size - 8) else {
       throw .io("\(path): Bloom filter is corrupt (checksum mismatch)")
+    }
+    let probes = u64(16)
+    guard probes >= 1, probes <= 64 else {
+      throw .io("\(path): Bloom filter is corrupt (header field 'probes' = \(probes), expected 1 to 64)")
+    }
+    let rate = Double(bitPattern: u64(32))
+    guard u64(24) <= UInt64(Int.max), rate > 0, rate < 1 else {
+      throw .io("\(path): Bloom filter is corrupt (header fields 'expected_items' or 'false_positive_rate')")
     }
     let bits = bytes.withUnsafeBytes { raw in (0..<words).map { raw.loadUnaligned(fromByteOffset: 48 + $0 * 8, as: UInt64.self).littleEndian } }
     return BloomFilter(

@@ -32,10 +32,12 @@ public final class ShingleStoreWriter {
     try sink.write(bytes)
   }
 
-  public func finish() throws(WinnowError) {
+  /// Writes the index and renames the file into place; returns what was written.
+  public func finish() throws(WinnowError) -> WrittenFile {
     let sum = index.map(\.littleEndian).withUnsafeBytes { XXH3_64bits($0.baseAddress, $0.count) }
     try typedWrite(index + [UInt64(index.count / 4), sum])
     try sink.finish()
+    return WrittenFile(path: sink.name, bytes: sink.bytesWritten, checksum: sink.checksum)
   }
 
   public func abort() { sink.abort() }
@@ -48,19 +50,33 @@ public final class ShingleStoreReader {
   /// Position → (offset, count, checksum).
   var entries: [UInt64: (UInt64, Int, UInt64)] = [:]
 
+  /// A recorded shingle file: before anything else, the whole file must be the one its map
+  /// task recorded (size and checksum), which tells a stale or swapped file from the right one.
+  public convenience init(file: WrittenFile) throws(WinnowError) {
+    if let why = file.mismatch() {
+      throw .io("\(file.path): shingle file \(why); run the same command again to redo the map pass (or pass --fresh)")
+    }
+    try self.init(path: file.path)
+  }
+
   public init(path: String) throws(WinnowError) {
     self.path = path
     fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw .io("\(path): cannot open shingle file: \(String(cString: strerror(errno)))") }
     var st = stat()
-    fstat(fd, &st)
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+      close(fd)
+      throw .io("\(path): not a regular file")
+    }
     let size = Int(st.st_size)
     var tail = [UInt64](repeating: 0, count: 2)
     guard size >= 24, try Self.read(fd, into: &tail, at: size - 16) else {
       throw .io("\(path): shingle file is truncated; delete the run's .winnow directory or pass --fresh")
     }
-    let n = Int(UInt64(littleEndian: tail[0]))
-    guard n >= 0, n <= (size - 24) / 32 else { throw .io("\(path): shingle file is corrupt (bad index length)") }
+    // Compared as unsigned before any conversion or multiplication: a huge count cannot wrap.
+    let count = UInt64(littleEndian: tail[0])
+    guard count <= UInt64((size - 24) / 32) else { throw .io("\(path): shingle file is corrupt (bad index length)") }
+    let n = Int(count)
     var index = [UInt64](repeating: 0, count: n * 4)
     guard try Self.read(fd, into: &index, at: size - 16 - n * 32),
       index.withUnsafeBytes({ XXH3_64bits($0.baseAddress, $0.count) }) == UInt64(littleEndian: tail[1])
@@ -68,8 +84,17 @@ public final class ShingleStoreReader {
       throw .io("\(path): shingle file is corrupt (index checksum mismatch); delete the run's .winnow directory or pass --fresh")
     }
     entries.reserveCapacity(n)
+    // Every document's hashes must lie inside the data region (after the magic, before the
+    // index), checked without overflow, so a crafted index cannot send a read elsewhere or
+    // ask for an allocation the file cannot back.
+    let dataEnd = UInt64(size - 16 - n * 32)
     for k in 0..<n {
       let e = index[(4 * k)..<(4 * k + 4)].map { UInt64(littleEndian: $0) }
+      let (bytes, o1) = e[2].multipliedReportingOverflow(by: 8)
+      let (end, o2) = e[1].addingReportingOverflow(bytes)
+      guard !o1, !o2, e[1] >= 8, end <= dataEnd else {
+        throw .io("\(path): shingle file is corrupt (document \(e[0]) points outside the file)")
+      }
       entries[e[0]] = (e[1], Int(e[2]), e[3])
     }
   }

@@ -88,6 +88,9 @@ public struct OutputSample: Sendable {
           case .bad(let bad):
             s.badLines += 1
             if s.badLineExample == nil { s.badLineExample = bad.message }
+          case .tooLarge(let line):
+            s.badLines += 1
+            if s.badLineExample == nil { s.badLineExample = line.message }
           case .document(let doc):
             taken += 1
             s.characters.append(Double(doc.scalarCount))

@@ -45,8 +45,10 @@ public struct TaskRecord: Codable, Sendable {
 ///     OUT/stats.json                     counts of the whole run
 ///     OUT/.winnow/plan.json              the plan (recipe text, inputs, tasks)
 ///     OUT/.winnow/run.sqlite             run database, owned by the coordinator
-///     OUT/.winnow/tasks/p0-t00000.json   one record per finished task
+///     OUT/.winnow/tasks/p0-t00000.json   one record per finished task: counts, the files it
+///                                        wrote (sizes, checksums), the inputs it read (stamps)
 ///     OUT/.winnow/logs/p0-t00000.log     each task's log (all attempts)
+///     OUT/.winnow/lock                   held (flock) by the coordinator while it runs
 public struct RunDirectory: Sendable {
   public let path: String
 
@@ -57,6 +59,7 @@ public struct RunDirectory: Sendable {
   public var stateDirectory: String { path + "/.winnow" }
   public var planPath: String { stateDirectory + "/plan.json" }
   public var databasePath: String { stateDirectory + "/run.sqlite" }
+  public var lockPath: String { stateDirectory + "/lock" }
   public var statsPath: String { path + "/stats.json" }
 
   public static func taskName(pass: Int, task: Int) -> String {
@@ -88,19 +91,44 @@ public struct RunDirectory: Sendable {
     }
   }
 
+  /// The plan, or nil when the directory has none. A plan that cannot be read is an error:
+  /// the run's state is damaged, and nothing in the directory can be trusted or removed on its
+  /// word.
   public func readPlan() throws(WinnowError) -> PlanFile? {
     guard FileManager.default.fileExists(atPath: planPath) else { return nil }
-    return try decode(PlanFile.self, from: planPath)
+    do {
+      let data = try Data(contentsOf: URL(fileURLWithPath: planPath))
+      return try JSONDecoder().decode(PlanFile.self, from: data)
+    } catch {
+      throw .io(
+        "\(planPath): the run's plan is damaged (\(error)); Winnow cannot tell which files here are its own. Move the output directory aside (or remove it after checking what it holds) and run again"
+      )
+    }
   }
 
   func writePlan(_ plan: PlanFile) throws(WinnowError) {
     try writeJSON(plan, to: planPath)
   }
 
+  /// The task's record, or nil when there is none or it cannot be read (the task is then not
+  /// finished: it runs again).
   public func readRecord(pass: Int, task: Int) -> TaskRecord? {
     let p = recordPath(pass: pass, task: task)
     guard FileManager.default.fileExists(atPath: p) else { return nil }
     return try? decode(TaskRecord.self, from: p)
+  }
+
+  /// Forgets that a task finished: it will run again.
+  func removeRecord(pass: Int, task: Int) {
+    unlink(recordPath(pass: pass, task: task))
+  }
+
+  /// Every readable task record in the directory (of any plan).
+  func allRecords() -> [TaskRecord] {
+    let dir = stateDirectory + "/tasks"
+    return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted().compactMap { name in
+      name.hasSuffix(".json") ? try? decode(TaskRecord.self, from: dir + "/" + name) : nil
+    }
   }
 
   func writeRecord(_ record: TaskRecord) throws(WinnowError) {
@@ -124,23 +152,97 @@ public struct RunDirectory: Sendable {
     try writeTextFile(path, String(decoding: data, as: UTF8.self) + "\n")
   }
 
-  /// Removes everything a previous run wrote here: shards, side outputs, stats and state.
-  func clear(sideOutputs: [String]) {
+  /// Removes what an earlier run wrote here, as its own state lists it — every file its task
+  /// records name, the shards of its plan's tasks (an attempt killed before its record was
+  /// written leaves them unlisted), the side files its plan joined, `stats.json` — and then its
+  /// state (all but the lock, which the caller holds). A file that state does not account for
+  /// is never removed, even if it is named like a shard: `foreignShards` finds those, and the
+  /// caller refuses to go on.
+  func clear(previousPlan: PlanFile?) {
     let fm = FileManager.default
-    try? fm.removeItem(atPath: stateDirectory)
-    try? fm.removeItem(atPath: statsPath)
-    for side in sideOutputs where !OutputSpec(path: side).isDirectory {
-      try? fm.removeItem(atPath: side)
+    for record in allRecords() {
+      for f in record.stats.writtenFiles { unlink(f.path) }
     }
-    for dir in [path] + sideOutputs {
-      for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where Self.isShardOrTemp(name) {
-        try? fm.removeItem(atPath: dir + "/" + name)
+    if let plan = previousPlan, let recipe = try? RecipeParser.parse(plan.recipeText, source: plan.recipeSource) {
+      let sides = [recipe.output.rejects, recipe.output.quarantine].compactMap { $0 }
+      for side in sides where !OutputSpec(path: side).isDirectory { unlink(side) }
+      let dirs = [path] + sides.filter { OutputSpec(path: $0).isDirectory }
+      for dir in dirs {
+        for name in listDirectory(dir) where Self.isTaskShard(name, of: plan) { unlink((dir.hasSuffix("/") ? dir : dir + "/") + name) }
+      }
+    }
+    unlink(statsPath)
+    for name in (try? fm.contentsOfDirectory(atPath: stateDirectory)) ?? [] where name != "lock" {
+      try? fm.removeItem(atPath: stateDirectory + "/" + name)
+    }
+  }
+
+  /// Whether `name` is a shard some task of `plan` writes (`part-TTTTT-…`).
+  static func isTaskShard(_ name: String, of plan: PlanFile) -> Bool {
+    guard name.hasPrefix("part-"), let tasks = plan.passes.last?.count else { return false }
+    let digits = name.dropFirst(5).prefix(5)
+    guard digits.count == 5, name.dropFirst(10).first == "-", let t = Int(digits) else { return false }
+    return t < tasks
+  }
+
+  /// Shards in `dirs` (the output directory, side output directories) that neither a task
+  /// record of this directory lists nor a task of `plan` (the plan being resumed) writes:
+  /// files Winnow did not write there.
+  func foreignShards(in dirs: [String], plan: PlanFile?) -> [String] {
+    let listed = Set(allRecords().flatMap { $0.stats.writtenFiles.map { CanonicalPath.of($0.path) } })
+    var out: [String] = []
+    for dir in dirs {
+      for name in listDirectory(dir) where name.hasPrefix("part-") {
+        if let plan, Self.isTaskShard(name, of: plan) { continue }
+        let p = (dir.hasSuffix("/") ? dir : dir + "/") + name
+        if !listed.contains(CanonicalPath.of(p)) { out.append(p) }
+      }
+    }
+    return out
+  }
+
+  /// Removes the hidden temporary files killed writers left in `dirs`.
+  func removeTemporaryFiles(in dirs: [String]) {
+    for dir in dirs {
+      for name in listDirectory(dir) where TemporaryFiles.isTemporary(name, of: "part-") {
+        unlink((dir.hasSuffix("/") ? dir : dir + "/") + name)
       }
     }
   }
 
-  /// Output shards and the hidden temporary files writers leave when killed.
-  static func isShardOrTemp(_ name: String) -> Bool {
-    name.hasPrefix("part-") || (name.hasPrefix(".part-") && name.contains(".tmp-"))
+  /// Takes the run directory's lock (flock on `.winnow/lock`) for as long as the returned
+  /// object lives. Two coordinators on one directory would run every task twice and remove
+  /// each other's files; the second is refused with who holds the lock. Workers never take it.
+  func lock() throws(WinnowError) -> RunLock {
+    try RunLock(path: lockPath)
   }
+}
+
+/// An exclusive lock on a run directory, released when this object goes (or the process ends).
+final class RunLock {
+  let fd: Int32
+
+  init(path: String) throws(WinnowError) {
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw .io("\(path): cannot open the run's lock: \(String(cString: strerror(errno)))") }
+    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+      let why = String(cString: strerror(errno))
+      let busy = errno == EWOULDBLOCK
+      var buffer = [UInt8](repeating: 0, count: 512)
+      let n = pread(fd, &buffer, buffer.count, 0)
+      let holder = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
+      close(fd)
+      let dir = (path as NSString).deletingLastPathComponent
+      guard busy else { throw .io("\(path): cannot lock the run directory: \(why)") }
+      throw .io(
+        "another winnow run is working in \((dir as NSString).deletingLastPathComponent) (\(holder)); wait for it to finish or stop it, then run again"
+      )
+    }
+    // Who holds it, for the message a second coordinator prints.
+    let me = "pid \(getpid()) on \(ProcessInfo.processInfo.hostName), since \(Date())\n"
+    _ = ftruncate(fd, 0)
+    _ = me.withCString { pwrite(fd, $0, strlen($0), 0) }
+  }
+
+  deinit { close(fd) }
 }
