@@ -36,35 +36,6 @@ public struct FastTextDictionary: Sendable {
   func subwords(_ id: Int) -> ArraySlice<Int32> { subwordRows[Int(subwordStart[id])..<Int(subwordStart[id + 1])] }
   static let eos = Array("</s>".utf8)
 
-  static func load(_ r: inout ModelReader, args: FastTextArgs) throws(FastTextError) -> FastTextDictionary {
-    let size = Int(try r.int32())
-    let nwords = Int(try r.int32())
-    let nlabels = Int(try r.int32())
-    let ntokens = try r.int64()
-    let pruneSize = try r.int64()
-    guard size >= 0, nwords >= 0, nlabels >= 0, size == nwords + nlabels else {
-      throw FastTextError("\(r.path): dictionary sizes do not add up (\(size) ≠ \(nwords) + \(nlabels))")
-    }
-    var entries: [Entry] = []
-    entries.reserveCapacity(size)
-    for _ in 0..<size {
-      let w = try r.cString()
-      let c = try r.int64()
-      let t = try r.uint8()
-      entries.append(Entry(word: w, count: c, isLabel: t == 1))
-    }
-    var prune: [Int32: Int32] = [:]
-    if pruneSize > 0 {
-      for _ in 0..<Int(pruneSize) {
-        let from = try r.int32()
-        prune[from] = try r.int32()
-      }
-    }
-    return FastTextDictionary(
-      entries: entries, nwords: nwords, nlabels: nlabels, ntokens: ntokens, pruneIndexSize: pruneSize, pruneIndex: prune,
-      bucket: args.bucket, minn: args.minn, maxn: args.maxn)
-  }
-
   /// A dictionary of these entries (words first, then labels), with its lookup tables and every
   /// word's subword rows (`Dictionary::load`, `initNgrams`).
   init(
@@ -284,6 +255,159 @@ public struct FastTextDictionary: Sendable {
         push(Int32(truncatingIfNeeded: h % UInt64(bucket)), into: &words)
         j += 1
       }
+    }
+  }
+}
+
+/// A dictionary as a model file stores it, each field checked as it is read. The lookup
+/// tables and subword rows (`FastTextDictionary`) are built from it only once the matrices
+/// have been checked against it too.
+struct StoredDictionary {
+  var entries: [FastTextDictionary.Entry]
+  var nwords: Int
+  var nlabels: Int
+  var ntokens: Int64
+  var pruneIndexSize: Int64
+  var pruneIndex: [Int32: Int32]
+
+  /// The rows the input matrix must have: the words', then one per hash bucket, or per kept
+  /// bucket of a pruned dictionary. Int32s added in an Int: no overflow.
+  func inputRows(bucket: Int32) -> Int { nwords + (pruneIndexSize < 0 ? Int(bucket) : Int(pruneIndexSize)) }
+
+  func dictionary(_ args: FastTextArgs) -> FastTextDictionary {
+    FastTextDictionary(
+      entries: entries, nwords: nwords, nlabels: nlabels, ntokens: ntokens, pruneIndexSize: pruneIndexSize,
+      pruneIndex: pruneIndex,
+      bucket: args.bucket, minn: args.minn, maxn: args.maxn)
+  }
+
+  /// The smallest entry: an empty word's NUL, its 8-byte count and its type byte.
+  static let minimumEntryBytes = 10
+  /// With char n-grams, the subword table may hold this many rows per byte of the model file:
+  /// enough for any maxn up to 64 whatever the words (a word of L bytes has at most
+  /// (L + 2) · min(maxn, L + 2) n-grams), while a long word with a huge maxn, whose table
+  /// would grow with the square of its length, is refused.
+  static let subwordRowsPerFileByte = 64
+
+  /// `Dictionary::load`, with every count checked against the bytes left in the file and
+  /// against the header before it is used: what the file says about its words must hold for
+  /// the lookups and row ids built from them.
+  static func read(_ r: inout ModelReader, args: FastTextArgs) throws(FastTextError) -> StoredDictionary {
+    let size = Int(try r.int32())
+    let nwords = Int(try r.int32())
+    let nlabels = Int(try r.int32())
+    let ntokens = try r.int64()
+    let pruneSize = try r.int64()
+    guard size >= 0 else { throw r.error("dictionary size \(size) is negative (dictionary field 'size')") }
+    guard nwords >= 0 else { throw r.error("dictionary has \(nwords) words (dictionary field 'nwords')") }
+    guard nlabels >= 1 else {
+      throw r.error("dictionary has \(nlabels) labels; a classifier needs one at least (dictionary field 'nlabels')")
+    }
+    // Both are Int32s, so the sum cannot overflow an Int.
+    guard size == nwords + nlabels else {
+      throw r.error("dictionary size \(size) is not nwords \(nwords) + nlabels \(nlabels) (dictionary field 'size')")
+    }
+    guard ntokens >= 0 else { throw r.error("dictionary has \(ntokens) tokens (dictionary field 'ntokens')") }
+    guard pruneSize >= -1 else {
+      throw r.error("pruned bucket count \(pruneSize) is below -1 (dictionary field 'pruneidx_size')")
+    }
+    guard size <= r.remaining / minimumEntryBytes else {
+      throw r.error(
+        "dictionary of \(size) entries needs at least \(size * minimumEntryBytes) bytes, but \(r.remaining) are left"
+          + " (dictionary field 'size')")
+    }
+    var entries: [FastTextDictionary.Entry] = []
+    entries.reserveCapacity(size)
+    var wordBytes = 0
+    for k in 0..<size {
+      let w = try r.cString()
+      let c = try r.int64()
+      let t = try r.uint8()
+      guard t <= 1 else {
+        throw r.error("entry \(k) has type \(t), neither word (0) nor label (1) (dictionary field 'type')")
+      }
+      // Words come first, then labels: a label's index is its id - nwords.
+      guard (t == 1) == (k >= nwords) else {
+        let text = String(decoding: w, as: UTF8.self)
+        let misplaced = t == 1 ? "a label among the words" : "a word among the labels"
+        throw r.error(
+          "entry \(k) ('\(text)') is \(misplaced); the first nwords \(nwords) entries must be words and the rest labels"
+            + " (dictionary field 'type')")
+      }
+      guard c >= 0 else { throw r.error("entry \(k) has count \(c) (dictionary field 'count')") }
+      wordBytes += w.count
+      entries.append(FastTextDictionary.Entry(word: w, count: c, isLabel: t == 1))
+    }
+    // Word offsets are Int32s (`wordStart`).
+    guard wordBytes <= Int(Int32.max) else {
+      throw r.error("dictionary words take \(wordBytes) bytes, more than 2^31 - 1 (dictionary field 'size')")
+    }
+    let bucket = Int(args.bucket)
+    var prune: [Int32: Int32] = [:]
+    if pruneSize > 0 {
+      guard pruneSize <= Int64(r.remaining / 8) else {
+        throw r.error(
+          "\(pruneSize) pruned buckets need 8 bytes each, but \(r.remaining) are left (dictionary field 'pruneidx_size')"
+        )
+      }
+      prune.reserveCapacity(Int(pruneSize))
+      for _ in 0..<Int(pruneSize) {
+        let from = try r.int32()
+        let to = try r.int32()
+        guard from >= 0, Int(from) < bucket else {
+          throw r.error("pruned bucket \(from) is not in 0..<bucket \(bucket) (dictionary field 'pruneidx')")
+        }
+        guard to >= 0, Int64(to) < pruneSize else {
+          throw r.error(
+            "pruned bucket \(from) maps to row \(to), not in 0..<pruneidx_size \(pruneSize) (dictionary field 'pruneidx')"
+          )
+        }
+        guard prune.updateValue(to, forKey: from) == nil else {
+          throw r.error("pruned bucket \(from) is listed twice (dictionary field 'pruneidx')")
+        }
+      }
+    }
+    if args.maxn > 0 && bucket > 0 && pruneSize != 0 {
+      let maxn = Int(args.maxn)
+      let budget = min(Int(Int32.max), checkedProduct(r.bytes.count, subwordRowsPerFileByte) ?? Int(Int32.max))
+      var total = nwords
+      for k in 0..<nwords {
+        let chars = entries[k].word.count + 2
+        guard let ngrams = checkedProduct(chars, min(maxn, chars)), let sum = checkedSum(total, ngrams), sum <= budget
+        else {
+          throw r.error(
+            "char n-grams of up to maxn \(maxn) characters over these words would need more than \(budget) subword rows"
+              + " (header field 'maxn')")
+        }
+        total = sum
+      }
+    }
+    return StoredDictionary(
+      entries: entries, nwords: nwords, nlabels: nlabels, ntokens: ntokens, pruneIndexSize: pruneSize, pruneIndex: prune
+    )
+  }
+
+  /// What the loss needs of the label counts, to predict and to retrain (quantize -retrain):
+  /// hs builds a Huffman tree whose unbuilt nodes weigh 10^15 and walks it recursively; ns
+  /// draws negatives from a table of labels with positive counts, other than the target.
+  func validateForLoss(_ loss: FastTextLoss, _ r: ModelReader) throws(FastTextError) {
+    let counts = (0..<nlabels).map { entries[nwords + $0].count }
+    switch loss {
+    case .hs:
+      for (i, c) in counts.enumerated() where c >= HuffmanTree.unbuiltCount {
+        throw r.error("label \(i) has count \(c), not below the hs tree's 10^15 (dictionary field 'count')")
+      }
+      let depth = HuffmanTree(counts: counts).depth
+      guard depth <= HuffmanTree.maximumDepth else {
+        throw r.error(
+          "the labels' counts make an hs tree \(depth) levels deep, more than \(HuffmanTree.maximumDepth)"
+            + " (dictionary field 'count')")
+      }
+    case .ns:
+      guard counts.count(where: { $0 > 0 }) >= 2 else {
+        throw r.error("loss ns needs two labels with positive counts (dictionary field 'count')")
+      }
+    case .softmax, .ova: break
     }
   }
 }

@@ -51,11 +51,19 @@ public struct DenseMatrix: Sendable {
   public var columns: Int
   public var data: [Float]
 
-  static func load(_ r: inout ModelReader) throws(FastTextError) -> DenseMatrix {
+  /// `DenseMatrix::load`: m × n float32s, m and n int64s, checked against the bytes left
+  /// before anything is allocated. `name` says which matrix, in errors.
+  static func load(_ r: inout ModelReader, name: String) throws(FastTextError) -> DenseMatrix {
     let m = try r.int64()
     let n = try r.int64()
-    guard m >= 0, n >= 0, m * n <= Int64(r.bytes.count) else { throw FastTextError("\(r.path): bad matrix size \(m) × \(n)") }
-    return DenseMatrix(rows: Int(m), columns: Int(n), data: try r.floats(Int(m * n)))
+    guard m >= 0 else { throw r.error("\(name) has \(m) rows (matrix field 'rows')") }
+    guard n >= 0 else { throw r.error("\(name) has \(n) columns (matrix field 'columns')") }
+    guard let cells = checkedProduct(Int(m), Int(n)), cells <= r.remaining / 4 else {
+      throw r.error(
+        "\(name) of \(m) × \(n) floats is larger than the \(r.remaining) bytes left in the file"
+          + " (matrix fields 'rows', 'columns')")
+    }
+    return DenseMatrix(rows: Int(m), columns: Int(n), data: try r.floats(cells))
   }
 }
 
@@ -68,13 +76,29 @@ public struct ProductQuantizer: Sendable {
   var lastdsub: Int
   var centroids: [Float]
 
-  static func load(_ r: inout ModelReader) throws(FastTextError) -> ProductQuantizer {
+  /// `ProductQuantizer::load`. Sub-quantizer m < nsubq - 1 covers columns m·dsub ..< (m + 1)·dsub
+  /// and the last one the `lastdsub` after them, so they must add up to dim; the centroids
+  /// are 256 per sub-quantizer, dim · 256 floats in all.
+  static func load(_ r: inout ModelReader, name: String) throws(FastTextError) -> ProductQuantizer {
     let dim = Int(try r.int32())
     let nsubq = Int(try r.int32())
     let dsub = Int(try r.int32())
     let lastdsub = Int(try r.int32())
-    guard dim > 0, nsubq > 0, dsub > 0, lastdsub > 0, dim <= 1 << 20 else { throw FastTextError("\(r.path): bad product quantizer") }
-    return ProductQuantizer(dim: dim, nsubq: nsubq, dsub: dsub, lastdsub: lastdsub, centroids: try r.floats(dim * 256))
+    for (field, value) in [("dim", dim), ("nsubq", nsubq), ("dsub", dsub), ("lastdsub", lastdsub)] where value < 1 {
+      throw r.error("\(name) has \(field) \(value) (product quantizer field '\(field)')")
+    }
+    // Int32s: neither the product nor the sum can overflow an Int.
+    guard dsub * (nsubq - 1) + lastdsub == dim else {
+      throw r.error(
+        "\(name) has dsub \(dsub) × (nsubq \(nsubq) - 1) + lastdsub \(lastdsub) ≠ dim \(dim)"
+          + " (product quantizer fields 'nsubq', 'dsub', 'lastdsub')")
+    }
+    guard dim <= r.remaining / (4 * ksub) else {
+      throw r.error(
+        "\(name) needs \(dim) × 256 centroid floats, more than the \(r.remaining) bytes left in the file"
+          + " (product quantizer field 'dim')")
+    }
+    return ProductQuantizer(dim: dim, nsubq: nsubq, dsub: dsub, lastdsub: lastdsub, centroids: try r.floats(dim * ksub))
   }
 
   /// Offset of centroid i of sub-quantizer m.
@@ -93,22 +117,42 @@ public struct QuantMatrix: Sendable {
   var normCodes: [UInt8]
   var npq: ProductQuantizer?
 
-  static func load(_ r: inout ModelReader) throws(FastTextError) -> QuantMatrix {
-    let qnorm = try r.bool()
+  /// `QuantMatrix::load`: one code per row and sub-quantizer, the product quantizer, then
+  /// with qnorm one norm code per row and the norms' one-dimensional quantizer.
+  static func load(_ r: inout ModelReader, name: String) throws(FastTextError) -> QuantMatrix {
+    let qnorm = try r.bool(field: "qnorm")
     let m = try r.int64()
     let n = try r.int64()
     let codesize = Int(try r.int32())
-    guard m >= 0, n > 0, codesize >= 0, codesize <= r.bytes.count else { throw FastTextError("\(r.path): bad quantized matrix") }
+    guard m >= 0 else { throw r.error("\(name) has \(m) rows (matrix field 'rows')") }
+    guard n >= 1 else { throw r.error("\(name) has \(n) columns (matrix field 'columns')") }
+    guard codesize >= 0, codesize <= r.remaining else {
+      throw r.error(
+        "\(name) has \(codesize) bytes of codes, but \(r.remaining) are left in the file (matrix field 'codesize')")
+    }
     let codes = Array(try r.raw(codesize))
-    let pq = try ProductQuantizer.load(&r)
-    guard codesize == Int(m) * pq.nsubq else { throw FastTextError("\(r.path): quantized codes do not match rows") }
+    let pq = try ProductQuantizer.load(&r, name: "\(name)'s product quantizer")
+    guard pq.dim == n else {
+      throw r.error("\(name) has \(n) columns, but its product quantizer has dim \(pq.dim) (matrix field 'columns')")
+    }
+    guard checkedProduct(Int(m), pq.nsubq) == codesize else {
+      throw r.error(
+        "\(name) has \(codesize) bytes of codes, but \(m) rows × nsubq \(pq.nsubq) are needed (matrix field 'codesize')"
+      )
+    }
     var normCodes: [UInt8] = []
     var npq: ProductQuantizer?
     if qnorm {
       normCodes = Array(try r.raw(Int(m)))
-      npq = try ProductQuantizer.load(&r)
+      let q = try ProductQuantizer.load(&r, name: "\(name)'s norm quantizer")
+      // One dimension, so one sub-quantizer of one column: a norm code picks a centroid.
+      guard q.dim == 1 else {
+        throw r.error("\(name)'s norm quantizer has dim \(q.dim), not 1 (product quantizer field 'dim')")
+      }
+      npq = q
     }
-    return QuantMatrix(rows: Int(m), columns: Int(n), qnorm: qnorm, codes: codes, pq: pq, normCodes: normCodes, npq: npq)
+    return QuantMatrix(
+      rows: Int(m), columns: Int(n), qnorm: qnorm, codes: codes, pq: pq, normCodes: normCodes, npq: npq)
   }
 
   @inline(__always)

@@ -68,10 +68,11 @@ public final class FastTextModel: @unchecked Sendable {
 
   static func load(_ reader: ModelReader) throws(FastTextError) -> FastTextModel {
     var r = reader
-    let path = r.path
-    guard try r.int32() == magic else { throw FastTextError("\(path): not a fastText model (wrong magic number)") }
+    guard try r.int32() == magic else { throw r.error("not a fastText model (wrong magic number)") }
     let version = try r.int32()
-    guard version <= Self.version else { throw FastTextError("\(path): fastText model file format version \(version) is newer than 12") }
+    guard version <= Self.version else {
+      throw r.error("fastText model file format version \(version) is newer than 12")
+    }
     var a = FastTextArgs()
     a.dim = try r.int32()
     a.ws = try r.int32()
@@ -86,24 +87,76 @@ public final class FastTextModel: @unchecked Sendable {
     a.maxn = try r.int32()
     a.lrUpdateRate = try r.int32()
     a.t = try r.double()
-    guard a.model == 3 else { throw FastTextError("\(path): not a supervised model (model \(a.model)); only classifiers are supported") }
-    guard FastTextLoss(rawValue: a.loss) != nil else { throw FastTextError("\(path): unknown loss \(a.loss)") }
+    try a.validate(r)
     if version == 11 { a.maxn = 0 }
-    let dict = try FastTextDictionary.load(&r, args: a)
-    let quantInput = try r.bool()
-    if !quantInput && dict.pruneIndexSize >= 0 { throw FastTextError("\(path): invalid model file (pruned dictionary, dense input)") }
-    let input: FastTextMatrix = quantInput ? .quantized(try QuantMatrix.load(&r)) : .dense(try DenseMatrix.load(&r))
-    let qout = try r.bool()
-    let output: FastTextMatrix = quantInput && qout ? .quantized(try QuantMatrix.load(&r)) : .dense(try DenseMatrix.load(&r))
-    guard input.columns == Int(a.dim), output.columns == Int(a.dim) else {
-      throw FastTextError("\(path): matrix width does not match dim \(a.dim)")
+    let stored = try StoredDictionary.read(&r, args: a)
+    try stored.validateForLoss(FastTextLoss(rawValue: a.loss)!, r)
+    let quantInput = try r.bool(field: "quant_input")
+    if !quantInput && stored.pruneIndexSize >= 0 {
+      throw r.error(
+        "a pruned dictionary needs a quantized input matrix (dictionary field 'pruneidx_size' is \(stored.pruneIndexSize))"
+      )
     }
-    guard output.rows == dict.nlabels else { throw FastTextError("\(path): output rows \(output.rows) ≠ labels \(dict.nlabels)") }
-    return FastTextModel(args: a, dictionary: dict, input: input, output: output, quantizedInput: quantInput, quantizedOutput: quantInput && qout)
+    let input: FastTextMatrix =
+      quantInput
+      ? .quantized(try QuantMatrix.load(&r, name: "input matrix"))
+      : .dense(try DenseMatrix.load(&r, name: "input matrix"))
+    // Every row id the dictionary hands out (words, then hash buckets or the kept ones) must
+    // be a row of the input matrix, and every row of it reachable.
+    let inputRows = stored.inputRows(bucket: a.bucket)
+    let rowsField =
+      stored.pruneIndexSize < 0
+      ? "nwords \(stored.nwords) + bucket \(a.bucket) need \(inputRows) (header field 'bucket')"
+      : "nwords \(stored.nwords) + pruneidx_size \(stored.pruneIndexSize) need \(inputRows) (dictionary field 'pruneidx_size')"
+    guard input.rows == inputRows else { throw r.error("input matrix has \(input.rows) rows, but \(rowsField)") }
+    // Row ids are Int32s; only a file of more than 8 GiB could hold more rows.
+    guard inputRows <= Int(Int32.max) else {
+      throw r.error("input matrix has more rows than 2^31 - 1 ids can address: \(rowsField)")
+    }
+    guard input.columns == Int(a.dim) else {
+      throw r.error("input matrix has \(input.columns) columns, but dim is \(a.dim) (header field 'dim')")
+    }
+    let qout = try r.bool(field: "qout")
+    let output: FastTextMatrix =
+      quantInput && qout
+      ? .quantized(try QuantMatrix.load(&r, name: "output matrix"))
+      : .dense(try DenseMatrix.load(&r, name: "output matrix"))
+    guard output.rows == stored.nlabels else {
+      throw r.error(
+        "output matrix has \(output.rows) rows, but there are \(stored.nlabels) labels (dictionary field 'nlabels')")
+    }
+    guard output.columns == Int(a.dim) else {
+      throw r.error("output matrix has \(output.columns) columns, but dim is \(a.dim) (header field 'dim')")
+    }
+    let dict = stored.dictionary(a)
+    return FastTextModel(
+      args: a, dictionary: dict, input: input, output: output, quantizedInput: quantInput,
+      quantizedOutput: quantInput && qout)
   }
 }
 
-/// Reads little-endian values from a whole model file held in memory.
+extension FastTextArgs {
+  /// The header fields later code depends on. ws, epoch, minCount, wordNgrams, minn,
+  /// lrUpdateRate and t take any value: supervised prediction ignores ws, minCount and t, every
+  /// value of wordNgrams and minn is a valid (if useless) choice, quantize's retraining brings
+  /// its own epoch, and any lrUpdateRate only changes how often progress is shared. maxn is
+  /// checked with the words it applies to (`StoredDictionary.read`).
+  func validate(_ r: ModelReader) throws(FastTextError) {
+    guard model == 3 else {
+      throw r.error("not a supervised model (header field 'model' is \(model)); only classifiers are supported")
+    }
+    guard FastTextLoss(rawValue: loss) != nil else { throw r.error("unknown loss \(loss) (header field 'loss')") }
+    guard dim >= 1 else { throw r.error("dim \(dim) is not positive (header field 'dim')") }
+    guard bucket >= 0 else { throw r.error("bucket \(bucket) is negative (header field 'bucket')") }
+    if loss == FastTextLoss.ns.rawValue && neg < 0 {
+      throw r.error("loss ns with a negative number of negatives \(neg) (header field 'neg')")
+    }
+  }
+}
+
+/// Reads little-endian values from a whole model file held in memory. Every read is checked
+/// against the bytes left, without overflow, so that the counts a file declares can be
+/// compared with its length before anything is allocated for them.
 struct ModelReader {
   let path: String
   let bytes: [UInt8]
@@ -116,29 +169,51 @@ struct ModelReader {
 
   init(path: String) throws(FastTextError) {
     self.path = path
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    // Non-blocking, so that opening a FIFO returns at once and is refused below instead of
+    // waiting for a writer; it changes nothing for a regular file.
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard fd >= 0 else { throw FastTextError("\(path): cannot open: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
     var st = stat()
-    fstat(fd, &st)
+    guard fstat(fd, &st) == 0 else { throw FastTextError("\(path): cannot stat: \(String(cString: strerror(errno)))") }
+    // The file is read whole, at the size fstat gives: only a regular file has one.
+    guard st.st_mode & S_IFMT == S_IFREG else {
+      let what = st.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file"
+      throw FastTextError("\(path): \(what)")
+    }
     let size = Int(st.st_size)
     var b = [UInt8](repeating: 0, count: size)
+    var readErrno: Int32 = 0
     let got = b.withUnsafeMutableBytes { raw -> Int in
       var done = 0
       while done < size {
         let n = read(fd, raw.baseAddress! + done, size - done)
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
+        if n < 0 {
+          if errno == EINTR { continue }
+          readErrno = errno
+          break
+        }
+        if n == 0 { break }
         done += n
       }
       return done
     }
-    guard got == size else { throw FastTextError("\(path): read failed") }
+    guard readErrno == 0 else { throw FastTextError("\(path): read failed: \(String(cString: strerror(readErrno)))") }
+    guard got == size else {
+      throw FastTextError("\(path): read failed: the file shrank while being read (\(got) of \(size) bytes)")
+    }
     bytes = b
   }
 
+  /// Bytes not yet read.
+  var remaining: Int { bytes.count - pos }
+
+  /// An error about this file.
+  func error(_ message: String) -> FastTextError { FastTextError("\(path): \(message)") }
+
   mutating func take(_ n: Int) throws(FastTextError) -> Int {
-    guard n >= 0, pos + n <= bytes.count else { throw FastTextError("\(path): model file is truncated (at byte \(pos))") }
+    // `n <= remaining`, not `pos + n <= count`: a huge n must not wrap around.
+    guard n >= 0, n <= remaining else { throw error("model file is truncated (at byte \(pos))") }
     defer { pos += n }
     return pos
   }
@@ -155,13 +230,22 @@ struct ModelReader {
 
   mutating func double() throws(FastTextError) -> Double {
     let at = try take(8)
-    return bytes.withUnsafeBytes { Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self))) }
+    return bytes.withUnsafeBytes {
+      Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+    }
   }
 
-  mutating func bool() throws(FastTextError) -> Bool { bytes[try take(1)] != 0 }
+  /// A C++ `bool`: fastText writes 0 or 1, and any other byte is a damaged file.
+  mutating func bool(field: String) throws(FastTextError) -> Bool {
+    let at = try take(1)
+    guard bytes[at] <= 1 else { throw error("byte \(bytes[at]) at \(at) is not a boolean (field '\(field)')") }
+    return bytes[at] == 1
+  }
+
   mutating func uint8() throws(FastTextError) -> UInt8 { bytes[try take(1)] }
 
   mutating func floats(_ n: Int) throws(FastTextError) -> [Float] {
+    guard n >= 0, n <= remaining / 4 else { throw error("model file is truncated (at byte \(pos))") }
     let at = try take(n * 4)
     // The file is little-endian, as this machine is.
     return [Float](unsafeUninitializedCapacity: n) { out, count in
@@ -181,10 +265,24 @@ struct ModelReader {
   mutating func cString() throws(FastTextError) -> [UInt8] {
     var end = pos
     while end < bytes.count && bytes[end] != 0 { end += 1 }
-    guard end < bytes.count else { throw FastTextError("\(path): model file is truncated (in a word)") }
+    guard end < bytes.count else { throw error("model file is truncated (in a word)") }
     defer { pos = end + 1 }
     return Array(bytes[pos..<end])
   }
+}
+
+/// `a * b`, or nil when it overflows.
+@inline(__always)
+func checkedProduct(_ a: Int, _ b: Int) -> Int? {
+  let (p, overflow) = a.multipliedReportingOverflow(by: b)
+  return overflow ? nil : p
+}
+
+/// `a + b`, or nil when it overflows.
+@inline(__always)
+func checkedSum(_ a: Int, _ b: Int) -> Int? {
+  let (s, overflow) = a.addingReportingOverflow(b)
+  return overflow ? nil : s
 }
 
 extension FastTextModel {

@@ -107,7 +107,8 @@ public struct FastTextPredictor {
 
   @inline(__always)
   static func sigmoid(_ x: Float) -> Float {
-    if x < -8 { return 0 }
+    // `!(x >= -8)` rather than `x < -8`: NaN (a model's NaN weights) must not become an index.
+    if !(x >= -8) { return 0 }
     if x > 8 { return 1 }
     let i = Int(Float(Float(Float(x + 8) * 512) / 8) / 2)
     return sigmoidTable[i]
@@ -181,7 +182,8 @@ public struct FastTextPredictor {
       for j in 0..<dim { h[j] *= inv }
     }
     var heap: [(Float, Int)] = []
-    heap.reserveCapacity(k + 1)
+    // k comes from the caller and may be far above the number of labels.
+    heap.reserveCapacity(min(k, model.dictionary.nlabels) + 1)
     switch model.loss {
     case .softmax, .ova, .ns:
       let n = model.dictionary.nlabels
@@ -261,10 +263,19 @@ struct HuffmanTree {
   var parent: [Int32]
   var binary: [Bool]
 
+  /// The weight of a node not built yet: a leaf is taken before it only when lighter, so
+  /// every label count must be below it (`StoredDictionary.validateForLoss`).
+  static let unbuiltCount: Int64 = 1_000_000_000_000_000
+  /// Prediction walks the tree recursively, so its depth is bounded. Trained counts are at
+  /// least 1, and a node's weight then grows at least like the Fibonacci numbers with its
+  /// height: counts below 10^15 give about 120 levels at most. Zero counts can chain every
+  /// label; a tree deeper than this comes from a damaged file.
+  static let maximumDepth = 1024
+
   init(counts: [Int64]) {
     let osz = counts.count
     let nodes = max(0, 2 * osz - 1)
-    var count = [Int64](repeating: 1_000_000_000_000_000, count: nodes)
+    var count = [Int64](repeating: Self.unbuiltCount, count: nodes)
     left = [Int32](repeating: -1, count: nodes)
     right = [Int32](repeating: -1, count: nodes)
     parent = [Int32](repeating: -1, count: nodes)
@@ -285,11 +296,25 @@ struct HuffmanTree {
       }
       left[i] = Int32(pick[0])
       right[i] = Int32(pick[1])
-      count[i] = count[pick[0]] + count[pick[1]]
+      // Wrapping: counts from a file may add up past Int64.max; only the order of the
+      // picks depends on them, and each pick is a node already built.
+      count[i] = count[pick[0]] &+ count[pick[1]]
       parent[pick[0]] = Int32(i)
       parent[pick[1]] = Int32(i)
       binary[pick[1]] = true
     }
+  }
+
+  /// The number of edges on the longest path from the root to a leaf. A parent is built
+  /// after its children, so it has the higher index.
+  var depth: Int {
+    var level = [Int](repeating: 0, count: parent.count)
+    var deepest = 0
+    for i in stride(from: parent.count - 1, through: 0, by: -1) where parent[i] >= 0 {
+      level[i] = level[Int(parent[i])] + 1
+      deepest = max(deepest, level[i])
+    }
+    return deepest
   }
 
   /// Label `i`'s path to the root: the internal nodes as output rows, and the codes.

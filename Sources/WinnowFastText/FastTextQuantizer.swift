@@ -69,7 +69,12 @@ extension FastTextModel {
   /// `FastText::selectEmbeddings`: row ids by L2 norm, largest first, `</s>` before all;
   /// the first `cutoff`.
   static func selectEmbeddings(_ m: DenseMatrix, dictionary: FastTextDictionary, cutoff: Int) -> [Int32] {
-    let norms = (0..<m.rows).map { m.l2Norm(row: $0) }
+    // A NaN norm (from a model's NaN weights) counts as the smallest: the comparison must stay
+    // a strict weak ordering, or the sort's unguarded insertion could run off the array.
+    let norms = (0..<m.rows).map { i in
+      let norm = m.l2Norm(row: i)
+      return norm.isNaN ? -Float.infinity : norm
+    }
     let eos = Int(dictionary.id(FastTextDictionary.eos) ?? -1)
     var idx = [Int32](0..<Int32(m.rows))
     idx.withUnsafeMutableBufferPointer { p in

@@ -116,6 +116,13 @@ public enum FastTextTrainer {
   /// Runs the training threads over `setup` (`FastText::startThreads`); per thread, the
   /// average loss.
   static func optimise(_ shared: TrainingSetup) throws(FastTextError) -> [Float] {
+    // Training stops after epoch × ntokens tokens; ntokens may come from a model file.
+    guard shared.dictionary.ntokens >= 0,
+      !Int64(shared.options.epoch).multipliedReportingOverflow(by: shared.dictionary.ntokens).overflow
+    else {
+      throw FastTextError(
+        "epoch \(shared.options.epoch) × \(shared.dictionary.ntokens) tokens is too many tokens to train on")
+    }
     let threads = Int(shared.options.thread)
     if threads == 1 { return [shared.run(thread: 0)] }
     let results = ThreadResults(count: threads)
@@ -416,6 +423,8 @@ struct TrainingWorker {
   @inline(__always)
   static func log(_ x: Float) -> Float {
     if x > 1 { return 0 }
+    // Probabilities are never negative, but NaN ones (from NaN weights) must not become an index.
+    guard x >= 0 else { return logTable[0] }
     return logTable[min(511, Int(x * 512))]
   }
 
