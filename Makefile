@@ -5,7 +5,7 @@ SWIFT ?= swift
 DEBUG_BIN := .build/debug/winnow
 RELEASE_BIN := .build/release/winnow
 
-.PHONY: deps build release run test test-swift test-parity bench samples lid-model clean
+.PHONY: deps build release run test test-swift test-parity bench fuzz samples lid-model clean
 
 deps:
 	@scripts/install-deps.sh
@@ -42,6 +42,11 @@ test: deps
 bench: release
 	python3 Benchmarks/run_all.py --winnow $(RELEASE_BIN)
 
+# libFuzzer on the parsers of untrusted bytes (JSON lines, recipes, fastText models, run files):
+# FUZZ_SECONDS each (default 180), seeds in Fuzz/corpus/; not part of `make test`.
+fuzz: deps
+	scripts/fuzz.sh
+
 samples:
 	python3 scripts/make-samples.py
 
@@ -50,4 +55,4 @@ lid-model: release
 	scripts/build-lid-model.sh
 
 clean:
-	rm -rf .build out bench-data
+	rm -rf .build .build-fuzz out bench-data

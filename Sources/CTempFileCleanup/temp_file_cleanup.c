@@ -53,8 +53,10 @@ void wn_temp_install_handlers(void) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = remove_and_reraise;
   sigemptyset(&sa.sa_mask);
-  int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-  for (int k = 0; k < 3; k++) {
+  // Every signal whose default action ends the process and that can be caught: interrupts,
+  // a closed pipe downstream (`winnow … | head`), Slurm's time and file size limits.
+  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXCPU, SIGXFSZ};
+  for (int k = 0; k < 6; k++) {
     struct sigaction old;
     // A signal the process was started with ignored (nohup, a shell's background job) stays ignored.
     if (sigaction(sigs[k], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;

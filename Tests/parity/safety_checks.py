@@ -343,10 +343,11 @@ def reference_ids(d, stage):
 
 
 def lost_file_case(stage, pattern, label):
-    """Runs `stage`, then — as if the apply pass had been interrupted — removes every apply
-    record and shard, deletes one intermediate file matching `pattern`, and runs again. The
-    result must equal the reference (the file's pass is redone), never keep more documents.
-    Also, a worker asked to run an apply task directly must fail naming the missing file."""
+    """Runs `stage`, then — as if the run had been interrupted right after the pass that wrote
+    the file — removes every record of the later passes and the shards, deletes one
+    intermediate file matching `pattern` (in .winnow/phase/pN/), and runs again. The result must
+    equal the reference (the file's task is redone), never keep more documents. A worker asked
+    to run a task that reads the file must fail naming it."""
     d = fresh_dir("lost-" + label)
     want = reference_ids(d, stage)
     rec = dedup_recipe(d, stage)
@@ -361,17 +362,23 @@ def lost_file_case(stage, pattern, label):
         return False, f"no intermediate file matches {pattern}"
     victim = victims[len(victims) // 2]
     os.unlink(victim)
-    # A worker that finds the file missing names it.
-    os.unlink(os.path.join(out, ".winnow", "tasks", f"p{apply_pass}-t00000.json"))
+    written_by = int(pattern.split("/")[0][1:])
+    tasks = os.path.join(out, ".winnow", "tasks")
+    for n in os.listdir(tasks):
+        if int(n.split("-")[0][1:]) > written_by:
+            os.unlink(os.path.join(tasks, n))
+    # A worker of the next pass that needs the file names it (marks: the apply task they are for).
     direct = []
-    if "/p0/" not in pattern:
-        consumer = subprocess.run([WINNOW, "worker", out, "--pass", str(apply_pass if ".marks" in pattern else 1),
-                                   "--task", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=d, timeout=120)
-        if ".marks" in pattern and os.path.basename(victim).endswith(f"p{apply_pass}-t00000.marks"):
-            direct.append(expect(consumer, 1, os.path.basename(victim)))
-    for n in os.listdir(os.path.join(out, ".winnow", "tasks")):
-        if n.startswith(f"p{apply_pass}-"):
-            os.unlink(os.path.join(out, ".winnow", "tasks", n))
+    if ".marks" in pattern:
+        consumer_task = int(os.path.basename(victim).rsplit("-t", 1)[1].split(".")[0])
+    else:
+        consumer_task = int(os.path.basename(victim).split("-b")[1][:4])
+    consumer = subprocess.run([WINNOW, "worker", out, "--pass", str(written_by + 1), "--task", str(consumer_task)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=d, timeout=120)
+    direct.append(expect(consumer, 1, os.path.basename(victim)))
+    for n in os.listdir(tasks):
+        if int(n.split("-")[0][1:]) > written_by:
+            os.unlink(os.path.join(tasks, n))
     for n in os.listdir(out):
         if n.startswith("part-"):
             os.unlink(os.path.join(out, n))

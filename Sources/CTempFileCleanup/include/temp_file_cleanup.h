@@ -1,10 +1,10 @@
 // Removal of half-written temporary files when the process is interrupted.
 //
 // Winnow writes every output under a hidden temporary name and renames it when complete. A
-// run stopped by SIGINT, SIGTERM or SIGHUP would leave those files behind (hundreds of MB
-// each); the handler installed here unlinks every temporary file still registered, then lets
-// the signal take its default course. Registration and the handler are async-signal-safe:
-// fixed slots, atomic states, no allocation.
+// run stopped by a signal (SIGINT, SIGTERM, SIGHUP, a closed pipe …) would leave those files
+// behind, hundreds of MB each; the handler installed here unlinks every temporary file still
+// registered, then lets the signal take its default course. Registration and the handler are
+// async-signal-safe: fixed slots, atomic states, no allocation.
 #ifndef WINNOW_TEMP_FILE_CLEANUP_H
 #define WINNOW_TEMP_FILE_CLEANUP_H
 
@@ -16,7 +16,8 @@ int wn_temp_register(const char *path);
 /// Forgets slot `slot` (the file was renamed into place or removed). -1 is ignored.
 void wn_temp_unregister(int slot);
 
-/// Installs the handler for SIGINT, SIGTERM and SIGHUP (once; later calls do nothing).
+/// Installs the handler for SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXCPU and SIGXFSZ, except where
+/// the process was started with the signal ignored (once; later calls do nothing).
 void wn_temp_install_handlers(void);
 
 /// Paths currently registered, for tests.

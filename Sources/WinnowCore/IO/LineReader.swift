@@ -147,6 +147,9 @@ extension Int {
   }
 }
 
+/// The longest line a side file (word list, eval set) may have.
+public let maxSideFileLineBytes = PipelineOptions.defaultMaxDocumentBytes
+
 /// Calls `body` with every line of a small side file (a word list, an eval set; compressed
 /// files are read through) and its 1-based number, a UTF-8 byte order mark dropped from the
 /// first line. A file that cannot be opened is a usage error (a wrong parameter); one that
@@ -155,22 +158,38 @@ extension Int {
 public func forEachLine(
   ofFile path: String, cannotRead: String, _ body: (UnsafeBufferPointer<UInt8>, Int) throws(WinnowError) -> Void
 ) throws(WinnowError) {
+  // A device would never end (`/dev/zero`); a FIFO is a stream someone chose to give.
+  var st = stat()
+  if stat(path, &st) == 0 {
+    switch st.st_mode & S_IFMT {
+    case S_IFDIR: throw .usage(cannotRead + "\(path): is a directory")
+    case S_IFCHR, S_IFBLK, S_IFSOCK: throw .usage(cannotRead + "\(path): not a regular file (a device or socket)")
+    default: break
+    }
+  }
   let source: ByteSource
   do {
     source = try openByteSource(InputFile(path: path))
   } catch {
     throw .usage(cannotRead + error.message)
   }
-  let reader = LineReader(source: source, initialCapacity: 1 << 16)
+  let reader = LineReader(source: source, initialCapacity: 1 << 16, maxLineBytes: maxSideFileLineBytes)
   defer { reader.close() }
   while true {
-    let next: UnsafeBufferPointer<UInt8>?
+    let record: LineReader.Record?
     do {
-      next = try reader.nextLine()
+      record = try reader.nextRecord()
     } catch {
       // A file that opened but cannot be read to its end (truncated or corrupt compressed
       // data, a read error) is an I/O failure, as for documents: exit 1, not a usage error.
       throw .io(cannotRead + error.message)
+    }
+    let next: UnsafeBufferPointer<UInt8>?
+    switch record {
+    case .line(let l)?: next = l
+    case .oversized?:
+      throw .usage(cannotRead + "\(path):\(reader.lineNumber): a line longer than \(maxSideFileLineBytes) bytes; this is not a list or an eval set")
+    case nil: next = nil
     }
     guard var line = next else { return }
     if reader.lineNumber == 1, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {

@@ -101,7 +101,7 @@ public enum TemporaryFiles {
   static func unregister(_ slot: Int32) { wn_temp_unregister(slot) }
 
   /// Installs handlers that remove every temporary file still being written when the process
-  /// gets SIGINT, SIGTERM or SIGHUP, then end it as the signal would. The command-line tool
+  /// gets SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXCPU or SIGXFSZ, then end it as the signal would. The command-line tool
   /// calls this at start; a program embedding Winnow decides for itself.
   public static func removeOnInterrupt() { wn_temp_install_handlers() }
 

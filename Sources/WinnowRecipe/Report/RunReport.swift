@@ -234,6 +234,29 @@ public struct RunReport {
     return stats.json(extra: extra)
   }
 
+  /// The report may not replace the run's inputs or any file the run wrote (a shard, a joined
+  /// side file), nor land among the shards, where whoever reads the directory would take it
+  /// for one.
+  static func guardReportPath(_ path: String, _ runDir: RunDirectory) throws(WinnowError) {
+    var g = OutputGuard()
+    if let plan = try runDir.readPlan() {
+      for input in plan.inputs { g.inputs.append(OutputGuard.Input(role: "the run's input", path: input, isDirectory: false)) }
+      if let recipe = try? RecipeParser.parse(plan.recipeText, source: plan.recipeSource) {
+        for side in [recipe.output.rejects, recipe.output.quarantine].compactMap({ $0 }) where !OutputSpec(path: side).isDirectory {
+          g.inputs.append(OutputGuard.Input(role: "the run's side file", path: side, isDirectory: false))
+        }
+      }
+    }
+    g.addOutput(runDir.path, role: "the run directory", isDirectory: true)
+    g.addOutput(path, role: "--output", isDirectory: false)
+    try g.check()
+    let target = CanonicalPath.of(path)
+    for record in runDir.allRecords() where record.stats.writtenFiles.contains(where: { CanonicalPath.of($0.path) == target }) {
+      throw .usage(
+        "--output \(path) is a file of the run (written by task \(RunDirectory.taskName(pass: record.pass, task: record.task))); choose another path for the report")
+    }
+  }
+
   /// Where `write` put things.
   public struct Written {
     public var report: RunReport
@@ -249,6 +272,7 @@ public struct RunReport {
   ) throws(WinnowError) -> Written {
     let report = try load(runDir, sampleLimit: sampleLimit)
     let htmlPath = output ?? runDir.path + "/report.html"
+    try guardReportPath(htmlPath, runDir)
     try writeTextFile(htmlPath, report.html())
     var statsPath: String?
     if refreshStats {
