@@ -51,33 +51,6 @@ extension FastTextModel {
     output.write(&w)
     return w.bytes
   }
-
-  /// Saves the model to `path` (written to a temporary file first, then renamed).
-  public func save(path: String) throws(FastTextError) {
-    try Self.writeFile(path, serialized())
-  }
-
-  static func writeFile(_ path: String, _ bytes: [UInt8]) throws(FastTextError) {
-    let tmp = path + ".tmp\(getpid())"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw FastTextError("\(path): cannot write: \(String(cString: strerror(errno)))") }
-    var done = 0
-    let ok = bytes.withUnsafeBytes { raw -> Bool in
-      while done < raw.count {
-        let n = write(fd, raw.baseAddress! + done, raw.count - done)
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return false }
-        done += n
-      }
-      return true
-    }
-    let err = errno
-    close(fd)
-    guard ok, rename(tmp, path) == 0 else {
-      unlink(tmp)
-      throw FastTextError("\(path): cannot write: \(String(cString: strerror(ok ? errno : err)))")
-    }
-  }
 }
 
 extension FastTextMatrix {

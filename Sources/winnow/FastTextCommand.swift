@@ -1,6 +1,7 @@
 import ArgumentParser
 import CNumberFormat
 import Glibc
+import Winnow
 import WinnowFastText
 
 /// `winnow fasttext …`: the fastText CLI's verbs with its arguments and output formats, so
@@ -98,6 +99,10 @@ func parseThreshold(_ s: String) throws -> Float {
 func runFastTextPredict(_ o: FastTextPredictOptions, probabilities: Bool) throws {
   let k = try parseK(o.k)
   let th = try parseThreshold(o.threshold)
+  // Standard output appended to the file being read would be read again, without end.
+  do throws(WinnowError) {
+    try guardStandardOutput(against: [o.model, o.input].filter { $0 != "-" }.map { InputFile(path: $0) }, named: [])
+  } catch { throw report(error) }
   let model = try loadFastTextModel(o.model)
   var predictor = FastTextPredictor(model)
   var out: [UInt8] = []

@@ -134,12 +134,13 @@ struct FastTextSupervised: ParsableCommand {
       throw ValidationError("-input and -output are required (winnow fasttext supervised -input FILE -output PREFIX)")
     }
     if flags.saveOutput { throw ValidationError("-saveOutput is not supported for supervised models") }
+    try guardFastTextOutputs([flags.output + ".bin", flags.output + ".vec"], reading: [flags.options.input])
     let verbose = flags.options.verbose
     let (model, report): (FastTextModel, FastTextTrainer.Report)
     do {
       (model, report) = try FastTextTrainer.train(flags.options, log: verbose > 0 ? { FileHandleOut.error($0 + "\n") } : nil)
     } catch { throw fastTextFailure(error.message) }
-    do { try model.save(path: flags.output + ".bin") } catch { throw fastTextFailure(error.message) }
+    do { try writeFileAtomically(flags.output + ".bin", model.serialized()) } catch { throw fastTextFailure(error.message) }
     do { try writeFileAtomically(flags.output + ".vec", wordVectors(model)) } catch { throw fastTextFailure(error.message) }
     if verbose > 1 {
       let perThread = Double(report.tokens) * Double(flags.options.epoch) / max(report.seconds, 1e-9) / Double(flags.options.thread)
@@ -316,6 +317,7 @@ struct FastTextQuantize: ParsableCommand {
   func run() throws {
     let flags = try FastTextFlags(arguments, command: "quantize")
     guard !flags.output.isEmpty else { throw ValidationError("-output is required (winnow fasttext quantize -output PREFIX)") }
+    try guardFastTextOutputs([flags.output + ".ftz"], reading: [flags.output + ".bin", flags.options.input])
     let model = try loadFastTextModel(flags.output + ".bin")
     var q = FastTextQuantizeOptions()
     q.input = flags.options.input
@@ -327,8 +329,17 @@ struct FastTextQuantize: ParsableCommand {
     q.epoch = flags.options.epoch
     q.lr = flags.options.lr
     q.thread = flags.options.thread
-    do {
-      try model.quantized(q).save(path: flags.output + ".ftz")
-    } catch { throw fastTextFailure(error.message) }
+    let quantized: FastTextModel
+    do { quantized = try model.quantized(q) } catch { throw fastTextFailure(error.message) }
+    do { try writeFileAtomically(flags.output + ".ftz", quantized.serialized()) } catch { throw fastTextFailure(error.message) }
   }
+}
+
+/// Refuses, before any work, fastText outputs that would replace a file the command reads
+/// (`-input model.bin -output model`), exit 2.
+func guardFastTextOutputs(_ outputs: [String], reading inputs: [String]) throws {
+  var g = OutputGuard()
+  for i in inputs where !i.isEmpty && i != "-" { g.inputs.append(OutputGuard.Input(role: "input", path: i, isDirectory: false)) }
+  for o in outputs { g.addOutput(o, role: "output", isDirectory: false) }
+  do throws(WinnowError) { try g.check() } catch { throw report(error) }
 }

@@ -316,6 +316,28 @@ def c_stage_files_are_inputs():
     return all_ok(*res)
 
 
+def c_fasttext_outputs_are_not_inputs():
+    d = fresh_dir("fasttext-overlap")
+    lines = [f"__label__{'ab'[k % 2]} word{k % 7} other{k % 5} text" for k in range(60)]
+    with open(os.path.join(d, "train.bin"), "w") as f:  # a training file that happens to be named .bin
+        f.write("\n".join(lines) + "\n")
+    before = sha(os.path.join(d, "train.bin"))
+    r = winnow("fasttext", "supervised", "-input", "train.bin", "-output", "train", "-dim", "4", "-epoch", "1", cwd=d)
+    res = [expect(r, 2, "train.bin")]
+    if sha(os.path.join(d, "train.bin")) != before:
+        return False, "fasttext supervised overwrote its training file"
+    ok = winnow("fasttext", "supervised", "-input", "train.bin", "-output", "m", "-dim", "4", "-epoch", "1", cwd=d)
+    if ok.returncode != 0:
+        return False, f"training: {err(ok)}"
+    model = sha(os.path.join(d, "m.bin"))
+    with open(os.path.join(d, "m.bin"), "ab") as f:
+        r2 = subprocess.run([WINNOW, "fasttext", "predict", "m.bin", "train.bin"], stdout=f, stderr=subprocess.PIPE, cwd=d)
+    res.append(expect(r2, 2, "m.bin"))
+    if sha(os.path.join(d, "m.bin")) != model:
+        return False, "predict >> model.bin changed the model"
+    return all_ok(*res)
+
+
 # --------------------------------------------------------------------------------------------
 # 2. Missing, extra or stale intermediate files
 
@@ -894,6 +916,8 @@ def main():
         check("1 overlap: --fresh removes only what the run state lists", c_fresh_removes_only_listed)
         check("1 overlap: files a stage reads or writes (word list, saved filter) are guarded too",
               c_stage_files_are_inputs)
+        check("1 overlap: fastText training and prediction never write over what they read",
+              c_fasttext_outputs_are_not_inputs)
         check("2 lost file: exact_dedup marks file → redone, same answer; a worker names it", c_lost_exact_marks)
         check("2 lost file: exact_dedup map run → redone, same answer", c_lost_exact_run)
         check("2 lost file: minhash_dedup spill run -c0001 → redone, same answer", c_lost_minhash_spill)
