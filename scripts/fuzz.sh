@@ -18,8 +18,10 @@ scratch="$PWD/.build-fuzz"
 
 mkdir -p "$scratch"
 echo "== building Fuzz/ ($config, address sanitizer; log $scratch/build.log)"
+# SwiftPM's --sanitize=fuzzer only links libFuzzer; -Xswiftc adds the coverage instrumentation
+# to every Swift module, without which the fuzzer is blind to the code it feeds.
 if ! swift build --package-path Fuzz --scratch-path "$scratch" -c "$config" --sanitize=fuzzer --sanitize=address \
-  > "$scratch/build.log" 2>&1; then
+  -Xswiftc -sanitize=fuzzer,address > "$scratch/build.log" 2>&1; then
   grep -E "error" "$scratch/build.log" | head -20
   exit 1
 fi
@@ -33,6 +35,8 @@ for t in $targets; do
   esac
   work="$scratch/corpus/$t"
   artifacts="$scratch/artifacts/$t"
+  # Findings of earlier runs are kept, with the date, beside this run's.
+  if [ -n "$(ls -A "$artifacts" 2>/dev/null)" ]; then mv "$artifacts" "$artifacts.$(date +%Y%m%d-%H%M%S)"; fi
   mkdir -p "$work" "$artifacts"
   log="$scratch/fuzz-$t.log"
   echo "== fuzz-$t: ${seconds}s, seeds Fuzz/corpus/$t, log $log"
