@@ -12,6 +12,62 @@ public struct DocumentFields: Sendable, Equatable {
   }
 }
 
+/// A growable byte buffer for building a text: written through `base` (setting `count`) or
+/// appended to, and handed to a document whole (`Document.setText(taking:)`), so that a stage
+/// that rewrites a long text does not copy it once more. Its address is stable between
+/// mutations that grow it.
+public final class TextBuffer: ByteAppendable {
+  public private(set) var base: UnsafeMutablePointer<UInt8>
+  public private(set) var capacity: Int
+  /// Bytes in use. A writer that fills `base` directly sets it (at most `capacity`).
+  public var count = 0
+
+  public init(capacity: Int = 1 << 16) {
+    self.capacity = max(capacity, 16)
+    base = .allocate(capacity: self.capacity)
+  }
+
+  deinit { base.deallocate() }
+
+  public var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+  public func removeAll() { count = 0 }
+
+  /// Makes room for at least `n` bytes, keeping the first `count`. Memory that is reserved but
+  /// not written is not resident, so reserving generously up front costs nothing and saves the
+  /// copies of growing.
+  public func reserve(_ n: Int) {
+    guard n > capacity else { return }
+    let c = max(n, capacity * 2)
+    let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+    bigger.update(from: base, count: count)
+    base.deallocate()
+    base = bigger
+    capacity = c
+  }
+
+  @inline(__always) public func append(_ byte: UInt8) {
+    if count == capacity { reserve(count + 1) }
+    base[count] = byte
+    count += 1
+  }
+
+  @inline(__always) public func append(_ p: UnsafePointer<UInt8>, count n: Int) {
+    guard n > 0 else { return }
+    if count + n > capacity { reserve(count + n) }
+    (base + count).update(from: p, count: n)
+    count += n
+  }
+
+  @inline(__always) public func append(bytes: UnsafeBufferPointer<UInt8>) {
+    if let p = bytes.baseAddress { append(p, count: bytes.count) }
+  }
+
+  public func append(_ bytes: [UInt8]) {
+    bytes.withUnsafeBufferPointer { append(bytes: $0) }
+  }
+}
+
 /// A value added to a document under a new key (or replacing an existing one).
 public enum AnnotationValue: Sendable, Equatable {
   case string(String)
@@ -21,15 +77,20 @@ public enum AnnotationValue: Sendable, Equatable {
   /// Already-encoded JSON, written as is.
   case json(String)
 
-  func encode(into out: ByteBuffer) {
+  func encode(into out: inout [UInt8]) {
     switch self {
     case .string(let s):
-      var o = out
-      JSONString.appendQuoted(s, to: &o)
-    case .int(let v): out.append(String(v))
-    case .double(let v): out.append(v.isFinite ? formatJSONNumber(v) : "null")
-    case .bool(let v): out.append(v ? "true" : "false")
-    case .json(let s): out.append(s)
+      var s = s
+      s.withUTF8 { b in
+        out.reserveCapacity(b.count + 2)
+        JSONString.appendQuoted(b, to: &out)
+      }
+    case .int(let v): out.append(contentsOf: String(v).utf8)
+    case .double(let v): out.append(contentsOf: (v.isFinite ? formatJSONNumber(v) : "null").utf8)
+    case .bool(let v): out.append(contentsOf: (v ? "true" : "false").utf8)
+    case .json(let s):
+      var s = s
+      s.withUTF8 { out.append(contentsOf: $0) }
     }
   }
 }
@@ -82,18 +143,33 @@ public final class Document {
 
   private var scanner = JSONScanner()
   private var textMember = 0
+  /// Earlier members with the text key (the reader, like JSON parsers, uses the last one).
+  private var shadowedTextMembers: [Int] = []
+  /// Whether the output leaves the shadowed copies out (see `removeShadowedTextFields`).
+  private var shadowedTextRemoved = false
   private var textDecoded = false
   private var textRewritten = false
-  private let textStorage = ByteBuffer(capacity: 1 << 16)
+  /// Text rewrites since the text was last as read (`restoreTextAsRead` takes them back).
+  private var textEditsSinceRead = 0
+  /// One decoded escape (`isTextAsRead`).
+  private var escapeScratch: [UInt8] = []
+  /// The decoded or rewritten text, and a second buffer that a rewrite is written into before
+  /// the two swap (a new text may be built from the current one).
+  private var textStorage = TextBuffer(capacity: 1 << 16)
+  private var spareTextStorage: TextBuffer?
   private var textView = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
   private var idStorage = ByteBuffer(capacity: 64)
   private var idDecoded = false
   private var replaced: [(member: Int, value: [UInt8])] = []
   private var appended: [(key: String, value: [UInt8])] = []
-  private let output = ByteBuffer(capacity: 1 << 16)
+  private var output = ByteBuffer(capacity: 1 << 16)
   private var nestedMembers: [JSONMember] = []
   /// Counts and other analysis of the current text, computed once and shared by stages.
   let analysis = TextAnalysis()
+  /// The most word tokens kept with a text (16 MiB of ranges): a longer text's words would
+  /// take several times the text's own memory, so it is split again when a stage asks.
+  var maxKeptWords = Document.defaultMaxKeptWords
+  static let defaultMaxKeptWords = 1 << 20
 
   public init(fields: DocumentFields = DocumentFields()) {
     self.fields = fields
@@ -119,12 +195,23 @@ public final class Document {
     self.lineNumber = lineNumber
     textDecoded = false
     textRewritten = false
+    textEditsSinceRead = 0
+    shadowedTextRemoved = false
     idDecoded = false
     if !replaced.isEmpty { replaced.removeAll(keepingCapacity: true) }
     if !appended.isEmpty { appended.removeAll(keepingCapacity: true) }
+    if !shadowedTextMembers.isEmpty { shadowedTextMembers.removeAll(keepingCapacity: true) }
     analysis.invalidate()
+    // Buffers grown for an outsized document are given back once documents are small again.
+    if textStorage.capacity > max(1 << 24, 4 * line.count) { textStorage = TextBuffer(capacity: 1 << 16) }
+    if output.capacity > max(1 << 24, 4 * line.count) { output = ByteBuffer(capacity: 1 << 16) }
     try scanner.scanObject(line)
-    guard let t = memberIndex(textKey) else { throw JSONScanError(.missingTextField, at: 0) }
+    var found: Int?
+    for (k, m) in scanner.members.enumerated() where keyMatches(m, textKey) {
+      if let earlier = found { shadowedTextMembers.append(earlier) }
+      found = k
+    }
+    guard let t = found else { throw JSONScanError(.missingTextField, at: 0) }
     guard scanner.members[t].kind == .string else {
       throw JSONScanError(.textNotAString, at: scanner.members[t].valueStart)
     }
@@ -154,7 +241,21 @@ public final class Document {
   public private(set) var editCount = 0
 
   /// Whether the text was rewritten or annotations were added.
-  public var isModified: Bool { textRewritten || !replaced.isEmpty || !appended.isEmpty }
+  public var isModified: Bool { textRewritten || !replaced.isEmpty || !appended.isEmpty || shadowedTextRemoved }
+
+  /// Whether the line holds the text key more than once. The document's text is the last
+  /// copy (as JSON parsers read it); the earlier ones are never looked at by a stage, but are
+  /// written back with the line unless removed.
+  public var hasShadowedTextFields: Bool { !shadowedTextMembers.isEmpty }
+
+  /// Leaves the earlier copies of the text key out of the output line, so that the only text
+  /// written is the one the stages saw. A rewritten text always does so; stages that vouch for
+  /// all the text they pass on (redaction, normalisation) call it for unchanged texts too.
+  public func removeShadowedTextFields() {
+    guard !shadowedTextMembers.isEmpty, !shadowedTextRemoved else { return }
+    shadowedTextRemoved = true
+    editCount &+= 1
+  }
 
   /// The document's text as UTF-8, unescaped. Valid until the text is changed or the next
   /// line is loaded.
@@ -164,6 +265,8 @@ public final class Document {
       let inner = UnsafeBufferPointer(rebasing: line[(m.valueStart + 1)..<(m.valueEnd - 1)])
       if m.valueHasEscapes {
         textStorage.removeAll()
+        // Unescaping never lengthens: one allocation, no copies while growing.
+        textStorage.reserve(inner.count)
         var out = textStorage
         JSONString.unescape(inner, into: &out)
         textView = textStorage.bytes
@@ -177,18 +280,102 @@ public final class Document {
 
   public var textString: String { String(decoding: text, as: UTF8.self) }
 
-  /// Replaces the text (valid UTF-8). Only the text field is re-encoded on output.
+  /// Replaces the text (valid UTF-8; it may point into the current text). Only the text field
+  /// is re-encoded on output; earlier copies of the text key are left out of it.
   public func setText(_ newText: UnsafeBufferPointer<UInt8>) {
-    let copy = ByteBuffer(capacity: newText.count + 1)
-    copy.append(newText)
-    textStorage.set(copy.bytes)
+    let target = takeSpareTextStorage()
+    target.reserve(newText.count)
+    target.append(bytes: newText)
+    adoptText(target)
+  }
+
+  /// Makes the first `buffer.count` bytes of `buffer` (valid UTF-8) the text, taking the
+  /// buffer rather than copying it; `buffer` gets an empty one in exchange (the previous
+  /// text's, unless that was large). For stages that build a new text from the old one: the
+  /// text is never held three times.
+  public func setText(taking buffer: inout TextBuffer) {
+    let target = buffer
+    buffer = takeSpareTextStorage()
+    adoptText(target)
+  }
+
+  /// An empty buffer for a new text: the spare, or a new one.
+  private func takeSpareTextStorage() -> TextBuffer {
+    let spare = spareTextStorage ?? TextBuffer(capacity: 1 << 16)
+    spareTextStorage = nil
+    spare.removeAll()
+    return spare
+  }
+
+  /// Keeps `buffer` as the spare unless it is large: an outsized text is not held twice.
+  private func releaseSpareIfLarge(_ buffer: TextBuffer) {
+    spareTextStorage = buffer.capacity > 1 << 24 ? nil : buffer
+  }
+
+  /// Makes `storage` the text; the old text's buffer becomes the spare.
+  private func adoptText(_ storage: TextBuffer) {
+    let old = textStorage
+    textStorage = storage
+    releaseSpareIfLarge(old)
     textView = textStorage.bytes
     textDecoded = true
     textRewritten = true
+    if !shadowedTextMembers.isEmpty { shadowedTextRemoved = true }
     // An earlier annotate(textKey, …) is superseded: two edits of one member would overlap.
     replaced.removeAll { $0.member == textMember }
     analysis.invalidate()
     editCount &+= 1
+    textEditsSinceRead &+= 1
+  }
+
+  /// Whether `bytes` are the text as read from the line, compared with the line's string as
+  /// it stands: runs without escapes directly, each escape decoded on its own (the text is
+  /// never decoded whole for this).
+  public func isTextAsRead(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    let m = scanner.members[textMember]
+    let raw = UnsafeBufferPointer(rebasing: line[(m.valueStart + 1)..<(m.valueEnd - 1)])
+    // Unescaping never lengthens.
+    guard bytes.count <= raw.count else { return false }
+    guard let r = raw.baseAddress, let b = bytes.baseAddress else { return raw.count == bytes.count }
+    var i = 0
+    var j = 0
+    while i < raw.count {
+      let end = memchr(r + i, 0x5C, raw.count - i).map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - r } ?? raw.count
+      let run = end - i
+      guard j + run <= bytes.count, memcmp(r + i, b + j, run) == 0 else { return false }
+      i = end
+      j += run
+      guard i < raw.count else { break }
+      // One escape, a surrogate pair being one (the scanner checked that pairs are whole).
+      var length = 2
+      if raw[i + 1] == UInt8(ascii: "u") {
+        let d = raw[i + 2] | 0x20
+        let e = raw[i + 3] | 0x20
+        length = d == UInt8(ascii: "d") && e >= UInt8(ascii: "8") && e <= UInt8(ascii: "b") ? 12 : 6
+      }
+      escapeScratch.removeAll(keepingCapacity: true)
+      JSONString.unescape(UnsafeBufferPointer(rebasing: raw[i..<(i + length)]), into: &escapeScratch)
+      let n = escapeScratch.count
+      guard j + n <= bytes.count, escapeScratch.withUnsafeBufferPointer({ memcmp($0.baseAddress!, b + j, n) == 0 })
+      else { return false }
+      i += length
+      j += n
+    }
+    return j == bytes.count
+  }
+
+  /// Takes back the text rewrites since the text was as read (for a stage that rewrote in
+  /// steps and ended where it began, `isTextAsRead`): the line's text is written as it was,
+  /// and the rewrites are not counted as edits. Earlier copies of the text key are kept
+  /// again unless `removeShadowedTextFields` is called.
+  public func restoreTextAsRead() {
+    guard textRewritten else { return }
+    textRewritten = false
+    textDecoded = false
+    shadowedTextRemoved = false
+    analysis.invalidate()
+    editCount &-= textEditsSinceRead
+    textEditsSinceRead = 0
   }
 
   public func setText(_ newText: String) {
@@ -307,10 +494,25 @@ public final class Document {
       setText(s)
       return
     }
+    var bytes: [UInt8] = []
+    value.encode(into: &bytes)
+    annotate(key, encoded: bytes)
+  }
+
+  /// Adds `key` with a string value given as UTF-8 bytes (no `String` made of a long value).
+  public func annotate(_ key: String, string value: UnsafeBufferPointer<UInt8>) {
+    if key == fields.text {
+      setText(value)
+      return
+    }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(value.count + 2)
+    JSONString.appendQuoted(value, to: &bytes)
+    annotate(key, encoded: bytes)
+  }
+
+  private func annotate(_ key: String, encoded bytes: [UInt8]) {
     editCount &+= 1
-    let encoded = ByteBuffer(capacity: 32)
-    value.encode(into: encoded)
-    let bytes = Array(encoded.bytes)
     if let k = memberIndex(Array(key.utf8)) {
       if k == textMember { textRewritten = false }
       replaced.removeAll { $0.member == k }
@@ -330,20 +532,42 @@ public final class Document {
   public var serialized: UnsafeBufferPointer<UInt8> {
     guard isModified else { return line }
     output.removeAll()
-    var edits: [(member: Int, value: [UInt8]?)] = replaced.map { ($0.member, $0.value) }
-    if textRewritten { edits.append((textMember, nil)) }
+    // Sized once: growing a buffer for a long text would copy it and hold it twice.
+    var size = line.count + 2
+    if textRewritten { size += Self.quotedLength(textStorage.bytes) }
+    for r in replaced { size += r.value.count }
+    for a in appended { size += a.key.utf8.count * 6 + a.value.count + 4 }
+    output.reserve(size)
+    enum Edit {
+      case value([UInt8])
+      case text
+      /// The member, its key included, up to the next member's key.
+      case remove
+    }
+    var edits: [(member: Int, edit: Edit)] = replaced.map { ($0.member, .value($0.value)) }
+    if textRewritten { edits.append((textMember, .text)) }
+    if shadowedTextRemoved { for k in shadowedTextMembers { edits.append((k, .remove)) } }
     edits.sort { $0.member < $1.member }
     var pos = 0
     for e in edits {
       let m = scanner.members[e.member]
-      output.append(UnsafeBufferPointer(rebasing: line[pos..<m.valueStart]))
-      if let v = e.value {
+      switch e.edit {
+      case .value(let v):
+        output.append(UnsafeBufferPointer(rebasing: line[pos..<m.valueStart]))
         output.append(v)
-      } else {
+        pos = m.valueEnd
+      case .text:
+        output.append(UnsafeBufferPointer(rebasing: line[pos..<m.valueStart]))
         var o = output
         JSONString.appendQuoted(textStorage.bytes, to: &o)
+        pos = m.valueEnd
+      case .remove:
+        // A shadowed copy always has a later member (the text itself): cut from its key's
+        // opening quote to the next key's, the comma between them included.
+        let next = scanner.members[e.member + 1]
+        output.append(UnsafeBufferPointer(rebasing: line[pos..<(m.keyStart - 1)]))
+        pos = next.keyStart - 1
       }
-      pos = m.valueEnd
     }
     let close = scanner.closingBrace
     output.append(UnsafeBufferPointer(rebasing: line[pos..<close]))
@@ -359,6 +583,18 @@ public final class Document {
     output.append(UnsafeBufferPointer(rebasing: line[close..<line.count]))
     return output.bytes
   }
+
+  /// The length of `text` as a quoted JSON string (`JSONString.appendQuoted`).
+  private static func quotedLength(_ text: UnsafeBufferPointer<UInt8>) -> Int {
+    var n = text.count + 2
+    for c in text where c < 0x20 || c == 0x22 || c == 0x5C {
+      switch c {
+      case 0x08, 0x09, 0x0A, 0x0C, 0x0D, 0x22, 0x5C: n += 1
+      default: n += 5
+      }
+    }
+    return n
+  }
 }
 
 /// Facts about the current text that several stages need, computed at most once per version
@@ -367,29 +603,79 @@ final class TextAnalysis {
   var scalars: Int?
   var words: Int?
   var lines: Int?
-  /// Word tokens of the text (`WordTokenizer`), for the language in `tokenLanguage`.
+  /// Word tokens of the text (`WordTokenizer`), for the language in `tokenLanguage` (nil when
+  /// they are not kept), and how many there are, for the language in `wordCountLanguage`.
   var tokens: [Range<Int>] = []
   var tokenLanguage: String?
+  var wordCount = 0
+  var wordCountLanguage: String?
 
   func invalidate() {
     scalars = nil
     words = nil
     lines = nil
     tokenLanguage = nil
+    wordCountLanguage = nil
+    // The words of an outsized text are not kept (see `Document.maxKeptWords`); a long list
+    // left from a text of moderate size is given back.
+    if tokens.capacity > Document.defaultMaxKeptWords / 4 { tokens = [] }
   }
 }
 
 extension Document {
-  /// The word tokens of the text as `tokenizer` splits it (datatrove's `split_into_words`),
-  /// as byte ranges of `text`. Splitting is the costly part of the quality filters, so the
-  /// result is kept until the text changes: consecutive stages that need the words of the
-  /// same text (gopher_repetition, then gopher_quality) split it once.
-  public func words(_ tokenizer: inout WordTokenizer) -> [Range<Int>] {
-    if analysis.tokenLanguage != tokenizer.language {
-      tokenizer.words(text, into: &analysis.tokens)
-      analysis.tokenLanguage = tokenizer.language
+  /// Calls `body` with the word tokens of the text as `tokenizer` splits it (datatrove's
+  /// `split_into_words`), in order, as byte ranges of `text`, a batch at a time (never an empty
+  /// one). Splitting is the costly part of the quality filters, so the words of a text of
+  /// moderate size are kept until the text changes: consecutive stages that need the words of
+  /// the same text (gopher_repetition, then gopher_quality) split it once.
+  public func forEachWordBatch(_ tokenizer: inout WordTokenizer, _ body: (UnsafeBufferPointer<Range<Int>>) -> Void) {
+    let a = analysis
+    if a.tokenLanguage == tokenizer.language {
+      a.tokens.withUnsafeBufferPointer { all in
+        var i = 0
+        while i < all.count {
+          let j = min(all.count, i + WordTokenizer.batchSize)
+          body(UnsafeBufferPointer(rebasing: all[i..<j]))
+          i = j
+        }
+      }
+      return
     }
-    return analysis.tokens
+    a.tokens.removeAll(keepingCapacity: true)
+    let maxKept = maxKeptWords
+    var keep = true
+    var count = 0
+    tokenizer.forEachWordBatch(text) { batch in
+      count += batch.count
+      if keep {
+        if a.tokens.count + batch.count <= maxKept {
+          a.tokens.append(contentsOf: batch)
+        } else {
+          keep = false
+          a.tokens = []
+        }
+      }
+      body(batch)
+    }
+    a.tokenLanguage = keep ? tokenizer.language : nil
+    a.wordCount = count
+    a.wordCountLanguage = tokenizer.language
+  }
+
+  /// How many word tokens the text has as `tokenizer` splits it.
+  public func wordCount(_ tokenizer: inout WordTokenizer) -> Int {
+    if analysis.wordCountLanguage == tokenizer.language { return analysis.wordCount }
+    forEachWordBatch(&tokenizer) { _ in }
+    return analysis.wordCount
+  }
+
+  /// All word tokens of the text as `tokenizer` splits it, as byte ranges of `text`. For a
+  /// long text prefer `forEachWordBatch`, which does not hold them all.
+  public func words(_ tokenizer: inout WordTokenizer) -> [Range<Int>] {
+    if analysis.tokenLanguage == tokenizer.language { return analysis.tokens }
+    var all: [Range<Int>] = []
+    forEachWordBatch(&tokenizer) { all.append(contentsOf: $0) }
+    return all
   }
 }
 

@@ -28,7 +28,7 @@ public final class Decontaminate: DocumentStage {
     summary: "Drop or annotate documents that share n-grams (13 words by default) with evaluation sets",
     parameters: [
       ParameterSpec(
-        "eval_sets", .scalarList, required: true,
+        "eval_sets", .scalarList, required: true, file: .reads,
         help:
           "evaluation sets, each a set named by its file's base name: JSON Lines (.jsonl, .json, .ndjson, also .zst/.gz; the text in eval_field) or text (any other name: one item per non-empty line)"
       ),
@@ -94,13 +94,31 @@ public final class Decontaminate: DocumentStage {
   let table: NGramTable
   /// Lengths below n of the items matched whole, ascending.
   let shortLengths: [Int]
-  private let splitter: NGramSplitter
+  let splitter: NGramSplitter
   /// The table slots of the current document's matching n-grams.
   private let matched = SlotSet()
   private var setHit: [Bool]
   /// A document's n-gram keys, reused.
   private var keyBuffer = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << 12)
   private var keyCapacity = 1 << 12
+  /// The units looked up together: the last n - 1 of the previous piece, then a piece's.
+  private var window = UnsafeMutablePointer<UInt64>.allocate(capacity: 1 << 12)
+  private var windowCapacity = 1 << 12
+
+  /// Gives back buffers grown past what a piece of text needs (a unit count of 1000 is long).
+  private func releaseIfOutsized() {
+    let large = 1 << 20
+    if keyCapacity > large {
+      keyBuffer.deallocate()
+      keyCapacity = 1 << 12
+      keyBuffer = .allocate(capacity: keyCapacity)
+    }
+    if windowCapacity > large {
+      window.deallocate()
+      windowCapacity = 1 << 12
+      window = .allocate(capacity: windowCapacity)
+    }
+  }
 
   init(_ p: StageParameters) throws(WinnowError) {
     let stage = Self.stageName
@@ -170,7 +188,10 @@ public final class Decontaminate: DocumentStage {
     setHit = Array(repeating: false, count: paths.count)
   }
 
-  deinit { keyBuffer.deallocate() }
+  deinit {
+    keyBuffer.deallocate()
+    window.deallocate()
+  }
 
   /// Each set's name: its file's base name without the compression and format extensions
   /// (`evals/mmlu.jsonl.zst` → `mmlu`); the path as given when two sets would share a name.
@@ -260,9 +281,27 @@ public final class Decontaminate: DocumentStage {
 
   public func process(_ doc: Document) -> Verdict {
     matched.removeAll()
-    let units = splitter.split(doc.text)
-    lookUp(units, length: n)
-    for k in shortLengths where k <= units.count { lookUp(units, length: k) }
+    // Units come a piece of the text at a time; the last n - 1 of a piece are kept in front
+    // of the next, so that every n-gram (and every shorter one) is looked up, whatever the
+    // text's length, without its units all held. A window looked up twice finds the same slot.
+    var carried = 0
+    splitter.forEachUnitBatch(doc.text) { batch in
+      let total = carried + batch.count
+      if total > windowCapacity {
+        let bigger = UnsafeMutablePointer<UInt64>.allocate(capacity: max(total, 2 * windowCapacity))
+        bigger.update(from: window, count: carried)
+        window.deallocate()
+        window = bigger
+        windowCapacity = max(total, 2 * windowCapacity)
+      }
+      (window + carried).update(from: batch.baseAddress!, count: batch.count)
+      let units = UnsafeBufferPointer(start: UnsafePointer(window), count: total)
+      lookUp(units, length: n)
+      for k in shortLengths where k <= total { lookUp(units, length: k) }
+      carried = min(total, n - 1)
+      if carried > 0 { window.update(from: window + (total - carried), count: carried) }
+    }
+    releaseIfOutsized()
 
     let count = matched.count
     if count == 0 {
@@ -453,6 +492,8 @@ final class NGramSplitter {
 
   /// Sends all non-ASCII text through ICU (for tests of the shortcut).
   let alwaysFold: Bool
+  /// Bytes per piece of a document (`forEachUnitBatch`); tests make it small or whole.
+  var pieceSize = 1 << 16
 
   init(_ unit: NGramUnit, alwaysFold: Bool = false) {
     self.unit = unit
@@ -556,6 +597,22 @@ final class NGramSplitter {
   /// A character unit's hash: its code point, mixed.
   @inline(__always) static func charID(_ v: UInt32) -> UInt64 {
     NGramKeys.mix(UInt64(v) &* 0x9E37_79B9_7F4A_7C15 &+ 0x2545_F491_4F6C_DD1D)
+  }
+
+  /// Calls `body` with the unit hashes of `text` in order, a piece of the text at a time
+  /// (`TextPieces`: pieces that fold as the whole text does and that no word spans), so that a
+  /// long text is never folded or split whole. A batch is valid only during the call.
+  func forEachUnitBatch(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt64>) -> Void) {
+    TextPieces.forEach(text, size: pieceSize) { piece, _ in
+      let units = split(piece)
+      if !units.isEmpty { body(units) }
+    }
+    if folded.capacity > 1 << 20 { folded = [] }
+    if capacity > 1 << 20 {
+      ids.deallocate()
+      capacity = 1 << 12
+      ids = .allocate(capacity: capacity)
+    }
   }
 
   /// The unit hashes of `text`, valid until the next call.

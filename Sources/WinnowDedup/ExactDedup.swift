@@ -1,3 +1,4 @@
+import CXXHash
 import WinnowCore
 import WinnowText
 
@@ -30,7 +31,8 @@ public final class ExactDedup: DocumentStage, KeyedGlobalStage {
   var seen = Set<Hash128>()
   let fieldBuffer = ByteBuffer()
   var normalizer = DedupKeyNormalizer()
-  var normalized: [UInt8] = []
+  /// XXH3-128 over a key given in pieces (the same hash as over the whole key).
+  let keyHashState: OpaquePointer = XXH3_createState()
 
   convenience init(_ p: StageParameters) {
     self.init(field: p.string("field"), normalize: p.bool("normalize")!, dropMissing: p.string("missing") == "drop")
@@ -41,6 +43,8 @@ public final class ExactDedup: DocumentStage, KeyedGlobalStage {
     self.normalize = normalize
     self.dropMissing = dropMissing
   }
+
+  deinit { XXH3_freeState(keyHashState) }
 
   public var duplicateReason: String { "duplicate" }
 
@@ -56,9 +60,12 @@ public final class ExactDedup: DocumentStage, KeyedGlobalStage {
       bytes = fieldBuffer.bytes
     }
     if normalize {
-      normalized.removeAll(keepingCapacity: true)
-      normalizer.normalize(bytes, into: &normalized)
-      return normalized.withUnsafeBufferPointer { XXH3.hash128($0) }
+      // Hashed as it is made, a piece at a time: a long text's key is never held whole.
+      let state = keyHashState
+      XXH3_128bits_reset(state)
+      normalizer.forEachKeyPiece(bytes) { piece in _ = XXH3_128bits_update(state, piece.baseAddress, piece.count) }
+      let h = XXH3_128bits_digest(state)
+      return Hash128(low: h.low64, high: h.high64)
     }
     return XXH3.hash128(bytes)
   }

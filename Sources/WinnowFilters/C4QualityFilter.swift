@@ -73,12 +73,11 @@ public final class C4QualityFilter: DocumentStage {
   let maxWordLength: Int
   let filterLoremIpsum: Bool, filterJavascript: Bool, filterCurlyBracket: Bool, filterPolicy: Bool
   var tokenizer: WordTokenizer
-  var lines: [Range<Int>] = []
-  /// The kept lines joined by "\n", and where each starts and ends in it.
-  var output: [UInt8] = []
-  var kept: [Range<Int>] = []
-  var lineBuffer: [UInt8] = []
-  var finder = LowercaseFinder()
+  /// The kept lines joined by "\n" (handed to the document when it is the new text), and where
+  /// the first `min_num_sentences` of them are in it (the sentence rule needs no more).
+  var output = TextBuffer()
+  var firstKept: [Range<Int>] = []
+  var finder = LowercaseFinder(phrases: [lorem, javascript, cookie] + policyWithoutCookie + policyWithCookie)
 
   init(_ p: StageParameters) throws(WinnowError) {
     guard p.bool("split_paragraph") ?? true else {
@@ -106,65 +105,69 @@ public final class C4QualityFilter: DocumentStage {
 
   public func process(_ doc: Document) -> Verdict {
     let text = doc.text
-    output.removeAll(keepingCapacity: true)
-    kept.removeAll(keepingCapacity: true)
+    // The kept text is never longer than the text: reserved once, so lines are written in
+    // place and never moved (reserved memory that is not written costs nothing).
+    if output.capacity > max(1 << 24, 4 * text.count) { output = TextBuffer() }
+    output.removeAll()
+    output.reserve(text.count + 1)
+    firstKept.removeAll(keepingCapacity: true)
+    var keptCount = 0
     if let base = text.baseAddress {
-      PyText.splitLines(text, into: &lines)
-      for l in lines {
+      var lines = PyText.Lines(text)
+      while let l = lines.next() {
         let line = PyText.strip(base, l)
         if maxWordLength != -1 && PyText.hasWordLonger(base, line, than: maxWordLength) { continue }
         // Words are counted before citations are removed, as in datatrove.
         let nWords = minWordsPerLine > 0 ? PyText.whitespaceWords(base, line) : 0
-        // The line after citation removal: a range of the text, or `lineBuffer`.
-        var usesBuffer = false
+        // A line with citations goes at the end of the output with them removed, and is taken
+        // back when it is not kept; any other line is checked where it is, and copied if kept.
+        let mark = output.count
+        let verdict: Verdict?
         if removeCitations && memchr(base + line.lowerBound, 0x5B, line.count) != nil {
-          usesBuffer = Self.removeCitations(base, line, into: &lineBuffer)
+          if keptCount > 0 { output.append(0x0A) }
+          let start = output.count
+          Self.removeCitations(base, line, into: output)
+          verdict = check(output.base, start..<output.count, words: nWords)
+          if verdict == nil { output.count = mark }
+        } else {
+          verdict = check(base, line, words: nWords)
+          if verdict == .keep {
+            if keptCount > 0 { output.append(0x0A) }
+            output.append(base + line.lowerBound, count: line.count)
+          }
         }
-        let verdict: Verdict? =
-          usesBuffer
-          ? lineBuffer.withUnsafeBufferPointer { check($0.baseAddress!, 0..<$0.count, words: nWords) }
-          : check(base, line, words: nWords)
         switch verdict {
         case .drop(let reason)?: return .drop(reason)
         case .keep?:
-          if !kept.isEmpty { output.append(0x0A) }
-          let start = output.count
-          if usesBuffer {
-            output.append(contentsOf: lineBuffer)
-          } else {
-            output.append(contentsOf: UnsafeBufferPointer(start: base + line.lowerBound, count: line.count))
-          }
-          kept.append(start..<output.count)
-        case nil: continue
+          keptCount += 1
+          let kept = (mark + (keptCount > 1 ? 1 : 0))..<output.count
+          if firstKept.count < minNumSentences { firstKept.append(kept) }
+        case nil: break
         }
       }
     }
 
-    if minNumSentences > 0 && kept.count < minNumSentences {
+    if minNumSentences > 0 && keptCount < minNumSentences {
       // Every line holds at least one sentence (datatrove's split_into_sentences never returns
       // an empty list), so the splitter runs only when there are fewer lines than needed.
       var sentences = 0
-      output.withUnsafeBufferPointer { out in
-        for r in kept where sentences < minNumSentences {
-          let n = r.isEmpty ? 1 : tokenizer.sentenceCount(UnsafeBufferPointer(rebasing: out[r]))
-          sentences += max(1, n)
-        }
+      let out = output.bytes
+      for r in firstKept where sentences < minNumSentences {
+        let n = r.isEmpty ? 1 : tokenizer.sentenceCount(UnsafeBufferPointer(rebasing: out[r]))
+        sentences += max(1, n)
       }
       if sentences < minNumSentences { return .drop("too_few_sentences") }
     }
 
     // "\n".join(kept_lines).strip(); the document is rewritten only when that changes it.
-    output.withUnsafeBufferPointer { out in
-      guard let o = out.baseAddress else {
-        if text.count != 0 { doc.setText(out) }
-        return
-      }
-      let r = PyText.strip(o, 0..<out.count)
-      let result = UnsafeBufferPointer(rebasing: out[r])
-      if result.count != text.count || (result.count > 0 && memcmp(result.baseAddress!, text.baseAddress!, result.count) != 0) {
-        doc.setText(result)
-      }
+    let o = output.base
+    let r = PyText.strip(o, 0..<output.count)
+    if r.count != text.count || (r.count > 0 && memcmp(o + r.lowerBound, text.baseAddress!, r.count) != 0) {
+      if r.lowerBound > 0 { memmove(o, o + r.lowerBound, r.count) }
+      output.count = r.count
+      doc.setText(taking: &output)
     }
+    doc.removeShadowedTextFields()
     return .keep
   }
 
@@ -198,12 +201,9 @@ public final class C4QualityFilter: DocumentStage {
     return .keep
   }
 
-  /// `re.sub(r"\[\d*]|\[edit]|\[citation needed]", "", line)` into `out` (`\d` is any Unicode
-  /// decimal digit, category Nd, as in Python's `re` on `str`). Returns whether anything was
-  /// removed.
-  static func removeCitations(_ p: UnsafePointer<UInt8>, _ line: Range<Int>, into out: inout [UInt8]) -> Bool {
-    out.removeAll(keepingCapacity: true)
-    var removed = false
+  /// Appends `re.sub(r"\[\d*]|\[edit]|\[citation needed]", "", line)` to `out` (`\d` is any
+  /// Unicode decimal digit, category Nd, as in Python's `re` on `str`).
+  static func removeCitations(_ p: UnsafePointer<UInt8>, _ line: Range<Int>, into out: TextBuffer) {
     var i = line.lowerBound
     var copied = line.lowerBound
     let end = line.upperBound
@@ -238,14 +238,11 @@ public final class C4QualityFilter: DocumentStage {
         i += 1
         continue
       }
-      out.append(contentsOf: UnsafeBufferPointer(start: p + copied, count: i - copied))
-      removed = true
+      out.append(p + copied, count: i - copied)
       i = matchEnd
       copied = matchEnd
     }
-    guard removed else { return false }
-    out.append(contentsOf: UnsafeBufferPointer(start: p + copied, count: end - copied))
-    return true
+    out.append(p + copied, count: end - copied)
   }
 
   static let edit = Array("[edit]".utf8)

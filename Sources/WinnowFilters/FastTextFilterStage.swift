@@ -8,7 +8,7 @@ public final class FastTextFilterStage: DocumentStage {
     name: "fasttext_filter",
     summary: "Keep (or drop) documents by a fastText classifier's probability for one label",
     parameters: [
-      ParameterSpec("model", .string, help: "fastText model file (.bin or .ftz)"),
+      ParameterSpec("model", .string, file: .reads, help: "fastText model file (.bin or .ftz)"),
       ParameterSpec("label", .string, help: "the label, with or without the __label__ prefix"),
       ParameterSpec("threshold", .double(min: 0, max: 1), default: .double(0.5), help: "probability the label must reach"),
       ParameterSpec(

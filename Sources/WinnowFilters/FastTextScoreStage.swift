@@ -9,7 +9,7 @@ public final class FastTextScoreStage: DocumentStage {
     name: "fasttext_score",
     summary: "Annotate documents with a fastText classifier's top labels and probabilities",
     parameters: [
-      ParameterSpec("model", .string, help: "fastText model file (.bin or .ftz)"),
+      ParameterSpec("model", .string, file: .reads, help: "fastText model file (.bin or .ftz)"),
       ParameterSpec("k", .int(min: -1, max: 100_000), default: .int(1), help: "labels to keep (-1: all)"),
       ParameterSpec("threshold", .double(min: 0, max: 1), default: .double(0), help: "leave out labels below this probability"),
       ParameterSpec("key", .string, default: .string("fasttext"), help: "field the label → probability object is written to"),

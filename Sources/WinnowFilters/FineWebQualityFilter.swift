@@ -62,7 +62,6 @@ public final class FineWebQualityFilter: DocumentStage {
   let charDuplicatesRatio: Double
   let newLineRatio: Double
   var tokenizer: WordTokenizer
-  var lines: [Range<Int>] = []
   var duplicates = DuplicateCounter()
 
   init(_ p: StageParameters) throws(WinnowError) {
@@ -88,36 +87,30 @@ public final class FineWebQualityFilter: DocumentStage {
 
   public func process(_ doc: Document) -> Verdict {
     let text = doc.text
-    lines.removeAll(keepingCapacity: true)
     guard let base = text.baseAddress else { return .drop("empty") }
-    var start = 0
-    let end = text.count
-    while start <= end {
-      let stop: Int
-      if start < end, let hit = memchr(base + start, 0x0A, end - start) {
-        stop = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
-      } else {
-        stop = end
-      }
-      if !PyText.lstrip(base, start..<stop).isEmpty { lines.append(start..<stop) }
-      start = stop + 1
-    }
-    if lines.isEmpty { return .drop("empty") }
-    let nLines = Double(lines.count)
-
+    // The non-blank lines are walked twice rather than listed (a list would take 16 bytes a
+    // line): to count them, with their stop characters and short lines, then for repeats.
+    var nonBlank = 0
     var punctuated = 0
-    for l in lines where endsWithStopChar(base, l) { punctuated += 1 }
+    var short = 0
+    let shortLength = shortLineLength
+    Self.forEachNonBlankLine(base, text.count) { l in
+      nonBlank += 1
+      if endsWithStopChar(base, l) { punctuated += 1 }
+      if !PyText.longer(base, l, than: shortLength) { short += 1 }
+    }
+    if nonBlank == 0 { return .drop("empty") }
+    let nLines = Double(nonBlank)
+
     let punctRatio = Double(punctuated) / nLines
     if punctRatio < linePunctThr && !(punctRatio == 0 && linePunctExcludeZero) { return .drop("line_punct_ratio") }
 
-    var short = 0
-    for l in lines where !PyText.longer(base, l, than: shortLineLength) { short += 1 }
     if Double(short) / nLines > shortLineThr { return .drop("short_line_ratio") }
 
-    duplicates.reset(elements: lines.count)
-    for l in lines { duplicates.add(base, l) }
+    duplicates.reset(elements: nonBlank, textLength: text.count)
+    Self.forEachNonBlankLine(base, text.count) { duplicates.add(base, $0) }
     let newlines = TextCounts.newlines(text)
-    let charsWithoutNewlines = TextCounts.scalars(text) - newlines
+    let charsWithoutNewlines = doc.scalarCount - newlines
     if Double(duplicates.duplicateChars) / Double(charsWithoutNewlines) > charDuplicatesRatio {
       return .drop("char_dup_ratio")
     }
@@ -125,12 +118,28 @@ public final class FineWebQualityFilter: DocumentStage {
     // Words are at least the whitespace-separated words: when those already make the ratio
     // small enough, the tokenizer need not run.
     if newlines == 0 { return .keep }
-    let lowerBound = TextCounts.whitespaceWords(text)
+    let lowerBound = doc.whitespaceWordCount
     if lowerBound > 0 && Double(newlines) / Double(lowerBound) <= newLineRatio { return .keep }
-    let words = doc.words(&tokenizer).count
+    let words = doc.wordCount(&tokenizer)
     // No words is impossible here (a line is not blank); 0 words would give +∞ (datatrove raises).
     if Double(newlines) / Double(words) > newLineRatio { return .drop("list_ratio") }
     return .keep
+  }
+
+  /// Calls `body` with each line of `text.split("\n")` that is not blank after `lstrip()`.
+  @inline(__always)
+  static func forEachNonBlankLine(_ base: UnsafePointer<UInt8>, _ end: Int, _ body: (Range<Int>) -> Void) {
+    var start = 0
+    while start <= end {
+      let stop: Int
+      if start < end, let hit = memchr(base + start, 0x0A, end - start) {
+        stop = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+      } else {
+        stop = end
+      }
+      if !PyText.lstrip(base, start..<stop).isEmpty { body(start..<stop) }
+      start = stop + 1
+    }
   }
 
   @inline(__always)

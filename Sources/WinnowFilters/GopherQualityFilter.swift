@@ -80,7 +80,6 @@ public final class GopherQualityFilter: DocumentStage {
   let minStopWords: Int?
   let punctuation = ScalarSet.punctuation
   var tokenizer: WordTokenizer
-  var lines: [Range<Int>] = []
   var stopWords = StopWordSet([])
 
   init(_ p: StageParameters) throws(WinnowError) {
@@ -117,10 +116,10 @@ public final class GopherQualityFilter: DocumentStage {
       let lowerBound = nonSymbolChunks(base, text.count, stopAfter: max(maxDocWords, minDocWords ?? 0))
       if lowerBound > maxDocWords && lowerBound >= (minDocWords ?? 0) { return .drop("gopher_long_doc") }
     }
-    // The tokens are kept on the document until its text changes, for the next stage.
-    let words = doc.words(&tokenizer)
-    let nWords = words.count
-    // One pass over the words: non-symbol words and their length, words with a letter, stop words.
+    // One pass over the words, streamed from the tokenizer (and kept on the document, when the
+    // text is not too long, for the next stage): non-symbol words and their length, words with
+    // a letter, stop words.
+    var nWords = 0
     var nonSymbol = 0
     var nonSymbolChars = 0
     var alphaWords = 0
@@ -129,7 +128,8 @@ public final class GopherQualityFilter: DocumentStage {
     if let base = text.baseAddress {
       let punct = punctuation
       let all = UnsafeBufferPointer(start: base, count: text.count)
-      words.withUnsafeBufferPointer { ws in
+      doc.forEachWordBatch(&tokenizer) { ws in
+        nWords &+= ws.count
         for r in ws {
           var isNonSymbol = false
           var hasAlpha = false
@@ -176,23 +176,22 @@ public final class GopherQualityFilter: DocumentStage {
     }
 
     if maxBulletLinesRatio != nil || maxEllipsisLinesRatio != nil, let base = text.baseAddress {
-      PyText.splitLines(text, into: &lines)
-      let nLines = Double(lines.count)
-      if let maxBulletLinesRatio {
-        var bullets = 0
-        for l in lines {
-          let s = PyText.lstrip(base, l)
-          if PyText.hasPrefix(base, s, Self.bullet) || PyText.hasPrefix(base, s, Self.dash) { bullets &+= 1 }
-        }
-        if Double(bullets) / nLines > maxBulletLinesRatio { return .drop("gopher_too_many_bullets") }
+      // One walk over the lines, counting both.
+      var nLines = 0
+      var bullets = 0
+      var endEllipsis = 0
+      PyText.forEachLine(text) { l in
+        nLines &+= 1
+        let s = PyText.lstrip(base, l)
+        if PyText.hasPrefix(base, s, Self.bullet) || PyText.hasPrefix(base, s, Self.dash) { bullets &+= 1 }
+        let e = PyText.rstrip(base, l)
+        if PyText.hasSuffix(base, e, Self.threeDots) || PyText.hasSuffix(base, e, Self.ellipsis) { endEllipsis &+= 1 }
       }
-      if let maxEllipsisLinesRatio {
-        var endEllipsis = 0
-        for l in lines {
-          let s = PyText.rstrip(base, l)
-          if PyText.hasSuffix(base, s, Self.threeDots) || PyText.hasSuffix(base, s, Self.ellipsis) { endEllipsis &+= 1 }
-        }
-        if Double(endEllipsis) / nLines > maxEllipsisLinesRatio { return .drop("gopher_too_many_end_ellipsis") }
+      if let maxBulletLinesRatio, Double(bullets) / Double(nLines) > maxBulletLinesRatio {
+        return .drop("gopher_too_many_bullets")
+      }
+      if let maxEllipsisLinesRatio, Double(endEllipsis) / Double(nLines) > maxEllipsisLinesRatio {
+        return .drop("gopher_too_many_end_ellipsis")
       }
     }
 

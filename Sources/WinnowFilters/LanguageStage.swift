@@ -14,7 +14,7 @@ public final class LanguageStage: DocumentStage {
     summary: "Identify each document's language with a fastText model; keep listed languages above a threshold",
     parameters: [
       ParameterSpec(
-        "model", .string,
+        "model", .string, file: .reads,
         help: "fastText language-ID model (.bin or .ftz, e.g. lid.176.bin); default: Winnow's built-in model"),
       ParameterSpec("languages", .scalarList, help: "languages to keep (labels without __label__, e.g. [en, de]); default: any"),
       ParameterSpec(

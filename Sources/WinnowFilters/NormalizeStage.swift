@@ -58,9 +58,15 @@ public final class NormalizeStage: DocumentStage {
   let options: Options
   let lowercaseField: String?
   private var normalizer = TextNormalizer()
+  /// One piece of the text, normalised (see `TextPieces`).
   private var normalized: [UInt8] = []
   private var lowered: [UInt8] = []
-  private let out = GrowableBytes(capacity: 1 << 16)
+  /// The new text, handed to the document when it differs; and the lower-cased copy.
+  private var out = TextBuffer()
+  private var second = TextBuffer()
+  private var lowerBuffer = TextBuffer()
+  /// Bytes per piece (`TextPieces`); tests make it small or whole.
+  var pieceSize = 1 << 16
 
   init(_ p: StageParameters, context: StageContext) throws(WinnowError) {
     switch p.string("form") {
@@ -87,30 +93,82 @@ public final class NormalizeStage: DocumentStage {
 
   public func process(_ doc: Document) -> Verdict {
     let text = doc.text
-    var n = 0
+    // The text goes through ICU and the cleanup a piece at a time (`TextPieces`: pieces that
+    // normalise as the whole text does), straight into the buffer that becomes the new text:
+    // no whole-text copies but the result.
+    let n = text.count
+    Self.shrink(&out, for: n)
+    out.removeAll()
+    var state = CleanState()
     if let form, !UTF8Bytes.isASCII(text) {
-      // ASCII is already NFC and NFKC: only other text goes through ICU.
-      normalizer.normalize(text, form: form, into: &normalized)
-      let (length, removedControls) = normalized.withUnsafeBufferPointer { Self.clean($0, into: out, options) }
-      n = length
-      if removedControls {
+      // ASCII is already NFC and NFKC: only other text goes through ICU. Room for some growth
+      // (NFKC can lengthen), reserved but not touched.
+      out.reserve(n + n / 4 + 64)
+      TextPieces.forEach(text, size: pieceSize) { piece, _ in
+        normalizer.normalize(piece, form: form, into: &normalized)
+        normalized.withUnsafeBufferPointer { Self.clean($0, into: out, &state, options) }
+      }
+      Self.finish(&state, into: out, options)
+      if state.removed {
         // A removed control may have stood between a letter and its combining mark: compose
-        // again, so that normalising twice changes nothing more.
-        normalizer.normalize(UnsafeBufferPointer(start: out.base, count: n), form: form, into: &normalized)
-        n = normalized.count
-        out.ensure(n + 1)
-        normalized.withUnsafeBufferPointer { if n > 0 { out.base.update(from: $0.baseAddress!, count: n) } }
+        // again, so that normalising twice changes nothing more. In place while each piece's
+        // result fits where the piece was (composing shortens); else into a second buffer.
+        let text = out.bytes
+        var written = 0
+        var inPlace = true
+        TextPieces.forEach(text, size: pieceSize) { piece, _ in
+          normalizer.normalize(piece, form: form, into: &normalized)
+          let pieceEnd = piece.count == 0 ? written : piece.baseAddress! - text.baseAddress! + piece.count
+          if inPlace {
+            if written + normalized.count <= pieceEnd {
+              normalized.withUnsafeBufferPointer { if $0.count > 0 { (out.base + written).update(from: $0.baseAddress!, count: $0.count) } }
+              written += normalized.count
+              return
+            }
+            Self.shrink(&second, for: text.count)
+            second.removeAll()
+            second.reserve(text.count + text.count / 4 + 64)
+            second.append(out.base, count: written)
+            inPlace = false
+          }
+          normalized.withUnsafeBufferPointer { second.append(bytes: $0) }
+        }
+        if inPlace {
+          out.count = written
+        } else {
+          swap(&out, &second)
+          Self.shrink(&second, for: 0)
+        }
       }
     } else {
-      n = Self.clean(text, into: out, options).length
+      out.reserve(n + 1)
+      Self.clean(text, into: out, &state, options)
+      Self.finish(&state, into: out, options)
     }
-    let result = UnsafeBufferPointer(start: UnsafePointer(out.base), count: n)
-    if !result.sameBytes(text) { doc.setText(result) }
+    if !out.bytes.sameBytes(text) { doc.setText(taking: &out) }
+    Self.shrink(&out, for: 0)
+    // The output holds only the text normalised here.
+    doc.removeShadowedTextFields()
     if let lowercaseField {
-      normalizer.lowercase(doc.text, into: &lowered)
-      doc.annotate(lowercaseField, .string(String(decoding: lowered, as: UTF8.self)))
+      let current = doc.text
+      Self.shrink(&lowerBuffer, for: current.count)
+      lowerBuffer.removeAll()
+      lowerBuffer.reserve(current.count + 16)
+      TextPieces.forEach(current, size: pieceSize) { piece, _ in
+        normalizer.lowercase(piece, into: &lowered)
+        lowered.withUnsafeBufferPointer { lowerBuffer.append(bytes: $0) }
+      }
+      doc.annotate(lowercaseField, string: lowerBuffer.bytes)
+      Self.shrink(&lowerBuffer, for: 0)
     }
+    if normalized.capacity > 1 << 20 { normalized = [] }
+    if lowered.capacity > 1 << 20 { lowered = [] }
     return .keep
+  }
+
+  /// Replaces `buffer` with a small one when it is far larger than `need` calls for.
+  private static func shrink(_ buffer: inout TextBuffer, for need: Int) {
+    if buffer.capacity > max(1 << 24, 4 * need) { buffer = TextBuffer() }
   }
 
   /// Whether the byte at `i` is part of an ordinary character that no cleanup touches: printable
@@ -139,17 +197,11 @@ public final class NormalizeStage: DocumentStage {
     }
   }
 
-  /// One pass over `text` doing every whitespace and control cleanup; returns the length
-  /// written to `out` (never longer than the input) and whether a control was removed.
-  static func clean(_ text: UnsafeBufferPointer<UInt8>, into buffer: GrowableBytes, _ opt: Options)
-    -> (length: Int, removedControls: Bool)
-  {
-    let n = text.count
-    buffer.ensure(n + 1)
-    guard let p = text.baseAddress, n > 0 else { return (0, false) }
-    let o = buffer.base
+  /// Where the cleanup stands between pieces of a text.
+  struct CleanState {
+    /// Bytes written.
     var k = 0
-    // The current run of spaces and tabs in the output: where it starts and how long it is.
+    /// The current run of spaces and tabs in the output: where it starts and how long it is.
     var runStart = -1
     var runLength = 0
     var lineStart = 0
@@ -157,8 +209,35 @@ public final class NormalizeStage: DocumentStage {
     var blankLines = 0
     var seenContent = false
     var lastContentEnd = 0
-    let limitBlank = opt.maxBlankLines >= 0
+    /// Whether a control character was removed.
     var removed = false
+  }
+
+  /// One pass over a piece of the text (`TextPieces`: never cut inside a character or a
+  /// `\r\n`) doing every whitespace and control cleanup, appending to `buffer` (the output
+  /// never outgrows the input); `finish` ends the text.
+  static func clean(_ text: UnsafeBufferPointer<UInt8>, into buffer: TextBuffer, _ st: inout CleanState, _ opt: Options) {
+    let n = text.count
+    buffer.count = st.k
+    buffer.reserve(st.k + n + 1)
+    guard let p = text.baseAddress, n > 0 else { return }
+    let o = buffer.base
+    var k = st.k
+    var runStart = st.runStart
+    var runLength = st.runLength
+    var lineStart = st.lineStart
+    var lineHasContent = st.lineHasContent
+    var blankLines = st.blankLines
+    var seenContent = st.seenContent
+    var lastContentEnd = st.lastContentEnd
+    let limitBlank = opt.maxBlankLines >= 0
+    var removed = st.removed
+    defer {
+      st = CleanState(
+        k: k, runStart: runStart, runLength: runLength, lineStart: lineStart, lineHasContent: lineHasContent,
+        blankLines: blankLines, seenContent: seenContent, lastContentEnd: lastContentEnd, removed: removed)
+      buffer.count = k
+    }
 
     @inline(__always) func endRun(atLineEnd: Bool) {
       guard runStart >= 0 else { return }
@@ -301,8 +380,22 @@ public final class NormalizeStage: DocumentStage {
       }
       i += length
     }
-    endRun(atLineEnd: true)
-    if opt.strip { k = lastContentEnd }
-    return (k, removed)
+  }
+
+  /// Ends the text cleaned piece by piece into `buffer`.
+  static func finish(_ st: inout CleanState, into buffer: TextBuffer, _ opt: Options) {
+    if st.runStart >= 0 {
+      // A run of spaces at the end of the text is at the end of its line.
+      if opt.trimLines {
+        st.k = st.runStart
+      } else if opt.collapseSpaces && st.runLength >= 2 {
+        st.k = st.runStart
+        buffer.base[st.k] = 0x20
+        st.k += 1
+      }
+      st.runStart = -1
+    }
+    if opt.strip { st.k = st.lastContentEnd }
+    buffer.count = st.k
   }
 }

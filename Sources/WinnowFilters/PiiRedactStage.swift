@@ -65,8 +65,9 @@ public final class PiiRedactStage: DocumentStage {
   private var emailNext = 0
   private var ipNext = 0
   private var phoneNext = 0
-  private let bufferA = GrowableBytes(capacity: 1 << 16)
-  private let bufferB = GrowableBytes(capacity: 1 << 16)
+  /// Each pass writes the redacted text here, which then becomes the document's text (the
+  /// document hands back its previous buffer).
+  private var buffer = TextBuffer()
 
   init(_ p: StageParameters) throws(WinnowError) {
     emails = p.bool("emails")!
@@ -95,46 +96,51 @@ public final class PiiRedactStage: DocumentStage {
       ipNext = 0
       phoneNext = 0
     }
-    var current = doc.text
+    if buffer.capacity > max(1 << 24, 4 * doc.text.count) { buffer = TextBuffer() }
+    // Each pass reads the document's text and writes the redacted one, which becomes the text
+    // at once: a long text is held at most twice (as it was and as it is being redacted).
     var changed = false
-    var target = bufferA
     func step(_ pass: (UnsafeBufferPointer<UInt8>, inout Output) -> Bool) {
-      var w = Output(target)
+      let current = doc.text
+      buffer.removeAll()
+      // Replacements may be longer than what they replace: room to grow, reserved, not used.
+      buffer.reserve(current.count + current.count / 4 + 64)
+      var w = Output(buffer)
       if pass(current, &w) {
-        current = UnsafeBufferPointer(start: UnsafePointer(target.base), count: w.count)
+        doc.setText(taking: &buffer)
         changed = true
-        target = target === bufferA ? bufferB : bufferA
       }
     }
-    if emails && !current.isEmpty && memchr(current.baseAddress!, 0x40, current.count) != nil {
+    if emails && !doc.text.isEmpty && memchr(doc.text.baseAddress!, 0x40, doc.text.count) != nil {
       step { redactEmails($0, &$1) }
     }
-    if ips && current.count >= 7 && memchr(current.baseAddress!, 0x2E, current.count) != nil {
+    if ips && doc.text.count >= 7 && memchr(doc.text.baseAddress!, 0x2E, doc.text.count) != nil {
       step { redactIPs($0, &$1) }
     }
-    if phones && current.count >= 8 {
+    if phones && doc.text.count >= 8 {
       step { redactPhones($0, &$1) }
     }
-    if changed && !current.sameBytes(doc.text) { doc.setText(current) }
+    // Replacements that gave the text back as it was (a replacement equal to what it
+    // replaced): the line is written as read.
+    if changed && doc.isTextAsRead(doc.text) { doc.restoreTextAsRead() }
+    if buffer.capacity > 1 << 24 { buffer = TextBuffer() }
+    // Earlier copies of the text key were never redacted: they are not written.
+    doc.removeShadowedTextFields()
     return .keep
   }
 
   /// Writes the redacted copy of a text: the gaps between matches and the replacements.
   struct Output {
-    let buffer: GrowableBytes
-    var count = 0
+    let buffer: TextBuffer
 
-    init(_ buffer: GrowableBytes) { self.buffer = buffer }
+    init(_ buffer: TextBuffer) { self.buffer = buffer }
 
     @inline(__always) mutating func append(_ p: UnsafePointer<UInt8>, _ n: Int) {
-      guard n > 0 else { return }
-      buffer.grow(count + n, keeping: count)
-      (buffer.base + count).update(from: p, count: n)
-      count += n
+      buffer.append(p, count: n)
     }
 
     mutating func append(_ bytes: [UInt8]) {
-      bytes.withUnsafeBufferPointer { append($0.baseAddress!, $0.count) }
+      buffer.append(bytes)
     }
   }
 

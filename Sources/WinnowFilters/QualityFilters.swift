@@ -142,43 +142,67 @@ enum PyText {
   /// another (empty) line, so "" gives no lines and "\n" one empty line.
   static func splitLines(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
     out.removeAll(keepingCapacity: true)
-    guard let p = text.baseAddress else { return }
-    let n = text.count
-    var i = 0
-    var start = 0
-    while i < n {
-      // Eight bytes at a time while they hold no control byte and nothing non-ASCII.
-      if i &+ 8 <= n {
-        let x = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
-        let high: UInt64 = 0x8080_8080_8080_8080
-        let below20 = (x &- 0x2020_2020_2020_2020) & ~x & high
-        if (x & high) | below20 == 0 {
-          i &+= 8
-          continue
+    forEachLine(text) { out.append($0) }
+  }
+
+  /// Calls `body` with each line of `str.splitlines()`, in order, without listing them.
+  @inline(__always)
+  static func forEachLine(_ text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
+    var lines = Lines(text)
+    while let l = lines.next() { body(l) }
+  }
+
+  /// The lines of `str.splitlines()`, one at a time.
+  struct Lines {
+    let text: UnsafeBufferPointer<UInt8>
+    private var i = 0
+    private var start = 0
+
+    init(_ text: UnsafeBufferPointer<UInt8>) { self.text = text }
+
+    @inline(__always)
+    mutating func next() -> Range<Int>? {
+      guard let p = text.baseAddress else { return nil }
+      let n = text.count
+      while i < n {
+        // Eight bytes at a time while they hold no control byte and nothing non-ASCII.
+        if i &+ 8 <= n {
+          let x = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+          let high: UInt64 = 0x8080_8080_8080_8080
+          let below20 = (x &- 0x2020_2020_2020_2020) & ~x & high
+          if (x & high) | below20 == 0 {
+            i &+= 8
+            continue
+          }
         }
-      }
-      let b = p[i]
-      var brk = 0
-      if b < 0x20 {
-        switch b {
-        case 0x0A, 0x0B, 0x0C, 0x1C, 0x1D, 0x1E: brk = 1
-        case 0x0D: brk = i &+ 1 < n && p[i &+ 1] == 0x0A ? 2 : 1
-        default: break
+        let b = p[i]
+        var brk = 0
+        if b < 0x20 {
+          switch b {
+          case 0x0A, 0x0B, 0x0C, 0x1C, 0x1D, 0x1E: brk = 1
+          case 0x0D: brk = i &+ 1 < n && p[i &+ 1] == 0x0A ? 2 : 1
+          default: break
+          }
+        } else if b == 0xC2 {
+          if i &+ 1 < n && p[i &+ 1] == 0x85 { brk = 2 }
+        } else if b == 0xE2 {
+          if i &+ 2 < n && p[i &+ 1] == 0x80 && (p[i &+ 2] == 0xA8 || p[i &+ 2] == 0xA9) { brk = 3 }
         }
-      } else if b == 0xC2 {
-        if i &+ 1 < n && p[i &+ 1] == 0x85 { brk = 2 }
-      } else if b == 0xE2 {
-        if i &+ 2 < n && p[i &+ 1] == 0x80 && (p[i &+ 2] == 0xA8 || p[i &+ 2] == 0xA9) { brk = 3 }
-      }
-      if brk > 0 {
-        out.append(start..<i)
-        i &+= brk
-        start = i
-      } else {
+        if brk > 0 {
+          let line = start..<i
+          i &+= brk
+          start = i
+          return line
+        }
         i &+= 1
       }
+      if start < n {
+        let line = start..<n
+        start = n
+        return line
+      }
+      return nil
     }
-    if start < n { out.append(start..<n) }
   }
 
   /// Non-overlapping occurrences of one byte.
@@ -269,12 +293,54 @@ enum PyText {
 /// over all code points — which are mapped here; ASCII is lowercased; all other bytes are
 /// copied as they are (bytes ≥ 0x80 match no ASCII byte).
 struct LowercaseFinder {
+  /// Every phrase `contains` may be asked for (lower-case ASCII).
+  let phrases: [[UInt8]]
+  private let longest: Int
   private var folded: [UInt8] = []
+  /// For a long line, folded and searched a piece at a time: which phrases it holds.
+  private var found: [Bool]
+  private var isLong = false
+  /// Lines longer than this are searched piece by piece rather than folded whole (tests make
+  /// it small).
+  var pieceSize = 1 << 16
 
-  /// Folds `p[r]` into the buffer searched by `contains`.
+  init(phrases: [[UInt8]]) {
+    self.phrases = phrases
+    longest = phrases.map(\.count).max() ?? 0
+    found = [Bool](repeating: false, count: phrases.count)
+  }
+
   mutating func load(_ p: UnsafePointer<UInt8>, _ r: Range<Int>) {
-    folded.removeAll(keepingCapacity: true)
-    folded.reserveCapacity(r.count + 8)
+    folded.removeAll(keepingCapacity: folded.capacity <= 1 << 18)
+    guard r.count > pieceSize else {
+      isLong = false
+      Self.fold(p, r, into: &folded)
+      return
+    }
+    // Pieces end at character boundaries; each is searched after the last `longest - 1`
+    // folded bytes of the one before, so that a phrase across two pieces is found.
+    isLong = true
+    for k in found.indices { found[k] = false }
+    var start = r.lowerBound
+    while start < r.upperBound {
+      var end = min(start + pieceSize, r.upperBound)
+      while end < r.upperBound && p[end] & 0xC0 == 0x80 { end += 1 }
+      let keep = min(folded.count, max(0, longest - 1))
+      if keep < folded.count { folded.removeFirst(folded.count - keep) }
+      Self.fold(p, start..<end, into: &folded)
+      folded.withUnsafeBufferPointer { f in
+        for (k, q) in phrases.enumerated() where !found[k] && f.count >= q.count {
+          found[k] = q.withUnsafeBufferPointer { PyText.find(f.baseAddress!, f.count, $0.baseAddress!, $0.count) != nil }
+        }
+      }
+      start = end
+    }
+  }
+
+  /// Appends `p[r]` with ASCII letters lower-cased, and İ and K (Kelvin), whose Unicode
+  /// lower case is ASCII, folded too.
+  private static func fold(_ p: UnsafePointer<UInt8>, _ r: Range<Int>, into folded: inout [UInt8]) {
+    folded.reserveCapacity(folded.count + r.count + 8)
     var i = r.lowerBound
     let end = r.upperBound
     while i < end {
@@ -297,9 +363,13 @@ struct LowercaseFinder {
     }
   }
 
-  /// Whether the loaded text, lowercased, contains `phrase` (lowercase ASCII).
+  /// Whether the loaded line holds `phrase` (one of `phrases`), case-insensitively.
   func contains(_ phrase: [UInt8]) -> Bool {
-    folded.withUnsafeBufferPointer { f in
+    if isLong {
+      guard let k = phrases.firstIndex(of: phrase) else { preconditionFailure("phrase not given to LowercaseFinder") }
+      return found[k]
+    }
+    return folded.withUnsafeBufferPointer { f in
       phrase.withUnsafeBufferPointer { q in
         guard f.count >= q.count else { return false }
         return PyText.find(f.baseAddress!, f.count, q.baseAddress!, q.count) != nil
@@ -378,29 +448,47 @@ let terminalPunctuationScalars: [UInt32] = [
 
 /// datatrove's `find_duplicates`: over a sequence of strings (byte ranges of one text), how
 /// many elements equal an earlier one, and their total length in code points. Elements are
-/// hashed (XXH3) and compared byte for byte on a hash match; the table is reused.
+/// hashed (XXH3) into an open-addressing table of their byte ranges — 8 bytes a slot (start and
+/// length in 32 bits each) for texts under 4 GiB, 16 beyond — and compared byte for byte when
+/// the lengths match. The table is reused, and given back after an outsized text.
 struct DuplicateCounter {
-  private struct Slot {
-    var hash: UInt64
-    var start: Int
-    var count: Int
-  }
-
-  private var slots: [Slot] = []
+  /// (start + 1) << 32 | length; 0 for an empty slot.
+  private var compact: [UInt64] = []
+  /// start + 1 and length, two per slot, for texts of 4 GiB or more.
+  private var wide: [Int] = []
+  private var isWide = false
   private var mask = 0
+  private var shift: UInt64 = 64
+  private(set) var added = 0
   private(set) var duplicates = 0
   private(set) var duplicateChars = 0
 
-  /// Prepares for up to `elements` insertions.
-  mutating func reset(elements: Int) {
+  /// Prepares for up to `elements` insertions from a text of `textLength` bytes.
+  mutating func reset(elements: Int, textLength: Int) {
     var cap = 16
-    while cap < 2 &* elements { cap &<<= 1 }
-    if slots.count < cap {
-      slots = [Slot](repeating: Slot(hash: 0, start: -1, count: 0), count: cap)
+    var bits: UInt64 = 4
+    while cap < 2 &* elements {
+      cap &<<= 1
+      bits &+= 1
+    }
+    isWide = textLength >= Int(UInt32.max)
+    if isWide {
+      compact = []
+      if wide.count != 2 * cap { wide = []; wide = [Int](repeating: 0, count: 2 * cap) } else {
+        wide.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+      }
     } else {
-      for k in 0..<cap { slots[k].start = -1 }
+      wide = []
+      if compact.count < cap || compact.count > max(4 * cap, 1 << 20) {
+        compact = []
+        compact = [UInt64](repeating: 0, count: cap)
+      } else {
+        compact.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: cap) }
+      }
     }
     mask = cap &- 1
+    shift = 64 &- bits
+    added = 0
     duplicates = 0
     duplicateChars = 0
   }
@@ -409,17 +497,35 @@ struct DuplicateCounter {
   mutating func add(_ p: UnsafePointer<UInt8>, _ r: Range<Int>) {
     let n = r.count
     let h = XXH3.hash64(UnsafeBufferPointer(start: p + r.lowerBound, count: n))
-    var s = Int(truncatingIfNeeded: (h &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    var s = Int(truncatingIfNeeded: (h &* 0x9E37_79B9_7F4A_7C15) >> shift)
     let m = mask
-    let seen = slots.withUnsafeMutableBufferPointer { t -> Bool in
-      while true {
-        let slot = t[s]
-        if slot.start < 0 {
-          t[s] = Slot(hash: h, start: r.lowerBound, count: n)
-          return false
+    added &+= 1
+    let seen: Bool
+    if isWide {
+      seen = wide.withUnsafeMutableBufferPointer { t -> Bool in
+        while true {
+          let start = t[2 &* s]
+          if start == 0 {
+            t[2 &* s] = r.lowerBound &+ 1
+            t[2 &* s &+ 1] = n
+            return false
+          }
+          if t[2 &* s &+ 1] == n && memcmp(p + (start &- 1), p + r.lowerBound, n) == 0 { return true }
+          s = (s &+ 1) & m
         }
-        if slot.hash == h && slot.count == n && memcmp(p + slot.start, p + r.lowerBound, n) == 0 { return true }
-        s = (s &+ 1) & m
+      }
+    } else {
+      let entry = UInt64(r.lowerBound &+ 1) << 32 | UInt64(n)
+      seen = compact.withUnsafeMutableBufferPointer { t -> Bool in
+        while true {
+          let slot = t[s]
+          if slot == 0 {
+            t[s] = entry
+            return false
+          }
+          if slot & 0xFFFF_FFFF == UInt64(n) && memcmp(p + (Int(slot >> 32) &- 1), p + r.lowerBound, n) == 0 { return true }
+          s = (s &+ 1) & m
+        }
       }
     }
     if seen {

@@ -20,19 +20,19 @@ public final class UrlBlocklistFilter: DocumentStage {
         "field", .string, default: .string("url"),
         help: "field holding the document's URL (dotted for nested: metadata.url)"),
       ParameterSpec(
-        "domains_file", .scalarList,
+        "domains_file", .scalarList, file: .reads,
         help:
           "block-list files, one entry per line (# comments; gzip/zstd read through): a domain blocks it and all its subdomains; a URL with a path blocks that URL and everything under it"
       ),
       ParameterSpec("domains", .scalarList, help: "domains or URLs given inline, like domains_file's lines"),
       ParameterSpec(
-        "url_words_file", .scalarList,
+        "url_words_file", .scalarList, file: .reads,
         help:
           "files of banned words: drop when one is a whole word of the URL (the URL split at every character that is not a-z or 0-9, lower-cased)"
       ),
       ParameterSpec("url_words", .scalarList, help: "banned URL words given inline"),
       ParameterSpec(
-        "url_substrings_file", .scalarList,
+        "url_substrings_file", .scalarList, file: .reads,
         help:
           "files of banned substrings: drop when one occurs in the URL with everything but a-z and 0-9 removed, lower-cased (datatrove's banned_subwords)"
       ),

@@ -22,11 +22,11 @@ public final class WordlistFilter: DocumentStage {
         help:
           "language of the documents and of words_file; chooses the default match mode and, for en, the built-in list"),
       ParameterSpec(
-        "words_file", .scalarList,
+        "words_file", .scalarList, file: .reads,
         help: "list files for language: one word or phrase per line, # starts a comment line; gzip/zstd read through"),
       ParameterSpec("words", .scalarList, help: "words or phrases given inline, added to words_file's"),
       ParameterSpec(
-        "words_dir", .string,
+        "words_dir", .string, file: .readsDirectory,
         help:
           "a directory of lists named by language code (en, de.txt, zh, …): language's list, or every list with language_field"
       ),
@@ -76,7 +76,7 @@ public final class WordlistFilter: DocumentStage {
   let matchers: [(code: [UInt8], matcher: WordlistMatcher)]
   let languageField: String?
   private let languageBytes = ByteBuffer(capacity: 32)
-  private var scratch = WordlistScratch()
+  var scratch = WordlistScratch()
 
   init(_ p: StageParameters) throws(WinnowError) {
     let stage = "wordlist"
@@ -238,6 +238,8 @@ struct WordlistScratch {
   var folded: [UInt8] = []
   var collapsed = GrowableBytes()
   var matches: [WordlistMatcher.Match] = []
+  /// Bytes per piece folded at a time (`TextPieces`); tests make it small or whole.
+  var pieceSize = 1 << 16
 }
 
 /// A growable byte buffer with a stable base pointer, written through the pointer.
@@ -345,15 +347,37 @@ final class WordlistMatcher {
     _ text: UnsafeBufferPointer<UInt8>, into out: GrowableBytes, countWords: Bool, table: WordCharTable,
     lowercaseASCII: Bool = false
   ) -> (length: Int, words: Int, chars: Int) {
-    let n = text.count
-    out.ensure(n + 1)
-    guard let p = text.baseAddress, n > 0 else { return (0, 0, 0) }
-    let o = out.base
-    var k = 0
+    var state = CollapseState()
+    collapse(text, into: out, &state, countWords: countWords, table: table, lowercaseASCII: lowercaseASCII)
+    return (state.length, state.words, state.chars)
+  }
+
+  /// Where `collapse` stands after a piece of a text: the output so far, a pending space,
+  /// and the counts.
+  struct CollapseState {
+    var length = 0
     var space = false
     var inWord = false
     var words = 0
     var chars = 0
+  }
+
+  /// `collapse` for one piece of a text, appended after what `state` says is written.
+  @inline(__always)
+  static func collapse(
+    _ text: UnsafeBufferPointer<UInt8>, into out: GrowableBytes, _ state: inout CollapseState, countWords: Bool,
+    table: WordCharTable, lowercaseASCII: Bool = false
+  ) {
+    let n = text.count
+    out.grow(state.length + n + 1, keeping: state.length)
+    guard let p = text.baseAddress, n > 0 else { return }
+    let o = out.base
+    var k = state.length
+    var space = state.space
+    var inWord = state.inWord
+    var words = state.words
+    var chars = state.chars
+    defer { state = CollapseState(length: k, space: space, inWord: inWord, words: words, chars: chars) }
     var i = 0
     while i < n {
       let b = p[i]
@@ -434,7 +458,6 @@ final class WordlistMatcher {
       k += len
       i += len
     }
-    return (k, words, chars)
   }
 
   /// Matches in `text` (leftmost-longest, not overlapping) and the ratio: matched words over
@@ -445,17 +468,25 @@ final class WordlistMatcher {
   {
     if text.isEmpty { return (0, 0) }
     let countWords = wholeWords && !stopAtFirst
-    let (n, totalWords, totalChars): (Int, Int, Int)
-    if UTF8Bytes.isASCII(text) {
-      // ASCII: NFKC_Casefold is lower-casing, done while collapsing.
-      (n, totalWords, totalChars) = Self.collapse(
-        text, into: s.collapsed, countWords: countWords, table: words, lowercaseASCII: true)
-    } else {
-      s.normalizer.normalize(text, form: .nfkcCasefold, into: &s.folded)
-      (n, totalWords, totalChars) = s.folded.withUnsafeBufferPointer {
-        Self.collapse($0, into: s.collapsed, countWords: countWords, table: words)
+    // Folded and collapsed a piece at a time (`TextPieces`: pieces that fold as the whole text
+    // does and that no word spans), so that only the collapsed text is held whole.
+    var state = CollapseState()
+    let table = words
+    if s.collapsed.capacity > max(1 << 24, 4 * text.count) { s.collapsed = GrowableBytes() }
+    s.collapsed.grow(text.count + text.count / 8 + 64, keeping: 0)
+    TextPieces.forEach(text, size: s.pieceSize) { piece, _ in
+      if UTF8Bytes.isASCII(piece) {
+        // ASCII: NFKC_Casefold is lower-casing, done while collapsing.
+        Self.collapse(piece, into: s.collapsed, &state, countWords: countWords, table: table, lowercaseASCII: true)
+      } else {
+        s.normalizer.normalize(piece, form: .nfkcCasefold, into: &s.folded)
+        s.folded.withUnsafeBufferPointer {
+          Self.collapse($0, into: s.collapsed, &state, countWords: countWords, table: table)
+        }
       }
     }
+    if s.folded.capacity > 1 << 20 { s.folded = [] }
+    let (n, totalWords, totalChars) = (state.length, state.words, state.chars)
     let p = UnsafePointer(s.collapsed.base)
     s.matches.removeAll(keepingCapacity: true)
     let whole = wholeWords

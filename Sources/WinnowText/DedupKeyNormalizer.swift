@@ -23,8 +23,31 @@ public struct DedupKeyNormalizer: Sendable {
   var normalizer = TextNormalizer()
   // NFKC output of the non-ASCII path, kept to reuse its storage.
   var nfkc: [UInt8] = []
+  // One piece's key (`forEachKeyPiece`), and bytes per piece (tests make it small or whole).
+  var pieceKey: [UInt8] = []
+  var pieceSize = 1 << 16
 
   public init() {}
+
+  /// Calls `body` with the dedup key of `input` in consecutive pieces (their concatenation is
+  /// the key), normalising the text a piece at a time (`TextPieces`): a long text's key is
+  /// never built whole. Pieces end at whitespace, so no word spans two of them, and the key is
+  /// the non-empty pieces' keys joined by single spaces.
+  public mutating func forEachKeyPiece(_ input: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    var key = pieceKey
+    pieceKey = []
+    var any = false
+    TextPieces.forEach(input, size: pieceSize) { piece, _ in
+      normalize(piece, into: &key)
+      guard !key.isEmpty else { return }
+      if any { withUnsafeBytes(of: UInt8(0x20)) { body($0.bindMemory(to: UInt8.self)) } }
+      key.withUnsafeBufferPointer(body)
+      any = true
+    }
+    pieceKey = key
+    if pieceKey.capacity > 1 << 20 { pieceKey = [] }
+    if nfkc.capacity > 1 << 20 { nfkc = [] }
+  }
 
   /// Replaces `out` with the dedup key of `input`.
   public mutating func normalize(_ input: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {

@@ -153,3 +153,42 @@ func writeOutput(
   let written = out.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
   if out.count > written { out.removeLast(out.count - written) }
 }
+
+/// Long texts in pieces for the passes that need a copy of what they work on (Unicode
+/// normalisation, case mapping, folding): each piece's copy is small, whatever the text's
+/// length.
+public enum TextPieces {
+  /// Calls `body` with consecutive pieces of `text` of about `size` bytes each, every piece but
+  /// the last ending just after an ASCII space, tab or line feed; `body` learns whether the
+  /// piece is the last. A text without such bytes is one piece.
+  ///
+  /// Cut there, pieces are independent for NFC, NFKC, NFD and NFKC_Casefold (those characters
+  /// are starters that compose with nothing, so nothing reorders or combines across them), for
+  /// full case mapping (the final-sigma context stops at whitespace) and for anything that
+  /// takes whitespace as a separator (words, numbers, runs of spaces): such a pass gives, piece
+  /// by piece, the same result as on the whole text. A `\r\n` is never cut.
+  public static func forEach(
+    _ text: UnsafeBufferPointer<UInt8>, size: Int = 1 << 16, _ body: (UnsafeBufferPointer<UInt8>, _ last: Bool) -> Void
+  ) {
+    guard let p = text.baseAddress, text.count > 0 else {
+      body(text, true)
+      return
+    }
+    let n = text.count
+    var start = 0
+    while start < n {
+      var end = n
+      var i = start + size
+      while i < n {
+        let b = p[i]
+        if b == 0x20 || b == 0x0A || b == 0x09 {
+          end = i + 1
+          break
+        }
+        i += 1
+      }
+      body(UnsafeBufferPointer(start: p + start, count: end - start), end == n)
+      start = end
+    }
+  }
+}

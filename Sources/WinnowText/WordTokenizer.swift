@@ -9,6 +9,9 @@
 /// right for languages written without spaces, but not datatrove's
 /// per-language tokenizers (those need models or packages it downloads).
 ///
+/// Words are handed out in batches (`forEachWordBatch`), so that a long text's
+/// words need not all be held at once.
+///
 /// A value type holding its own scratch buffers: keep one per stage.
 public struct WordTokenizer {
   public enum Kind: Sendable, Equatable { case spacyEnglish, icu }
@@ -16,8 +19,10 @@ public struct WordTokenizer {
   public let kind: Kind
   var spacy: SpacyTokenizer?
   var breaker = WordBreaker()
-  var segments: [WordSegment] = []
-  var tokens: [SpacyTokenizer.Token] = []
+  var batch: [Range<Int>] = []
+
+  /// Words per batch of `forEachWordBatch` (about; spaCy's batches can be a little longer).
+  public static let batchSize = 4096
 
   public init(language: String = "en") {
     self.language = language
@@ -28,33 +33,68 @@ public struct WordTokenizer {
   /// The word tokens of `text` (whitespace tokens dropped), replacing `out`'s contents.
   public mutating func words(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Range<Int>]) {
     out.removeAll(keepingCapacity: true)
+    forEachWordBatch(text) { out.append(contentsOf: $0) }
+  }
+
+  /// Calls `body` with the word tokens of `text` in order, a batch at a time (never an empty
+  /// one). A batch is valid only during the call.
+  public mutating func forEachWordBatch(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<Range<Int>>) -> Void) {
+    // Moved out while in use, so that the closures below do not capture `self`.
+    var batch = self.batch
+    self.batch = []
+    batch.removeAll(keepingCapacity: true)
     switch kind {
     case .spacyEnglish:
-      spacy!.tokenize(text, into: &tokens)
-      for t in tokens where !t.isSpace { out.append(t.range) }
+      var spacy = self.spacy!
+      self.spacy = nil
+      spacy.forEachTokenBatch(text) { tokens in
+        for t in tokens where !t.isSpace { batch.append(t.range) }
+        if !batch.isEmpty {
+          batch.withUnsafeBufferPointer(body)
+          batch.removeAll(keepingCapacity: true)
+        }
+      }
+      self.spacy = spacy
     case .icu:
-      breaker.segments(in: text, into: &segments)
-      for s in segments where !isAllWhitespace(text, s.range) { out.append(s.range) }
+      breaker.forEachSegment(in: text) { s in
+        guard !Self.isAllWhitespace(text, s.range) else { return }
+        batch.append(s.range)
+        if batch.count >= Self.batchSize {
+          batch.withUnsafeBufferPointer(body)
+          batch.removeAll(keepingCapacity: true)
+        }
+      }
+      if !batch.isEmpty { batch.withUnsafeBufferPointer(body) }
     }
+    batch.removeAll(keepingCapacity: true)
+    self.batch = batch
+  }
+
+  /// How many word tokens `text` has.
+  public mutating func wordCount(_ text: UnsafeBufferPointer<UInt8>) -> Int {
+    var n = 0
+    forEachWordBatch(text) { n += $0.count }
+    return n
   }
 
   /// How many sentences spaCy's sentencizer finds in `text` (datatrove's
   /// `len(split_into_sentences(text))`). With ICU word segmentation the same
-  /// rule runs over ICU's tokens.
+  /// rule runs over ICU's tokens. The tokens are not held.
   public mutating func sentenceCount(_ text: UnsafeBufferPointer<UInt8>) -> Int {
     switch kind {
     case .spacyEnglish:
-      spacy!.tokenize(text, into: &tokens)
-      return spacy!.sentenceCount(text, tokens)
+      return spacy!.sentenceCount(text)
     case .icu:
-      breaker.segments(in: text, into: &segments)
-      tokens.removeAll(keepingCapacity: true)
-      for s in segments { tokens.append(.init(start: s.start, end: s.end, isSpace: isAllWhitespace(text, s.range))) }
-      return SpacyRules.english.sentenceCount(text, tokens)
+      var counter = SentenceCounter()
+      let rules = SpacyRules.english
+      breaker.forEachSegment(in: text) { s in
+        counter.add(text, .init(start: s.start, end: s.end, isSpace: Self.isAllWhitespace(text, s.range)), rules)
+      }
+      return counter.sentences
     }
   }
 
-  private func isAllWhitespace(_ text: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+  private static func isAllWhitespace(_ text: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
     var all = true
     UTF8Bytes.forEachScalar(in: UnsafeBufferPointer(rebasing: text[r])) { s, _ in
       if !UnicodeWhitespace.contains(s) { all = false }

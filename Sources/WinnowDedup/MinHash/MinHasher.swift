@@ -41,13 +41,18 @@ public struct MinHasher {
   static let prime: UInt64 = (1 << 61) - 1
   var simplifier = ShingleTextSimplifier()
   var tokenizer: WordTokenizer
-  var words: [Range<Int>] = []
+  /// The last n words, as a ring, for the shingle that ends at the current word.
+  var recent: [Range<Int>] = []
   var joined: [UInt8] = []
-  var scalarStarts: [Int] = []
+  /// With `distinct` off: shingle hashes waiting to be folded into the signature.
+  var pending: [UInt64] = []
+  var partial: [UInt64] = []
   /// The shingle hashes of the last document: sorted and distinct when `distinct` is set
-  /// (the exact check compares sets), else in text order with repeats (a minimum does not
-  /// mind them, and sorting costs more than hashing the few repeats).
+  /// (the exact check compares sets, and the count is of distinct shingles). Without
+  /// `distinct` they are not kept: the signature is the minimum over them, taken as they come
+  /// (a minimum does not mind repeats), and `shingleCount` counts them with repeats.
   public private(set) var shingles: [UInt64] = []
+  public private(set) var shingleCount = 0
   public var distinct = true
   /// The simplified text of the last document.
   public var simplifiedText: [UInt8] { simplifier.output }
@@ -67,63 +72,181 @@ public struct MinHasher {
   /// when the text has no shingle.
   public mutating func sign(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
     computeShingles(text)
-    guard !shingles.isEmpty else { return false }
-    computeSignature()
+    guard shingleCount > 0 else { return false }
+    if distinct { computeSignature() }
     return true
   }
 
   mutating func computeShingles(_ text: UnsafeBufferPointer<UInt8>) {
-    shingles.removeAll(keepingCapacity: true)
     simplifier.simplify(text)
     let n = config.ngram
-    simplifier.output.withUnsafeBufferPointer { s in
+    // Moved out while shingles are made, so that the closures below do not capture `self`.
+    var sink = ShingleSink(
+      distinct: distinct, a: a, b: b, shingles: shingles, pending: pending, partial: partial, signature: signature)
+    shingles = []
+    pending = []
+    partial = []
+    signature = []
+    var ring = recent
+    recent = []
+    var joined = self.joined
+    self.joined = []
+    sink.start()
+    if distinct {
+      // At most one shingle per word (a word and its separator take two bytes) or character:
+      // reserved up front (memory not written is not resident), so that the list is never
+      // copied while it grows, which would hold it twice.
+      let words = simplifier.output.count / 2 + 16
+      sink.shingles.reserveCapacity(config.unit == .word ? words : simplifier.output.count + 16)
+    }
+    // Shingles are streamed: words (or characters) come a batch at a time and only the last
+    // n are held, so a long text needs no list of its words.
+    let simplified = simplifier.output
+    let unit = config.unit
+    simplified.withUnsafeBufferPointer { s in
       guard let base = s.baseAddress else { return }
-      switch config.unit {
+      switch unit {
       case .word:
-        tokenizer.words(s, into: &words)
-        guard words.count >= n else { return }
-        shingles.reserveCapacity(words.count - n + 1)
-        for i in 0...(words.count - n) {
-          // Words one space apart are the joined n-gram already; others are copied.
-          var contiguous = true
-          for k in i..<(i + n - 1) where words[k + 1].lowerBound != words[k].upperBound + 1 || base[words[k].upperBound] != 0x20 {
-            contiguous = false
-            break
-          }
-          if contiguous {
-            shingles.append(XXH64(base + words[i].lowerBound, words[i + n - 1].upperBound - words[i].lowerBound, 0))
-          } else {
-            joined.removeAll(keepingCapacity: true)
-            for k in i..<(i + n) {
-              if k > i { joined.append(0x20) }
-              joined.append(contentsOf: UnsafeBufferPointer(rebasing: s[words[k]]))
+        ring.removeAll(keepingCapacity: true)
+        var seen = 0
+        tokenizer.forEachWordBatch(s) { batch in
+          for r in batch {
+            if ring.count < n { ring.append(r) } else { ring[seen % n] = r }
+            seen += 1
+            guard seen >= n else { continue }
+            // The window's words, oldest first, are ring[(seen + k) % n] for k in 0..<n.
+            let first = ring[seen % n]
+            // Words one space apart are the joined n-gram already; others are copied.
+            var contiguous = true
+            var k = 0
+            while k < n - 1 {
+              let a = ring[(seen + k) % n]
+              let b = ring[(seen + k + 1) % n]
+              if b.lowerBound != a.upperBound + 1 || base[a.upperBound] != 0x20 {
+                contiguous = false
+                break
+              }
+              k += 1
             }
-            shingles.append(joined.withUnsafeBufferPointer { XXH64($0.baseAddress, $0.count, 0) })
+            if contiguous {
+              sink.add(XXH64(base + first.lowerBound, r.upperBound - first.lowerBound, 0))
+            } else {
+              joined.removeAll(keepingCapacity: true)
+              for k in 0..<n {
+                if k > 0 { joined.append(0x20) }
+                joined.append(contentsOf: UnsafeBufferPointer(rebasing: s[ring[(seen + k) % n]]))
+              }
+              sink.add(joined.withUnsafeBufferPointer { XXH64($0.baseAddress, $0.count, 0) })
+            }
           }
         }
       case .char:
-        scalarStarts.removeAll(keepingCapacity: true)
+        // The starts of the last n + 1 scalars (a ring): a shingle spans n scalars.
+        var starts = [Int](repeating: 0, count: n + 1)
+        var scalars = 0
         var i = 0
-        while i < s.count {
-          scalarStarts.append(i)
+        while true {
+          starts[scalars % (n + 1)] = i
+          if scalars >= n {
+            let from = starts[(scalars - n) % (n + 1)]
+            sink.add(XXH64(base + from, i - from, 0))
+          }
+          guard i < s.count else { break }
           i += s[i] < 0x80 ? 1 : UTF8Bytes.decode(s, at: i).length
-        }
-        scalarStarts.append(s.count)
-        let count = scalarStarts.count - 1
-        guard count >= n else { return }
-        for k in 0...(count - n) {
-          shingles.append(XXH64(base + scalarStarts[k], scalarStarts[k + n] - scalarStarts[k], 0))
+          scalars += 1
         }
       }
     }
-    guard distinct else { return }
-    shingles.sort()
-    var w = 0
-    for h in shingles where w == 0 || shingles[w - 1] != h {
-      shingles[w] = h
-      w += 1
+    sink.finish()
+    shingles = sink.shingles
+    pending = sink.pending
+    partial = sink.partial
+    signature = sink.signature
+    shingleCount = sink.count
+    recent = ring
+    self.joined = joined
+  }
+
+  /// Where shingle hashes go: kept for a sorted, distinct list, or folded into the signature
+  /// a batch at a time.
+  struct ShingleSink {
+    let distinct: Bool
+    let a: [UInt64]
+    let b: [UInt64]
+    var shingles: [UInt64]
+    var pending: [UInt64]
+    var partial: [UInt64]
+    var signature: [UInt64]
+    var count = 0
+
+    init(
+      distinct: Bool, a: [UInt64], b: [UInt64], shingles: [UInt64], pending: [UInt64], partial: [UInt64],
+      signature: [UInt64]
+    ) {
+      self.distinct = distinct
+      self.a = a
+      self.b = b
+      self.shingles = shingles
+      self.pending = pending
+      self.partial = partial
+      self.signature = signature
     }
-    shingles.removeLast(shingles.count - w)
+
+    mutating func start() {
+      shingles.removeAll(keepingCapacity: shingles.capacity <= 1 << 20)
+      pending.removeAll(keepingCapacity: true)
+      for k in signature.indices { signature[k] = UInt64.max }
+      count = 0
+    }
+
+    @inline(__always)
+    mutating func add(_ h: UInt64) {
+      if distinct {
+        shingles.append(h)
+        return
+      }
+      count += 1
+      pending.append(h)
+      if pending.count >= 1 << 12 { flush() }
+    }
+
+    /// Folds the pending hashes into the signature (each function's minimum so far).
+    mutating func flush() {
+      guard !pending.isEmpty else { return }
+      let hashes = signature.count
+      if partial.count != hashes { partial = [UInt64](repeating: 0, count: hashes) }
+      a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          pending.withUnsafeBufferPointer { shingles in
+            partial.withUnsafeMutableBufferPointer { sig in
+              wn_minhash_signature(shingles.baseAddress, shingles.count, a.baseAddress, b.baseAddress, hashes, sig.baseAddress)
+            }
+          }
+        }
+      }
+      for k in 0..<hashes where partial[k] < signature[k] { signature[k] = partial[k] }
+      pending.removeAll(keepingCapacity: true)
+    }
+
+    mutating func finish() {
+      guard distinct else {
+        flush()
+        return
+      }
+      MinHasher.sortInPlace(&shingles)
+      // Distinct values moved to the front in place (iterating the array while writing it
+      // would copy it).
+      let w = shingles.withUnsafeMutableBufferPointer { v -> Int in
+        var w = 0
+        for i in 0..<v.count where w == 0 || v[w - 1] != v[i] {
+          v[w] = v[i]
+          w += 1
+        }
+        return w
+      }
+      shingles.removeLast(shingles.count - w)
+      count = w
+    }
   }
 
   /// The minimum of each hash function over the shingles (`CMinHashKernel`: four functions
@@ -138,6 +261,92 @@ public struct MinHasher {
           }
         }
       }
+    }
+  }
+
+  /// Sorts in place (introsort: no second buffer, unlike the standard library's merge sort,
+  /// which for a long text's shingles would hold them half again).
+  static func sortInPlace(_ v: inout [UInt64]) {
+    v.withUnsafeMutableBufferPointer { b in
+      guard b.count > 1 else { return }
+      var depth = 2 * (Int.bitWidth - b.count.leadingZeroBitCount)
+      introsort(b.baseAddress!, 0, b.count, &depth)
+    }
+  }
+
+  private static func introsort(_ p: UnsafeMutablePointer<UInt64>, _ lo: Int, _ hi: Int, _ depth: inout Int) {
+    var lo = lo
+    var hi = hi
+    while hi - lo > 24 {
+      if depth == 0 {
+        heapsort(p + lo, hi - lo)
+        return
+      }
+      depth -= 1
+      // Median of three as the pivot, then Hoare partition.
+      let mid = lo + (hi - lo) / 2
+      let a = p[lo], b = p[mid], c = p[hi - 1]
+      let pivot = max(min(a, b), min(max(a, b), c))
+      var i = lo - 1
+      var j = hi
+      while true {
+        repeat { i += 1 } while p[i] < pivot
+        repeat { j -= 1 } while p[j] > pivot
+        if i >= j { break }
+        swapAt(p, i, j)
+      }
+      // Recurse into the smaller side, loop on the larger.
+      if j + 1 - lo < hi - (j + 1) {
+        var d = depth
+        introsort(p, lo, j + 1, &d)
+        lo = j + 1
+      } else {
+        var d = depth
+        introsort(p, j + 1, hi, &d)
+        hi = j + 1
+      }
+    }
+    // Insertion sort for the short rest.
+    if hi - lo < 2 { return }
+    for i in (lo + 1)..<hi {
+      let x = p[i]
+      var j = i - 1
+      while j >= lo && p[j] > x {
+        p[j + 1] = p[j]
+        j -= 1
+      }
+      p[j + 1] = x
+    }
+  }
+
+  @inline(__always)
+  private static func swapAt(_ p: UnsafeMutablePointer<UInt64>, _ i: Int, _ j: Int) {
+    let t = p[i]
+    p[i] = p[j]
+    p[j] = t
+  }
+
+  private static func heapsort(_ p: UnsafeMutablePointer<UInt64>, _ n: Int) {
+    func siftDown(_ start: Int, _ end: Int) {
+      var root = start
+      while 2 * root + 1 < end {
+        var child = 2 * root + 1
+        if child + 1 < end && p[child] < p[child + 1] { child += 1 }
+        if p[root] >= p[child] { return }
+        swapAt(p, root, child)
+        root = child
+      }
+    }
+    var start = n / 2 - 1
+    while start >= 0 {
+      siftDown(start, n)
+      start -= 1
+    }
+    var end = n - 1
+    while end > 0 {
+      swapAt(p, 0, end)
+      siftDown(0, end)
+      end -= 1
     }
   }
 

@@ -13,15 +13,20 @@ import WinnowText
 /// 5. accents go: canonical decomposition (NFD), then every nonspacing mark (Mn) is removed;
 ///    the result is stripped again.
 ///
-/// Steps 2–4 are one pass over the bytes; ASCII text never reaches ICU.
+/// Steps 2–4 are one pass over the bytes; ASCII text never reaches ICU. A long text goes
+/// through in pieces (`TextPieces`, cut after whitespace, where every step gives the same
+/// result piece by piece), so that only the simplified text itself is held whole.
 public struct ShingleTextSimplifier {
   var normalizer = TextNormalizer()
   var lowered: [UInt8] = []
   var decomposed: [UInt8] = []
   /// The simplified text of the last call.
   public private(set) var output: [UInt8] = []
-  /// Written by `simplify`, only ever grown (no zero-filling per document).
+  /// Steps 2-4 of one piece, written by `simplifyPiece`, only ever grown (no zero-filling per
+  /// piece).
   var scratch: [UInt8] = []
+  /// Bytes per piece (`TextPieces`); tests make it small or whole.
+  var pieceSize = 1 << 16
 
   // Tables held by the instance: a `static let` read in the inner loop costs a `swift_once`
   // check per character.
@@ -60,14 +65,37 @@ public struct ShingleTextSimplifier {
 
   /// Simplifies `text` into `output`.
   public mutating func simplify(_ text: UnsafeBufferPointer<UInt8>) {
+    output.removeAll(keepingCapacity: output.capacity <= 4 * max(text.count, 1 << 20))
+    // Lower-casing may lengthen a little: room reserved up front (not touched until used), so
+    // that the output is not copied as it grows.
+    output.reserveCapacity(text.count + text.count / 8 + 64)
+    var pendingSpace = false
+    TextPieces.forEach(text, size: pieceSize) { piece, _ in simplifyPiece(piece, pendingSpace: &pendingSpace) }
+    // Removing marks can leave a space at either end (a mark standing alone after a space).
+    var end = output.count
+    while end > 0 && output[end - 1] == 0x20 { end -= 1 }
+    var start = 0
+    while start < end && output[start] == 0x20 { start += 1 }
+    if end < output.count { output.removeLast(output.count - end) }
+    if start > 0 { output.removeFirst(start) }
+    if lowered.capacity > 1 << 20 { lowered = [] }
+    if decomposed.capacity > 1 << 20 { decomposed = [] }
+    if scratch.capacity > 1 << 20 { scratch = [] }
+  }
+
+  /// Steps 1-5 for one piece, appended to `output`. `pendingSpace`: a separator was seen after
+  /// the last character written (written before the next one, never at the end).
+  mutating func simplifyPiece(_ text: UnsafeBufferPointer<UInt8>, pendingSpace: inout Bool) {
     normalizer.lowercase(text, into: &lowered)
     // Output is never longer than three bytes per input byte (an ill-formed byte becomes
-    // U+FFFD); everything else shrinks or stays.
+    // U+FFFD), plus the pending space; everything else shrinks or stays.
     let capacity = lowered.count * 3 + 16
     if scratch.count < capacity { scratch = [UInt8](repeating: 0, count: capacity + capacity / 2) }
     // Whether accents may need stripping: some scalar kept is not inert under NFD.
     var decomposable = false
     var w = 0
+    // Whether anything was written before this piece (a separator then counts).
+    let started = !output.isEmpty
     let classes = self.classes
     let tables = self.tables
     // Moved out while written, so that the helper methods may read `self`.
@@ -78,8 +106,7 @@ public struct ShingleTextSimplifier {
         let dst = dstBuffer.baseAddress!
         let n = src.count
         var i = 0
-        var pendingSpace = false
-        @inline(__always) func emitSeparator() { if w > 0 { pendingSpace = true } }
+        @inline(__always) func emitSeparator() { if started || w > 0 { pendingSpace = true } }
         @inline(__always) func beforeEmit() {
           if pendingSpace {
             dst[w] = 0x20
@@ -137,10 +164,12 @@ public struct ShingleTextSimplifier {
         }
       }
     }
-    output.removeAll(keepingCapacity: true)
-    output.append(contentsOf: out[0..<w])
+    if decomposable {
+      out.withUnsafeBufferPointer { stripMarks(UnsafeBufferPointer(rebasing: $0[0..<w])) }
+    } else {
+      output.append(contentsOf: out[0..<w])
+    }
     scratch = out
-    if decomposable { stripMarks() }
   }
 
   /// The end of the number starting at `i`: digits, then at most one separator followed by
@@ -173,10 +202,10 @@ public struct ShingleTextSimplifier {
     return i
   }
 
-  /// NFD, then every nonspacing mark removed, then stripped.
-  mutating func stripMarks() {
-    output.withUnsafeBufferPointer { normalizer.normalize($0, form: .nfd, into: &decomposed) }
-    output.removeAll(keepingCapacity: true)
+  /// NFD, then every nonspacing mark removed, appended to `output` (the ends are stripped
+  /// once the whole text is done).
+  mutating func stripMarks(_ piece: UnsafeBufferPointer<UInt8>) {
+    normalizer.normalize(piece, form: .nfd, into: &decomposed)
     decomposed.withUnsafeBufferPointer { src in
       var i = 0
       while i < src.count {
@@ -192,13 +221,6 @@ public struct ShingleTextSimplifier {
         i += len
       }
     }
-    // Removing marks can leave a space at either end (a mark standing alone after a space).
-    // Steps 2-4 left no whitespace but single spaces, and decomposition makes none.
-    var end = output.count
-    while end > 0 && output[end - 1] == 0x20 { end -= 1 }
-    var start = 0
-    while start < end && output[start] == 0x20 { start += 1 }
-    if start > 0 || end < output.count { output = Array(output[start..<end]) }
   }
 }
 

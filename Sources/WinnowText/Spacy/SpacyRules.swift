@@ -135,19 +135,9 @@ final class SpacyRules: @unchecked Sendable {
   /// spaCy's sentencizer over a token sequence: a sentence ends after a token that is a
   /// sentence-final mark, at the next token that is not punctuation.
   func sentenceCount(_ text: UnsafeBufferPointer<UInt8>, _ tokens: [SpacyTokenizer.Token]) -> Int {
-    guard !tokens.isEmpty else { return 0 }
-    var count = 1
-    var seenPeriod = false
-    for t in tokens {
-      let isFinal = isSentenceFinal(text, t)
-      if seenPeriod && !isFinal && !Self.isPunctuation(text, t) {
-        count += 1
-        seenPeriod = false
-      } else if isFinal {
-        seenPeriod = true
-      }
-    }
-    return count
+    var counter = SentenceCounter()
+    for t in tokens { counter.add(text, t, self) }
+    return counter.sentences
   }
 
   func isSentenceFinal(_ text: UnsafeBufferPointer<UInt8>, _ t: SpacyTokenizer.Token) -> Bool {
@@ -170,6 +160,28 @@ final class SpacyRules: @unchecked Sendable {
     }
     return all
   }
+}
+
+/// spaCy's sentencizer fed one token at a time, so that the tokens need not be held.
+struct SentenceCounter {
+  private var tokens = 0
+  private var count = 1
+  private var seenPeriod = false
+
+  @inline(__always)
+  mutating func add(_ text: UnsafeBufferPointer<UInt8>, _ t: SpacyTokenizer.Token, _ rules: SpacyRules) {
+    tokens &+= 1
+    let isFinal = rules.isSentenceFinal(text, t)
+    if seenPeriod && !isFinal && !SpacyRules.isPunctuation(text, t) {
+      count += 1
+      seenPeriod = false
+    } else if isFinal {
+      seenPeriod = true
+    }
+  }
+
+  /// Sentences so far (none without tokens).
+  var sentences: Int { tokens == 0 ? 0 : count }
 }
 
 extension SpacyTokenizer {
@@ -350,6 +362,7 @@ final class PhraseTable: Sendable {
       maxFirstLength = max(maxFirstLength, first.count)
     }
     self.phrases = phrases
+    maxTokens = phrases.map(\.count).max() ?? 0
     self.groups = groups
     self.firstBytes = firstBytes
     self.maxFirstLength = maxFirstLength
@@ -384,6 +397,9 @@ final class PhraseTable: Sendable {
   }
 
   var isEmpty: Bool { phrases.isEmpty }
+
+  /// The most tokens a phrase has: how far a match can reach from its first token.
+  let maxTokens: Int
 
   @inline(__always)
   func mayStart(first: UInt8, last: UInt8, length: Int) -> Bool {

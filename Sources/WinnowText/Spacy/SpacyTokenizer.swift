@@ -46,6 +46,8 @@ public struct SpacyTokenizer {
   var suffixes: [Range<Int>] = []
   var infixes: [Range<Int>] = []
   var raw: [Token] = []
+  /// Tokens of the current text not yet handed out (`forEachTokenBatch`).
+  var pending: [Token] = []
   var matches: [(start: Int, end: Int)] = []
   /// Rule candidates for scalars outside ASCII, found once per scalar.
   var prefixCache: [UInt32: [Int32]] = [:]
@@ -68,6 +70,75 @@ public struct SpacyTokenizer {
   /// All tokens of `text`, whitespace tokens included, replacing `out`'s contents.
   public mutating func tokenize(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Token]) {
     out.removeAll(keepingCapacity: true)
+    forEachTokenBatch(text) { out.append(contentsOf: $0) }
+  }
+
+  /// Tokens are handed out in batches of about this many (small in tests, to put many batch
+  /// boundaries in a short text).
+  var batchSize = 4096
+
+  /// Calls `body` with the tokens of `text` in order (whitespace tokens included), a batch at
+  /// a time, so that a long text's tokens are never all held: working memory stays a few
+  /// batches whatever the text's length. The special-case pass (step 3) runs on stretches of
+  /// tokens that end where no special-case match can cross, which gives exactly the tokens of
+  /// one pass over the whole text. A batch is valid only during the call.
+  public mutating func forEachTokenBatch(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<Token>) -> Void) {
+    // Moved out while in use: `chunk` and the special-case pass mutate `self`.
+    var pending = self.pending
+    self.pending = []
+    pending.removeAll(keepingCapacity: true)
+    var flushAt = batchSize
+    var chunks = WhitespaceChunks(text)
+    while let c = chunks.next() {
+      chunk(text, c.start, c.end, isSpace: c.isSpace, true, &pending)
+      if pending.count >= flushAt { flushAt = emitSettled(text, &pending, body) }
+    }
+    applySpecialCases(text, &pending)
+    if !pending.isEmpty { pending.withUnsafeBufferPointer(body) }
+    pending.removeAll(keepingCapacity: pending.capacity <= 4 * batchSize)
+    self.pending = pending
+  }
+
+  /// Hands out the leading tokens of `pending` that no special-case match can join to a later
+  /// token, after their special-case pass, and removes them. A match starts at most
+  /// `maxTokens - 1` tokens before its last one, so the matches that start before
+  /// `count - maxTokens` are all known; the cut goes there, moved back before any match that
+  /// would cross it. Returns the count at which to try again.
+  private mutating func emitSettled(
+    _ text: UnsafeBufferPointer<UInt8>, _ pending: inout [Token], _ body: (UnsafeBufferPointer<Token>) -> Void
+  ) -> Int {
+    let phrases = rules.phrases
+    if phrases.isEmpty {
+      pending.withUnsafeBufferPointer(body)
+      pending.removeAll(keepingCapacity: true)
+      return batchSize
+    }
+    let known = pending.count - phrases.maxTokens
+    guard known > 0 else { return pending.count + batchSize }
+    findSpecialCases(text, pending, startingBefore: known)
+    var cut = known
+    var moved = true
+    while moved {
+      moved = false
+      for m in matches where m.start < cut && m.end > cut {
+        cut = m.start
+        moved = true
+      }
+    }
+    // Matches chained across the whole stretch (a pathological run of emoticons): wait for
+    // more tokens, growing the stretch geometrically.
+    guard cut > 0 else { return pending.count * 2 }
+    matches.removeAll { $0.start >= cut }
+    let settled = mergeSpecialCases(text, pending, upTo: cut)
+    settled.withUnsafeBufferPointer(body)
+    pending.removeFirst(cut)
+    return batchSize
+  }
+
+  /// The tokens of `text` from one special-case pass over all of them: what
+  /// `forEachTokenBatch` must give, batch by batch (tests compare the two).
+  mutating func tokenizeWhole(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Token]) {
+    out.removeAll(keepingCapacity: true)
     tokenizeAffixes(text, withSpecialCases: true, into: &out)
     applySpecialCases(text, &out)
   }
@@ -77,36 +148,21 @@ public struct SpacyTokenizer {
     rules.sentenceCount(text, tokens)
   }
 
+  /// How many sentences spaCy's sentencizer finds in `text`, without holding its tokens.
+  public mutating func sentenceCount(_ text: UnsafeBufferPointer<UInt8>) -> Int {
+    var counter = SentenceCounter()
+    let rules = self.rules
+    forEachTokenBatch(text) { batch in
+      for t in batch { counter.add(text, t, rules) }
+    }
+    return counter.sentences
+  }
+
   // MARK: - Step 1: whitespace
 
   mutating func tokenizeAffixes(_ text: UnsafeBufferPointer<UInt8>, withSpecialCases: Bool, into out: inout [Token]) {
-    let n = text.count
-    guard n > 0, let p = text.baseAddress else { return }
-    var (first, _) = UTF8Bytes.decode(text, at: 0)
-    var inSpace = UnicodeWhitespace.contains(first)
-    var start = 0
-    var i = 0
-    while i < n {
-      let b = p[i]
-      let isSpace: Bool
-      let len: Int
-      if b < 0x80 {
-        isSpace = UnicodeWhitespace.isASCIIWhitespace(b)
-        len = 1
-      } else {
-        let (s, l) = UTF8Bytes.decode(text, at: i)
-        first = s
-        isSpace = UnicodeWhitespace.contains(s)
-        len = l
-      }
-      if isSpace != inSpace {
-        if start < i { chunk(text, start, i, isSpace: inSpace, withSpecialCases, &out) }
-        start = b == 0x20 ? i + 1 : i
-        inSpace.toggle()
-      }
-      i += len
-    }
-    if start < n { chunk(text, start, n, isSpace: inSpace, withSpecialCases, &out) }
+    var chunks = WhitespaceChunks(text)
+    while let c = chunks.next() { chunk(text, c.start, c.end, isSpace: c.isSpace, withSpecialCases, &out) }
   }
 
   // MARK: - Step 2: one chunk
@@ -433,9 +489,17 @@ public struct SpacyTokenizer {
 
   private mutating func applySpecialCases(_ text: UnsafeBufferPointer<UInt8>, _ tokens: inout [Token]) {
     guard !tokens.isEmpty, !rules.phrases.isEmpty else { return }
+    findSpecialCases(text, tokens, startingBefore: tokens.count)
+    guard !matches.isEmpty else { return }
+    tokens = mergeSpecialCases(text, tokens, upTo: tokens.count)
+  }
+
+  /// Finds, into `matches`, every phrase match that starts before token `limit` (the tokens
+  /// must reach `maxTokens - 1` past it, or to the end of the text).
+  private mutating func findSpecialCases(_ text: UnsafeBufferPointer<UInt8>, _ tokens: [Token], startingBefore limit: Int) {
     matches.removeAll(keepingCapacity: true)
     let phrases = rules.phrases
-    for i in tokens.indices {
+    for i in 0..<limit {
       let t = tokens[i]
       let n = t.end - t.start
       guard n > 0, phrases.mayStart(first: text[t.start], last: text[t.end - 1], length: n) else { continue }
@@ -454,7 +518,13 @@ public struct SpacyTokenizer {
         if ok { matches.append((i, i + phrase.count)) }
       }
     }
-    guard !matches.isEmpty else { return }
+  }
+
+  /// `tokens[0..<end]` with the matches in `matches` (all within it) merged: longest first,
+  /// then leftmost, a span kept when neither end token is taken, as spaCy filters them.
+  private func mergeSpecialCases(_ text: UnsafeBufferPointer<UInt8>, _ tokens: [Token], upTo end: Int) -> [Token] {
+    guard !matches.isEmpty else { return Array(tokens[0..<end]) }
+    var matches = self.matches
     // Longest first, then leftmost; a span is kept when neither end token is taken.
     matches.sort { a, b in
       let la = a.end - a.start
@@ -469,10 +539,10 @@ public struct SpacyTokenizer {
     }
     kept.sort { $0.start < $1.start }
     var result: [Token] = []
-    result.reserveCapacity(tokens.count)
+    result.reserveCapacity(end)
     var i = 0
     var next = 0
-    while i < tokens.count {
+    while i < end {
       if next < kept.count && kept[next].start == i {
         let m = kept[next]
         next += 1
@@ -489,7 +559,56 @@ public struct SpacyTokenizer {
         i += 1
       }
     }
-    tokens = result
+    return result
+  }
+}
+
+/// Step 1 of the tokenizer as an iterator: the text's chunks between whitespace changes, with
+/// the single space between two chunks dropped.
+struct WhitespaceChunks {
+  let text: UnsafeBufferPointer<UInt8>
+  private var inSpace = false
+  private var start = 0
+  private var i = 0
+
+  init(_ text: UnsafeBufferPointer<UInt8>) {
+    self.text = text
+    if !text.isEmpty { inSpace = UnicodeWhitespace.contains(UTF8Bytes.decode(text, at: 0).scalar) }
+  }
+
+  @inline(__always)
+  mutating func next() -> (start: Int, end: Int, isSpace: Bool)? {
+    let n = text.count
+    guard let p = text.baseAddress else { return nil }
+    while i < n {
+      let b = p[i]
+      let isSpace: Bool
+      let len: Int
+      if b < 0x80 {
+        isSpace = UnicodeWhitespace.isASCIIWhitespace(b)
+        len = 1
+      } else {
+        let (s, l) = UTF8Bytes.decode(text, at: i)
+        isSpace = UnicodeWhitespace.contains(s)
+        len = l
+      }
+      if isSpace != inSpace {
+        let chunkStart = start
+        let chunkIsSpace = inSpace
+        start = b == 0x20 ? i + 1 : i
+        inSpace.toggle()
+        i += len
+        if chunkStart < i - len { return (chunkStart, i - len, chunkIsSpace) }
+        continue
+      }
+      i += len
+    }
+    if start < n {
+      let chunkStart = start
+      start = n
+      return (chunkStart, n, inSpace)
+    }
+    return nil
   }
 }
 
