@@ -36,6 +36,12 @@ public struct FastTextDictionary: Sendable {
   func subwords(_ id: Int) -> ArraySlice<Int32> { subwordRows[Int(subwordStart[id])..<Int(subwordStart[id + 1])] }
   static let eos = Array("</s>".utf8)
 
+  /// Whether `p[start..<end]` is the text `</s>`.
+  @inline(__always)
+  static func isEOSText(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+    end - start == 4 && p[start] == 0x3C && p[start + 1] == 0x2F && p[start + 2] == 0x73 && p[start + 3] == 0x3E
+  }
+
   /// A dictionary of these entries (words first, then labels), with its lookup tables and every
   /// word's subword rows (`Dictionary::load`, `initNgrams`).
   init(
@@ -188,9 +194,18 @@ public struct FastTextDictionary: Sendable {
 
   /// The char n-gram rows of `word` ("<word>", minn…maxn characters, by start then length).
   func charNgrams(_ word: [UInt8], into out: inout [Int32]) {
+    var scratch: [UInt8] = []
+    word.withUnsafeBufferPointer { w in appendCharNgramRows(w, scratch: &scratch, into: &out) }
+  }
+
+  /// Appends the char n-gram rows of `word` to `out`, in `charNgrams`' order; `scratch` holds
+  /// "<word>" (reused from call to call).
+  @inline(__always)
+  func appendCharNgramRows(_ word: UnsafeBufferPointer<UInt8>, scratch w: inout [UInt8], into out: inout [Int32]) {
     guard maxn > 0, bucket > 0 else { return }
-    var w: [UInt8] = [UInt8(ascii: "<")]
-    w += word
+    w.removeAll(keepingCapacity: true)
+    w.append(UInt8(ascii: "<"))
+    w.append(contentsOf: word)
     w.append(UInt8(ascii: ">"))
     let n = w.count
     var i = 0
@@ -213,6 +228,50 @@ public struct FastTextDictionary: Sendable {
     }
   }
 
+  /// One token of a line (`p[start..<end]`, or `(-1, -1)` for a newline's `</s>`) as
+  /// `Dictionary::getLine` (supervised) reads it: a word's rows (itself and its subwords, or
+  /// the char n-grams of an unknown word) are appended to `rows`, and its hash is returned for
+  /// the word n-grams; a label adds no rows, its index goes to `labels` when it is known, and
+  /// nil is returned.
+  @inline(__always)
+  func appendTokenRows(
+    _ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, labelPrefix: [UInt8], rows: inout [Int32],
+    labels: inout [Int32], scratch: inout [UInt8]
+  ) -> Int32? {
+    let isEOS = start < 0
+    let h = isEOS ? Self.eosHash : Self.hash(p.baseAddress! + start, end - start)
+    let wid = isEOS ? eosID : id(p, start, end, hash: h)
+    let isLabel: Bool
+    if let wid {
+      isLabel = isLabelID[Int(wid)]
+    } else {
+      isLabel = !isEOS && end - start >= labelPrefix.count && Self.equal(labelPrefix, p, start)
+    }
+    if isLabel {
+      if let wid { labels.append(wid - Int32(nwords)) }
+      return nil
+    }
+    if let wid {
+      if maxn <= 0 { rows.append(wid) } else { rows += subwords(Int(wid)) }
+    } else if !isEOS && !Self.isEOSText(p, start, end) {
+      appendCharNgramRows(UnsafeBufferPointer(rebasing: p[start..<end]), scratch: &scratch, into: &rows)
+    }
+    return Int32(bitPattern: h)
+  }
+
+  /// Appends the word n-gram rows that start at word `i` of a line's word hashes, in
+  /// `getLine`'s order (all of a line's, for `i` from 0 up).
+  @inline(__always)
+  func appendWordNgramRows(_ hashes: UnsafeBufferPointer<Int32>, startingAt i: Int, wordNgrams: Int, into out: inout [Int32]) {
+    var h = UInt64(bitPattern: Int64(hashes[i]))
+    var j = i + 1
+    while j < hashes.count && j < i + wordNgrams {
+      h = h &* 116_049_371 &+ UInt64(bitPattern: Int64(hashes[j]))
+      push(Int32(truncatingIfNeeded: h % UInt64(bucket)), into: &out)
+      j += 1
+    }
+  }
+
   /// The input rows and labels of one line given as byte ranges of `p` (`(-1, -1)`: a
   /// newline's `</s>`), as `Dictionary::getLine` (supervised) builds them: words' rows and
   /// subwords, then word n-grams of every word-type token's hash.
@@ -223,38 +282,15 @@ public struct FastTextDictionary: Sendable {
     words.removeAll(keepingCapacity: true)
     labels.removeAll(keepingCapacity: true)
     hashes.removeAll(keepingCapacity: true)
-    let eosHash = Self.eosHash
+    var scratch: [UInt8] = []
     for (start, end) in tokens {
-      let isEOS = start < 0
-      let h = isEOS ? eosHash : Self.hash(p.baseAddress! + start, end - start)
-      let wid = isEOS ? eosID : id(p, start, end, hash: h)
-      let isLabel: Bool
-      if let wid {
-        isLabel = isLabelID[Int(wid)]
-      } else {
-        isLabel = !isEOS && end - start >= labelPrefix.count
-          && Self.equal(labelPrefix, p, start)
-      }
-      if !isLabel {
-        if let wid {
-          if maxn <= 0 { words.append(wid) } else { words += subwords(Int(wid)) }
-        } else if !isEOS && !(end - start == 4 && Array(p[start..<end]) == Self.eos) {
-          charNgrams(Array(p[start..<end]), into: &words)
-        }
-        hashes.append(Int32(bitPattern: h))
-      } else if let wid {
-        labels.append(wid - Int32(nwords))
+      if let h = appendTokenRows(p, start, end, labelPrefix: labelPrefix, rows: &words, labels: &labels, scratch: &scratch) {
+        hashes.append(h)
       }
     }
     guard wordNgrams > 1, bucket > 0 else { return }
-    for i in 0..<hashes.count {
-      var h = UInt64(bitPattern: Int64(hashes[i]))
-      var j = i + 1
-      while j < hashes.count && j < i + wordNgrams {
-        h = h &* 116_049_371 &+ UInt64(bitPattern: Int64(hashes[j]))
-        push(Int32(truncatingIfNeeded: h % UInt64(bucket)), into: &words)
-        j += 1
-      }
+    hashes.withUnsafeBufferPointer { h in
+      for i in 0..<h.count { appendWordNgramRows(h, startingAt: i, wordNgrams: wordNgrams, into: &words) }
     }
   }
 }

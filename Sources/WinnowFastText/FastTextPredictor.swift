@@ -157,12 +157,10 @@ public struct FastTextPredictor {
     return (words, labels)
   }
 
-  public mutating func predict(rows: [Int32], k kIn: Int, threshold: Float) -> [Prediction] {
+  public mutating func predict(rows: [Int32], k: Int, threshold: Float) -> [Prediction] {
     guard !rows.isEmpty, model.dictionary.nlabels > 0 else { return [] }
-    let k = kIn == -1 ? model.dictionary.nlabels : kIn
     let dim = hidden.count
     let input = model.input
-    let output = model.output
     hidden.withUnsafeMutableBufferPointer { h in
       for j in 0..<dim { h[j] = 0 }
       if case .dense(let m) = input {
@@ -178,7 +176,104 @@ public struct FastTextPredictor {
       } else {
         for r in rows { input.addRow(Int(r), to: h.baseAddress!) }
       }
-      let inv = Float(1.0 / Double(rows.count))
+    }
+    return scoreHidden(rowCount: rows.count, k: k, threshold: threshold)
+  }
+
+  /// Predicts for one document's text read as one fastText line — newlines as spaces, then
+  /// `</s>`, as datatrove and DCLM feed a document — exactly as `predict(bytes:tokens:)` on that
+  /// line (the same float32 additions in the same order), without a copy of the text, its token
+  /// list or all its rows (several a word with character n-grams): rows are summed into the
+  /// hidden vector in batches of about `rowBatch` as the text is read, and only the words'
+  /// hashes (4 bytes a word, for the word n-grams) are kept to the end.
+  public mutating func predict(documentText text: UnsafeBufferPointer<UInt8>, k: Int, threshold: Float) -> [Prediction] {
+    guard model.dictionary.nlabels > 0 else { return [] }
+    let dictionary = model.dictionary
+    let labelPrefix = model.labelPrefix
+    let wordNgrams = Int(model.args.wordNgrams)
+    hashes.removeAll(keepingCapacity: true)
+    labels.removeAll(keepingCapacity: true)
+    words.removeAll(keepingCapacity: true)
+    var scratch: [UInt8] = []
+    var count = 0
+    hidden.withUnsafeMutableBufferPointer { h in for j in 0..<h.count { h[j] = 0 } }
+    var pos = 0
+    var endedByLiteralEOS = false
+    while pos < text.count {
+      // Tokens as FastTextLineReader cuts them, a newline being one more separator.
+      while pos < text.count && FastTextLineReader.isSeparator(text[pos]) { pos += 1 }
+      guard pos < text.count else { break }
+      let start = pos
+      while pos < text.count && !FastTextLineReader.isSeparator(text[pos]) { pos += 1 }
+      if let hash = dictionary.appendTokenRows(
+        text, start, pos, labelPrefix: labelPrefix, rows: &words, labels: &labels, scratch: &scratch)
+      {
+        hashes.append(hash)
+      }
+      if words.count >= Self.rowBatch { count += addRows() }
+      // A literal `</s>` ends the line, as it does for getLine.
+      if FastTextDictionary.isEOSText(text, start, pos) {
+        endedByLiteralEOS = true
+        break
+      }
+    }
+    if !endedByLiteralEOS,
+      let hash = dictionary.appendTokenRows(text, -1, -1, labelPrefix: labelPrefix, rows: &words, labels: &labels, scratch: &scratch)
+    {
+      hashes.append(hash)
+    }
+    if wordNgrams > 1 && dictionary.bucket > 0 {
+      var local = hashes
+      local.withUnsafeBufferPointer { hs in
+        for i in 0..<hs.count {
+          dictionary.appendWordNgramRows(hs, startingAt: i, wordNgrams: wordNgrams, into: &words)
+          if words.count >= Self.rowBatch { count += addRows() }
+        }
+      }
+      local = []
+    }
+    count += addRows()
+    // An outsized document's hashes are given back rather than kept for the next one.
+    if hashes.capacity > 1 << 22 { hashes = [] }
+    guard count > 0 else { return [] }
+    return scoreHidden(rowCount: count, k: k, threshold: threshold)
+  }
+
+  /// Rows summed into the hidden vector at a time by `predict(documentText:)`.
+  static let rowBatch = 1 << 14
+
+  /// Adds the rows listed in `words` to the hidden vector, in order, and empties the list;
+  /// returns how many there were.
+  mutating func addRows() -> Int {
+    let n = words.count
+    guard n > 0 else { return 0 }
+    let dim = hidden.count
+    let input = model.input
+    hidden.withUnsafeMutableBufferPointer { h in
+      words.withUnsafeBufferPointer { rs in
+        if case .dense(let m) = input {
+          m.data.withUnsafeBufferPointer { d in
+            for r in rs {
+              let row = d.baseAddress! + Int(r) * dim
+              for j in 0..<dim { h[j] += row[j] }
+            }
+          }
+        } else {
+          for r in rs { input.addRow(Int(r), to: h.baseAddress!) }
+        }
+      }
+    }
+    words.removeAll(keepingCapacity: true)
+    return n
+  }
+
+  /// Averages the summed rows in `hidden` and scores the labels.
+  mutating func scoreHidden(rowCount: Int, k kIn: Int, threshold: Float) -> [Prediction] {
+    let k = kIn == -1 ? model.dictionary.nlabels : kIn
+    let dim = hidden.count
+    let output = model.output
+    hidden.withUnsafeMutableBufferPointer { h in
+      let inv = Float(1.0 / Double(rowCount))
       for j in 0..<dim { h[j] *= inv }
     }
     var heap: [(Float, Int)] = []

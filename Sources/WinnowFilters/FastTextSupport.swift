@@ -6,8 +6,6 @@ import WinnowFastText
 /// then the line end the Python binding appends, so the line ends in `</s>`.
 struct FastTextDocumentClassifier {
   var predictor: FastTextPredictor
-  var line: [UInt8] = []
-  var tokens: [(Int, Int)] = []
 
   init(modelPath: String, stage: String) throws(WinnowError) {
     do {
@@ -19,14 +17,11 @@ struct FastTextDocumentClassifier {
 
   init(model: FastTextModel) { predictor = FastTextPredictor(model) }
 
-  /// Predictions for the document's text: up to `k` labels (-1: all) at or above `threshold`.
+  /// Predictions for the document's text, read as one fastText line (newlines as spaces, as
+  /// datatrove and DCLM do): up to `k` labels (-1: all) at or above `threshold`. The predictor
+  /// streams the text, so memory stays near 4 bytes a word whatever the document's size.
   mutating func predict(_ doc: Document, k: Int, threshold: Float) -> [FastTextPredictor.Prediction] {
-    line.removeAll(keepingCapacity: true)
-    for b in doc.text { line.append(b == 0x0A ? 0x20 : b) }
-    line.append(0x0A)
-    var reader = FastTextLineReader(line)
-    reader.nextLine(into: &tokens)
-    return predictor.predict(bytes: line, tokens: tokens, k: k, threshold: threshold)
+    predictor.predict(documentText: doc.text, k: k, threshold: threshold)
   }
 
   /// A label without the `__label__` prefix.
