@@ -32,13 +32,17 @@ struct MinHashCommand: ParsableCommand {
   @Flag(help: "Leave out the simplified text.") var noText = false
   @Flag(help: "Stop with an error at the first bad input line.") var strict = false
 
+  @Option(help: "Lines longer than this many bytes are not read as documents: they are counted as quarantined (document_too_large).")
+  var maxDocumentBytes: Int = PipelineOptions.defaultMaxDocumentBytes
+
   func validate() throws {
     guard unit == "word" || unit == "char" else { throw ValidationError("--unit must be word or char") }
     guard ngram >= 1, bands >= 1, rows >= 1 else { throw ValidationError("--ngram, --bands and --rows must be at least 1") }
   }
 
   func run() throws {
-    do {
+    do throws(WinnowError) {
+      guard maxDocumentBytes > 0 else { throw WinnowError.usage("--max-document-bytes must be positive") }
       var config = MinHashConfig()
       config.ngram = ngram
       config.bands = bands
@@ -50,7 +54,8 @@ struct MinHashCommand: ParsableCommand {
       var out: [UInt8] = []
       let files = try InputSet.expand(inputs)
       try guardStandardOutput(against: files, named: inputs)
-      let docs = Pipeline(stages: []).documents(from: files, fields: DocumentFields(text: textField), strict: strict)
+      let docs = Pipeline(stages: []).documents(
+        from: files, fields: DocumentFields(text: textField), strict: strict, maxDocumentBytes: maxDocumentBytes)
       while let doc = try docs.next() {
         let signed = hasher.sign(doc.text)
         out.append(contentsOf: Array(#"{"id":"#.utf8))

@@ -23,10 +23,15 @@ struct StatsCommand: ParsableCommand {
   @Flag(help: "Stop with an error at the first bad input line.")
   var strict = false
 
+  @Option(help: "Lines longer than this many bytes are not read as documents: they are counted as quarantined (document_too_large).")
+  var maxDocumentBytes: Int = PipelineOptions.defaultMaxDocumentBytes
+
   func run() throws {
-    do {
+    do throws(WinnowError) {
+      guard maxDocumentBytes > 0 else { throw WinnowError.usage("--max-document-bytes must be positive") }
       let summary = try CorpusSummary.compute(
-        inputs: try InputSet.expand(inputs), fields: DocumentFields(text: textField), strict: strict)
+        inputs: try InputSet.expand(inputs), fields: DocumentFields(text: textField), strict: strict,
+        maxDocumentBytes: maxDocumentBytes)
       print(json ? summary.json(top: top) : summary.table(top: top))
     } catch {
       throw report(error)

@@ -28,14 +28,19 @@ struct WordsCommand: ParsableCommand {
   @Flag(help: "Stop with an error at the first bad input line.")
   var strict = false
 
+  @Option(help: "Lines longer than this many bytes are not read as documents: they are counted as quarantined (document_too_large).")
+  var maxDocumentBytes: Int = PipelineOptions.defaultMaxDocumentBytes
+
   func run() throws {
-    do {
+    do throws(WinnowError) {
+      guard maxDocumentBytes > 0 else { throw WinnowError.usage("--max-document-bytes must be positive") }
       var tokenizer = WordTokenizer(language: language)
       var words: [Range<Int>] = []
       var out: [UInt8] = []
       let files = try InputSet.expand(inputs)
       try guardStandardOutput(against: files, named: inputs)
-      let docs = Pipeline(stages: []).documents(from: files, fields: DocumentFields(text: textField), strict: strict)
+      let docs = Pipeline(stages: []).documents(
+        from: files, fields: DocumentFields(text: textField), strict: strict, maxDocumentBytes: maxDocumentBytes)
       while let doc = try docs.next() {
         let text = doc.text
         tokenizer.words(text, into: &words)

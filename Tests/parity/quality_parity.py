@@ -62,7 +62,7 @@ def run_winnow(winnow, corpus, tmp):
     recipe = os.path.join(tmp, "quality.yaml")
     with open(recipe, "w") as f:
         f.write(RECIPE.format(corpus=json.dumps(corpus), out=json.dumps(out),
-                              rejects=json.dumps(os.path.join(out, "rejects.jsonl"))))
+                              rejects=json.dumps(os.path.join(tmp, "winnow-rejects.jsonl"))))
     t0 = time.perf_counter()
     r = subprocess.run([winnow, "run", recipe, "--fresh", "--executor", "inline", "--no-progress"],
                        capture_output=True, text=True)
@@ -73,7 +73,7 @@ def run_winnow(winnow, corpus, tmp):
     shards = sorted(os.path.join(out, n) for n in os.listdir(out) if n.startswith("part-"))
     for d in read_jsonl(shards):
         fates[d["id"]] = {"dropped_by": None, "reason": None, "text": d["text"]}
-    for d in read_jsonl([os.path.join(out, "rejects.jsonl")]):
+    for d in read_jsonl([os.path.join(tmp, "winnow-rejects.jsonl")]):
         fates[d["id"]] = {"dropped_by": d["rejected_by"], "reason": d["reject_reason"]}
     return fates, spent
 

@@ -946,11 +946,11 @@ def c_run_resume_fresh_status():
 
 KILL = {}
 KILL_SHARDS = 8
-KILL_DOCS = 7000
+KILL_DOCS = 12000
 
 
 def kill_corpus():
-    """Eight zstd shards (~8 MB of JSON) with short documents, other languages, repeated texts
+    """Eight zstd shards (~14 MB of JSON) with short documents, other languages, repeated texts
     and a few bad lines: enough for a debug-build run to take a few seconds."""
     if "in" in KILL:
         return KILL["in"]
@@ -1103,7 +1103,7 @@ def c_kill_worker():
         if not found:
             return False, f"no apply-pass worker seen (run exit {p.poll()}; reference took {ref_seconds:.1f}s)"
         w, t = found
-        time.sleep(0.15)
+        time.sleep(0.1)
         if os.path.exists(record_path(out, 2, t)):
             return False, "the task finished before its worker could be killed: make the corpus bigger"
         os.kill(w, 9)

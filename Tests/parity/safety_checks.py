@@ -452,18 +452,28 @@ def c_extra_intermediate_file():
 # 3. Inputs that change between a partial run and its resume
 
 
-def c_input_changed_before_resume():
-    d = fresh_dir("input-changed")
-    stage = "exact_dedup: {buckets: 2}"
-    rec = dedup_recipe(d, stage, files_per_task=1)
+INPUT_CHANGE_STAGE = "exact_dedup: {buckets: 2}"
+
+
+def run_until_apply(name):
+    """An exact_dedup run whose apply pass "did not finish": every pass ran, then the apply
+    records were removed. Returns (directory, recipe, output directory)."""
+    d = fresh_dir(name)
+    rec = dedup_recipe(d, INPUT_CHANGE_STAGE, files_per_task=1)
     out = os.path.join(d, "out")
     r = winnow("run", rec, "--no-progress", cwd=d)
     if r.returncode != 0:
-        return False, f"first run: {err(r)}"
-    # The apply pass "did not finish", and meanwhile s0 gained a new first line.
+        raise RuntimeError(f"first run: {err(r)}")
     for n in os.listdir(os.path.join(out, ".winnow", "tasks")):
         if n.startswith("p2-"):
             os.unlink(os.path.join(out, ".winnow", "tasks", n))
+    return d, rec, out
+
+
+def c_input_changed_before_resume():
+    d, rec, out = run_until_apply("input-changed")
+    stage = INPUT_CHANGE_STAGE
+    # Meanwhile s0 gained a new first line.
     s0 = os.path.join(d, "data", "s0.jsonl")
     with open(s0, "rb") as f:
         old = f.read()
@@ -483,16 +493,8 @@ def c_input_changed_same_size_and_time():
     """Content changes that keep size and modification time are caught by the checksum the map
     pass recorded: the apply task fails naming the input (nothing written), and the next run
     redoes the passes that depend on it."""
-    d = fresh_dir("input-sneaky")
-    stage = "exact_dedup: {buckets: 2}"
-    rec = dedup_recipe(d, stage, files_per_task=1)
-    out = os.path.join(d, "out")
-    r = winnow("run", rec, "--no-progress", cwd=d)
-    if r.returncode != 0:
-        return False, f"first run: {err(r)}"
-    for n in os.listdir(os.path.join(out, ".winnow", "tasks")):
-        if n.startswith("p2-"):
-            os.unlink(os.path.join(out, ".winnow", "tasks", n))
+    d, rec, out = run_until_apply("input-sneaky")
+    stage = INPUT_CHANGE_STAGE
     s0 = os.path.join(d, "data", "s0.jsonl")
     st = os.stat(s0)
     lines = open(s0, "rb").read().split(b"\n")
