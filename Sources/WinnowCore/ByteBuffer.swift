@@ -1,8 +1,11 @@
 /// A growable byte buffer whose storage address is stable between mutations, so a view of it
-/// can be handed to stages without copying. Reused across documents.
+/// can be handed to stages without copying. Reused across documents. A stage that rewrites a
+/// text builds it in one and hands it to the document whole (`Document.setText(taking:)`), so a
+/// long text is not copied once more.
 public final class ByteBuffer {
   public private(set) var base: UnsafeMutablePointer<UInt8>
-  public private(set) var count = 0
+  /// Bytes in use. A writer that fills `base` directly sets it (at most `capacity`).
+  public var count = 0
   public private(set) var capacity: Int
 
   public init(capacity: Int = 4096) {
@@ -16,10 +19,12 @@ public final class ByteBuffer {
 
   public func removeAll() { count = 0 }
 
+  /// Makes room for at least `n` bytes, keeping the first `count`. Memory that is reserved but
+  /// not written is not resident, so reserving generously up front costs nothing and saves the
+  /// copies of growing.
   public func reserve(_ n: Int) {
     guard n > capacity else { return }
-    var c = capacity
-    while c < n { c *= 2 }
+    let c = max(n, capacity * 2)
     let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
     bigger.update(from: base, count: count)
     base.deallocate()
@@ -33,11 +38,15 @@ public final class ByteBuffer {
     count += 1
   }
 
+  @inline(__always) public func append(_ p: UnsafePointer<UInt8>, count n: Int) {
+    guard n > 0 else { return }
+    if count + n > capacity { reserve(count + n) }
+    (base + count).update(from: p, count: n)
+    count += n
+  }
+
   public func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-    guard let p = bytes.baseAddress, bytes.count > 0 else { return }
-    reserve(count + bytes.count)
-    (base + count).update(from: p, count: bytes.count)
-    count += bytes.count
+    if let p = bytes.baseAddress { append(p, count: bytes.count) }
   }
 
   public func append(_ bytes: [UInt8]) {

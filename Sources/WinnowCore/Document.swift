@@ -12,62 +12,6 @@ public struct DocumentFields: Sendable, Equatable {
   }
 }
 
-/// A growable byte buffer for building a text: written through `base` (setting `count`) or
-/// appended to, and handed to a document whole (`Document.setText(taking:)`), so that a stage
-/// that rewrites a long text does not copy it once more. Its address is stable between
-/// mutations that grow it.
-public final class TextBuffer: ByteAppendable {
-  public private(set) var base: UnsafeMutablePointer<UInt8>
-  public private(set) var capacity: Int
-  /// Bytes in use. A writer that fills `base` directly sets it (at most `capacity`).
-  public var count = 0
-
-  public init(capacity: Int = 1 << 16) {
-    self.capacity = max(capacity, 16)
-    base = .allocate(capacity: self.capacity)
-  }
-
-  deinit { base.deallocate() }
-
-  public var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
-
-  public func removeAll() { count = 0 }
-
-  /// Makes room for at least `n` bytes, keeping the first `count`. Memory that is reserved but
-  /// not written is not resident, so reserving generously up front costs nothing and saves the
-  /// copies of growing.
-  public func reserve(_ n: Int) {
-    guard n > capacity else { return }
-    let c = max(n, capacity * 2)
-    let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
-    bigger.update(from: base, count: count)
-    base.deallocate()
-    base = bigger
-    capacity = c
-  }
-
-  @inline(__always) public func append(_ byte: UInt8) {
-    if count == capacity { reserve(count + 1) }
-    base[count] = byte
-    count += 1
-  }
-
-  @inline(__always) public func append(_ p: UnsafePointer<UInt8>, count n: Int) {
-    guard n > 0 else { return }
-    if count + n > capacity { reserve(count + n) }
-    (base + count).update(from: p, count: n)
-    count += n
-  }
-
-  @inline(__always) public func append(bytes: UnsafeBufferPointer<UInt8>) {
-    if let p = bytes.baseAddress { append(p, count: bytes.count) }
-  }
-
-  public func append(_ bytes: [UInt8]) {
-    bytes.withUnsafeBufferPointer { append(bytes: $0) }
-  }
-}
-
 /// A value added to a document under a new key (or replacing an existing one).
 public enum AnnotationValue: Sendable, Equatable {
   case string(String)
@@ -155,8 +99,8 @@ public final class Document {
   private var escapeScratch: [UInt8] = []
   /// The decoded or rewritten text, and a second buffer that a rewrite is written into before
   /// the two swap (a new text may be built from the current one).
-  private var textStorage = TextBuffer(capacity: 1 << 16)
-  private var spareTextStorage: TextBuffer?
+  private var textStorage = ByteBuffer(capacity: 1 << 16)
+  private var spareTextStorage: ByteBuffer?
   private var textView = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
   private var idStorage = ByteBuffer(capacity: 64)
   private var idDecoded = false
@@ -203,7 +147,7 @@ public final class Document {
     if !shadowedTextMembers.isEmpty { shadowedTextMembers.removeAll(keepingCapacity: true) }
     analysis.invalidate()
     // Buffers grown for an outsized document are given back once documents are small again.
-    if textStorage.capacity > max(1 << 24, 4 * line.count) { textStorage = TextBuffer(capacity: 1 << 16) }
+    if textStorage.capacity > max(1 << 24, 4 * line.count) { textStorage = ByteBuffer(capacity: 1 << 16) }
     if output.capacity > max(1 << 24, 4 * line.count) { output = ByteBuffer(capacity: 1 << 16) }
     try scanner.scanObject(line)
     var found: Int?
@@ -293,27 +237,27 @@ public final class Document {
   /// buffer rather than copying it; `buffer` gets an empty one in exchange (the previous
   /// text's, unless that was large). For stages that build a new text from the old one: the
   /// text is never held three times.
-  public func setText(taking buffer: inout TextBuffer) {
+  public func setText(taking buffer: inout ByteBuffer) {
     let target = buffer
     buffer = takeSpareTextStorage()
     adoptText(target)
   }
 
   /// An empty buffer for a new text: the spare, or a new one.
-  private func takeSpareTextStorage() -> TextBuffer {
-    let spare = spareTextStorage ?? TextBuffer(capacity: 1 << 16)
+  private func takeSpareTextStorage() -> ByteBuffer {
+    let spare = spareTextStorage ?? ByteBuffer(capacity: 1 << 16)
     spareTextStorage = nil
     spare.removeAll()
     return spare
   }
 
   /// Keeps `buffer` as the spare unless it is large: an outsized text is not held twice.
-  private func releaseSpareIfLarge(_ buffer: TextBuffer) {
+  private func releaseSpareIfLarge(_ buffer: ByteBuffer) {
     spareTextStorage = buffer.capacity > 1 << 24 ? nil : buffer
   }
 
   /// Makes `storage` the text; the old text's buffer becomes the spare.
-  private func adoptText(_ storage: TextBuffer) {
+  private func adoptText(_ storage: ByteBuffer) {
     let old = textStorage
     textStorage = storage
     releaseSpareIfLarge(old)

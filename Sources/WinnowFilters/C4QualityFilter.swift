@@ -75,7 +75,7 @@ public final class C4QualityFilter: DocumentStage {
   var tokenizer: WordTokenizer
   /// The kept lines joined by "\n" (handed to the document when it is the new text), and where
   /// the first `min_num_sentences` of them are in it (the sentence rule needs no more).
-  var output = TextBuffer()
+  var output = ByteBuffer(capacity: 1 << 16)
   var firstKept: [Range<Int>] = []
   var finder = LowercaseFinder(phrases: [lorem, javascript, cookie] + policyWithoutCookie + policyWithCookie)
 
@@ -107,7 +107,7 @@ public final class C4QualityFilter: DocumentStage {
     let text = doc.text
     // The kept text is never longer than the text: reserved once, so lines are written in
     // place and never moved (reserved memory that is not written costs nothing).
-    if output.capacity > max(1 << 24, 4 * text.count) { output = TextBuffer() }
+    if output.capacity > max(1 << 24, 4 * text.count) { output = ByteBuffer(capacity: 1 << 16) }
     output.removeAll()
     output.reserve(text.count + 1)
     firstKept.removeAll(keepingCapacity: true)
@@ -203,7 +203,7 @@ public final class C4QualityFilter: DocumentStage {
 
   /// Appends `re.sub(r"\[\d*]|\[edit]|\[citation needed]", "", line)` to `out` (`\d` is any
   /// Unicode decimal digit, category Nd, as in Python's `re` on `str`).
-  static func removeCitations(_ p: UnsafePointer<UInt8>, _ line: Range<Int>, into out: TextBuffer) {
+  static func removeCitations(_ p: UnsafePointer<UInt8>, _ line: Range<Int>, into out: ByteBuffer) {
     var i = line.lowerBound
     var copied = line.lowerBound
     let end = line.upperBound

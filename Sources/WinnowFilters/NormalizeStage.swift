@@ -62,9 +62,9 @@ public final class NormalizeStage: DocumentStage {
   private var normalized: [UInt8] = []
   private var lowered: [UInt8] = []
   /// The new text, handed to the document when it differs; and the lower-cased copy.
-  private var out = TextBuffer()
-  private var second = TextBuffer()
-  private var lowerBuffer = TextBuffer()
+  private var out = ByteBuffer(capacity: 1 << 16)
+  private var second = ByteBuffer(capacity: 1 << 16)
+  private var lowerBuffer = ByteBuffer(capacity: 1 << 16)
   /// Bytes per piece (`TextPieces`); tests make it small or whole.
   var pieceSize = 1 << 16
 
@@ -167,8 +167,8 @@ public final class NormalizeStage: DocumentStage {
   }
 
   /// Replaces `buffer` with a small one when it is far larger than `need` calls for.
-  private static func shrink(_ buffer: inout TextBuffer, for need: Int) {
-    if buffer.capacity > max(1 << 24, 4 * need) { buffer = TextBuffer() }
+  private static func shrink(_ buffer: inout ByteBuffer, for need: Int) {
+    if buffer.capacity > max(1 << 24, 4 * need) { buffer = ByteBuffer(capacity: 1 << 16) }
   }
 
   /// Whether the byte at `i` is part of an ordinary character that no cleanup touches: printable
@@ -216,7 +216,7 @@ public final class NormalizeStage: DocumentStage {
   /// One pass over a piece of the text (`TextPieces`: never cut inside a character or a
   /// `\r\n`) doing every whitespace and control cleanup, appending to `buffer` (the output
   /// never outgrows the input); `finish` ends the text.
-  static func clean(_ text: UnsafeBufferPointer<UInt8>, into buffer: TextBuffer, _ st: inout CleanState, _ opt: Options) {
+  static func clean(_ text: UnsafeBufferPointer<UInt8>, into buffer: ByteBuffer, _ st: inout CleanState, _ opt: Options) {
     let n = text.count
     buffer.count = st.k
     buffer.reserve(st.k + n + 1)
@@ -383,7 +383,7 @@ public final class NormalizeStage: DocumentStage {
   }
 
   /// Ends the text cleaned piece by piece into `buffer`.
-  static func finish(_ st: inout CleanState, into buffer: TextBuffer, _ opt: Options) {
+  static func finish(_ st: inout CleanState, into buffer: ByteBuffer, _ opt: Options) {
     if st.runStart >= 0 {
       // A run of spaces at the end of the text is at the end of its line.
       if opt.trimLines {

@@ -67,7 +67,7 @@ public final class PiiRedactStage: DocumentStage {
   private var phoneNext = 0
   /// Each pass writes the redacted text here, which then becomes the document's text (the
   /// document hands back its previous buffer).
-  private var buffer = TextBuffer()
+  private var buffer = ByteBuffer(capacity: 1 << 16)
 
   init(_ p: StageParameters) throws(WinnowError) {
     emails = p.bool("emails")!
@@ -96,7 +96,7 @@ public final class PiiRedactStage: DocumentStage {
       ipNext = 0
       phoneNext = 0
     }
-    if buffer.capacity > max(1 << 24, 4 * doc.text.count) { buffer = TextBuffer() }
+    if buffer.capacity > max(1 << 24, 4 * doc.text.count) { buffer = ByteBuffer(capacity: 1 << 16) }
     // Each pass reads the document's text and writes the redacted one, which becomes the text
     // at once: a long text is held at most twice (as it was and as it is being redacted).
     var changed = false
@@ -123,7 +123,7 @@ public final class PiiRedactStage: DocumentStage {
     // Replacements that gave the text back as it was (a replacement equal to what it
     // replaced): the line is written as read.
     if changed && doc.isTextAsRead(doc.text) { doc.restoreTextAsRead() }
-    if buffer.capacity > 1 << 24 { buffer = TextBuffer() }
+    if buffer.capacity > 1 << 24 { buffer = ByteBuffer(capacity: 1 << 16) }
     // Earlier copies of the text key were never redacted: they are not written.
     doc.removeShadowedTextFields()
     return .keep
@@ -131,9 +131,9 @@ public final class PiiRedactStage: DocumentStage {
 
   /// Writes the redacted copy of a text: the gaps between matches and the replacements.
   struct Output {
-    let buffer: TextBuffer
+    let buffer: ByteBuffer
 
-    init(_ buffer: TextBuffer) { self.buffer = buffer }
+    init(_ buffer: ByteBuffer) { self.buffer = buffer }
 
     @inline(__always) mutating func append(_ p: UnsafePointer<UInt8>, _ n: Int) {
       buffer.append(p, count: n)

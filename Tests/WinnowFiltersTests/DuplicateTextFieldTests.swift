@@ -110,7 +110,7 @@ struct DuplicateTextFieldTests {
   @Test("setText(taking:) hands a buffer over; the text may be rebuilt from itself")
   func textBufferHandOver() throws {
     let doc = try Document(json: #"{"id": "a", "text": "line one\nline two"}"#)
-    var buffer = TextBuffer(capacity: 4)
+    var buffer = ByteBuffer(capacity: 4)
     buffer.append(doc.text.baseAddress!, count: 4)
     buffer.append(bytes: UnsafeBufferPointer(rebasing: doc.text[8...]))
     let handed = buffer
