@@ -244,5 +244,10 @@ final class RunLock {
     _ = me.withCString { pwrite(fd, $0, strlen($0), 0) }
   }
 
-  deinit { close(fd) }
+  deinit {
+    // Unlocked explicitly before closing: a child process forked by another thread at that
+    // moment (before its exec closes the descriptor) would otherwise keep the lock alive.
+    flock(fd, LOCK_UN)
+    close(fd)
+  }
 }
