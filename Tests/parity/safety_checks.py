@@ -183,13 +183,19 @@ def c_output_is_input():
     return all_ok(*results, (True, "input unchanged"))
 
 
-def c_output_dir_is_input_dir():
-    d = fresh_dir("overlap-dir")
+def input_directory(name):
+    """A fresh directory holding data/ with two input shards named like Winnow's own
+    (part-00000.jsonl …). Returns (directory, data directory, hashes of data/)."""
+    d = fresh_dir(name)
     data = os.path.join(d, "data")
     os.makedirs(data)
     for k in range(2):
         sample_jsonl(data, f"part-{k:05d}.jsonl", shard=k, n=40)
-    before = tree_hashes(data)
+    return d, data, tree_hashes(data)
+
+
+def c_output_dir_is_input_dir():
+    d, data, before = input_directory("overlap-dir")
     res = []
     for args in (["data/", "-o", "data/", "--force"], ["data/", "-o", "data/kept/"],
                  ["data/part-00000.jsonl", "-o", "data/", "--force"], ["data/", "-o", "data/all.jsonl"],
@@ -244,12 +250,7 @@ def c_force_removes_only_own_shards():
 
 
 def c_recipe_output_is_input():
-    d = fresh_dir("recipe-overlap")
-    data = os.path.join(d, "data")
-    os.makedirs(data)
-    for k in range(2):
-        sample_jsonl(data, f"part-{k:05d}.jsonl", shard=k, n=40)
-    before = tree_hashes(data)
+    d, data, before = input_directory("recipe-overlap")
     res = []
     for extra, what in ((("path: data",), "output.path = input directory"),
                         (("path: out", "rejects: data/rej.jsonl"), "rejects inside the input directory"),
