@@ -118,8 +118,6 @@ public enum RecipeRunner {
       executor = slurm
     }
     var total = RunStats()
-    /// Every file the document-writing tasks wrote, in task order (side shards to join).
-    var documentTaskFiles: [WrittenFile] = []
     var ran = 0
     var skipped = 0
     var failures: [(TaskRef, String, Int)] = []
@@ -208,10 +206,7 @@ public enum RecipeRunner {
       // Only passes that write documents count them; map and reduce passes read the same
       // inputs for their own purposes.
       if pass.kind == .documents || pass.kind == .apply {
-        for t in all {
-          total.merge(records[t]!.stats)
-          documentTaskFiles += records[t]!.stats.writtenFiles
-        }
+        for t in all { total.merge(records[t]!.stats) }
       }
     }
     if options.detach {
@@ -221,11 +216,10 @@ public enum RecipeRunner {
         tasksSkipped: skipped, executor: executor.name, submittedJobs: submitted)
     }
     for (key, path) in [("rejects", out.rejects), ("quarantine", out.quarantine)] {
-      if let path { try SideOutput(key: key, path: path, runDir: runDir).join(documentTaskFiles) }
+      // The document-writing tasks' files, in task order: among them the side shards to join.
+      if let path { try SideOutput(key: key, path: path, runDir: runDir).join(total.writtenFiles) }
     }
     total.seconds = Date().timeIntervalSince(started)
-    total.writtenFiles = []
-    total.inputStamps = []
     try writeTextFile(
       runDir.statsPath,
       total.json(extra: [
