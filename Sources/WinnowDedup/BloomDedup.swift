@@ -160,9 +160,10 @@ public final class BloomDedup: GlobalStage, DocumentStage {
 
   // MARK: Phases
 
-  public var middlePasses: [Int] { [1] }
+  /// Map (unit hashes), filter (one task, in input order), apply.
+  public var passes: [PhasePass] { [.documents, .middle(.fixed(1)), .documents] }
 
-  public func mapStage(_ phase: PhaseTask) throws(WinnowError) -> PhaseMapStage {
+  public func observer(_ phase: PhaseTask) throws(WinnowError) -> PhaseDocumentStage {
     try phase.prepareDirectory()
     return BloomHashStage(self, phase: phase)
   }
@@ -174,12 +175,11 @@ public final class BloomDedup: GlobalStage, DocumentStage {
     var units = 0
     var duplicates = 0
     var inputs: [String] = []
+    // Every map task writes a `.done` file last: one missing means that task did not finish.
+    _ = try phase.files(ofPass: 0, suffix: "-units.done", fromEveryTask: "bloom_dedup: finished map tasks")
     for t in 0..<phase.inputTasks {
       let name = PhaseTask.name(pass: 0, task: t)
       let chunks = try phase.files(ofPass: 0, prefix: name + "-", suffix: ".units")
-      guard try phase.files(ofPass: 0, prefix: name + "-", suffix: ".done").count == 1 else {
-        throw .io("bloom_dedup: map task \(name) did not finish (no \(name)-units.done in \(phase.directory(0)))")
-      }
       inputs += chunks.map(\.path)
       var marks: [UnitHashRecord] = []
       for c in chunks {
@@ -315,7 +315,7 @@ struct UnitHashRecord: RunRecord {
 }
 
 /// Map: unit hashes of every document, in order, in chunks.
-final class BloomHashStage: PhaseMapStage {
+final class BloomHashStage: PhaseDocumentStage {
   let owner: BloomDedup
   let phase: PhaseTask
   var hasher = UnitHasher()

@@ -108,9 +108,10 @@ public final class MinHashDedup: GlobalStage {
     self.spillEntries = spillEntries
   }
 
-  public var middlePasses: [Int] { [buckets, 1] }
+  /// Map (signatures), band reduce (one task per bucket), cluster (one task), apply.
+  public var passes: [PhasePass] { [.documents, .middle(.fixed(buckets)), .middle(.fixed(1)), .documents] }
 
-  public func mapStage(_ phase: PhaseTask) throws(WinnowError) -> PhaseMapStage {
+  public func observer(_ phase: PhaseTask) throws(WinnowError) -> PhaseDocumentStage {
     try phase.prepareDirectory()
     return try MinHashSignatureStage(self, phase: phase)
   }
@@ -126,10 +127,8 @@ public final class MinHashDedup: GlobalStage {
 
   public func applyStage(_ phase: PhaseTask) throws(WinnowError) -> DocumentStage {
     var marks: [ClusterMark] = []
-    let files = try phase.files(ofPass: 2, suffix: "-" + phase.name + ".marks")
-    guard files.count == 1 else {
-      throw .io("minhash_dedup: no marks for \(phase.name) in \(phase.directory(2)) (the clustering task writes one per apply task)")
-    }
+    // The clustering task writes one per apply task.
+    let files = try phase.files(ofPass: 2, suffix: "-" + phase.name + ".marks", fromEveryTask: "minhash_dedup: marks for \(phase.name)")
     for f in files { marks += try SortedRunFile.readAll(f, as: ClusterMark.self) }
     let offset = try Self.inputOffsets(phase)[phase.task]
     return MinHashApplyStage(marks: marks.sorted(), annotate: annotate, inputOffset: offset)
@@ -169,7 +168,7 @@ public final class MinHashDedup: GlobalStage {
 }
 
 /// Map: signatures into band runs (and shingle sets into the task's store).
-final class MinHashSignatureStage: PhaseMapStage {
+final class MinHashSignatureStage: PhaseDocumentStage {
   let owner: MinHashDedup
   let phase: PhaseTask
   var hasher: MinHasher
@@ -259,12 +258,8 @@ struct MinHashBandReduce {
   }
 
   mutating func run() throws(WinnowError) -> RunStats {
-    let runs = try phase.files(ofPass: 0, suffix: ".bands", containing: "-b\(pad(phase.task, 4))-")
-    let tasksWithRuns = Set(runs.map { fileName(of: $0.path).prefix(9) })
-    guard tasksWithRuns.count == phase.inputTasks else {
-      throw .io(
-        "minhash_dedup bucket \(phase.task): band runs from \(tasksWithRuns.count) of \(phase.inputTasks) map tasks in \(phase.directory(0))")
-    }
+    let runs = try phase.files(
+      ofPass: 0, suffix: ".bands", containing: "-b\(pad(phase.task, 4))-", fromEveryTask: "minhash_dedup bucket \(phase.task): band runs")
     try phase.prepareDirectory()
     let merger = try SortedRunMerger<BandEntry>(files: runs)
     var entries = 0
@@ -359,11 +354,7 @@ struct MinHashClustering {
 
   func run() throws(WinnowError) -> RunStats {
     let offsets = try MinHashDedup.inputOffsets(phase)
-    let runs = try phase.files(ofPass: 1, suffix: ".edges")
-    let bandTasks = Set(runs.map { fileName(of: $0.path).prefix(9) })
-    guard bandTasks.count == phase.tasksPerPass[1] else {
-      throw .io("minhash_dedup clustering: pair runs from \(bandTasks.count) of \(phase.tasksPerPass[1]) band tasks in \(phase.directory(1))")
-    }
+    let runs = try phase.files(ofPass: 1, suffix: ".edges", fromEveryTask: "minhash_dedup clustering: pair runs")
     try phase.prepareDirectory()
     var index: [UInt64: Int32] = [:]
     var nodes: [UInt64] = []

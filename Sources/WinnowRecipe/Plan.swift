@@ -3,39 +3,96 @@ import WinnowCore
 /// A recipe turned into work: passes of fused per-document stages, each pass split into tasks
 /// over fixed sets of input files. Tasks are decided by the recipe alone — never by the
 /// executor or the number of workers — so every executor writes the same shards.
+///
+/// A recipe is a chain of per-document stages with any number of global stages in it:
+/// `S0 G1 S1 G2 … Gk Sk`. Each global stage runs the passes it declares (`GlobalStage`). The
+/// document stream reaching a global stage is written once, to the stage's store, by the pass
+/// that runs the stages before it (the "stream" of the stage) — and then read by each of the
+/// stage's document passes, so that no stage runs twice. Only the stream reaching the first
+/// global stage of a recipe that starts with it is not written: it is the inputs themselves.
+/// See docs/architecture.md, "Phases" and "Cost model".
 public struct Plan {
-  /// What the tasks of a pass do.
+  /// What the tasks of a pass do (for status and reports).
   public enum PassKind: String, Codable, Sendable {
-    /// Read inputs, run the stages, write documents.
+    /// Read inputs (or a stream), run stages, write documents (the output, or the stream
+    /// reaching a global stage).
     case documents
-    /// Global stage, map phase: run the stages before it, write sorted key runs per bucket.
+    /// A global stage's document pass that only observes: it writes the stage's files.
     case map
-    /// Global stage, a middle phase (reduce per bucket, cluster, …): tasks of the stage's own
+    /// A global stage's middle pass (reduce per bucket, cluster, …): tasks of the stage's own
     /// count that read and write the stage's intermediate files.
     case reduce
-    /// Global stage, apply phase: read inputs again, drop what was marked, run the rest, write.
+    /// A global stage's last pass, followed by the stages after it: drops, annotates or
+    /// rewrites what the earlier passes decided, and writes documents.
     case apply
+  }
+
+  /// A pass of a global stage: the stage's index in `globals` and the pass's own number.
+  public struct StagePass: Sendable, Equatable {
+    public var global: Int
+    public var pass: Int
+  }
+
+  /// Where the documents of a document pass come from.
+  public enum Source: Sendable, Equatable {
+    /// The recipe's input files.
+    case inputs
+    /// The stream reaching global stage `global`, written by the tasks of pass `pass`.
+    case stream(global: Int, pass: Int)
+  }
+
+  /// Where the documents a document pass keeps go.
+  public enum Sink: Sendable, Equatable {
+    /// The recipe's output.
+    case output
+    /// The stream reaching global stage `global`.
+    case stream(global: Int)
+    /// Nowhere: an observing pass only counts them.
+    case none
+  }
+
+  /// The work of one task of a document pass: read `source`, run the global stage `apply`'s
+  /// last pass (if any) and then `stages`, show what is kept to `observe`, write it to `sink`.
+  public struct DocumentWork: Sendable {
+    public var source: Source
+    public var apply: StagePass?
+    /// Indices into `Plan.stages`.
+    public var stages: Range<Int>
+    public var observe: StagePass?
+    public var sink: Sink
+    /// Whether this pass's counts are the run's: passes that write documents are; observing
+    /// passes (which read the same documents again for a global stage) are not.
+    public var counted: Bool { sink != .none }
+  }
+
+  public enum Work: Sendable {
+    case documents(DocumentWork)
+    case middle(StagePass)
   }
 
   public struct Pass: Sendable {
     public var kind: PassKind
-    /// Input file indices of each task, in order (reduce tasks: empty, one per bucket).
+    /// Input file indices of each task, in order (middle tasks: empty).
     public var tasks: [[Int]]
+    public var work: Work
   }
 
-  /// The global stage of the recipe, if it has one, and where it stands.
+  /// A global stage of the recipe and where it stands.
   public struct Global {
     public var name: String
+    /// The number of per-document stages before it.
     public var position: Int
     public var stage: GlobalStage
+    public var passes: [PhasePass]
   }
 
   public var recipe: Recipe
   public var inputs: [InputFile]
   public var passes: [Pass]
-  /// Built per-document stages in recipe order (the global stage, if any, is left out).
+  /// Built per-document stages in recipe order (global stages are left out).
   public var stages: [NamedStage]
-  public var global: Global?
+  /// Global stages in recipe order.
+  public var globals: [Global]
   /// Identifies what the plan computes: the recipe's meaning (not its executor, worker count or
   /// formatting) and its inputs. A run directory only resumes a plan with the same fingerprint.
   public var fingerprint: String
@@ -48,7 +105,7 @@ public struct Plan {
   ) throws(WinnowError) -> Plan {
     let context = StageContext(seed: recipe.seed, fields: recipe.input.fields)
     var stages: [NamedStage] = []
-    var global: Global?
+    var globals: [Global] = []
     for step in recipe.stages {
       guard let d = registry.descriptor(named: step.stage) else {
         let hint = closestName(step.stage, among: registry.names).map { " (did you mean '\($0)'?)" } ?? ""
@@ -56,11 +113,10 @@ public struct Plan {
       }
       do throws(WinnowError) {
         if let g = try d.buildGlobal(step.parameters, context: context) {
-          if let first = global {
-            throw WinnowError.usage(
-              "only one global stage per recipe in this version ('\(first.name)' comes first); run a second recipe on this one's output")
+          if let problem = g.passesProblem {
+            throw WinnowError.usage("global stage '\(d.name)' cannot be planned: it \(problem)")
           }
-          global = Global(name: d.name, position: stages.count, stage: g)
+          globals.append(Global(name: d.name, position: stages.count, stage: g, passes: g.passes))
         } else {
           stages.append(NamedStage(name: d.name, stage: try d.build(step.parameters, context: context)))
         }
@@ -79,25 +135,80 @@ public struct Plan {
     let per = recipe.filesPerTask
     var tasks: [[Int]] = stride(from: 0, to: inputs.count, by: per).map { Array($0..<min($0 + per, inputs.count)) }
     if tasks.isEmpty { tasks = [[]] }
-    let passes: [Pass]
-    if let global {
-      passes =
-        [Pass(kind: .map, tasks: tasks)]
-        + global.stage.middlePasses.map { Pass(kind: .reduce, tasks: Array(repeating: [], count: $0)) }
-        + [Pass(kind: .apply, tasks: tasks)]
-    } else {
-      passes = [Pass(kind: .documents, tasks: tasks)]
-    }
     return Plan(
-      recipe: recipe, inputs: inputs, passes: passes, stages: stages, global: global,
-      fingerprint: fingerprint(recipe, inputs: inputs))
+      recipe: recipe, inputs: inputs, passes: passes(globals: globals, stageCount: stages.count, tasks: tasks),
+      stages: stages, globals: globals, fingerprint: fingerprint(recipe, inputs: inputs))
+  }
+
+  /// The passes of a chain of `stageCount` per-document stages with `globals` among them.
+  static func passes(globals: [Global], stageCount: Int, tasks: [[Int]]) -> [Pass] {
+    var passes: [Pass] = []
+    // What the next document-writing pass starts from.
+    var source = Source.inputs
+    var apply: StagePass?
+    var start = 0
+    func documents(_ w: DocumentWork) -> Pass {
+      let kind: PassKind = w.apply != nil ? .apply : (w.sink == .none ? .map : .documents)
+      return Pass(kind: kind, tasks: tasks, work: .documents(w))
+    }
+    for (g, global) in globals.enumerated() {
+      let last = global.passes.count - 1
+      let observesFirst = global.passes[0] == .documents
+      let reaching: Source
+      if source == .inputs && apply == nil && start == global.position {
+        // Nothing runs before this stage: the stream reaching it is the inputs themselves.
+        reaching = .inputs
+        if observesFirst {
+          passes.append(
+            documents(DocumentWork(source: .inputs, apply: nil, stages: start..<start, observe: StagePass(global: g, pass: 0), sink: .none)))
+        }
+      } else {
+        passes.append(
+          documents(
+            DocumentWork(
+              source: source, apply: apply, stages: start..<global.position,
+              observe: observesFirst ? StagePass(global: g, pass: 0) : nil, sink: .stream(global: g))))
+        reaching = .stream(global: g, pass: passes.count - 1)
+      }
+      for (j, kind) in global.passes.enumerated() where j < last && !(j == 0 && observesFirst) {
+        switch kind {
+        case .documents:
+          passes.append(
+            documents(
+              DocumentWork(source: reaching, apply: nil, stages: global.position..<global.position, observe: StagePass(global: g, pass: j), sink: .none)))
+        case .middle(let count):
+          let n = PhaseStore.tasksPerPass([.middle(count)], inputTasks: tasks.count)[0]
+          passes.append(Pass(kind: .reduce, tasks: Array(repeating: [], count: n), work: .middle(StagePass(global: g, pass: j))))
+        }
+      }
+      source = reaching
+      apply = StagePass(global: g, pass: last)
+      start = global.position
+    }
+    passes.append(documents(DocumentWork(source: source, apply: apply, stages: start..<stageCount, observe: nil, sink: .output)))
+    return passes
+  }
+
+  /// The plan pass that runs pass `p` of a global stage (its last pass: the pass that applies it).
+  public func passIndex(of p: StagePass) -> Int? {
+    passes.firstIndex { pass in
+      switch pass.work {
+      case .middle(let m): return m == p
+      case .documents(let w): return w.observe == p || w.apply == p
+      }
+    }
+  }
+
+  /// The first pass that reads the inputs: the one later input-reading passes must agree with.
+  public var firstInputPass: Int? {
+    passes.firstIndex { if case .documents(let w) = $0.work { return w.source == .inputs } else { return false } }
   }
 
   static func fingerprint(_ r: Recipe, inputs: [InputFile]) -> String {
     var parts: [String] = [
       // Not the name, executor, workers, retries or strictness: they change how a run goes,
       // not what it writes. (A bucket count is kept: map runs of different counts do not mix.)
-      "v2", String(r.seed), r.input.fields.text, r.input.fields.id, String(r.input.maxDocumentBytes),
+      "v3", String(r.seed), r.input.fields.text, r.input.fields.id, String(r.input.maxDocumentBytes),
       r.output.path, r.output.compression.rawValue, String(r.output.compressionLevel ?? -99),
       String(r.output.maxShardBytes ?? -1), String(r.output.maxShardDocs ?? -1), r.output.rejects ?? "-",
       r.output.quarantine ?? "-", String(r.filesPerTask),

@@ -117,7 +117,7 @@ public enum RecipeRunner {
       }
       executor = slurm
     }
-    var total = RunStats()
+    var counted: [RunStats] = []
     var ran = 0
     var skipped = 0
     var failures: [(TaskRef, String, Int)] = []
@@ -203,10 +203,12 @@ public enum RecipeRunner {
         try db.finishRun(runID, outcome: "failed")
         throw failureError(failures, plan: planFile, runDir: runDir, executor: executor)
       }
-      // Only passes that write documents count them; map and reduce passes read the same
-      // inputs for their own purposes.
-      if pass.kind == .documents || pass.kind == .apply {
-        for t in all { total.merge(records[t]!.stats) }
+      // Only passes that write documents count them; observing and middle passes read the
+      // same documents for a global stage's own purposes.
+      if case .documents(let w) = pass.work, w.counted {
+        var merged = RunStats()
+        for t in all { merged.merge(records[t]!.stats) }
+        counted.append(merged)
       }
     }
     if options.detach {
@@ -215,6 +217,7 @@ public enum RecipeRunner {
         stats: RunStats(), outputDirectory: runDir.path, statsPath: runDir.statsPath, tasksRun: 0,
         tasksSkipped: skipped, executor: executor.name, submittedJobs: submitted)
     }
+    var total = RunStats.chain(counted)
     for (key, path) in [("rejects", out.rejects), ("quarantine", out.quarantine)] {
       // The document-writing tasks' files, in task order: among them the side shards to join.
       if let path { try SideOutput(key: key, path: path, runDir: runDir).join(total.writtenFiles) }
@@ -230,6 +233,10 @@ public enum RecipeRunner {
       ]))
     // Every record read must be accounted for; if not, a document went missing somewhere and
     // the run is not a success, whatever else it wrote.
+    if let lost = RunStats.chainBreak(counted) {
+      try db.finishRun(runID, outcome: "failed")
+      throw .io("the run's counts do not balance: \(lost) (see \(runDir.statsPath)); the output cannot be trusted")
+    }
     guard total.isBalanced else {
       try db.finishRun(runID, outcome: "failed")
       throw .io(

@@ -19,13 +19,20 @@ public enum TaskRunner {
     let plan = try Plan.make(recipe, inputs: inputs)
     let mine = planFile.passes[pass][task].map { inputs[$0] }
 
-    let prefix = "part-" + String(RunDirectory.taskName(pass: pass, task: task).dropFirst(4)) + "-"
+    // Shards are named after their task. Only the last pass writes output shards and only the
+    // first pass that counts the inputs writes quarantine shards; rejects shards of a pass
+    // before the last are also named after their pass (several passes may drop documents of
+    // the same task).
+    let isLast = pass == planFile.passes.count - 1
+    let prefix = "part-" + pad5(task) + "-"
+    let rejectsPrefix = "part-" + (isLast ? "" : "p\(pass)-") + pad5(task) + "-"
     let out = recipe.output
     let sides = [("rejects", out.rejects), ("quarantine", out.quarantine)].compactMap { k, p in
       p.map { SideOutput(key: k, path: $0, runDir: runDir) }
     }
     removeDeadAttempts(prefix: prefix, in: [out.path] + sides.map(\.taskDirectory))
-    func spec(_ path: String, compression: Compression) -> OutputSpec {
+    removeDeadAttempts(prefix: rejectsPrefix, in: sides.map(\.taskDirectory))
+    func spec(_ path: String, compression: Compression, prefix: String = prefix) -> OutputSpec {
       var s = OutputSpec(
         path: path, compression: compression, compressionLevel: out.compressionLevel,
         maxShardBytes: out.maxShardBytes, maxShardDocs: out.maxShardDocs)
@@ -41,50 +48,89 @@ public enum TaskRunner {
     // Every pass that reads inputs checksums them: the record says exactly what was read.
     options.stampInputs = true
     for side in sides {
-      let s = spec(side.taskDirectory, compression: side.compression(default: out.compression))
-      if side.key == "rejects" { options.rejects = s } else { options.quarantine = s }
+      let c = side.compression(default: out.compression)
+      if side.key == "rejects" {
+        options.rejects = spec(side.taskDirectory, compression: c, prefix: rejectsPrefix)
+      } else {
+        options.quarantine = spec(side.taskDirectory, compression: c)
+      }
     }
     let progressPath = runDir.progressPath(pass: pass, task: task)
     options.progress = { p in
       // The coordinator sums these to show live rates; losing one is harmless.
       try? writeTextFile(progressPath, "\(p.documents) \(p.uncompressedBytes)\n")
     }
-    let kind = pass < planFile.passKinds.count ? planFile.passKinds[pass] : .documents
+    guard plan.passes.count == planFile.passes.count else {
+      throw .usage("\(runDir.planPath): the plan has \(planFile.passes.count) passes, but its recipe makes \(plan.passes.count); pass --fresh to start over")
+    }
     var stats: RunStats
-    switch kind {
-    case .documents:
-      let writer = try DocumentWriter(spec(out.path, compression: out.compression))
-      stats = try Pipeline(stages: plan.stages).run(inputs: mine, output: writer, options: options)
-      try requireBalanced(stats, task: task, pass: pass)
-    case .map:
-      let g = try globalOf(plan)
-      let phase = try phaseTask(runDir, planFile, pass: pass, task: task)
-      let emit = try g.stage.mapStage(phase)
-      let stages = Array(plan.stages[..<g.position]) + [NamedStage(name: g.name, stage: emit)]
-      // Bad lines and rejects are reported once, by the apply pass that reads the same input.
-      options.rejects = nil
-      options.quarantine = nil
-      stats = try Pipeline(stages: stages).run(inputs: mine, output: nil, options: options)
-      try emit.finish()
-      stats.writtenFiles += phase.written.files
-    case .reduce:
-      let g = try globalOf(plan)
-      let phase = try phaseTask(runDir, planFile, pass: pass, task: task)
+    switch plan.passes[pass].work {
+    case .middle(let sp):
+      let g = plan.globals[sp.global]
+      let phase = try phaseTask(runDir, planFile, plan: plan, sp, task: task)
       stats = try g.stage.runMiddle(phase)
       stats.writtenFiles += phase.written.files
-    case .apply:
-      let g = try globalOf(plan)
-      let drop = try g.stage.applyStage(try phaseTask(runDir, planFile, pass: pass, task: task))
-      let stages = Array(plan.stages[..<g.position]) + [NamedStage(name: g.name, stage: drop)] + Array(plan.stages[g.position...])
-      let writer = try DocumentWriter(spec(out.path, compression: out.compression))
-      // The marks drop documents by position in what the map pass read: the inputs must be
-      // exactly those bytes. Checked before any output is committed.
-      let mapRecord = runDir.readRecord(pass: 0, task: task)
-      options.verifyInputs = { (stamps: [FileStamp]) throws(WinnowError) in
-        try requireSameInputs(stamps, as: mapRecord, runDir: runDir, task: task)
+    case .documents(let work):
+      var phases: [PhaseTask] = []
+      var stages: [NamedStage] = []
+      if let sp = work.apply {
+        let phase = try phaseTask(runDir, planFile, plan: plan, sp, task: task)
+        phases.append(phase)
+        stages.append(NamedStage(name: plan.globals[sp.global].name, stage: try plan.globals[sp.global].stage.applyStage(phase)))
       }
-      stats = try Pipeline(stages: stages).run(inputs: mine, output: writer, options: options)
-      try requireBalanced(stats, task: task, pass: pass)
+      stages += plan.stages[work.stages]
+      if let sp = work.observe {
+        let phase = try phaseTask(runDir, planFile, plan: plan, sp, task: task)
+        try phase.prepareDirectory()
+        phases.append(phase)
+        options.observer = try plan.globals[sp.global].stage.observer(phase)
+      }
+      // Rejects are written by the passes whose counts are the run's; bad lines by the first
+      // of them, the one that counts the inputs (a stream holds no bad lines).
+      if !work.counted { options.rejects = nil }
+      if !work.counted || work.source != .inputs { options.quarantine = nil }
+      let origins = mine.map(\.displayName)
+      var reading = mine
+      switch work.source {
+      case .inputs:
+        // A later pass over the inputs must read byte for byte what the first one read (the
+        // marks of a global stage drop documents by position). Checked before any output is
+        // committed.
+        if let first = plan.firstInputPass, first < pass {
+          let firstRecord = runDir.readRecord(pass: first, task: task)
+          options.verifyInputs = { (stamps: [FileStamp]) throws(WinnowError) in
+            try requireSameInputs(stamps, as: firstRecord, pass: first, runDir: runDir, task: task)
+          }
+        }
+      case .stream(let g, let p):
+        let files = try streamFiles(runDir, planFile, plan: plan, global: g, pass: p, task: task)
+        reading = files.map { InputFile(path: $0.path) }
+        options.inputOrigins = origins
+        // Written by this run, never too large to read back.
+        options.maxDocumentBytes = Int.max
+        options.verifyInputs = { (stamps: [FileStamp]) throws(WinnowError) in
+          try requireRecorded(stamps, files)
+        }
+      }
+      let writer: DocumentWriter?
+      switch work.sink {
+      case .output:
+        writer = try DocumentWriter(spec(out.path, compression: out.compression))
+      case .stream(let g):
+        let dir = streamDirectory(runDir, plan: plan, global: g)
+        try makeDirectories(dir)
+        var s = OutputSpec(path: dir, compression: .zstd, compressionLevel: 1)
+        s.ownsPrefix = true
+        s.shardPrefix = prefix
+        writer = try DocumentWriter(s)
+        options.outputOrigins = origins
+      case .none:
+        writer = nil
+      }
+      stats = try Pipeline(stages: stages).run(inputs: reading, output: writer, options: options)
+      try options.observer?.finish()
+      for phase in phases { stats.writtenFiles += phase.written.files }
+      if work.counted { try requireBalanced(stats, task: task, pass: pass) }
     }
     let record = TaskRecord(
       pass: pass, task: task, fingerprint: planFile.fingerprint, stats: stats,
@@ -94,28 +140,75 @@ public enum TaskRunner {
     return record
   }
 
-  static func globalOf(_ plan: Plan) throws(WinnowError) -> Plan.Global {
-    guard let g = plan.global else { throw .usage("the plan has a phase pass but the recipe has no global stage") }
-    return g
-  }
-
-  /// The task's view of a global stage's passes, with the files every task of the earlier
-  /// passes recorded as written (every earlier task must have finished).
-  static func phaseTask(_ runDir: RunDirectory, _ planFile: PlanFile, pass: Int, task: Int) throws(WinnowError) -> PhaseTask {
+  /// The task's view of pass `sp` of a global stage: the stage's store, with the files every
+  /// task of the stage's earlier passes recorded as written (every one must have finished).
+  static func phaseTask(_ runDir: RunDirectory, _ planFile: PlanFile, plan: Plan, _ sp: Plan.StagePass, task: Int)
+    throws(WinnowError) -> PhaseTask
+  {
+    let global = plan.globals[sp.global]
     var manifest: [Int: [WrittenFile]] = [:]
-    for p in 0..<pass {
+    for j in 0..<sp.pass {
+      guard let p = plan.passIndex(of: Plan.StagePass(global: sp.global, pass: j)) else { continue }
       for t in planFile.passes[p].indices {
         guard let r = runDir.readRecord(pass: p, task: t), r.fingerprint == planFile.fingerprint else {
           throw .io(
-            "task \(RunDirectory.taskName(pass: pass, task: task)) needs every task of pass \(p), but \(RunDirectory.taskName(pass: p, task: t)) has no record (\(runDir.recordPath(pass: p, task: t))); run the same command again to redo it"
+            "\(global.name) needs every task of pass \(p), but \(RunDirectory.taskName(pass: p, task: t)) has no record (\(runDir.recordPath(pass: p, task: t))); run the same command again to redo it"
           )
         }
-        manifest[p, default: []] += r.stats.writtenFiles
+        manifest[j, default: []] += r.stats.writtenFiles
       }
     }
-    return PhaseTask(
-      pass: pass, task: task, tasksPerPass: planFile.passes.map(\.count), root: runDir.stateDirectory + "/phase",
+    // The last pass writes the output: one task per input task.
+    let inputTasks = plan.passes[plan.passes.count - 1].tasks.count
+    let store = PhaseStore(
+      root: phaseRoot(runDir, plan: plan, global: sp.global),
+      tasksPerPass: PhaseStore.tasksPerPass(global.passes, inputTasks: inputTasks), inputTasks: inputTasks,
       manifest: manifest)
+    return store.task(pass: sp.pass, task: task)
+  }
+
+  /// Where global stage `global` keeps its files: `.winnow/phase/g1-exact_dedup/…`.
+  static func phaseRoot(_ runDir: RunDirectory, plan: Plan, global: Int) -> String {
+    runDir.stateDirectory + "/phase/g\(global + 1)-" + plan.globals[global].name
+  }
+
+  /// The stream reaching global stage `global`: one set of shards per task.
+  static func streamDirectory(_ runDir: RunDirectory, plan: Plan, global: Int) -> String {
+    phaseRoot(runDir, plan: plan, global: global) + "/stream"
+  }
+
+  /// The stream shards task `task` of pass `pass` recorded writing for global stage `global`,
+  /// in order; each must be there with its recorded size.
+  static func streamFiles(_ runDir: RunDirectory, _ planFile: PlanFile, plan: Plan, global: Int, pass: Int, task: Int)
+    throws(WinnowError) -> [WrittenFile]
+  {
+    guard let r = runDir.readRecord(pass: pass, task: task), r.fingerprint == planFile.fingerprint else {
+      throw .io(
+        "the documents reaching \(plan.globals[global].name) come from task \(RunDirectory.taskName(pass: pass, task: task)), which has no record (\(runDir.recordPath(pass: pass, task: task))); run the same command again to redo it"
+      )
+    }
+    let dir = streamDirectory(runDir, plan: plan, global: global)
+    let files = r.stats.writtenFiles.filter { fileName(of: ($0.path as NSString).deletingLastPathComponent) == "stream" }
+      .map { WrittenFile(path: dir + "/" + fileName(of: $0.path), bytes: $0.bytes, checksum: $0.checksum) }
+    for f in files {
+      guard let now = FileStamp.current(f.path), now.bytes == f.bytes else {
+        throw .io("\(f.path): missing or of another size than task \(RunDirectory.taskName(pass: pass, task: task)) wrote; run the same command again to redo it")
+      }
+    }
+    return files
+  }
+
+  /// Every stream shard read must be the one recorded (its checksum as read).
+  static func requireRecorded(_ stamps: [FileStamp], _ files: [WrittenFile]) throws(WinnowError) {
+    let recorded = Dictionary(files.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+    guard stamps.count == files.count else {
+      throw .io("read \(stamps.count) of \(files.count) stream shards; run the same command again")
+    }
+    for s in stamps {
+      guard let f = recorded[s.path], s.bytes == f.bytes, s.checksum == f.checksum else {
+        throw .io("\(s.path): does not hold the documents that were written (checksum differs); run the same command again to redo the pass that wrote it")
+      }
+    }
   }
 
   /// Every record read is kept, dropped or quarantined; a task whose counts do not add up has
@@ -128,19 +221,19 @@ public enum TaskRunner {
     }
   }
 
-  /// The apply pass must read byte for byte what the map pass read. If an input changed, the
-  /// map task's record goes (so the next run redoes the map pass and everything after it) and
-  /// this task fails before writing anything.
-  static func requireSameInputs(_ stamps: [FileStamp], as map: TaskRecord?, runDir: RunDirectory, task: Int) throws(WinnowError) {
+  /// A later pass must read byte for byte what the first pass over the inputs read. If an
+  /// input changed, that task's record goes (so the next run redoes that pass and everything
+  /// after it) and this task fails before writing anything.
+  static func requireSameInputs(_ stamps: [FileStamp], as map: TaskRecord?, pass: Int, runDir: RunDirectory, task: Int) throws(WinnowError) {
     guard let map else {
-      throw .io("task \(RunDirectory.taskName(pass: 0, task: task)) has no record; run the same command again to redo it")
+      throw .io("task \(RunDirectory.taskName(pass: pass, task: task)) has no record; run the same command again to redo it")
     }
     let before = Dictionary(map.stats.inputStamps.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
     for now in stamps {
       guard let then = before[now.path] else { continue }
       let changed = then.change(to: now) ?? (then.checksum != nil && then.checksum != now.checksum ? "changed its content" : nil)
       if let changed {
-        runDir.removeRecord(pass: 0, task: task)
+        runDir.removeRecord(pass: pass, task: task)
         throw .io(
           "input \(now.path) \(changed) since the map pass read it; the passes that depend on it are redone when you run the same command again (or pass --fresh to start over)"
         )
@@ -212,4 +305,10 @@ struct SideOutput {
       throw error
     }
   }
+}
+
+/// "00042": task numbers in shard names.
+func pad5(_ v: Int) -> String {
+  let s = String(v)
+  return String(repeating: "0", count: max(0, 5 - s.count)) + s
 }

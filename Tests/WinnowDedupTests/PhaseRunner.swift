@@ -32,11 +32,11 @@ struct PhaseRun {
 
   /// Map only.
   mutating func map(_ global: GlobalStage, _ tasks: [[[UInt8]]]) throws {
-    tasksPerPass = [tasks.count] + global.middlePasses + [tasks.count]
+    tasksPerPass = PhaseStore.tasksPerPass(global.passes, inputTasks: tasks.count)
     manifest = [:]
     for (t, lines) in tasks.enumerated() {
       let phase = task(0, t)
-      let stage = try global.mapStage(phase)
+      let stage = try global.observer(phase)
       _ = try runPipeline([NamedStage(name: "map", stage: stage)], lines: lines)
       try stage.finish()
       recorded(phase)
@@ -46,8 +46,9 @@ struct PhaseRun {
   /// Middle passes only (after `map`).
   mutating func middle(_ global: GlobalStage) throws {
     middleStats = []
-    for pass in 1...global.middlePasses.count { manifest[pass] = nil }
-    for (k, count) in global.middlePasses.enumerated() {
+    let middle = tasksPerPass.dropFirst().dropLast()
+    for pass in middle.indices { manifest[pass] = nil }
+    for (k, count) in middle.enumerated() {
       var stats: [RunStats] = []
       var done: [PhaseTask] = []
       for t in 0..<count {

@@ -51,7 +51,7 @@ struct NearDedupRunTests {
     try Self.writeInputs(dir)
     let one = try recipe(dir, out: "one", filesPerTask: 3, stage: "minhash_dedup: {exact_check: true, buckets: 5}")
     let plan = try Plan.make(one)
-    #expect(plan.passes.map(\.kind) == [.map, .reduce, .reduce, .apply])
+    #expect(plan.passes.map(\.kind) == [.documents, .reduce, .reduce, .apply])
     #expect(plan.passes.map(\.tasks.count) == [1, 5, 1, 1])
     let r1 = try RecipeRunner.run(one)
     let three = try recipe(dir, out: "three", filesPerTask: 1, stage: "minhash_dedup: {exact_check: true, buckets: 5}")
@@ -74,7 +74,7 @@ struct NearDedupRunTests {
     let r = try recipe(dir, out: "o", filesPerTask: 1, stage: "minhash_dedup: {buckets: 2}")
     _ = try RecipeRunner.run(r)
     // Damage a map run, forget the reduce tasks that read it, run again.
-    let phase = dir.path + "/o/.winnow/phase/p0"
+    let phase = dir.path + "/o/.winnow/phase/g1-minhash_dedup/p0"
     let run = try #require(try FileManager.default.contentsOfDirectory(atPath: phase).filter { $0.hasSuffix(".bands") }.sorted().first)
     var bytes = readBytes(phase + "/" + run)
     bytes[bytes.count - 1] ^= 0xFF

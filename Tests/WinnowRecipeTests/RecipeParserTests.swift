@@ -332,15 +332,17 @@ struct RecipeParserTests {
       """
     let plan = try Plan.make(try RecipeParser.parse(yaml, source: Self.src))
     // exact_dedup must see every document: it runs as map (per file), reduce (per bucket) and
-    // apply (per file) passes; the per-document stages around it run in the map and apply passes.
-    #expect(plan.passes.map(\.kind) == [.map, .reduce, .apply])
+    // apply (per file) passes. The stage before it runs once, in the first pass, which also
+    // writes the documents reaching exact_dedup; the stages after it run in the apply pass.
+    #expect(plan.passes.map(\.kind) == [.documents, .reduce, .apply])
     #expect(plan.stages.map(\.name) == ["length", "sample", "field"])
-    let global = try #require(plan.global)
+    #expect(plan.globals.count == 1)
+    let global = try #require(plan.globals.first)
     #expect(global.name == "exact_dedup")
     #expect(global.position == 1)
     #expect(plan.passes[0].tasks == [[0], [1]])
     #expect(plan.passes[1].tasks == Array(repeating: [], count: 16))
-    #expect(global.stage.middlePasses == [16])
+    #expect(global.stage.passes == [.documents, .middle(.fixed(16)), .documents])
     #expect(plan.passes[2].tasks == [[0], [1]])
     #expect(plan.inputs.map(\.path) == ["\(dir.path)/in/a.jsonl", "\(dir.path)/in/b.jsonl"])
   }

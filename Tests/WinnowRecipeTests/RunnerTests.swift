@@ -150,7 +150,8 @@ struct PlanTaskTests {
       output: "\n  compression: none\n  rejects: \(dir.path)/rej.jsonl")
     let recipe = try RecipeParser.parse(yaml, source: "r.yaml")
     let plan = try Plan.make(recipe)
-    #expect(plan.passes.map(\.kind) == [.map, .reduce, .apply])
+    // `field` runs once, in the first pass, which writes what reaches exact_dedup.
+    #expect(plan.passes.map(\.kind) == [.documents, .reduce, .apply])
     #expect(plan.passes.map(\.tasks) == [[[0], [1], [2], [3]], [[], [], []], [[0], [1], [2], [3]]])
     let result = try RecipeRunner.run(recipe)
     #expect(result.tasksRun == 4 + 3 + 4)
@@ -173,10 +174,13 @@ struct PlanTaskTests {
     for f in 0..<4 {
       #expect(splitLines(readBytes(dir.path + "/out/part-0000\(f)-00000.jsonl")) == want[f], "apply task \(f)")
     }
-    // stats.json counts what the apply pass wrote (the map pass reads the same documents).
+    // stats.json counts what the first pass read and the apply pass wrote (the first pass
+    // writes the documents reaching exact_dedup, which the apply pass reads).
     let runDir = RunDirectory(dir.path + "/out")
+    let first = try (0..<4).map { try #require(runDir.readRecord(pass: 0, task: $0)) }
     let apply = try (0..<4).map { try #require(runDir.readRecord(pass: 2, task: $0)) }
-    #expect(result.stats.documentsRead == apply.reduce(0) { $0 + $1.stats.documentsRead })
+    #expect(result.stats.documentsRead == first.reduce(0) { $0 + $1.stats.documentsRead })
+    #expect(result.stats.documentsWritten == apply.reduce(0) { $0 + $1.stats.documentsWritten })
     #expect(result.stats.documentsRead == corpus.docs.joined().count + corpus.badLines.joined().count)
     #expect(result.stats.documentsWritten == want.joined().count)
     #expect(result.stats.isBalanced)

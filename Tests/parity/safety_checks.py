@@ -365,10 +365,17 @@ def reference_ids(d, stage):
     return kept_ids(os.path.join(d, "ref"))
 
 
+def phase_files(out, pattern):
+    """The intermediate files of the run's global stage matching `pattern` (`pN/NAME`): each
+    global stage keeps its passes under .winnow/phase/gK-NAME/ (a single directory before)."""
+    found = sorted(glob.glob(os.path.join(out, ".winnow", "phase", "g*", pattern)))
+    return found or sorted(glob.glob(os.path.join(out, ".winnow", "phase", pattern)))
+
+
 def lost_file_case(stage, pattern, label):
     """Runs `stage`, then — as if the run had been interrupted right after the pass that wrote
     the file — removes every record of the later passes and the shards, deletes one
-    intermediate file matching `pattern` (in .winnow/phase/pN/), and runs again. The result must
+    intermediate file matching `pattern` (in .winnow/phase/gK-NAME/pN/), and runs again. The result must
     equal the reference (the file's task is redone), never keep more documents. A worker asked
     to run a task that reads the file must fail naming it."""
     d = fresh_dir("lost-" + label)
@@ -380,7 +387,7 @@ def lost_file_case(stage, pattern, label):
         return False, f"first run: {err(r)}"
     plan = json.load(open(os.path.join(out, ".winnow", "plan.json")))
     apply_pass = len(plan["passes"]) - 1
-    victims = sorted(glob.glob(os.path.join(out, ".winnow", "phase", pattern)))
+    victims = phase_files(out, pattern)
     if not victims:
         return False, f"no intermediate file matches {pattern}"
     victim = victims[len(victims) // 2]
@@ -440,7 +447,7 @@ def c_extra_intermediate_file():
     r = winnow("run", rec, "--no-progress", cwd=d)
     if r.returncode != 0:
         return False, f"first run: {err(r)}"
-    src = sorted(glob.glob(os.path.join(out, ".winnow", "phase", "p0", "p0-t00000-b0000-c0000.run")))[0]
+    src = phase_files(out, "p0/p0-t00000-b0000-c0000.run")[0]
     extra = src.replace("-c0000.run", "-c0007.run")
     shutil.copy(src, extra)
     os.unlink(os.path.join(out, ".winnow", "tasks", "p1-t00000.json"))

@@ -47,11 +47,21 @@ public final class DocumentReader {
   /// to its end, in order. Standard input and devices have none.
   public private(set) var stamps: [FileStamp] = []
 
-  public init(inputs: [InputFile], fields: DocumentFields, maxDocumentBytes: Int = Int.max, stampContent: Bool = false) {
+  /// Set when the inputs are document streams a run wrote between its passes: every line is
+  /// `SOURCE<TAB>LINE<TAB>JSON`, SOURCE an index into `origins` (the names of the files the
+  /// documents first came from) and LINE the line they had there, so that a document read
+  /// back from a stream has the same origin (and the same derived id) as when it was first read.
+  let origins: [String]?
+
+  public init(
+    inputs: [InputFile], fields: DocumentFields, maxDocumentBytes: Int = Int.max, stampContent: Bool = false,
+    origins: [String]? = nil
+  ) {
     self.inputs = inputs
     document = Document(fields: fields)
     self.maxDocumentBytes = maxDocumentBytes
     self.stampContent = stampContent
+    self.origins = origins
   }
 
   public var currentFile: String { index >= 0 && index < inputs.count ? inputs[index].displayName : "" }
@@ -87,6 +97,15 @@ public final class DocumentReader {
       if r.lineNumber == 1, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
         line = UnsafeBufferPointer(rebasing: line[3...])
       }
+      if let origins {
+        let (source, number, rest) = try Self.streamOrigin(line, origins: origins, file: inputs[index].displayName, line: r.lineNumber)
+        do {
+          try document.load(line: rest, source: source, lineNumber: number)
+        } catch {
+          throw .io("\(inputs[index].displayName):\(r.lineNumber): not a document this run wrote (\(error.reason.rawValue)); run the same command again to redo the pass that wrote it")
+        }
+        return .document(document)
+      }
       if isBlank(line) {
         blankLines += 1
         continue
@@ -106,6 +125,39 @@ public final class DocumentReader {
   /// Hands the bytes of the `.tooLarge` line just returned to `body`, in pieces.
   public func drainTooLarge(_ body: (UnsafeBufferPointer<UInt8>) throws(WinnowError) -> Void) throws(WinnowError) {
     try reader?.drainOversizedLine(body)
+  }
+
+  /// Splits a stream line into its origin and its JSON (see `origins`).
+  static func streamOrigin(_ line: UnsafeBufferPointer<UInt8>, origins: [String], file: String, line lineNumber: Int)
+    throws(WinnowError) -> (String, Int, UnsafeBufferPointer<UInt8>)
+  {
+    var i = 0
+    func number() -> Int? {
+      var v = 0
+      let start = i
+      while i < line.count, line[i] >= 0x30, line[i] <= 0x39 {
+        let (m, o1) = v.multipliedReportingOverflow(by: 10)
+        let (a, o2) = m.addingReportingOverflow(Int(line[i] - 0x30))
+        if o1 || o2 { return nil }
+        v = a
+        i += 1
+      }
+      guard i > start, i < line.count, line[i] == 0x09 else { return nil }
+      i += 1
+      return v
+    }
+    guard let source = number(), source < origins.count, let n = number() else {
+      throw .io("\(file):\(lineNumber): not a line of a document stream this run wrote; run the same command again to redo the pass that wrote it")
+    }
+    return (origins[source], n, UnsafeBufferPointer(rebasing: line[i...]))
+  }
+
+  /// Appends the stream prefix of `doc` (see `origins`) to `out`.
+  public static func appendStreamOrigin(source: Int, line: Int, to out: inout [UInt8]) {
+    out.append(contentsOf: String(source).utf8)
+    out.append(0x09)
+    out.append(contentsOf: String(line).utf8)
+    out.append(0x09)
   }
 
   private func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {

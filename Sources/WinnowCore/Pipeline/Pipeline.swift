@@ -32,6 +32,16 @@ public struct PipelineOptions {
   /// throwing abandons the outputs (a run uses it to refuse inputs that changed between passes).
   public var verifyInputs: (([FileStamp]) throws(WinnowError) -> Void)?
 
+  /// A global stage's observer in a run (see `GlobalStage`): sees every document the stages
+  /// keep, in order, before it is written. It is not one of the stages: it never drops, and
+  /// its counts are not the run's.
+  public var observer: PhaseDocumentStage?
+  /// The inputs are document streams of a run: see `DocumentReader.origins`.
+  public var inputOrigins: [String]?
+  /// Write the output as a document stream, each line prefixed by its document's origin: the
+  /// index of its source among these names, and its line there.
+  public var outputOrigins: [String]?
+
   public static let defaultMaxDocumentBytes = 64_000_000
 
   public init() {}
@@ -97,7 +107,12 @@ public final class Pipeline {
     var run = RunStats()
     run.inputFiles = inputs.map(\.displayName)
     let reader = DocumentReader(
-      inputs: inputs, fields: options.fields, maxDocumentBytes: options.maxDocumentBytes, stampContent: options.stampInputs)
+      inputs: inputs, fields: options.fields, maxDocumentBytes: options.maxDocumentBytes, stampContent: options.stampInputs,
+      origins: options.inputOrigins)
+    let originIndex = options.outputOrigins.map { names in
+      Dictionary(names.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+    }
+    var streamLine: [UInt8] = []
     defer { reader.close() }
     let rejects = try options.rejects.map { (spec) throws(WinnowError) in try DocumentWriter(spec) }
     let quarantine: DocumentWriter?
@@ -139,10 +154,23 @@ public final class Pipeline {
               doc.annotate("reject_reason", .string(reason))
               try rejects.write(line: doc.serialized)
             }
-          } else if let output {
-            try output.write(line: doc.serialized)
           } else {
-            run.documentsWritten += 1
+            if let observer = options.observer { _ = observer.process(doc) }
+            if let output {
+              if let originIndex {
+                guard let source = originIndex[doc.sourceName] else {
+                  throw WinnowError.io("\(doc.sourceName): not among the inputs of this task's stream")
+                }
+                streamLine.removeAll(keepingCapacity: true)
+                DocumentReader.appendStreamOrigin(source: source, line: doc.lineNumber, to: &streamLine)
+                streamLine.append(contentsOf: doc.serialized)
+                try output.write(line: streamLine)
+              } else {
+                try output.write(line: doc.serialized)
+              }
+            } else {
+              run.documentsWritten += 1
+            }
           }
         }
         if let report = options.progress, run.documentsRead & 1023 == 0 {

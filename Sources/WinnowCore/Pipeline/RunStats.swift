@@ -206,3 +206,41 @@ extension RunStats: Codable {
     }
   }
 }
+
+extension RunStats {
+  /// The counts of a run whose document-writing passes form a chain: the first reads the
+  /// inputs, each later one reads what the one before it wrote (the stream reaching a global
+  /// stage), the last writes the output. `passes` holds each pass's merged counts, in order.
+  /// Reads and input facts come from the first pass, writes and output files from the last;
+  /// drops and quarantines add up; the stages are the passes' stages in order. The result
+  /// balances only when every pass balances and each pass read what the one before wrote.
+  public static func chain(_ passes: [RunStats]) -> RunStats {
+    guard let first = passes.first, let last = passes.last else { return RunStats() }
+    var total = RunStats()
+    total.inputFiles = first.inputFiles
+    total.documentsRead = first.documentsRead
+    total.blankLines = first.blankLines
+    total.bytesRead = first.bytesRead
+    total.inputStamps = first.inputStamps
+    total.documentsWritten = last.documentsWritten
+    total.bytesWritten = last.bytesWritten
+    total.outputFiles = last.outputFiles
+    for p in passes {
+      total.quarantined += p.quarantined
+      for (k, v) in p.quarantinedByReason { total.quarantinedByReason[k, default: 0] += v }
+      total.writtenFiles += p.writtenFiles
+      total.seconds += p.seconds
+      total.stages += p.stages
+    }
+    return total
+  }
+
+  /// The first place where a chain of passes (see `chain`) loses documents between two
+  /// passes, or nil.
+  public static func chainBreak(_ passes: [RunStats]) -> String? {
+    for k in passes.indices.dropFirst() where passes[k].documentsRead != passes[k - 1].documentsWritten {
+      return "a pass wrote \(passes[k - 1].documentsWritten) documents for the next, which read \(passes[k].documentsRead)"
+    }
+    return nil
+  }
+}

@@ -134,10 +134,11 @@ public struct RunReport {
     }
 
     var tasks: [TaskInfo] = []
-    var stats = RunStats()
+    var countedPasses: [RunStats] = []
     for (p, pass) in plan.passes.enumerated() {
       let kind = p < plan.passKinds.count ? plan.passKinds[p] : .documents
       let counted = kind == .documents || kind == .apply
+      if counted { countedPasses.append(RunStats()) }
       for (t, files) in pass.enumerated() {
         let ref = TaskRef(pass: p, task: t)
         let record = runDir.readRecord(pass: p, task: t).flatMap { $0.fingerprint == plan.fingerprint ? $0 : nil }
@@ -152,7 +153,7 @@ public struct RunReport {
           default: state = .pending
           }
         }
-        if let record, counted { stats.merge(record.stats) }
+        if let record, counted { countedPasses[countedPasses.count - 1].merge(record.stats) }
         tasks.append(
           TaskInfo(
             pass: p, task: t, kind: kind.rawValue, counted: counted, name: ref.name,
@@ -161,6 +162,7 @@ public struct RunReport {
       }
     }
 
+    let stats = RunStats.chain(countedPasses)
     let shards = outputShards(runDir)
     let fields = recipe?.input.fields ?? DocumentFields()
     let sample = try OutputSample.collect(shards: shards, fields: fields, limit: sampleLimit)

@@ -180,8 +180,15 @@ public struct RunDirectory: Sendable {
   /// Whether `name` is a shard some task of `plan` writes (`part-TTTTT-…`).
   static func isTaskShard(_ name: String, of plan: PlanFile) -> Bool {
     guard name.hasPrefix("part-"), let tasks = plan.passes.last?.count else { return false }
-    let digits = name.dropFirst(5).prefix(5)
-    guard digits.count == 5, name.dropFirst(10).first == "-", let t = Int(digits) else { return false }
+    var rest = name.dropFirst(5)
+    // "part-p0-00003-…": a side shard of a pass before the last.
+    if rest.first == "p" {
+      let pass = rest.dropFirst().prefix { $0 != "-" }
+      guard let p = Int(pass), p < plan.passes.count else { return false }
+      rest = rest.dropFirst(1 + pass.count + 1)
+    }
+    let digits = rest.prefix(5)
+    guard digits.count == 5, rest.dropFirst(5).first == "-", let t = Int(digits) else { return false }
     return t < tasks
   }
 
