@@ -22,7 +22,8 @@ run: build
 	$(DEBUG_BIN) report out/quickstart
 
 # Unit tests (Swift Testing); end-to-end checks of the CLI and the runner against Python's
-# json; data safety (overlapping paths, lost and stale files, resume, signals, hostile files); parity with datatrove (quality filters, PII formatter, MinHash signatures, and near-
+# json; data safety (overlapping paths, lost and stale files, resume, signals, hostile files); recipes
+# with several global stages (== the chain of one-global recipes; every executor; kill -9 at every pass); parity with datatrove (quality filters, PII formatter, MinHash signatures, and near-
 # duplicate removal scored against ground truth beside datatrove and datasketch; fastText
 # predictions, training and quantization against the C++ fastText CLI (Debian package); peers pinned in a throw-away venv,
 # Tests/parity/peers.py); then the Slurm executor on a throw-away single-node cluster (started and always stopped;
@@ -32,6 +33,7 @@ test: deps
 	$(SWIFT) test --skip-build
 	python3 Tests/parity/run_all.py --winnow $(DEBUG_BIN)
 	python3 Tests/parity/safety_checks.py --winnow $(DEBUG_BIN)
+	python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)
 	python3 Tests/parity/quality_parity.py --winnow $(DEBUG_BIN)
 	python3 Tests/parity/pii_parity.py --winnow $(DEBUG_BIN)
 	python3 Tests/parity/minhash_signatures.py --winnow $(DEBUG_BIN)

@@ -76,6 +76,10 @@ def main():
         for name, stages in [
             ("filters", "  - length: {min_words: 50}\n  - sample: {rate: 0.7}\n"),
             ("dedup", "  - length: {min_words: 20}\n  - exact_dedup: {buckets: 4}\n  - sample: {rate: 0.9}\n"),
+            # Three global stages with per-document stages between them: eight passes.
+            ("three-globals", "  - length: {min_words: 20}\n  - exact_dedup: {buckets: 4}\n  - sample: {rate: 0.9}\n"
+                              "  - minhash_dedup: {buckets: 3}\n  - normalize: {}\n"
+                              "  - bloom_dedup: {unit: paragraph, expected_items: 100000}\n  - length: {min_words: 10}\n"),
         ]:
             r = recipe(name, stages)
             out = work / f"out-{name}"
