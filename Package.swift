@@ -50,7 +50,7 @@ let package = Package(
     .target(name: "WinnowFastText", swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
     .target(name: "WinnowRecipe",
-            dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "CSQLite",
+            dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "CSQLite", "CProcessShim",
                            .product(name: "Yams", package: "Yams")]),
     .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowFilters", "WinnowDedup", "WinnowRecipe"]),
     .executableTarget(name: "winnow",

@@ -612,6 +612,41 @@ def bench_local_executor(ctx: Context) -> list[Result]:
     return [one, two]
 
 
+def bench_global_cost(ctx: Context) -> list[Result]:
+    """Benchmark G: what a global stage adds to the stages before it. FineWeb's four-filter
+    chain as a recipe, alone and followed by `exact_dedup` (inline executor, same corpus). The
+    stream reaching the global stage is written once, so the chain runs once either way; the
+    ratio is the global stage's own work plus writing and reading that stream."""
+    c = ctx.corpus
+    mb = c.bytes / MB
+    chain = ("  - gopher_repetition: {}\n  - gopher_quality: {}\n  - c4_quality: {filter_no_terminal_punct: false}\n"
+             "  - fineweb_quality: {}\n")
+    variants = []
+    for name, stages in [("chain", chain), ("chain + exact_dedup", chain + "  - exact_dedup: {}\n")]:
+        slug = name.replace(" + ", "-")
+        recipe = ctx.work / f"global-{slug}.yaml"
+        out = ctx.work / f"global-{slug}"
+        recipe.write_text(
+            f"name: global-{slug}\n"
+            f"input: {{paths: [{json.dumps(str(c.dir))}]}}\n"
+            f"output: {{path: {json.dumps(str(out))}}}\n"
+            f"stages:\n{stages}")
+        variants.append(Variant(f"winnow run: {name}", [ctx.winnow, "run", str(recipe), "--fresh", "--no-progress",
+                                                        "--executor", "inline"], None, None))
+    print(f"\n== global stage cost: {mb:.1f} MB in {len(c.shards)} shards, inline; {ctx.runs} runs each ==")
+    res = compare(variants, mb, ctx.runs)
+    alone, dedup = res[variants[0].name], res[variants[1].name]
+    print_table("Benchmark G (global stage cost): filter chain alone and followed by exact_dedup; medians",
+                [alone, dedup], baseline=alone)
+    print("  " + ratio_checks(dedup, alone))
+    t = Target("global stage cost: CPU(chain + exact_dedup) / CPU(chain)", dedup.cpu / alone.cpu, 1.2)
+    ctx.targets.append(t)
+    print(f"  {t}")
+    for v in ("chain", "chain-exact_dedup"):
+        shutil.rmtree(ctx.work / f"global-{v}", ignore_errors=True)
+    return [alone, dedup]
+
+
 DATATROVE_CHAIN = """
 import sys
 from datatrove.executor import LocalPipelineExecutor
@@ -1225,6 +1260,7 @@ def bench_fasttext(ctx: Context) -> list[Result]:
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "foundation": (bench_foundation, "winnow cat vs zstd -dc | zstd -3 (read, validate, recompress)"),
     "local": (bench_local_executor, "winnow run, local executor, 1 vs 2 workers (speed-up)"),
+    "global": (bench_global_cost, "winnow run: the filter chain alone vs followed by exact_dedup (cost of a global stage)"),
     "quality": (bench_quality, "FineWeb's Gopher/C4/FineWeb filter chain: winnow vs datatrove (documents/s)"),
     "minhash": (bench_minhash, "MinHash near-duplicate removal at defaults: winnow vs datatrove (CPU, RSS)"),
     "minhash-memory": (bench_minhash_memory, "winnow minhash_dedup on 1,000,000 short documents (peak RSS, time)"),

@@ -31,9 +31,13 @@ public enum RecipeRunner {
     public var progress: ((RunProgress) -> Void)?
     /// Lines about tasks failing or being retried.
     public var log: ((String) -> Void)?
-    /// The `winnow` binary workers run (default: `$WINNOW_BIN`, else this process's own
-    /// executable). Library users and tests that are not the CLI set it.
+    /// The program workers run. Default: this program itself when it called
+    /// `Worker.runIfRequested` (`Winnow.runWorkerIfRequested`) at start-up, else `$WINNOW_BIN`,
+    /// else this process's own executable when it is `winnow`.
     public var workerBinary: String?
+    /// The stages recipes may name. A program with stages of its own passes a registry that
+    /// holds them; its workers must be the same program (see `Worker`), so that they know them too.
+    public var registry: StageRegistry = StageCatalog.standard
 
     public init() {}
   }
@@ -51,7 +55,7 @@ public enum RecipeRunner {
 
   public static func run(_ recipe: Recipe, options: Options = Options()) throws(WinnowError) -> Result {
     let started = Date()
-    let plan = try Plan.make(recipe)
+    let plan = try Plan.make(recipe, registry: options.registry)
     let out = recipe.output
     guard OutputSpec(path: out.path).isDirectory else {
       throw .usage("\(recipe.source): 'output.path' must be a directory for the shards, got '\(out.path)'")
@@ -60,17 +64,18 @@ public enum RecipeRunner {
     // starting it as a worker would run that program again.
     let own = LocalExecutor.currentExecutable()
     let binary =
-      options.workerBinary ?? ProcessInfo.processInfo.environment["WINNOW_BIN"]
+      options.workerBinary ?? (Worker.embedded ? own : nil) ?? ProcessInfo.processInfo.environment["WINNOW_BIN"]
       ?? ((own as NSString).lastPathComponent == "winnow" ? own : "")
     var executor = try makeExecutor(
-      options.executor ?? recipe.executor, workers: options.workers ?? recipe.workers, binary: binary, recipe: recipe)
+      options.executor ?? recipe.executor, workers: options.workers ?? recipe.workers, binary: binary, recipe: recipe,
+      registry: options.registry)
     if options.detach && !(executor is SlurmExecutor) {
       throw .usage("--detach only applies to the slurm executor")
     }
     let runDir = RunDirectory(out.path)
     // Before anything is created or removed: no output may touch an input, and no two outputs
     // may share a path.
-    try guardPaths(plan, runDir: runDir)
+    try guardPaths(plan, runDir: runDir, registry: options.registry)
     let sideDirectories = [out.rejects, out.quarantine].compactMap { $0 }.filter { OutputSpec(path: $0).isDirectory }
     if !FileManager.default.fileExists(atPath: runDir.stateDirectory) {
       // A directory no run has used: shards in it are someone else's. Refused before anything
@@ -249,13 +254,15 @@ public enum RecipeRunner {
       executor: executor.name, submittedJobs: nil)
   }
 
-  static func makeExecutor(_ name: String, workers: Int?, binary: String, recipe: Recipe) throws(WinnowError) -> TaskExecutor {
+  static func makeExecutor(
+    _ name: String, workers: Int?, binary: String, recipe: Recipe, registry: StageRegistry = StageCatalog.standard
+  ) throws(WinnowError) -> TaskExecutor {
     switch name {
-    case "inline": return InlineExecutor()
+    case "inline": return InlineExecutor(registry: registry)
     case "local":
       guard FileManager.default.isExecutableFile(atPath: binary) else {
         throw .usage(
-          "the local executor starts 'winnow worker …' processes: set WINNOW_BIN (or RecipeRunner.Options.workerBinary) to the winnow binary")
+          "the local executor starts 'winnow worker …' processes: set WINNOW_BIN (or RecipeRunner.Options.workerBinary) to the winnow binary, or call Winnow.runWorkerIfRequested(registry:) at the top of main so that this program is its own worker")
       }
       return LocalExecutor(workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, binary: binary)
     case "slurm":
@@ -281,7 +288,9 @@ public enum RecipeRunner {
   /// Refuses a run whose outputs (shards, rejects, quarantine, the run directory itself, files
   /// a stage writes) are, contain or lie inside its inputs (input files and directories, files
   /// a stage reads), or share a path.
-  static func guardPaths(_ plan: Plan, runDir: RunDirectory) throws(WinnowError) {
+  static func guardPaths(
+    _ plan: Plan, runDir: RunDirectory, registry: StageRegistry = StageCatalog.standard
+  ) throws(WinnowError) {
     let out = plan.recipe.output
     var g = OutputGuard()
     g.addInputs(plan.inputs, named: plan.recipe.input.paths, role: "input")
@@ -289,7 +298,7 @@ public enum RecipeRunner {
     if let r = out.rejects { g.addOutput(r, role: "output.rejects", isDirectory: OutputSpec(path: r).isDirectory) }
     if let q = out.quarantine { g.addOutput(q, role: "output.quarantine", isDirectory: OutputSpec(path: q).isDirectory) }
     for step in plan.recipe.stages {
-      if let d = StageCatalog.standard.descriptor(named: step.stage) { g.addStageFiles(d, step.parameters) }
+      if let d = registry.descriptor(named: step.stage) { g.addStageFiles(d, step.parameters) }
     }
     try g.check()
   }

@@ -5,8 +5,12 @@ import WinnowCore
 /// executor in-process. Every executor goes through here, which is why they all write the same
 /// bytes.
 public enum TaskRunner {
-  /// Runs the task unless its record shows it already finished; returns the record.
-  public static func run(_ runDir: RunDirectory, pass: Int, task: Int) throws(WinnowError) -> TaskRecord {
+  /// Runs the task unless its record shows it already finished; returns the record. `registry`
+  /// must know every stage the recipe names: a program with stages of its own passes its
+  /// registry here (and to `RecipeRunner.Options.registry`), so its workers plan the same run.
+  public static func run(
+    _ runDir: RunDirectory, pass: Int, task: Int, registry: StageRegistry = StageCatalog.standard
+  ) throws(WinnowError) -> TaskRecord {
     guard let planFile = try runDir.readPlan() else {
       throw .usage("\(runDir.path): no plan found (\(runDir.planPath)); start the run with 'winnow run RECIPE'")
     }
@@ -16,7 +20,7 @@ public enum TaskRunner {
     }
     let recipe = try RecipeParser.parse(planFile.recipeText, source: planFile.recipeSource)
     let inputs = planFile.inputs.map(InputFile.init(path:))
-    let plan = try Plan.make(recipe, inputs: inputs)
+    let plan = try Plan.make(recipe, inputs: inputs, registry: registry)
     let mine = planFile.passes[pass][task].map { inputs[$0] }
 
     // Shards are named after their task. Only the last pass writes output shards and only the

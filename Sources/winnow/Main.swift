@@ -159,38 +159,17 @@ struct WorkerCommand: ParsableCommand {
   var logToTaskLog = false
 
   func run() throws {
-    dieWithParent()
-    guard let t = task ?? ProcessInfo.processInfo.environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init).map({ $0 + taskOffset }) else {
-      throw report(.usage("worker: give --task or run inside a Slurm array job"))
-    }
-    let runDir = RunDirectory(runDirectory)
-    if logToTaskLog {
-      let log = runDir.logPath(pass: pass, task: t)
-      let fd = open(log, O_WRONLY | O_APPEND | O_CREAT, 0o644)
-      if fd >= 0 {
-        dup2(fd, 1)
-        dup2(fd, 2)
-        close(fd)
-        print("=== \(RunDirectory.taskName(pass: pass, task: t)) on \(ProcessInfo.processInfo.hostName) \(Date()) (Slurm job \(ProcessInfo.processInfo.environment["SLURM_JOB_ID"] ?? "?"))")
-        fflush(nil)
-      }
-    }
+    var args = [runDirectory, "--pass", String(pass), "--task-offset", String(taskOffset)]
+    if let task { args += ["--task", String(task)] }
+    if logToTaskLog { args.append("--log-to-task-log") }
+    let parsed: Worker.Arguments
     do {
-      let record = try TaskRunner.run(runDir, pass: pass, task: t)
-      print("task \(RunDirectory.taskName(pass: pass, task: t)) done: read \(record.stats.documentsRead), kept \(record.stats.documentsWritten)")
-      fflush(nil)
+      parsed = try Worker.parse(args, environment: ProcessInfo.processInfo.environment)
     } catch {
       throw report(error)
     }
-  }
-
-  /// A worker whose coordinator is killed must not go on writing: ask the kernel to end it
-  /// with its parent.
-  func dieWithParent() {
-    guard let want = ProcessInfo.processInfo.environment["WINNOW_PARENT_PID"].flatMap(Int32.init) else { return }
-    // SIGTERM rather than SIGKILL: the worker's handler removes its temporary files first.
-    _ = wn_set_parent_death_signal(SIGTERM)
-    if getppid() != want { Glibc.exit(1) }  // the parent died before prctl took effect
+    let code = Worker.run(parsed, registry: StageCatalog.standard)
+    if code != 0 { throw ExitCode(code) }
   }
 }
 

@@ -18,6 +18,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -1099,14 +1100,30 @@ def c_kill_worker():
                 if ps == 2 and not os.path.exists(record_path(out, ps, t)):
                     return w, t
             return None
-        found = wait_for(victim, 120)
-        if not found:
-            return False, f"no apply-pass worker seen (run exit {p.poll()}; reference took {ref_seconds:.1f}s)"
-        w, t = found
-        time.sleep(0.1)
-        if os.path.exists(record_path(out, 2, t)):
-            return False, "the task finished before its worker could be killed: make the corpus bigger"
-        os.kill(w, 9)
+        # The worker is stopped (SIGSTOP) before its record is checked, so it cannot finish between
+        # the check and the kill: on a fast machine a task may take only milliseconds.
+        killed = None
+        deadline = time.monotonic() + 120
+        while killed is None and time.monotonic() < deadline:
+            found = wait_for(victim, max(0.0, deadline - time.monotonic()), step=0.002)
+            if not found:
+                break
+            w, t = found
+            try:
+                os.kill(w, signal.SIGSTOP)
+            except ProcessLookupError:
+                continue
+            if os.path.exists(record_path(out, 2, t)) or not alive(w):
+                try:
+                    os.kill(w, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+                continue
+            os.kill(w, 9)
+            killed = (w, t)
+        if killed is None:
+            return False, f"no unfinished apply-pass worker seen (run exit {p.poll()}; reference took {ref_seconds:.1f}s)"
+        w, t = killed
         so, se = p.communicate(timeout=300)
     finally:
         cleanup(p)

@@ -83,4 +83,11 @@ public struct StageRegistry: Sendable {
   }
 
   public var names: [String] { descriptors.map(\.name) }
+
+  /// Adds a stage (a program's own, say); one of the same name is replaced, so a program can
+  /// also swap a built-in stage for its own version.
+  public mutating func register(_ descriptor: StageDescriptor) {
+    descriptors.removeAll { $0.name == descriptor.name }
+    descriptors.append(descriptor)
+  }
 }

@@ -32,7 +32,9 @@ public protocol TaskExecutor {
 /// Runs tasks one after another in the calling process. A failing task does not stop the
 /// others: their work is kept for the resume.
 public struct InlineExecutor: TaskExecutor {
-  public init() {}
+  /// The stages the tasks are planned with (see `TaskRunner.run`).
+  public var registry: StageRegistry
+  public init(registry: StageRegistry = StageCatalog.standard) { self.registry = registry }
   public var name: String { "inline" }
   public var workers: Int { 1 }
 
@@ -42,7 +44,7 @@ public struct InlineExecutor: TaskExecutor {
     for t in tasks {
       events(.started(t, attempt: 1, log: ""))
       do {
-        let record = try TaskRunner.run(runDir, pass: t.pass, task: t.task)
+        let record = try TaskRunner.run(runDir, pass: t.pass, task: t.task, registry: registry)
         events(.finished(t, attempt: 1, record))
       } catch {
         // Usage errors are the same on every attempt; so are bad lines under --strict.

@@ -87,6 +87,8 @@ public struct LocalExecutor: TaskExecutor {
     var env = ProcessInfo.processInfo.environment
     // Workers die with the coordinator (see WorkerCommand), so no orphan keeps writing.
     env["WINNOW_PARENT_PID"] = String(getpid())
+    // Marks the process as a worker for a program that embeds Winnow (see `Worker`).
+    env[Worker.environmentFlag] = "1"
     let argv = args.map { strdup($0) } + [nil]
     let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer {

@@ -138,7 +138,8 @@ public struct SlurmExecutor: TaskExecutor {
       if let v = options.mem { args.append("--mem=\(v)") }
       args += options.extraArgs
       let command = [absolute(binary), "worker", dir, "--pass", String(pass), "--task-offset", String(offset), "--log-to-task-log"]
-      args.append("--wrap=exec " + command.map(Self.shellQuote).joined(separator: " "))
+      // WINNOW_WORKER marks the job as a worker for a program that embeds Winnow (see `Worker`).
+      args.append("--wrap=export \(Worker.environmentFlag)=1; exec " + command.map(Self.shellQuote).joined(separator: " "))
       let (code, stdout, stderr) = Self.command("sbatch", args)
       guard code == 0, let job = stdout.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }),
         !job.isEmpty
