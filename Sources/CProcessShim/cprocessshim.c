@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "cprocessshim.h"
 
 #ifdef __linux__
@@ -6,3 +7,7 @@ int wn_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, (unsign
 #else
 int wn_set_parent_death_signal(int sig) { (void)sig; return -1; }
 #endif
+
+int wn_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
+  return posix_spawn_file_actions_addchdir_np(actions, path);
+}

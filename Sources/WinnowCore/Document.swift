@@ -146,6 +146,7 @@ public final class Document {
     if !appended.isEmpty { appended.removeAll(keepingCapacity: true) }
     if !shadowedTextMembers.isEmpty { shadowedTextMembers.removeAll(keepingCapacity: true) }
     analysis.invalidate()
+    if !cacheEntries.isEmpty { cacheEntries.removeAll(keepingCapacity: true) }
     // Buffers grown for an outsized document are given back once documents are small again.
     if textStorage.capacity > max(1 << 24, 4 * line.count) { textStorage = ByteBuffer(capacity: 1 << 16) }
     if output.capacity > max(1 << 24, 4 * line.count) { output = ByteBuffer(capacity: 1 << 16) }
@@ -183,6 +184,30 @@ public final class Document {
   /// Counts every change (text rewrite or annotation) to this line, so the pipeline can tell
   /// which stage changed a document.
   public private(set) var editCount = 0
+
+  /// Values stages derived from this document (see `DocumentCacheKey`), each with the
+  /// `editCount` it was computed at.
+  private var cacheEntries: [ObjectIdentifier: (edits: Int, value: Any)] = [:]
+
+  /// The value cached under `key` for this document, or nil when there is none or the
+  /// document changed (its text or any field) since it was cached.
+  public func cached<Value>(_ key: DocumentCacheKey<Value>) -> Value? {
+    guard let e = cacheEntries[ObjectIdentifier(key)], e.edits == editCount else { return nil }
+    return e.value as? Value
+  }
+
+  /// Caches `value` under `key` until the document changes or the next document is read.
+  public func setCached<Value>(_ value: Value, for key: DocumentCacheKey<Value>) {
+    cacheEntries[ObjectIdentifier(key)] = (editCount, value)
+  }
+
+  /// The cached value under `key`, computed by `compute` (and cached) when there is none.
+  public func cached<Value, E: Error>(_ key: DocumentCacheKey<Value>, orCompute compute: () throws(E) -> Value) throws(E) -> Value {
+    if let v = cached(key) { return v }
+    let v = try compute()
+    setCached(v, for: key)
+    return v
+  }
 
   /// Whether the text was rewritten or annotations were added.
   public var isModified: Bool { textRewritten || !replaced.isEmpty || !appended.isEmpty || shadowedTextRemoved }
@@ -351,6 +376,14 @@ public final class Document {
   }
 
   public var id: String { String(decoding: idBytes, as: UTF8.self) }
+
+  /// Sets the id field to the string `newID` (annotated like any field) and `id` with it.
+  public func setID(_ newID: String) {
+    annotate(fields.id, .string(newID))
+    idStorage.removeAll()
+    idStorage.append(newID)
+    idDecoded = true
+  }
 
   /// A field by name; a dotted path (`meta.lang`) looks inside nested objects when no
   /// top-level key has the whole name.
@@ -647,4 +680,19 @@ extension Document {
     analysis.lines = n
     return n
   }
+}
+
+/// Names a value derived from a document that several stages share — its words, token ids,
+/// features, an embedding — so that the first stage that needs it computes it and the others
+/// read it (`Document.cached(_:orCompute:)`). Core knows nothing of the values: a module
+/// declares its keys as constants,
+///
+///     public let tokenIDs = DocumentCacheKey<[UInt32]>("token_ids")
+///
+/// and a key is the same key wherever that constant is used (keys compare by identity, not by
+/// name). A cached value lasts until the document changes or the next document is read.
+public final class DocumentCacheKey<Value>: Sendable {
+  /// For messages and debugging.
+  public let name: String
+  public init(_ name: String) { self.name = name }
 }

@@ -138,7 +138,7 @@ public final class C4QualityFilter: DocumentStage {
         }
         switch verdict {
         case .drop(let reason)?: return .drop(reason)
-        case .keep?:
+        case .keep?, .copies?:  // (a line check never asks for copies)
           keptCount += 1
           let kept = (mark + (keptCount > 1 ? 1 : 0))..<output.count
           if firstKept.count < minNumSentences { firstKept.append(kept) }

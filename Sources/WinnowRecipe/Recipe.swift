@@ -20,6 +20,18 @@ public struct Recipe: Sendable {
     public var maxShardDocs: Int?
     public var rejects: String?
     public var quarantine: String?
+    /// The sink format of the output (`output.format`): `jsonl`, the one there is so far.
+    public var format = "jsonl"
+    /// Split the output by this field's value into `OUT/FIELD=VALUE/` (`output.route_by`).
+    public var routeBy: String?
+
+    /// The sink formats `output.format` may name.
+    public static let formats = ["jsonl"]
+
+    /// Where documents whose `field` routes to `route` go, under the output directory.
+    public static func routeDirectory(field: String, route: String) -> String {
+      RoutingSink.routeName(field) + "=" + route
+    }
   }
 
   /// Options of the Slurm executor (the `slurm:` section).
@@ -37,6 +49,8 @@ public struct Recipe: Sendable {
     public var extraArgs: [String] = []
     /// Seconds between two looks at the queue.
     public var pollSeconds = 2.0
+
+    public init() {}
   }
 
   public struct Step: Sendable {
@@ -77,7 +91,7 @@ public enum RecipeParser {
   static let slurmKeys = ["partition", "account", "time", "mem", "cpus_per_task", "max_parallel", "extra_args", "poll_seconds"]
   static let inputKeys = ["paths", "text_field", "id_field", "strict", "max_document_bytes"]
   static let outputKeys = [
-    "path", "compression", "compression_level", "max_shard_bytes", "max_shard_docs", "rejects", "quarantine",
+    "path", "compression", "compression_level", "max_shard_bytes", "max_shard_docs", "rejects", "quarantine", "format", "route_by",
   ]
 
   /// Recipes are small; anything larger than this is not one (and reading `/dev/zero` must end).
@@ -140,6 +154,18 @@ public enum RecipeParser {
     if let n = outMap["max_shard_docs"] { output.maxShardDocs = try p.int(n, key: "output.max_shard_docs", range: 1...Int.max) }
     if let n = outMap["rejects"] { output.rejects = try p.string(n, key: "output.rejects") }
     if let n = outMap["quarantine"] { output.quarantine = try p.string(n, key: "output.quarantine") }
+    if let n = outMap["format"] {
+      let f = try p.string(n, key: "output.format")
+      guard Recipe.Output.formats.contains(f) else {
+        throw p.error(n, "'output.format' must be one of \(Recipe.Output.formats.joined(separator: "|")), got '\(f)'")
+      }
+      output.format = f
+    }
+    if let n = outMap["route_by"] {
+      let f = try p.string(n, key: "output.route_by")
+      guard !f.isEmpty else { throw p.error(n, "'output.route_by' names a field, got an empty string") }
+      output.routeBy = f
+    }
 
     var recipe = Recipe(name: name, input: input, output: output, stages: [], source: source)
     if let n = top["seed"] { recipe.seed = UInt64(try p.int(n, key: "seed", range: 0...Int.max)) }

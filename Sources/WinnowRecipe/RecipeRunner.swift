@@ -38,6 +38,9 @@ public enum RecipeRunner {
     /// The stages recipes may name. A program with stages of its own passes a registry that
     /// holds them; its workers must be the same program (see `Worker`), so that they know them too.
     public var registry: StageRegistry = StageCatalog.standard
+    /// An executor of the program's own (any `TaskExecutor`), used instead of the one the
+    /// recipe or `executor` names.
+    public var executorInstance: TaskExecutor?
 
     public init() {}
   }
@@ -66,11 +69,16 @@ public enum RecipeRunner {
     let binary =
       options.workerBinary ?? (Worker.embedded ? own : nil) ?? ProcessInfo.processInfo.environment["WINNOW_BIN"]
       ?? ((own as NSString).lastPathComponent == "winnow" ? own : "")
-    var executor = try makeExecutor(
-      options.executor ?? recipe.executor, workers: options.workers ?? recipe.workers, binary: binary, recipe: recipe,
-      registry: options.registry)
-    if options.detach && !(executor is SlurmExecutor) {
-      throw .usage("--detach only applies to the slurm executor")
+    var executor: TaskExecutor
+    if let own = options.executorInstance {
+      executor = own
+    } else {
+      executor = try makeExecutor(
+        options.executor ?? recipe.executor, workers: options.workers ?? recipe.workers, binary: binary, recipe: recipe,
+        registry: options.registry)
+    }
+    if options.detach && !executor.canDetach {
+      throw .usage("--detach only applies to an executor that submits to a batch system (slurm), not to \(executor.name)")
     }
     let runDir = RunDirectory(out.path)
     // Before anything is created or removed: no output may touch an input, and no two outputs
@@ -113,15 +121,13 @@ public enum RecipeRunner {
     let db = try RunDatabase(path: runDir.databasePath)
     let runID = try db.startRun(executor: executor.name, workers: executor.workers, fingerprint: plan.fingerprint)
     var submitted: [String] = []
-    if var slurm = executor as? SlurmExecutor {
-      slurm.detach = options.detach
-      slurm.adopt = try db.slurmJobs()
-      slurm.onSubmit = { job, pass, offset in
-        submitted.append(job)
-        try? db.addSlurmJob(job, pass: pass, offset: offset, run: runID)
-      }
-      executor = slurm
-    }
+    executor.begin(
+      ExecutorSession(
+        detach: options.detach, earlierJobs: try db.slurmJobs(),
+        onSubmit: { job, pass, offset in
+          submitted.append(job)
+          try? db.addSlurmJob(job, pass: pass, offset: offset, run: runID)
+        }))
     var counted: [RunStats] = []
     var ran = 0
     var skipped = 0
@@ -196,12 +202,9 @@ public enum RecipeRunner {
           report()
         }, tick: report)
       if let dbError { throw dbError }
-      if options.detach, var slurm = executor as? SlurmExecutor {
-        // The next pass starts when every array of this one has succeeded; a pass with
-        // nothing to do leaves the chain as it was.
-        let jobs = Array(submitted[submittedBefore...])
-        if !jobs.isEmpty { slurm.dependsOn = jobs }
-        executor = slurm
+      if options.detach {
+        // The next pass starts when every job of this one has succeeded.
+        executor.passSubmitted(Array(submitted[submittedBefore...]))
         continue
       }
       if !failures.isEmpty {
@@ -245,7 +248,7 @@ public enum RecipeRunner {
     guard total.isBalanced else {
       try db.finishRun(runID, outcome: "failed")
       throw .io(
-        "the run's counts do not balance: read \(total.documentsRead) ≠ written \(total.documentsWritten) + dropped \(total.dropped) + quarantined \(total.quarantined) (see \(runDir.statsPath)); the output cannot be trusted"
+        "the run's counts do not balance: \(total.balanceEquation()) (see \(runDir.statsPath)); the output cannot be trusted"
       )
     }
     try db.finishRun(runID, outcome: "done")

@@ -116,23 +116,22 @@ public enum TaskRunner {
           try requireRecorded(stamps, files)
         }
       }
-      let writer: DocumentWriter?
+      let writer: DocumentSink?
       switch work.sink {
       case .output:
-        writer = try DocumentWriter(spec(out.path, compression: out.compression))
+        writer = try outputSink(out, runDir: runDir, task: task) { dir in spec(dir, compression: out.compression) }
       case .stream(let g):
         let dir = streamDirectory(runDir, plan: plan, global: g)
         try makeDirectories(dir)
         var s = OutputSpec(path: dir, compression: .zstd, compressionLevel: 1)
         s.ownsPrefix = true
         s.shardPrefix = prefix
-        writer = try DocumentWriter(s)
-        options.outputOrigins = origins
+        writer = OriginStreamSink(try DocumentWriter(s), origins: origins)
       case .none:
         writer = nil
       }
+      options.stageContext = StageRunContext(task: task, pass: pass, scratchDirectory: runDir.stateDirectory)
       stats = try Pipeline(stages: stages).run(inputs: reading, output: writer, options: options)
-      try options.observer?.finish()
       for phase in phases { stats.writtenFiles += phase.written.files }
       if work.counted { try requireBalanced(stats, task: task, pass: pass) }
     }
@@ -142,6 +141,17 @@ public enum TaskRunner {
     try runDir.writeRecord(record)
     try? FileManager.default.removeItem(atPath: progressPath)
     return record
+  }
+
+  /// The sink of the run's output: JSONL shards in `output.path`, or with `output.route_by`,
+  /// one directory of shards per value of that field (`OUT/FIELD=VALUE/`).
+  static func outputSink(
+    _ out: Recipe.Output, runDir: RunDirectory, task: Int, spec: @escaping (String) -> OutputSpec
+  ) throws(WinnowError) -> DocumentSink {
+    guard let field = out.routeBy else { return try DocumentWriter(spec(out.path)) }
+    return RoutingSink(field: field) { (route: String) throws(WinnowError) -> DocumentSink in
+      try DocumentWriter(spec(out.path + "/" + Recipe.Output.routeDirectory(field: field, route: route)))
+    }
   }
 
   /// The task's view of pass `sp` of a global stage: the stage's store, with the files every
@@ -220,7 +230,7 @@ public enum TaskRunner {
   static func requireBalanced(_ stats: RunStats, task: Int, pass: Int) throws(WinnowError) {
     guard stats.isBalanced else {
       throw .io(
-        "task \(RunDirectory.taskName(pass: pass, task: task)): counts do not balance (read \(stats.documentsRead) ≠ written \(stats.documentsWritten) + dropped \(stats.dropped) + quarantined \(stats.quarantined)); its output is not kept"
+        "task \(RunDirectory.taskName(pass: pass, task: task)): counts do not balance (\(stats.balanceEquation())); its output is not kept"
       )
     }
   }
@@ -274,40 +284,7 @@ struct SideOutput {
   /// missing or damaged shard fails the join instead of leaving a shorter file.
   func join(_ files: [WrittenFile]) throws(WinnowError) {
     guard isFile else { return }
-    let mine = files.filter { $0.path.hasPrefix(taskDirectory + "/") }
-    let parent = (path as NSString).deletingLastPathComponent
-    if !parent.isEmpty { try makeDirectories(parent) }
-    let sink = try FileSink(path: path)
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-    defer { buffer.deallocate() }
-    do throws(WinnowError) {
-      for f in mine {
-        let fd = open(f.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io("\(f.path): cannot read a \(key) shard to join: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let hasher = StreamingXXH3()
-        var total = 0
-        while true {
-          let n = read(fd, buffer.baseAddress, buffer.count)
-          if n < 0 {
-            if errno == EINTR { continue }
-            throw .io("\(f.path): read failed: \(String(cString: strerror(errno)))")
-          }
-          if n == 0 { break }
-          let piece = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-          hasher.update(piece)
-          total += n
-          try sink.write(piece)
-        }
-        guard total == f.bytes, hasher.digest == f.checksum else {
-          throw .io("\(f.path): this \(key) shard is not the one its task wrote (size or checksum differs); run the same command again to redo that task")
-        }
-      }
-      try sink.finish()
-    } catch {
-      sink.abort()
-      throw error
-    }
+    try ConcatenateParts(into: path, partKind: key).merge(files.filter { $0.path.hasPrefix(taskDirectory + "/") })
   }
 }
 

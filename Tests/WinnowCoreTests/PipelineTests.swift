@@ -226,7 +226,7 @@ struct PipelineTests {
     ])
     for json in [#"{"id":"1","text":"ok"}"#, #"{"id":"2","text":"spam"}"#, #"{"id":"3","text":"ok too"}"#] {
       let d = try Document(json: json)
-      let result = pipeline.process(d)
+      let result = try pipeline.process(d)
       #expect((result == nil) == !json.contains("spam"))
       if let result {
         #expect(result.stage == 0)

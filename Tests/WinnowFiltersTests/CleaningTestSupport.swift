@@ -32,7 +32,7 @@ extension RunResult {
 /// The stage's result for one in-memory document: the verdict and the document afterwards.
 func processOne(_ stage: NamedStage, _ text: String, _ extra: [(String, String)] = []) throws -> (Verdict, Document) {
   let doc = try Document(json: String(decoding: docLine(id: "x", text: text, extra), as: UTF8.self))
-  return (stage.stage.process(doc), doc)
+  return (try stage.stage.process(doc), doc)
 }
 
 /// Writes `text` to a file in `dir` and returns its path.

@@ -310,7 +310,7 @@ struct LargeDocumentTests {
   /// The whole document after `stage`, as written.
   private func written(_ stage: NamedStage, _ line: [UInt8]) throws -> (reason: String?, line: [UInt8]) {
     let doc = try Document(json: String(decoding: line, as: UTF8.self))
-    let r = Pipeline(stages: [stage]).process(doc)?.reason
+    let r = try Pipeline(stages: [stage]).process(doc)?.reason
     return (r, Array(doc.serialized))
   }
 

@@ -33,10 +33,10 @@ struct Outcome {
 
 func outcome(_ stage: NamedStage, _ text: String) throws -> Outcome {
   let doc = try Document(json: String(decoding: docLine(id: "t", text: text), as: UTF8.self))
-  let verdict = stage.stage.process(doc)
+  let verdict = try stage.stage.process(doc)
   let reason: String?
   switch verdict {
-  case .keep: reason = nil
+  case .keep, .copies: reason = nil
   case .drop(let r): reason = r
   }
   return Outcome(reason: reason, text: doc.textString, rewritten: doc.editCount > 0)

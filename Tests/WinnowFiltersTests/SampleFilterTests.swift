@@ -25,7 +25,7 @@ struct SampleFilterTests {
     for (k, line) in lines.enumerated() {
       let isKept = try line.withUnsafeBufferPointer { bytes in
         try doc.load(line: bytes, source: source, lineNumber: k + 1)
-        return pipeline.process(doc) == nil
+        return try pipeline.process(doc) == nil
       }
       if isKept { kept.insert(doc.id) }
     }

@@ -425,7 +425,7 @@ struct RecipeParserTests {
     }
     func decisions(_ stage: DocumentStage) throws -> [Bool] {
       try (0..<300).map { k in
-        stage.process(try Document(json: "{\"id\":\"doc-\(k)\",\"text\":\"t\"}")) == .keep
+        try stage.process(try Document(json: "{\"id\":\"doc-\(k)\",\"text\":\"t\"}")) == .keep
       }
     }
     let fromRecipe = try decisions(try sampleStage(seed: 42, parameters: "{rate: 0.5}"))

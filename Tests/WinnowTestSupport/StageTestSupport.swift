@@ -195,7 +195,7 @@ public func runPipeline(_ stages: [NamedStage], inputs: [InputFile], dir: TempDi
 /// Runs one in-memory document through `stages`; nil when kept, else the drop reason.
 public func verdict(_ stages: [NamedStage], _ line: [UInt8]) throws -> String? {
   let doc = try Document(json: String(decoding: line, as: UTF8.self))
-  return Pipeline(stages: stages).process(doc)?.reason
+  return try Pipeline(stages: stages).process(doc)?.reason
 }
 
 /// Lines that the reader must quarantine, with the reason each should get.

@@ -178,6 +178,28 @@ def main():
         check("chained detach: the same command collects the run", p.returncode == 0 and "0 run," in p.stdout,
               (p.stdout + p.stderr)[-300:])
         check("chained detach: output byte-identical to inline", digest(out) == reference)
+
+        # 6. Generic jobs (the hook proxy training runs use) through the same executor: each
+        #    runs in its directory with its environment; success needs the expected output; a
+        #    failing job is reported with its exit code; done jobs are not run again.
+        jobs_dir = work / "jobs"
+        jobs_dir.mkdir()
+        (jobs_dir / "jobs.jsonl").write_text(
+            json.dumps({"name": "proxy-1", "argv": ["sh", "-c", "echo $MIX > result.txt"], "env": {"MIX": "web=0.7 code=0.3"},
+                        "expected_output": "result.txt"}) + "\n"
+            + json.dumps({"name": "proxy-2", "argv": ["sh", "-c", "echo $SLURM_JOB_ID > id.txt"], "expected_output": "id.txt"}) + "\n"
+            + json.dumps({"name": "broken", "argv": ["sh", "-c", "exit 5"], "expected_output": "never.txt"}) + "\n")
+        p = run([winnow, "jobs", str(jobs_dir / "jobs.jsonl"), "--executor", "slurm"], env=env, timeout=300)
+        check("jobs: slurm runs them, a failing one fails the command naming it",
+              p.returncode == 1 and "job proxy-1: done" in p.stdout and "job broken: FAILED (exit 5)" in p.stdout,
+              (p.stdout + p.stderr)[-400:])
+        check("jobs: environment and working directory reach the job",
+              (jobs_dir / "result.txt").exists() and (jobs_dir / "result.txt").read_text() == "web=0.7 code=0.3\n")
+        check("jobs: they ran as Slurm jobs",
+              (jobs_dir / "id.txt").exists() and (jobs_dir / "id.txt").read_text().strip().isdigit())
+        p = run([winnow, "jobs", str(jobs_dir / "jobs.jsonl"), "--executor", "slurm"], env=env, timeout=300)
+        check("jobs: the same command again runs only what is not done",
+              "job proxy-1: already done" in p.stdout and "job proxy-2: already done" in p.stdout, (p.stdout + p.stderr)[-400:])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")

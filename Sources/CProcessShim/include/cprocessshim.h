@@ -6,4 +6,10 @@
 /// success, -1 where unsupported.
 int wn_set_parent_death_signal(int sig);
 
+#include <spawn.h>
+
+/// posix_spawn_file_actions_addchdir_np (glibc 2.29+), which Swift does not see without
+/// _GNU_SOURCE: the child changes to `path` before it runs. Returns 0 or an errno value.
+int wn_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+
 #endif

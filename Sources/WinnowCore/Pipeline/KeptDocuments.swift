@@ -18,8 +18,26 @@ public final class KeptDocuments {
     stats.inputFiles = inputs.map(\.displayName)
   }
 
-  /// The next kept document (valid until the next call), or nil at the end.
+  /// The document of the last call, while copies of it remain to be handed out.
+  var pending: (doc: Document, next: Int, copies: Int, baseID: String)?
+  var started = false
+  var ended = false
+
+  /// The next kept document (valid until the next call), or nil at the end. A document a stage
+  /// asked to keep several times comes that many times, copy k ≥ 1 with `#k` after its id.
+  /// The stages' `start` runs before the first document is read, their `finish` after the last.
   public func next() throws(WinnowError) -> Document? {
+    if ended { return nil }
+    if !started {
+      started = true
+      try pipeline.start()
+    }
+    if let p = pending {
+      Pipeline.markCopy(p.doc, p.next, baseID: p.baseID)
+      pending = p.next + 1 < p.copies ? (p.doc, p.next + 1, p.copies, p.baseID) : nil
+      stats.documentsWritten += 1
+      return p.doc
+    }
     while let item = try reader.next() {
       stats.documentsRead += 1
       switch item {
@@ -32,16 +50,22 @@ public final class KeptDocuments {
         stats.quarantined += 1
         stats.quarantinedByReason[BadLineReason.documentTooLarge.rawValue, default: 0] += 1
       case .document(let doc):
-        if pipeline.process(doc) == nil {
+        if case .kept(let copies) = try pipeline.decide(doc) {
           stats.documentsWritten += 1
+          if copies > 1 {
+            stats.copiesAdded += copies - 1
+            pending = (doc, 1, copies, Pipeline.copyBaseID(doc))
+          }
           return doc
         }
       }
     }
+    ended = true
     stats.bytesRead = reader.bytesRead
     stats.blankLines = reader.blankLines
     stats.stages = pipeline.stats
     reader.close()
+    try pipeline.finish()
     return nil
   }
 }

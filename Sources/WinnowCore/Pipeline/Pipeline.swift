@@ -38,9 +38,8 @@ public struct PipelineOptions {
   public var observer: PhaseDocumentStage?
   /// The inputs are document streams of a run: see `DocumentReader.origins`.
   public var inputOrigins: [String]?
-  /// Write the output as a document stream, each line prefixed by its document's origin: the
-  /// index of its source among these names, and its line there.
-  public var outputOrigins: [String]?
+  /// Told to every stage's `start` (and the observer's).
+  public var stageContext = StageRunContext()
 
   public static let defaultMaxDocumentBytes = 64_000_000
 
@@ -57,8 +56,17 @@ public struct Progress: Sendable {
   public var seconds: Double
 }
 
+/// What the stages decided about one document.
+public enum PipelineOutcome: Equatable, Sendable {
+  /// Kept, to be written `copies` times (1 unless a stage returned `Verdict.copies`).
+  case kept(copies: Int)
+  /// Dropped by stage `stage` for `reason`.
+  case dropped(stage: Int, reason: String)
+}
+
 /// Consecutive per-document stages fused into one pass: each document is read once, goes
-/// through every stage in order until one drops it, and is written once.
+/// through every stage in order until one drops it, and is written once (or once per copy a
+/// stage asked for).
 public final class Pipeline {
   public let stages: [NamedStage]
   public private(set) var stats: [StageStats]
@@ -69,22 +77,58 @@ public final class Pipeline {
     stats = stages.map { StageStats(name: $0.name) }
   }
 
-  /// Runs one document through the stages. Returns nil when it is kept, or the index of the
-  /// stage that dropped it and the reason.
-  public func process(_ doc: Document) -> (stage: Int, reason: String)? {
+  /// Calls every stage's `start`, in order.
+  public func start(_ context: StageRunContext = StageRunContext()) throws(WinnowError) {
+    for s in stages {
+      do { try s.stage.start(context) } catch { throw Self.named(error, stage: s.name, doing: "start") }
+    }
+  }
+
+  /// Calls every stage's `finish`, in order.
+  public func finish() throws(WinnowError) {
+    for s in stages {
+      do { try s.stage.finish() } catch { throw Self.named(error, stage: s.name, doing: "finish") }
+    }
+  }
+
+  static func named(_ error: WinnowError, stage: String, doing what: String, at place: String = "") -> WinnowError {
+    WinnowError(error.kind, "stage '\(stage)' failed\(place.isEmpty ? " to \(what)" : " on \(place)"): \(error.message)")
+  }
+
+  /// Runs one document through the stages: kept (how many copies), or dropped by which stage
+  /// and why. A stage that throws fails the whole run with its name and the document's place.
+  public func decide(_ doc: Document) throws(WinnowError) -> PipelineOutcome {
     // Without stages (`winnow cat`) there is nothing to count, so the text is not decoded.
-    if stages.isEmpty { return nil }
+    if stages.isEmpty { return .kept(copies: 1) }
     var textBytes = doc.text.count
+    var copies = 1
     for k in stages.indices {
       let edits = doc.editCount
       let t0 = clock.nanoseconds()
-      let verdict = stages[k].stage.process(doc)
+      let verdict: Verdict
+      do {
+        verdict = try stages[k].stage.process(doc)
+      } catch {
+        throw Self.named(error, stage: stages[k].name, doing: "process", at: "\(doc.sourceName):\(doc.lineNumber)")
+      }
       let t1 = clock.nanoseconds()
       stats[k].nanoseconds &+= t1 &- t0
       stats[k].documentsIn += 1
       stats[k].textBytesIn += textBytes
       switch verdict {
-      case .keep:
+      case .keep, .copies:
+        if case .copies(let n) = verdict {
+          guard n >= 1 else {
+            throw WinnowError.usage(
+              "stage '\(stages[k].name)' asked for \(n) copies of \(doc.sourceName):\(doc.lineNumber); a stage keeps one or more copies, or drops")
+          }
+          let (product, overflow) = copies.multipliedReportingOverflow(by: n)
+          guard !overflow, product <= Self.maxCopies else {
+            throw WinnowError.usage(
+              "\(doc.sourceName):\(doc.lineNumber): the stages ask for more than \(Self.maxCopies) copies of one document")
+          }
+          copies = product
+        }
         stats[k].kept += 1
         if doc.editCount != edits {
           stats[k].modified += 1
@@ -94,25 +138,39 @@ public final class Pipeline {
       case .drop(let reason):
         stats[k].dropped += 1
         stats[k].droppedByReason[reason, default: 0] += 1
-        return (k, reason)
+        return .dropped(stage: k, reason: reason)
       }
     }
+    return .kept(copies: copies)
+  }
+
+  /// The most copies of one document the stages together may ask for.
+  public static let maxCopies = 1 << 20
+
+  /// Runs one document through the stages. Returns nil when it is kept, or the index of the
+  /// stage that dropped it and the reason (see `decide` for the number of copies).
+  public func process(_ doc: Document) throws(WinnowError) -> (stage: Int, reason: String)? {
+    if case .dropped(let k, let reason) = try decide(doc) { return (k, reason) }
     return nil
   }
 
+  /// Gives copy `k` ≥ 1 of a document its id: the first copy's id with `#k` appended.
+  static func markCopy(_ doc: Document, _ k: Int, baseID: String) {
+    doc.setID("\(baseID)#\(k)")
+  }
+
+  /// The id copies are named after: the document's id (`FILE#LINE` when it has none).
+  static func copyBaseID(_ doc: Document) -> String { doc.id }
+
   /// Reads `inputs`, runs every document through the stages and writes the kept ones (or,
   /// without an output, only counts them: the map phase of a global stage).
-  public func run(inputs: [InputFile], output: DocumentWriter?, options: PipelineOptions) throws(WinnowError) -> RunStats {
+  public func run(inputs: [InputFile], output: DocumentSink?, options: PipelineOptions) throws(WinnowError) -> RunStats {
     let start = clock.nanoseconds()
     var run = RunStats()
     run.inputFiles = inputs.map(\.displayName)
     let reader = DocumentReader(
       inputs: inputs, fields: options.fields, maxDocumentBytes: options.maxDocumentBytes, stampContent: options.stampInputs,
       origins: options.inputOrigins)
-    let originIndex = options.outputOrigins.map { names in
-      Dictionary(names.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
-    }
-    var streamLine: [UInt8] = []
     defer { reader.close() }
     let rejects = try options.rejects.map { (spec) throws(WinnowError) in try DocumentWriter(spec) }
     let quarantine: DocumentWriter?
@@ -126,6 +184,8 @@ public final class Pipeline {
     let rawTotal: Int? = inputs.reduce(Optional(0)) { acc, f in acc.flatMap { a in f.size.map { a + $0 } } }
     var lastProgress = start
     do throws(WinnowError) {
+      try self.start(options.stageContext)
+      try options.observer?.start(options.stageContext)
       while let item = try reader.next() {
         run.documentsRead += 1
         switch item {
@@ -148,29 +208,25 @@ public final class Pipeline {
             try reader.drainTooLarge { _ in }
           }
         case .document(let doc):
-          if let (k, reason) = process(doc) {
+          switch try decide(doc) {
+          case .dropped(let k, let reason):
             if let rejects {
               doc.annotate("rejected_by", .string(stages[k].name))
               doc.annotate("reject_reason", .string(reason))
               try rejects.write(line: doc.serialized)
             }
-          } else {
-            if let observer = options.observer { _ = observer.process(doc) }
-            if let output {
-              if let originIndex {
-                guard let source = originIndex[doc.sourceName] else {
-                  throw WinnowError.io("\(doc.sourceName): not among the inputs of this task's stream")
-                }
-                streamLine.removeAll(keepingCapacity: true)
-                DocumentReader.appendStreamOrigin(source: source, line: doc.lineNumber, to: &streamLine)
-                streamLine.append(contentsOf: doc.serialized)
-                try output.write(line: streamLine)
+          case .kept(let copies):
+            let baseID = copies > 1 ? Self.copyBaseID(doc) : ""
+            for c in 0..<copies {
+              if c > 0 { Self.markCopy(doc, c, baseID: baseID) }
+              if let observer = options.observer { _ = try observer.process(doc) }
+              if let output {
+                try output.write(doc)
               } else {
-                try output.write(line: doc.serialized)
+                run.documentsWritten += 1
               }
-            } else {
-              run.documentsWritten += 1
             }
+            run.copiesAdded += copies - 1
           }
         }
         if let report = options.progress, run.documentsRead & 1023 == 0 {
@@ -185,6 +241,10 @@ public final class Pipeline {
         }
       }
       try options.verifyInputs?(reader.stamps)
+      // A stage's or the observer's last words may still fail the task: before any output
+      // is committed.
+      try finish()
+      try options.observer?.finish()
       try output?.finish()
       try rejects?.finish()
       try quarantine?.finish()

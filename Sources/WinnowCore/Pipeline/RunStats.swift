@@ -23,6 +23,9 @@ public struct RunStats: Sendable {
   public var inputFiles: [String] = []
   public var documentsRead = 0
   public var documentsWritten = 0
+  /// Copies written beyond the first of documents a stage kept more than once
+  /// (`Verdict.copies`): `documentsWritten` counts every copy.
+  public var copiesAdded = 0
   public var quarantined = 0
   public var quarantinedByReason: [String: Int] = [:]
   /// Empty or whitespace-only lines: skipped, not documents.
@@ -45,7 +48,16 @@ public struct RunStats: Sendable {
   public var dropped: Int { stages.reduce(0) { $0 + $1.dropped } }
 
   /// Whether the counts add up; false means a document went missing.
-  public var isBalanced: Bool { documentsRead == documentsWritten + dropped + quarantined }
+  /// Every record read is written (once, plus the extra copies a stage asked for), dropped or
+  /// quarantined: `read = written − copies added + dropped + quarantined`.
+  public var isBalanced: Bool { documentsRead == documentsWritten - copiesAdded + dropped + quarantined }
+
+  /// The balance as an equation with its numbers, for messages: "read 10 ≠ written 7 + dropped
+  /// 2 + quarantined 0" (with "− copies added N" when a stage emitted copies).
+  public func balanceEquation() -> String {
+    let copies = copiesAdded != 0 ? " − copies added \(copiesAdded)" : ""
+    return "read \(documentsRead) \(isBalanced ? "=" : "≠") written \(documentsWritten)\(copies) + dropped \(dropped) + quarantined \(quarantined)"
+  }
 
   /// The counts as pretty-printed JSON (stable key order), for `stats.json`.
   public func json(extra: [(String, String)] = []) -> String {
@@ -56,6 +68,8 @@ public struct RunStats: Sendable {
     w.key("documents_written"); w.raw(String(documentsWritten))
     w.key("documents_dropped"); w.raw(String(dropped))
     w.key("documents_quarantined"); w.raw(String(quarantined))
+    // Only when a stage emitted copies, so that other runs' stats keep their shape.
+    if copiesAdded != 0 { w.key("copies_added"); w.raw(String(copiesAdded)) }
     w.key("quarantined_by_reason"); w.counts(quarantinedByReason)
     w.key("blank_lines_skipped"); w.raw(String(blankLines))
     w.key("balanced"); w.raw(isBalanced ? "true" : "false")
@@ -159,7 +173,7 @@ extension RunStats: Codable {
     case quarantined = "documents_quarantined", quarantinedByReason = "quarantined_by_reason"
     case blankLines = "blank_lines_skipped", bytesRead = "bytes_read", bytesWritten = "bytes_written"
     case outputFiles = "output_files", stages, seconds
-    case writtenFiles = "written_files", inputStamps = "input_stamps"
+    case writtenFiles = "written_files", inputStamps = "input_stamps", copiesAdded = "copies_added"
   }
 
   public init(from decoder: Decoder) throws {
@@ -177,6 +191,7 @@ extension RunStats: Codable {
     seconds = try c.decode(Double.self, forKey: .seconds)
     writtenFiles = try c.decodeIfPresent([WrittenFile].self, forKey: .writtenFiles) ?? []
     inputStamps = try c.decodeIfPresent([FileStamp].self, forKey: .inputStamps) ?? []
+    copiesAdded = try c.decodeIfPresent(Int.self, forKey: .copiesAdded) ?? 0
   }
 
   /// Adds another part's counts (a task of the same plan: same stages in the same order).
@@ -184,6 +199,7 @@ extension RunStats: Codable {
     inputFiles += other.inputFiles
     documentsRead += other.documentsRead
     documentsWritten += other.documentsWritten
+    copiesAdded += other.copiesAdded
     quarantined += other.quarantined
     for (k, v) in other.quarantinedByReason { quarantinedByReason[k, default: 0] += v }
     blankLines += other.blankLines
@@ -226,6 +242,7 @@ extension RunStats {
     total.bytesWritten = last.bytesWritten
     total.outputFiles = last.outputFiles
     for p in passes {
+      total.copiesAdded += p.copiesAdded
       total.quarantined += p.quarantined
       for (k, v) in p.quarantinedByReason { total.quarantinedByReason[k, default: 0] += v }
       total.writtenFiles += p.writtenFiles

@@ -4,12 +4,49 @@ public enum Verdict: Equatable, Sendable {
   case keep
   /// Drop, with a short snake_case reason such as `too_few_words`.
   case drop(String)
+  /// Keep, and write the document `n` times in all (n ≥ 1; epochs, upsampling). The later
+  /// stages see it once; their copies multiply. Copy 0 is the document as it is; copy k ≥ 1
+  /// has `#k` appended to its id (`doc-7#1`; a document without an id gets `FILE#LINE#k`).
+  /// A run counts the extra copies (`RunStats.copiesAdded`) and balances as
+  /// read = written − copies added + dropped + quarantined.
+  case copies(Int)
+}
+
+/// What a stage is told when a task (or a command-line run) starts.
+public struct StageRunContext: Sendable {
+  /// The task of the run's pass (0 outside a recipe run).
+  public var task: Int
+  /// The pass of the run (0 outside a recipe run).
+  public var pass: Int
+  /// A directory the stage may use for files of its own during the task, when there is one
+  /// (a recipe run's state directory); nil for pipes.
+  public var scratchDirectory: String?
+
+  public init(task: Int = 0, pass: Int = 0, scratchDirectory: String? = nil) {
+    self.task = task
+    self.pass = pass
+    self.scratchDirectory = scratchDirectory
+  }
 }
 
 /// A stage that looks at one document at a time. Consecutive per-document stages are fused
 /// into one pass: each document goes through all of them before the next is read.
+///
+/// The contract: `start` is called once before the first document, `process` once per
+/// document that reaches the stage, `finish` once after the last (only when every document
+/// went through; a task that fails part-way is abandoned without it, and its outputs are not
+/// kept). Any of them may throw: the task fails with the stage's name and the document's file
+/// and line in the message, is recorded as failed, and no output of it is kept. `start` and
+/// `finish` do nothing by default.
 public protocol DocumentStage: AnyObject {
-  func process(_ doc: Document) -> Verdict
+  func start(_ context: StageRunContext) throws(WinnowError)
+  func process(_ doc: Document) throws(WinnowError) -> Verdict
+  func finish() throws(WinnowError)
+}
+
+extension DocumentStage {
+  public func start(_ context: StageRunContext) throws(WinnowError) {}
+  public func finish() throws(WinnowError) {}
 }
 
 /// What every stage may use besides its own parameters.

@@ -10,12 +10,26 @@ public struct LocalExecutor: TaskExecutor {
   /// The `winnow` binary to start (this process's own by default).
   public var binary: String
 
-  public init(workers: Int, binary: String = LocalExecutor.currentExecutable()) {
+  /// GPUs on this machine that jobs may use (devices 0..<gpus, one set per job).
+  public var gpus: Int
+
+  public init(workers: Int, binary: String = LocalExecutor.currentExecutable(), gpus: Int = LocalExecutor.defaultGPUs) {
     self.workers = max(1, workers)
     self.binary = binary
+    self.gpus = max(0, gpus)
   }
 
   public var name: String { "local" }
+
+  /// `WINNOW_GPUS` (a count), else 0: Winnow does not probe for devices.
+  public static var defaultGPUs: Int {
+    ProcessInfo.processInfo.environment["WINNOW_GPUS"].flatMap { Int($0) }.map { max(0, $0) } ?? 0
+  }
+
+  /// Up to `workers` jobs at once, each with its own GPUs.
+  public func runJobs(_ jobs: [JobSpec], maxRetries: Int, events: (JobEvent) -> Bool) throws(WinnowError) {
+    try JobProcess.runLocally(jobs, slots: workers, gpus: gpus, events: events)
+  }
 
   public static func currentExecutable() -> String {
     var buf = [CChar](repeating: 0, count: 4096)

@@ -28,6 +28,70 @@ public struct SlurmExecutor: TaskExecutor {
 
   public var name: String { "slurm" }
   public var workers: Int { options.maxParallel ?? 0 }
+  public var canDetach: Bool { true }
+
+  public mutating func begin(_ session: ExecutorSession) {
+    detach = session.detach
+    adopt = session.earlierJobs
+    onSubmit = session.onSubmit
+  }
+
+  public mutating func passSubmitted(_ jobs: [String]) {
+    // A pass with nothing to do leaves the chain as it was.
+    if !jobs.isEmpty { dependsOn = jobs }
+  }
+
+  /// One `sbatch` per job (`--chdir`, `--cpus-per-task`, `--gres=gpu:N`, `--mem`, `--time`,
+  /// the recipe's partition and account), watched with `squeue`/`scontrol` until it leaves
+  /// the queue; its exit code comes from `scontrol` while Slurm still knows the job, else the
+  /// expected output decides.
+  public func runJobs(_ jobs: [JobSpec], maxRetries: Int, events: (JobEvent) -> Bool) throws(WinnowError) {
+    var attempt: [String: Int] = [:]
+    var watching: [String: JobSpec] = [:]
+    var lastCode: [String: Int] = [:]
+    var toSubmit = jobs
+    while !toSubmit.isEmpty || !watching.isEmpty {
+      for j in toSubmit {
+        attempt[j.name, default: 0] += 1
+        var args = [
+          "--parsable", "--job-name=\(jobName)-\(j.name)", "--output=\(absolute(j.logPath))", "--open-mode=append",
+          "--chdir=\(absolute(j.workingDirectory))", "--cpus-per-task=\(j.cpus)",
+        ]
+        if j.gpus > 0 { args.append("--gres=gpu:\(j.gpus)") }
+        if let v = j.memory ?? options.mem { args.append("--mem=\(v)") }
+        if let v = j.time ?? options.time { args.append("--time=\(v)") }
+        if let v = options.partition { args.append("--partition=\(v)") }
+        if let v = options.account { args.append("--account=\(v)") }
+        args += options.extraArgs
+        let exports = j.environment.keys.sorted().map { "export \($0)=\(Self.shellQuote(j.environment[$0]!)); " }.joined()
+        args.append("--wrap=" + exports + "exec " + j.argv.map(Self.shellQuote).joined(separator: " "))
+        let (code, stdout, stderr) = Self.command("sbatch", args)
+        guard code == 0, let job = stdout.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }),
+          !job.isEmpty
+        else {
+          throw .io("sbatch failed for job \(j.name) (exit \(code)): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        onSubmit?(job, -1, 0)
+        watching[job] = j
+      }
+      toSubmit = []
+      Thread.sleep(forTimeInterval: options.pollSeconds)
+      let states = try queueStates(Array(watching.keys))
+      for (job, j) in watching.sorted(by: { $0.key < $1.key }) {
+        if let st = states[job], Self.activeStates.contains(st.state) {
+          if let c = exitCode(job) { lastCode[job] = c }
+          continue
+        }
+        // Gone from the queue, or finished: scontrol knows the exit code for a while.
+        let code = exitCode(job) ?? lastCode[job] ?? (j.isDone ? 0 : 1)
+        watching[job] = nil
+        let state = states[job]?.state ?? "gone"
+        let settled = events(
+          .finished(j, attempt: attempt[j.name]!, exitCode: code, message: "Slurm job \(job) ended \(state) with exit code \(code)"))
+        if !settled { toSubmit.append(j) }
+      }
+    }
+  }
 
   static let activeStates: Set<String> = [
     "PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "RESIZING", "REQUEUED", "SUSPENDED", "STAGE_OUT", "SIGNALING",
