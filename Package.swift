@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers (imports point down): winnow CLI → WinnowRecipe → stage families
+// Layers (imports point down): winnow CLI → WinnowReport → WinnowRecipe → stage families
 // (WinnowFilters, WinnowDedup) → WinnowCore → WinnowText → C shims.
 let package = Package(
   name: "Winnow",
@@ -52,7 +52,9 @@ let package = Package(
     .target(name: "WinnowRecipe",
             dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "CSQLite", "CProcessShim",
                            .product(name: "Yams", package: "Yams")]),
-    .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowFilters", "WinnowDedup", "WinnowRecipe"]),
+    // `winnow report`: a run directory as HTML; learns what stages are from their descriptors.
+    .target(name: "WinnowReport", dependencies: ["WinnowCore", "WinnowRecipe"]),
+    .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowFilters", "WinnowDedup", "WinnowRecipe", "WinnowReport"]),
     .executableTarget(name: "winnow",
                       dependencies: ["Winnow", "WinnowFastText", "CProcessShim", "CNumberFormat",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -64,7 +66,7 @@ let package = Package(
     .testTarget(name: "WinnowFiltersTests", dependencies: ["WinnowFilters", "WinnowCore", "WinnowTestSupport"]),
     .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore", "WinnowTestSupport", "CMinHashKernel"]),
     .testTarget(name: "WinnowRecipeTests", dependencies: ["WinnowRecipe", "WinnowTestSupport"]),
-    .testTarget(name: "WinnowReportTests", dependencies: ["WinnowRecipe"]),
+    .testTarget(name: "WinnowReportTests", dependencies: ["WinnowReport", "WinnowRecipe"]),
     .testTarget(name: "WinnowCLITests", dependencies: ["WinnowCore"]),
     // Uses only the public `Winnow` product, the way a trainer does.
     .testTarget(name: "WinnowFastTextTests", dependencies: ["WinnowFastText"]),

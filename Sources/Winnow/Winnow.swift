@@ -3,6 +3,7 @@
 @_exported import WinnowDedup
 @_exported import WinnowFilters
 @_exported import WinnowRecipe
+@_exported import WinnowReport
 @_exported import WinnowText
 
 /// Call first thing in `main` of a program that embeds Winnow and runs recipes with the local or

@@ -17,6 +17,7 @@ public final class BloomDedup: GlobalStage, DocumentStage {
   public static let descriptor = StageDescriptor(
     name: "bloom_dedup",
     summary: "Remove repeated paragraphs, lines or documents with a Bloom filter (first seen wins; fixed memory)",
+    role: .deduplicate,
     parameters: [
       ParameterSpec("unit", .choice(["paragraph", "line", "document"]), default: .string("paragraph"), help: "what is deduplicated: blank-line separated paragraphs, lines, or whole documents"),
       ParameterSpec("field", .string, help: "unit: document — hash this field instead of the text (e.g. url)"),

@@ -10,6 +10,7 @@ public final class ExactDedup: DocumentStage, KeyedGlobalStage {
   public static let descriptor = StageDescriptor(
     name: "exact_dedup",
     summary: "Drop documents whose text (or another field) was seen before; first occurrence wins",
+    role: .deduplicate,
     parameters: [
       ParameterSpec("field", .string, help: "hash this field instead of the text (e.g. url)"),
       ParameterSpec(

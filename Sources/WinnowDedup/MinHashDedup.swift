@@ -26,6 +26,7 @@ public final class MinHashDedup: GlobalStage {
   public static let descriptor = StageDescriptor(
     name: "minhash_dedup",
     summary: "Drop near-duplicate documents (MinHash LSH over word n-grams, clustered; recipe runs only)",
+    role: .deduplicate,
     parameters: [
       ParameterSpec("ngram", .int(min: 1, max: 1000), default: .int(5), help: "shingle size in words (or characters with unit: char)"),
       ParameterSpec("bands", .int(min: 1, max: 1000), default: .int(14), help: "LSH bands"),

@@ -8,6 +8,7 @@ public final class FastTextScoreStage: DocumentStage {
   public static let descriptor = StageDescriptor(
     name: "fasttext_score",
     summary: "Annotate documents with a fastText classifier's top labels and probabilities",
+    role: .transform,
     parameters: [
       ParameterSpec("model", .string, file: .reads, help: "fastText model file (.bin or .ftz)"),
       ParameterSpec("k", .int(min: -1, max: 100_000), default: .int(1), help: "labels to keep (-1: all)"),

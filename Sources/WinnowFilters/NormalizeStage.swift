@@ -11,6 +11,7 @@ public final class NormalizeStage: DocumentStage {
     name: "normalize",
     summary:
       "Normalise Unicode (NFC/NFKC), line breaks, spaces, blank lines and control characters; optionally add a lower-cased copy",
+    role: .transform,
     parameters: [
       ParameterSpec(
         "form", .choice(["nfc", "nfkc", "none"]), default: .string("nfc"),

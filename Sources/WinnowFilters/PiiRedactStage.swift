@@ -25,6 +25,7 @@ public final class PiiRedactStage: DocumentStage {
     name: "pii_redact",
     summary:
       "Replace e-mail addresses, public IP addresses and (optionally) phone numbers with placeholders, like datatrove's PIIFormatter",
+    role: .transform,
     parameters: [
       ParameterSpec("emails", .bool, default: .bool(true), help: "replace e-mail addresses"),
       ParameterSpec("ips", .bool, default: .bool(true), help: "replace IPv4 addresses"),

@@ -6,6 +6,7 @@ public final class SampleFilter: DocumentStage {
   public static let descriptor = StageDescriptor(
     name: "sample",
     summary: "Keep a deterministic random fraction of documents (by hash of id and seed)",
+    role: .select,
     parameters: [
       ParameterSpec("rate", .double(min: 0, max: 1), required: true, help: "probability of keeping a document"),
       ParameterSpec("seed", .int(min: 0, max: nil), help: "hash seed; defaults to the recipe's seed (0 on the command line)"),

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import WinnowRecipe
+@testable import WinnowReport
 
 /// Headless Chromium, found on PATH or installed with apt-get (Debian's `chromium`). When it
 /// is missing and cannot be installed, the rendering test is skipped, saying why.

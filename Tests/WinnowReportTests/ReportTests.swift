@@ -3,6 +3,7 @@ import Testing
 import WinnowCore
 
 @testable import WinnowRecipe
+@testable import WinnowReport
 
 #if canImport(FoundationXML)
   import FoundationXML

@@ -3,6 +3,7 @@ import Testing
 import WinnowCore
 
 @testable import WinnowRecipe
+@testable import WinnowReport
 
 /// A fresh directory under /tmp, removed when the value goes away.
 final class TempDir {

@@ -61,6 +61,19 @@ public struct StageContext: Sendable {
   }
 }
 
+/// What a stage does, for tools that describe runs (the report, `winnow stages`): they learn
+/// it from here, never from the stage's name.
+public enum StageRole: String, Sendable, CaseIterable {
+  /// Drops documents by a rule (most stages).
+  case filter
+  /// Drops documents (or parts of them) that repeat others; its drops are duplicates.
+  case deduplicate
+  /// Rewrites text or fields and keeps every document.
+  case transform
+  /// Chooses documents for a target or a mixture (selection, sampling, epochs).
+  case select
+}
+
 /// How a stage is found by name, documented, configured and built.
 public struct StageDescriptor: Sendable {
   /// snake_case name used in recipes (kebab-case on the command line).
@@ -73,14 +86,16 @@ public struct StageDescriptor: Sendable {
   public var makeGlobal: (@Sendable (StageParameters, StageContext) throws(WinnowError) -> GlobalStage)?
   public var isGlobal: Bool { makeGlobal != nil }
   public var make: @Sendable (StageParameters, StageContext) throws(WinnowError) -> DocumentStage
+  public var role: StageRole
 
   public init(
-    name: String, summary: String, parameters: [ParameterSpec],
+    name: String, summary: String, role: StageRole = .filter, parameters: [ParameterSpec],
     makeGlobal: (@Sendable (StageParameters, StageContext) throws(WinnowError) -> GlobalStage)? = nil,
     make: @escaping @Sendable (StageParameters, StageContext) throws(WinnowError) -> DocumentStage
   ) {
     self.name = name
     self.summary = summary
+    self.role = role
     self.parameters = parameters
     self.makeGlobal = makeGlobal
     self.make = make

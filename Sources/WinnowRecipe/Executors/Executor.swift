@@ -5,6 +5,11 @@ public struct TaskRef: Hashable, Sendable, Comparable {
   public var pass: Int
   public var task: Int
 
+  public init(pass: Int, task: Int) {
+    self.pass = pass
+    self.task = task
+  }
+
   public static func < (a: TaskRef, b: TaskRef) -> Bool { (a.pass, a.task) < (b.pass, b.task) }
   public var name: String { RunDirectory.taskName(pass: pass, task: task) }
 }

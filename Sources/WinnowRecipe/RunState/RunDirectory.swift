@@ -124,7 +124,7 @@ public struct RunDirectory: Sendable {
   }
 
   /// Every readable task record in the directory (of any plan).
-  func allRecords() -> [TaskRecord] {
+  package func allRecords() -> [TaskRecord] {
     let dir = stateDirectory + "/tasks"
     return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted().compactMap { name in
       name.hasSuffix(".json") ? try? decode(TaskRecord.self, from: dir + "/" + name) : nil

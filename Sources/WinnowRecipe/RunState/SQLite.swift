@@ -2,11 +2,11 @@ import CSQLite
 
 /// A thin wrapper over the SQLite C API: enough for the run database, and a fraction of the
 /// build time of a full SQLite library.
-final class SQLiteDatabase {
+package final class SQLiteDatabase {
   let handle: OpaquePointer
   let path: String
 
-  init(path: String) throws(WinnowSQLiteError) {
+  package init(path: String) throws(WinnowSQLiteError) {
     var db: OpaquePointer?
     let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil)
     guard rc == SQLITE_OK, let db else {
@@ -58,7 +58,7 @@ final class SQLiteDatabase {
   }
 
   /// Rows of a query, each as its column values.
-  func rows(_ sql: String, _ values: [SQLiteValue] = []) throws(WinnowSQLiteError) -> [[SQLiteValue]] {
+  package func rows(_ sql: String, _ values: [SQLiteValue] = []) throws(WinnowSQLiteError) -> [[SQLiteValue]] {
     let s = try prepare(sql)
     try s.bind(values)
     var out: [[SQLiteValue]] = []
@@ -67,17 +67,17 @@ final class SQLiteDatabase {
   }
 }
 
-struct WinnowSQLiteError: Error {
-  var message: String
+package struct WinnowSQLiteError: Error {
+  package var message: String
 }
 
-enum SQLiteValue: Equatable {
+package enum SQLiteValue: Equatable {
   case int(Int)
   case double(Double)
   case text(String)
   case null
 
-  var int: Int? {
+  package var int: Int? {
     switch self {
     case .int(let v): return v
     case .double(let v): return Int(v)
@@ -85,7 +85,7 @@ enum SQLiteValue: Equatable {
     }
   }
 
-  var double: Double? {
+  package var double: Double? {
     switch self {
     case .int(let v): return Double(v)
     case .double(let v): return v
@@ -93,7 +93,7 @@ enum SQLiteValue: Equatable {
     }
   }
 
-  var text: String? {
+  package var text: String? {
     if case .text(let v) = self { return v }
     return nil
   }

@@ -1,5 +1,6 @@
 import Foundation
 import WinnowCore
+import WinnowRecipe
 
 /// What `winnow report` knows about a run directory, finished or not: the plan, the task
 /// records (the truth about finished work), the run database (invocations, task states,
@@ -71,6 +72,9 @@ public struct RunReport {
   /// as `winnow run` does (map and reduce passes read the same inputs for their own purposes).
   public var stats: RunStats
   public var sample: OutputSample
+  /// What the report knows of stages (their roles): the run's registry, when the run used a
+  /// program's own stages.
+  public var registry: StageRegistry = StageCatalog.standard
   /// Whether the run directory has a run database (it may not, if copied without it).
   public var hasDatabase: Bool
   /// `stats.json` as it was before the report rewrote it.

@@ -1,5 +1,6 @@
 import Foundation
 import WinnowCore
+import WinnowRecipe
 
 /// The HTML of the run report: one self-contained file (inline CSS and SVG, no script, no
 /// fonts or images from anywhere), written as well-formed XML so that any XML parser can read it.
@@ -428,11 +429,10 @@ extension RunReport {
 
   // MARK: dedup
 
+  /// The stages whose descriptor says they deduplicate (a stage's name says nothing).
   var dedupStages: [(index: Int, stage: StageStats)] {
-    stats.stages.enumerated().filter {
-      $0.element.name.contains("dedup") || $0.element.droppedByReason["duplicate"] != nil
-    }
-    .map { ($0.offset, $0.element) }
+    stats.stages.enumerated().filter { registry.descriptor(named: $0.element.name)?.role == .deduplicate }
+      .map { ($0.offset, $0.element) }
   }
 
   func dedup(_ h: inout HTMLBuilder) {
@@ -441,23 +441,14 @@ extension RunReport {
     h.open("section", id: "dedup")
     h.raw("<h2>Deduplication</h2>\n")
     for (k, st) in stages {
-      // exact_dedup: duplicate; minhash_dedup: near_duplicate; bloom_dedup: duplicate_text.
-      let dup = st.droppedByReason.filter { $0.key.contains("duplicate") }.reduce(0) { $0 + $1.value }
+      // Every drop of a deduplicating stage is a duplicate (exact_dedup: duplicate;
+      // minhash_dedup: near_duplicate; bloom_dedup: duplicate_text).
+      let dup = st.dropped
       h.raw(
         "<p><code>\(Fmt.esc(st.name))</code> (stage \(k + 1)) received \(Fmt.int(st.documentsIn)) documents and dropped \(Fmt.int(dup)) as duplicates (\(Fmt.percent(dup, of: st.documentsIn))), keeping \(Fmt.int(st.kept)).</p>\n"
       )
     }
-    if let clusters = sample.field("cluster_size"), let hist = Histogram(clusters.values) {
-      h.raw(
-        "<p class=\"note\">Cluster sizes: the <code>cluster_size</code> annotation of the output documents described above (\(sample.isComplete ? "all of them" : "the sample")).</p>\n"
-      )
-      h.raw(
-        SVGChart.histogram(hist, width: 1040, height: 260, xLabel: "cluster size", label: "histogram of cluster_size"))
-      h.raw("\n")
-      h.close("section")
-      return
-    }
-    // A recipe's global dedup counts its clusters in the reduce pass.
+    // A recipe's global dedup counts its clusters in its middle (reduce) pass.
     var sizes: [Int: Int] = [:]
     for t in tasks where t.kind == "reduce" {
       for (k, n) in t.record?.stats.stages.first?.clusterSizes ?? [:] { sizes[Int(k) ?? 0, default: 0] += n }
@@ -483,7 +474,7 @@ extension RunReport {
       h.raw("\n")
     } else {
       h.raw(
-        "<p class=\"note\">The output documents carry no <code>cluster_size</code> annotation and the run has no reduce pass, so the distribution of cluster sizes is not known and is not shown.</p>\n")
+        "<p class=\"note\">The run has no reduce pass that counted clusters, so the distribution of cluster sizes is not known and is not shown.</p>\n")
     }
     h.raw(
       "<p class=\"note\">Per task, the documents the dedup stage\(stages.count > 1 ? "s" : "") received, kept and dropped as duplicates.</p>\n"
@@ -493,7 +484,7 @@ extension RunReport {
       var kept = 0
       var dup = 0
       for s in st where stages.contains(where: { $0.stage.name == s.name }) {
-        dup += s.droppedByReason["duplicate"] ?? 0
+        dup += s.dropped
         kept += s.kept
       }
       return Column(segments: [
@@ -506,7 +497,7 @@ extension RunReport {
       let perTask = counted.map { t in
         Double(
           t.record!.stats.stages.filter { s in stages.contains { $0.stage.name == s.name } }
-            .reduce(0) { $0 + ($1.droppedByReason["duplicate"] ?? 0) })
+            .reduce(0) { $0 + $1.dropped })
       }
       if let hist = Histogram(perTask) {
         h.raw(

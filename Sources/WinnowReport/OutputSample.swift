@@ -1,5 +1,6 @@
 import Foundation
 import WinnowCore
+import WinnowRecipe
 
 /// Documents read back from a run's output shards for the report's histograms: text length
 /// in characters and words, and every numeric field (top level, and one level down inside
