@@ -381,7 +381,7 @@ final class WordlistMatcher {
     var i = 0
     while i < n {
       let b = p[i]
-      let wl = b < 0x80 ? (UnicodeWhitespace.isASCIIWhitespace(b) ? 1 : 0) : UTF8Scan.whitespaceLength(p, i, n)
+      let wl = UnicodeWhitespace.length(p, i, n)
       if wl > 0 {
         space = true
         inWord = false
@@ -425,7 +425,7 @@ final class WordlistMatcher {
             o[k] = lowercaseASCII && c &- 0x41 < 26 ? c | 0x20 : c
             chars &+= 1
           } else {
-            if (c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xE3) && UTF8Scan.whitespaceLength(p, j, n) > 0 { break }
+            if (c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xE3) && UnicodeWhitespace.length(p, j, n) > 0 { break }
             o[k] = c
             if c & 0xC0 != 0x80 { chars &+= 1 }
           }
