@@ -160,21 +160,7 @@ public final class GopherRepetitionFilter: DocumentStage {
   /// Calls `body` with each piece of `re.split(r"\n{2,}", s)` for `s = text[r]`, in order.
   @inline(__always)
   static func forEachParagraph(_ p: UnsafePointer<UInt8>, _ r: Range<Int>, _ body: (Range<Int>) -> Void) {
-    var start = r.lowerBound
-    var i = r.lowerBound
-    let end = r.upperBound
-    while i < end {
-      guard let hit = memchr(p + i, 0x0A, end - i) else { break }
-      let at = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - p
-      var j = at + 1
-      while j < end && p[j] == 0x0A { j += 1 }
-      if j - at >= 2 {
-        body(start..<at)
-        start = j
-      }
-      i = j
-    }
-    body(start..<end)
+    forEachPiece(p, r, newlines: 2, body)
   }
 
   /// Pieces of `re.split("\n+", s)` for `s = text[r]`.
@@ -187,6 +173,15 @@ public final class GopherRepetitionFilter: DocumentStage {
   /// Calls `body` with each piece of `re.split("\n+", s)` for `s = text[r]`, in order.
   @inline(__always)
   static func forEachNewlineRun(_ p: UnsafePointer<UInt8>, _ r: Range<Int>, _ body: (Range<Int>) -> Void) {
+    forEachPiece(p, r, newlines: 1, body)
+  }
+
+  /// Calls `body` with each piece of `s = text[r]` split at runs of at least `k` newlines
+  /// (`re.split(r"\n{k,}", s)`), in order.
+  @inline(__always)
+  private static func forEachPiece(
+    _ p: UnsafePointer<UInt8>, _ r: Range<Int>, newlines k: Int, _ body: (Range<Int>) -> Void
+  ) {
     var start = r.lowerBound
     var i = r.lowerBound
     let end = r.upperBound
@@ -195,8 +190,10 @@ public final class GopherRepetitionFilter: DocumentStage {
       let at = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - p
       var j = at + 1
       while j < end && p[j] == 0x0A { j += 1 }
-      body(start..<at)
-      start = j
+      if j - at >= k {
+        body(start..<at)
+        start = j
+      }
       i = j
     }
     body(start..<end)
