@@ -45,9 +45,10 @@ let package = Package(
     .target(name: "CNumberFormat"),
     // The built-in language-ID model (a fastText .ftz), linked into the binary.
     .target(name: "CWinnowLanguageModel", exclude: ["model"], cSettings: [.headerSearchPath("model")]),
-    // fastText models: reading, prediction (self-contained: no other Winnow module).
+    // fastText models: reading, prediction, training, and the fastText CLI's arguments and
+    // output formats (self-contained: no other Winnow module; printf's %g from CNumberFormat).
     // Optimised in debug builds too: the tests push tens of MB through prediction and training.
-    .target(name: "WinnowFastText", swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+    .target(name: "WinnowFastText", dependencies: ["CNumberFormat"], swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
     .target(name: "WinnowRecipe",
             dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "CSQLite", "CProcessShim",
@@ -56,7 +57,7 @@ let package = Package(
     .target(name: "WinnowReport", dependencies: ["WinnowCore", "WinnowRecipe"]),
     .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowFilters", "WinnowDedup", "WinnowRecipe", "WinnowReport"]),
     .executableTarget(name: "winnow",
-                      dependencies: ["Winnow", "WinnowFastText", "CProcessShim", "CNumberFormat",
+                      dependencies: ["Winnow", "WinnowFastText", "CProcessShim",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     .testTarget(name: "WinnowTextTests", dependencies: ["WinnowText"]),

@@ -22,11 +22,15 @@ public final class ByteBuffer {
   /// Makes room for at least `n` bytes, keeping the first `count`. Memory that is reserved but
   /// not written is not resident, so reserving generously up front costs nothing and saves the
   /// copies of growing.
-  public func reserve(_ n: Int) {
+  public func reserve(_ n: Int) { reserve(n, keeping: count) }
+
+  /// Makes room for at least `n` bytes, keeping the first `used` (for a writer that fills
+  /// `base` directly and keeps its own length; 0 when the contents may go).
+  public func reserve(_ n: Int, keeping used: Int) {
     guard n > capacity else { return }
     let c = max(n, capacity * 2)
     let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
-    bigger.update(from: base, count: count)
+    bigger.update(from: base, count: used)
     base.deallocate()
     base = bigger
     capacity = c

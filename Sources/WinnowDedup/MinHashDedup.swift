@@ -331,12 +331,7 @@ struct MinHashBandReduce {
   mutating func flush() throws(WinnowError) {
     guard !edges.isEmpty || chunks == 0 else { return }
     edges.sort()
-    var w = 0
-    for e in edges where w == 0 || edges[w - 1] != e {
-      edges[w] = e
-      w += 1
-    }
-    edges.removeLast(edges.count - w)
+    edges.removeAdjacentDuplicates()
     try phase.write(&edges, name: "\(phase.name)-c\(pad(chunks, 4)).edges", sort: false)
     edges.removeAll(keepingCapacity: true)
     chunks += 1

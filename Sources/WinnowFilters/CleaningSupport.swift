@@ -407,32 +407,6 @@ enum UTF8Scan {
   @inline(__always) static func length(lead b: UInt8) -> Int {
     b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
   }
-
-  /// Byte length of the whitespace scalar at `i` (Python's `str.isspace()` set), or 0.
-  @inline(__always)
-  static func whitespaceLength(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
-    let b0 = p[i]
-    if b0 < 0x80 { return UnicodeWhitespace.isASCIIWhitespace(b0) ? 1 : 0 }
-    switch b0 {
-    case 0xC2:
-      guard i + 1 < n else { return 0 }
-      return p[i + 1] == 0x85 || p[i + 1] == 0xA0 ? 2 : 0
-    case 0xE1:
-      guard i + 2 < n else { return 0 }
-      return p[i + 1] == 0x9A && p[i + 2] == 0x80 ? 3 : 0
-    case 0xE2:
-      guard i + 2 < n else { return 0 }
-      let b1 = p[i + 1]
-      let b2 = p[i + 2]
-      if b1 == 0x80 { return (b2 >= 0x80 && b2 <= 0x8A) || b2 == 0xA8 || b2 == 0xA9 || b2 == 0xAF ? 3 : 0 }
-      return b1 == 0x81 && b2 == 0x9F ? 3 : 0
-    case 0xE3:
-      guard i + 2 < n else { return 0 }
-      return p[i + 1] == 0x80 && p[i + 2] == 0x80 ? 3 : 0
-    default:
-      return 0
-    }
-  }
 }
 
 extension UnsafeBufferPointer where Element == UInt8 {

@@ -210,13 +210,13 @@ public final class GopherQualityFilter: DocumentStage {
     var count = 0
     var i = 0
     while i < n {
-      let w = PyText.whitespaceLength(p, i, n)
+      let w = UnicodeWhitespace.length(p, i, n)
       if w > 0 {
         i &+= w
         continue
       }
       var nonSymbol = false
-      while i < n && PyText.whitespaceLength(p, i, n) == 0 {
+      while i < n && UnicodeWhitespace.length(p, i, n) == 0 {
         let b = p[i]
         if b < 0x80 {
           if !nonSymbol && !ScalarSet.isASCIIPunctuation(b) { nonSymbol = true }

@@ -120,8 +120,9 @@ public final class GopherRepetitionFilter: DocumentStage {
 
     if dupParaFrac != nil || dupParaCharFrac != nil {
       let stripped = PyText.strip(base, all)
-      duplicates.reset(elements: Self.paragraphCount(base, stripped), textLength: text.count)
-      Self.forEachParagraph(base, stripped) { duplicates.add(base, $0) }
+      // Paragraphs: re.split(r"\n{2,}", s).
+      duplicates.reset(elements: Self.pieceCount(base, stripped, newlines: 2), textLength: text.count)
+      Self.forEachPiece(base, stripped, newlines: 2) { duplicates.add(base, $0) }
       if let dupParaFrac, Double(duplicates.duplicates) / Double(duplicates.added) > dupParaFrac {
         return .drop("dup_para_frac")
       }
@@ -131,8 +132,9 @@ public final class GopherRepetitionFilter: DocumentStage {
     }
 
     if dupLineFrac != nil || dupLineCharFrac != nil {
-      duplicates.reset(elements: Self.newlineRunCount(base, all), textLength: text.count)
-      Self.forEachNewlineRun(base, all) { duplicates.add(base, $0) }
+      // Lines: re.split("\n+", s).
+      duplicates.reset(elements: Self.pieceCount(base, all, newlines: 1), textLength: text.count)
+      Self.forEachPiece(base, all, newlines: 1) { duplicates.add(base, $0) }
       if let dupLineFrac, Double(duplicates.duplicates) / Double(duplicates.added) > dupLineFrac {
         return .drop("dup_line_frac")
       }
@@ -150,16 +152,19 @@ public final class GopherRepetitionFilter: DocumentStage {
     return wide.verdict(doc, &tokenizer, top: topNGrams, duplicated: dupNGrams, chars: chars)
   }
 
-  /// Pieces of `re.split(r"\n{2,}", s)` for `s = text[r]`.
-  static func paragraphCount(_ p: UnsafePointer<UInt8>, _ r: Range<Int>) -> Int {
+  /// Pieces of `re.split(r"\n{k,}", s)` for `s = text[r]`.
+  static func pieceCount(_ p: UnsafePointer<UInt8>, _ r: Range<Int>, newlines k: Int) -> Int {
     var n = 0
-    forEachParagraph(p, r) { _ in n += 1 }
+    forEachPiece(p, r, newlines: k) { _ in n += 1 }
     return n
   }
 
-  /// Calls `body` with each piece of `re.split(r"\n{2,}", s)` for `s = text[r]`, in order.
+  /// Calls `body` with each piece of `s = text[r]` split at runs of at least `k` newlines
+  /// (`re.split(r"\n{k,}", s)`), in order.
   @inline(__always)
-  static func forEachParagraph(_ p: UnsafePointer<UInt8>, _ r: Range<Int>, _ body: (Range<Int>) -> Void) {
+  static func forEachPiece(
+    _ p: UnsafePointer<UInt8>, _ r: Range<Int>, newlines k: Int, _ body: (Range<Int>) -> Void
+  ) {
     var start = r.lowerBound
     var i = r.lowerBound
     let end = r.upperBound
@@ -168,35 +173,10 @@ public final class GopherRepetitionFilter: DocumentStage {
       let at = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - p
       var j = at + 1
       while j < end && p[j] == 0x0A { j += 1 }
-      if j - at >= 2 {
+      if j - at >= k {
         body(start..<at)
         start = j
       }
-      i = j
-    }
-    body(start..<end)
-  }
-
-  /// Pieces of `re.split("\n+", s)` for `s = text[r]`.
-  static func newlineRunCount(_ p: UnsafePointer<UInt8>, _ r: Range<Int>) -> Int {
-    var n = 0
-    forEachNewlineRun(p, r) { _ in n += 1 }
-    return n
-  }
-
-  /// Calls `body` with each piece of `re.split("\n+", s)` for `s = text[r]`, in order.
-  @inline(__always)
-  static func forEachNewlineRun(_ p: UnsafePointer<UInt8>, _ r: Range<Int>, _ body: (Range<Int>) -> Void) {
-    var start = r.lowerBound
-    var i = r.lowerBound
-    let end = r.upperBound
-    while i < end {
-      guard let hit = memchr(p + i, 0x0A, end - i) else { break }
-      let at = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - p
-      var j = at + 1
-      while j < end && p[j] == 0x0A { j += 1 }
-      body(start..<at)
-      start = j
       i = j
     }
     body(start..<end)

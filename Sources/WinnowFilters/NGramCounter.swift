@@ -2,33 +2,6 @@ import Glibc
 import WinnowCore
 import WinnowText
 
-/// A polynomial hash over bytes with wrapping 64-bit arithmetic (that is, modulo 2⁶⁴). It is
-/// only a filter: every hash match is confirmed byte for byte, so collisions cost time, never
-/// exactness.
-enum PolyHash {
-  /// Odd, so that the base is a unit modulo 2⁶⁴.
-  static let base: UInt64 = 0x1A2B_3C4D_5E6F_7081
-
-  static func pow(_ e: Int) -> UInt64 {
-    var result: UInt64 = 1
-    var b = base
-    var e = e
-    while e > 0 {
-      if e & 1 == 1 { result = result &* b }
-      b = b &* b
-      e >>= 1
-    }
-    return result
-  }
-
-  /// base^k for k < powers.count.
-  static let powers: [UInt64] = {
-    var out = [UInt64](repeating: 1, count: 4097)
-    for k in 1..<out.count { out[k] = out[k - 1] &* base }
-    return out
-  }()
-}
-
 /// A growable list of plain values in memory managed by hand, so that hot loops read and
 /// write it through a pointer, without the checks of an array; its owner frees it. Memory
 /// reserved but not written is not resident.
@@ -154,7 +127,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
   /// Appends the id of the word `p[r]`, adding it to the distinct words when new.
   @inline(__always)
   private mutating func intern(_ p: UnsafePointer<UInt8>, _ r: Range<Int>) {
-    let B = PolyHash.base
+    let B = RollingHash.base
     var h: UInt64 = 0
     var continuation = 0
     var spaces = false
@@ -235,8 +208,8 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
 /// base^k for k < 4097, where a hot loop reads it without checks. Written once when first
 /// used, then only read: safe to share between threads.
 nonisolated(unsafe) private let powerTable: UnsafeMutablePointer<UInt64> = {
-  let p = UnsafeMutablePointer<UInt64>.allocate(capacity: PolyHash.powers.count)
-  p.initialize(from: PolyHash.powers, count: PolyHash.powers.count)
+  let p = UnsafeMutablePointer<UInt64>.allocate(capacity: RollingHash.powers.count)
+  p.initialize(from: RollingHash.powers, count: RollingHash.powers.count)
   return p
 }()
 
@@ -325,7 +298,7 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
   }
 
   @inline(__always)
-  private func power(_ e: Int) -> UInt64 { e < 4097 ? powers[e] : PolyHash.pow(e) }
+  private func power(_ e: Int) -> UInt64 { e < 4097 ? powers[e] : RollingHash.pow(e) }
 
   /// The byte hash of a window of words as it slides: concatenated, or joined by spaces.
   struct BytesWindow {
@@ -338,7 +311,7 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
   @inline(__always)
   func append(_ id: Int, to w: inout BytesWindow, separated: Bool) {
     if separated && w.words > 0 {
-      w.hash = w.hash &* PolyHash.base &+ 0x21
+      w.hash = w.hash &* RollingHash.base &+ 0x21
       w.length &+= 1
     }
     let len = lengthOf(id: id)
@@ -374,14 +347,14 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
     guard last >= 0 else { return }
     switch join {
     case .ids:
-      let top = PolyHash.pow(n &- 1)
+      let top = RollingHash.pow(n &- 1)
       var h: UInt64 = 0
-      for k in 0..<n { h = h &* PolyHash.base &+ Self.mixID(id(k)) }
+      for k in 0..<n { h = h &* RollingHash.base &+ Self.mixID(id(k)) }
       var i = 0
       while true {
         body(i, h)
         guard i < last else { break }
-        h = (h &- Self.mixID(id(i)) &* top) &* PolyHash.base &+ Self.mixID(id(i &+ n))
+        h = (h &- Self.mixID(id(i)) &* top) &* RollingHash.base &+ Self.mixID(id(i &+ n))
         i &+= 1
       }
     case .spaced, .concatenated:
@@ -403,7 +376,7 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
     switch join {
     case .ids:
       var h: UInt64 = 0
-      for k in i..<(i &+ n) { h = h &* PolyHash.base &+ Self.mixID(id(k)) }
+      for k in i..<(i &+ n) { h = h &* RollingHash.base &+ Self.mixID(id(k)) }
       return h
     case .spaced: return bytesWindow(at: i, n, separated: true).hash
     case .concatenated: return bytesWindow(at: i, n, separated: false).hash
@@ -959,7 +932,7 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
       for k in 0..<w.count {
         let id = w.id(k)
         let len = w.lengthOf(id: id)
-        h = h &* (len < 4097 ? powerTable[len] : PolyHash.pow(len)) &+ w.hash[id]
+        h = h &* (len < 4097 ? powerTable[len] : RollingHash.pow(len)) &+ w.hash[id]
         bytes &+= len
         chars &+= w.charsOf(id: id)
         prefixHash.append(h)
@@ -987,7 +960,7 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
             // Even if every word from here on were repeated, the rule would not fail.
             if repeated &+ (total &- cp[idx]) <= most { return false }
             let span = off[idx &+ n] &- off[idx]
-            let h = q[idx &+ n] &- q[idx] &* (span < 4097 ? powerTable[span] : PolyHash.pow(span))
+            let h = q[idx &+ n] &- q[idx] &* (span < 4097 ? powerTable[span] : RollingHash.pow(span))
             if Self.probe(positions, fingerprints, mask: mask, shift: shift, w, p, idx, h, n, .concatenated).found {
               repeated &+= cp[idx &+ n] &- cp[idx]
               if repeated > most { return true }

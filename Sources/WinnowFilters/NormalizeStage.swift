@@ -183,16 +183,8 @@ public final class NormalizeStage: DocumentStage {
     switch b {
     case 0xC2:
       return i + 1 < n && p[i + 1] > 0xA0
-    case 0xE1:
-      return !(i + 2 < n && p[i + 1] == 0x9A && p[i + 2] == 0x80)
-    case 0xE2:
-      guard i + 2 < n else { return true }
-      let b1 = p[i + 1]
-      let b2 = p[i + 2]
-      if b1 == 0x80 { return !((b2 >= 0x80 && b2 <= 0x8A) || b2 == 0xA8 || b2 == 0xA9 || b2 == 0xAF) }
-      return !(b1 == 0x81 && b2 == 0x9F)
-    case 0xE3:
-      return !(i + 2 < n && p[i + 1] == 0x80 && p[i + 2] == 0x80)
+    case 0xE1, 0xE2, 0xE3:
+      return UnicodeWhitespace.length(p, i, n) == 0
     default:
       return true
     }

@@ -20,60 +20,13 @@ public enum QualityFilters {
 /// Python `str` operations on byte ranges of well-formed UTF-8 text. `p` is the base of the
 /// text, ranges are byte offsets into it.
 enum PyText {
-  /// Byte length of the Python whitespace scalar (`str.isspace()`) starting at `i`, or 0.
-  @inline(__always)
-  static func whitespaceLength(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> Int {
-    let b0 = p[i]
-    if b0 < 0x80 { return UnicodeWhitespace.isASCIIWhitespace(b0) ? 1 : 0 }
-    switch b0 {
-    case 0xC2:
-      guard i &+ 1 < end else { return 0 }
-      let b1 = p[i &+ 1]
-      return b1 == 0x85 || b1 == 0xA0 ? 2 : 0
-    case 0xE1:
-      guard i &+ 2 < end else { return 0 }
-      return p[i &+ 1] == 0x9A && p[i &+ 2] == 0x80 ? 3 : 0
-    case 0xE2:
-      guard i &+ 2 < end else { return 0 }
-      let b1 = p[i &+ 1]
-      let b2 = p[i &+ 2]
-      if b1 == 0x80 { return (b2 >= 0x80 && b2 <= 0x8A) || b2 == 0xA8 || b2 == 0xA9 || b2 == 0xAF ? 3 : 0 }
-      return b1 == 0x81 && b2 == 0x9F ? 3 : 0
-    case 0xE3:
-      guard i &+ 2 < end else { return 0 }
-      return p[i &+ 1] == 0x80 && p[i &+ 2] == 0x80 ? 3 : 0
-    default:
-      return 0
-    }
-  }
-
-  /// Byte length of the Python whitespace scalar that ends just before `end` (not before
-  /// `start`), or 0.
-  @inline(__always)
-  static func whitespaceLength(endingAt end: Int, _ p: UnsafePointer<UInt8>, from start: Int) -> Int {
-    let b = p[end &- 1]
-    if b < 0x80 { return UnicodeWhitespace.isASCIIWhitespace(b) ? 1 : 0 }
-    if end &- start >= 2, p[end &- 2] == 0xC2 { return b == 0x85 || b == 0xA0 ? 2 : 0 }
-    guard end &- start >= 3 else { return 0 }
-    let b0 = p[end &- 3]
-    let b1 = p[end &- 2]
-    switch b0 {
-    case 0xE1: return b1 == 0x9A && b == 0x80 ? 3 : 0
-    case 0xE2:
-      if b1 == 0x80 { return (b >= 0x80 && b <= 0x8A) || b == 0xA8 || b == 0xA9 || b == 0xAF ? 3 : 0 }
-      return b1 == 0x81 && b == 0x9F ? 3 : 0
-    case 0xE3: return b1 == 0x80 && b == 0x80 ? 3 : 0
-    default: return 0
-    }
-  }
-
   /// `s.lstrip()`.
   @inline(__always)
   static func lstrip(_ p: UnsafePointer<UInt8>, _ r: Range<Int>) -> Range<Int> {
     var i = r.lowerBound
     let end = r.upperBound
     while i < end {
-      let w = whitespaceLength(p, i, end)
+      let w = UnicodeWhitespace.length(p, i, end)
       if w == 0 { break }
       i &+= w
     }
@@ -86,7 +39,7 @@ enum PyText {
     var end = r.upperBound
     let start = r.lowerBound
     while end > start {
-      let w = whitespaceLength(endingAt: end, p, from: start)
+      let w = UnicodeWhitespace.length(endingAt: end, p, from: start)
       if w == 0 { break }
       end &-= w
     }
@@ -272,13 +225,13 @@ enum PyText {
     var i = r.lowerBound
     let end = r.upperBound
     while i < end {
-      let w = whitespaceLength(p, i, end)
+      let w = UnicodeWhitespace.length(p, i, end)
       if w > 0 {
         i &+= w
         continue
       }
       let start = i
-      while i < end && whitespaceLength(p, i, end) == 0 { i &+= 1 }
+      while i < end && UnicodeWhitespace.length(p, i, end) == 0 { i &+= 1 }
       if longer(p, start..<i, than: limit) { return true }
     }
     return false

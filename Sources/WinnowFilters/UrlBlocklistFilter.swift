@@ -55,7 +55,7 @@ public final class UrlBlocklistFilter: DocumentStage {
   public private(set) var missingKept = 0
 
   private let raw = ByteBuffer(capacity: 512)
-  private let scratch = GrowableBytes(capacity: 512)
+  private let scratch = ByteBuffer(capacity: 512)
 
   init(_ p: StageParameters) throws(WinnowError) {
     let stage = "url_blocklist"
@@ -63,7 +63,7 @@ public final class UrlBlocklistFilter: DocumentStage {
     guard !field.isEmpty else { throw .usage("stage '\(stage)': field must not be empty") }
     dropMissing = p.string("missing") == "drop"
 
-    let out = GrowableBytes(capacity: 512)
+    let out = ByteBuffer(capacity: 512)
     let domains = self.domains
     let urls = self.urls
     func addDomainEntry(_ entry: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -156,7 +156,7 @@ public final class UrlBlocklistFilter: DocumentStage {
       let url = raw.bytes
       if words.count > 0 {
         // Words of the URL: runs of ASCII letters and digits, lower-cased.
-        scratch.ensure(url.count + 1)
+        scratch.reserve(url.count + 1, keeping: 0)
         let w = scratch.base
         var i = 0
         while i < url.count {
@@ -205,7 +205,7 @@ enum URLParts {
   /// brackets, the path without a trailing `/`. Nil when there is no usable host: the host
   /// must have a dot, be an IPv6 address, and contain no spaces, controls or `<>"{}|\^` `.
   /// List entries (`listEntry`) may also be bare domains with a leading `*.` or `.`.
-  static func parse(_ input: UnsafeBufferPointer<UInt8>, into out: GrowableBytes, listEntry: Bool) -> Parsed? {
+  static func parse(_ input: UnsafeBufferPointer<UInt8>, into out: ByteBuffer, listEntry: Bool) -> Parsed? {
     var lo = 0
     var hi = input.count
     while lo < hi, input[lo] <= 0x20 { lo += 1 }
@@ -269,7 +269,7 @@ enum URLParts {
     {
       hostStart += 4
     }
-    out.ensure(hi - lo + 2)
+    out.reserve(hi - lo + 2, keeping: 0)
     var o = out.base
     var n = 0
     var ascii = true
@@ -295,7 +295,7 @@ enum URLParts {
       var folded: [UInt8] = []
       var normalizer = TextNormalizer()
       normalizer.normalize(UnsafeBufferPointer(start: o, count: n), form: .nfkcCasefold, into: &folded)
-      out.ensure(folded.count + (hi - lo) + 2)
+      out.reserve(folded.count + (hi - lo) + 2, keeping: 0)
       o = out.base
       n = folded.count
       folded.withUnsafeBufferPointer { o.update(from: $0.baseAddress!, count: n) }
@@ -329,8 +329,8 @@ enum URLParts {
 
   /// `bytes` with everything but ASCII letters and digits removed, lower-cased, into `out`;
   /// returns the length (datatrove's URL `normalize`).
-  static func alnumFold(_ bytes: UnsafeBufferPointer<UInt8>, into out: GrowableBytes) -> Int {
-    out.ensure(bytes.count + 1)
+  static func alnumFold(_ bytes: UnsafeBufferPointer<UInt8>, into out: ByteBuffer) -> Int {
+    out.reserve(bytes.count + 1, keeping: 0)
     let o = out.base
     var n = 0
     for b in bytes where isAlnum(b) {

@@ -236,45 +236,10 @@ public final class WordlistFilter: DocumentStage {
 struct WordlistScratch {
   var normalizer = TextNormalizer()
   var folded: [UInt8] = []
-  var collapsed = GrowableBytes()
+  var collapsed = ByteBuffer(capacity: 1 << 16)
   var matches: [WordlistMatcher.Match] = []
   /// Bytes per piece folded at a time (`TextPieces`); tests make it small or whole.
   var pieceSize = 1 << 16
-}
-
-/// A growable byte buffer with a stable base pointer, written through the pointer.
-final class GrowableBytes {
-  private(set) var base: UnsafeMutablePointer<UInt8>
-  private(set) var capacity: Int
-
-  init(capacity: Int = 1 << 16) {
-    self.capacity = capacity
-    base = .allocate(capacity: capacity)
-  }
-
-  deinit { base.deallocate() }
-
-  /// Makes room for at least `n` bytes; the contents are not kept.
-  func ensure(_ n: Int) {
-    guard n > capacity else { return }
-    var c = capacity
-    while c < n { c *= 2 }
-    base.deallocate()
-    base = .allocate(capacity: c)
-    capacity = c
-  }
-
-  /// Makes room for at least `n` bytes, keeping the first `used`.
-  func grow(_ n: Int, keeping used: Int) {
-    guard n > capacity else { return }
-    var c = capacity
-    while c < n { c *= 2 }
-    let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
-    bigger.update(from: base, count: used)
-    base.deallocate()
-    base = bigger
-    capacity = c
-  }
 }
 
 /// One language's list, compiled: an automaton over the folded entries, and per entry its
@@ -299,7 +264,7 @@ final class WordlistMatcher {
     self.wholeWords = wholeWords
     var normalizer = TextNormalizer()
     var folded: [UInt8] = []
-    let out = GrowableBytes(capacity: 256)
+    let out = ByteBuffer(capacity: 256)
     var patterns: [[UInt8]] = []
     for e in entries {
       e.withUnsafeBufferPointer { normalizer.normalize($0, form: .nfkcCasefold, into: &folded) }
@@ -344,7 +309,7 @@ final class WordlistMatcher {
   /// text, whose NFKC_Casefold is its lower case) A-Z are lower-cased as they are copied.
   @inline(__always)
   static func collapse(
-    _ text: UnsafeBufferPointer<UInt8>, into out: GrowableBytes, countWords: Bool, table: WordCharTable,
+    _ text: UnsafeBufferPointer<UInt8>, into out: ByteBuffer, countWords: Bool, table: WordCharTable,
     lowercaseASCII: Bool = false
   ) -> (length: Int, words: Int, chars: Int) {
     var state = CollapseState()
@@ -365,11 +330,11 @@ final class WordlistMatcher {
   /// `collapse` for one piece of a text, appended after what `state` says is written.
   @inline(__always)
   static func collapse(
-    _ text: UnsafeBufferPointer<UInt8>, into out: GrowableBytes, _ state: inout CollapseState, countWords: Bool,
+    _ text: UnsafeBufferPointer<UInt8>, into out: ByteBuffer, _ state: inout CollapseState, countWords: Bool,
     table: WordCharTable, lowercaseASCII: Bool = false
   ) {
     let n = text.count
-    out.grow(state.length + n + 1, keeping: state.length)
+    out.reserve(state.length + n + 1, keeping: state.length)
     guard let p = text.baseAddress, n > 0 else { return }
     let o = out.base
     var k = state.length
@@ -381,7 +346,7 @@ final class WordlistMatcher {
     var i = 0
     while i < n {
       let b = p[i]
-      let wl = b < 0x80 ? (UnicodeWhitespace.isASCIIWhitespace(b) ? 1 : 0) : UTF8Scan.whitespaceLength(p, i, n)
+      let wl = UnicodeWhitespace.length(p, i, n)
       if wl > 0 {
         space = true
         inWord = false
@@ -425,7 +390,7 @@ final class WordlistMatcher {
             o[k] = lowercaseASCII && c &- 0x41 < 26 ? c | 0x20 : c
             chars &+= 1
           } else {
-            if (c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xE3) && UTF8Scan.whitespaceLength(p, j, n) > 0 { break }
+            if (c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xE3) && UnicodeWhitespace.length(p, j, n) > 0 { break }
             o[k] = c
             if c & 0xC0 != 0x80 { chars &+= 1 }
           }
@@ -472,8 +437,8 @@ final class WordlistMatcher {
     // does and that no word spans), so that only the collapsed text is held whole.
     var state = CollapseState()
     let table = words
-    if s.collapsed.capacity > max(1 << 24, 4 * text.count) { s.collapsed = GrowableBytes() }
-    s.collapsed.grow(text.count + text.count / 8 + 64, keeping: 0)
+    if s.collapsed.capacity > max(1 << 24, 4 * text.count) { s.collapsed = ByteBuffer(capacity: 1 << 16) }
+    s.collapsed.reserve(text.count + text.count / 8 + 64, keeping: 0)
     TextPieces.forEach(text, size: s.pieceSize) { piece, _ in
       if UTF8Bytes.isASCII(piece) {
         // ASCII: NFKC_Casefold is lower-casing, done while collapsing.

@@ -37,15 +37,3 @@ func readSmallTextFile(_ path: String, limit: Int) -> Result<String, ReadFailure
   }
   return .success(text)
 }
-
-/// Writes a small text file atomically (temporary name, then rename).
-public func writeTextFile(_ path: String, _ text: String) throws(WinnowError) {
-  let sink = try openByteSink(path: path, compression: .none, level: nil)
-  do throws(WinnowError) {
-    try sink.write(Array(text.utf8))
-    try sink.finish()
-  } catch {
-    sink.abort()
-    throw error
-  }
-}

@@ -30,12 +30,13 @@ public enum UnicodeWhitespace {
     b &- 0x09 < 5 || b &- 0x1C < 5
   }
 
-  /// Byte length of the whitespace scalar starting at `i`, or 0 when the
-  /// bytes at `i` are not whitespace. Byte patterns are compared directly:
-  /// only lead bytes C2, E1, E2 and E3 can start a non-ASCII whitespace, so
-  /// most non-ASCII text is rejected by the first switch.
+  /// Byte length of the whitespace scalar starting at byte `i` of the UTF-8
+  /// text `p[0..<n]`, or 0 when the bytes at `i` are not whitespace. Byte
+  /// patterns are compared directly: only lead bytes C2, E1, E2 and E3 can
+  /// start a non-ASCII whitespace, so most non-ASCII text is rejected by the
+  /// first switch.
   @inlinable @inline(__always)
-  static func length(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+  public static func length(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
     let b0 = p[i]
     if b0 < 0x80 { return isASCIIWhitespace(b0) ? 1 : 0 }
     switch b0 {
@@ -60,6 +61,27 @@ public enum UnicodeWhitespace {
       return p[i + 1] == 0x80 && p[i + 2] == 0x80 ? 3 : 0  // U+3000
     default:
       return 0
+    }
+  }
+
+  /// Byte length of the whitespace scalar that ends just before byte `end`
+  /// and starts at or after byte `start` (`start < end`), or 0: `length`
+  /// read backwards, for stripping whitespace from the end of a range.
+  @inlinable @inline(__always)
+  public static func length(endingAt end: Int, _ p: UnsafePointer<UInt8>, from start: Int) -> Int {
+    let b = p[end &- 1]
+    if b < 0x80 { return isASCIIWhitespace(b) ? 1 : 0 }
+    if end &- start >= 2, p[end &- 2] == 0xC2 { return b == 0x85 || b == 0xA0 ? 2 : 0 }
+    guard end &- start >= 3 else { return 0 }
+    let b0 = p[end &- 3]
+    let b1 = p[end &- 2]
+    switch b0 {
+    case 0xE1: return b1 == 0x9A && b == 0x80 ? 3 : 0
+    case 0xE2:
+      if b1 == 0x80 { return (b >= 0x80 && b <= 0x8A) || b == 0xA8 || b == 0xA9 || b == 0xAF ? 3 : 0 }
+      return b1 == 0x81 && b == 0x9F ? 3 : 0  // U+205F
+    case 0xE3: return b1 == 0x80 && b == 0x80 ? 3 : 0  // U+3000
+    default: return 0
     }
   }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CNumberFormat
 import Glibc
 import Winnow
 import WinnowFastText
@@ -86,19 +85,14 @@ func forEachFastTextChunk(_ path: String, _ body: ([UInt8]) throws -> Void) thro
   if !pending.isEmpty { try body(pending) }
 }
 
-func parseK(_ s: String) throws -> Int {
-  guard let k = Int(s), k == -1 || k > 0 else { throw ValidationError("k must be a positive integer or -1") }
-  return k
-}
-
-func parseThreshold(_ s: String) throws -> Float {
-  guard let th = Float(s) else { throw ValidationError("threshold must be a number") }
-  return th
+/// Runs a fastText argument parser, failing the command the way ArgumentParser fails it.
+func fastTextArguments<T>(_ parse: () throws -> T) throws -> T {
+  do { return try parse() } catch let error as FastTextArgumentError { throw ValidationError(error.message) }
 }
 
 func runFastTextPredict(_ o: FastTextPredictOptions, probabilities: Bool) throws {
-  let k = try parseK(o.k)
-  let th = try parseThreshold(o.threshold)
+  let k = try fastTextArguments { try FastTextArguments.k(o.k) }
+  let th = try fastTextArguments { try FastTextArguments.threshold(o.threshold) }
   // Standard output appended to the file being read would be read again, without end.
   do throws(WinnowError) {
     try guardStandardOutput(against: [o.model, o.input].filter { $0 != "-" }.map { InputFile(path: $0) }, named: [])
@@ -106,46 +100,11 @@ func runFastTextPredict(_ o: FastTextPredictOptions, probabilities: Bool) throws
   let model = try loadFastTextModel(o.model)
   var predictor = FastTextPredictor(model)
   var out: [UInt8] = []
-  var buf = [CChar](repeating: 0, count: 64)
-  var tokens: [(Int, Int)] = []
   try forEachFastTextChunk(o.input) { bytes in
-    var reader = FastTextLineReader(bytes)
-    while !reader.atEnd {
-      reader.nextLine(into: &tokens)
-      let predictions = predictor.predict(bytes: bytes, tokens: tokens, k: k, threshold: th)
-      for (n, p) in predictions.enumerated() {
-        if n > 0 { out.append(0x20) }
-        out += predictor.label(p)
-        if probabilities {
-          // std::cout << float: %g, six significant digits.
-          out.append(0x20)
-          appendFormatted(&out, &buf, precision: 6, Double(p.probability))
-        }
-      }
-      out.append(0x0A)
-      if out.count > 1 << 20 { try writeStandardOutput(&out) }
-    }
+    try predictor.appendPredictions(
+      lines: bytes, k: k, threshold: th, probabilities: probabilities, to: &out, flush: writeStandardOutput)
   }
   try writeStandardOutput(&out)
-}
-
-/// Appends `value` printed as C's `%.<precision>g` (`std::ostream` with that precision), or
-/// `%.<precision>f` when `fixed`.
-@inline(__always)
-func appendFormatted(_ out: inout [UInt8], _ buf: inout [CChar], precision: Int32, fixed: Bool = false, _ value: Double) {
-  buf.withUnsafeMutableBufferPointer { b in
-    let len =
-      fixed
-      ? winnow_format_f(value, precision, b.baseAddress!, b.count) : winnow_format_g(value, precision, b.baseAddress!, b.count)
-    b.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: len) { out.append(contentsOf: UnsafeBufferPointer(start: $0, count: len)) }
-  }
-}
-
-func formatted(precision: Int32, fixed: Bool = false, _ value: Double) -> String {
-  var out: [UInt8] = []
-  var buf = [CChar](repeating: 0, count: 400)
-  appendFormatted(&out, &buf, precision: precision, fixed: fixed, value)
-  return String(decoding: out, as: UTF8.self)
 }
 
 enum FileHandleOut {

@@ -12,7 +12,7 @@ struct UrlBlocklistFilterTests {
 
   /// `host` and `host/path?query` as the parser normalises them, or nil.
   func parse(_ s: String) -> String? {
-    let out = GrowableBytes(capacity: 16)
+    let out = ByteBuffer(capacity: 16)
     var copy = s
     return copy.withUTF8 { b -> String? in
       guard let u = URLParts.parse(b, into: out, listEntry: false) else { return nil }

@@ -256,7 +256,7 @@ struct WordlistFilterTests {
         }
       }
       for countWords in [false, true] {
-        let out = GrowableBytes(capacity: 16)
+        let out = ByteBuffer(capacity: 16)
         var t = text
         let r = t.withUTF8 {
           WordlistMatcher.collapse($0, into: out, countWords: countWords, table: table, lowercaseASCII: ascii)

@@ -264,6 +264,18 @@ extension ByteSink {
 @discardableResult
 public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(WinnowError) -> WrittenFile {
   let sink = try FileSink(path: path)
+  try writeWhole(sink, bytes)
+  return WrittenFile(path: path, bytes: sink.bytesWritten, checksum: sink.checksum)
+}
+
+/// Writes a small text file (a report, stats, a list) atomically as `writeFileAtomically`
+/// does, or to standard output for `-`.
+public func writeTextFile(_ path: String, _ text: String) throws(WinnowError) {
+  try writeWhole(openByteSink(path: path, compression: .none, level: nil), Array(text.utf8))
+}
+
+/// Writes `bytes` and finishes `sink`, or aborts it (its temporary file removed) on failure.
+private func writeWhole(_ sink: ByteSink, _ bytes: [UInt8]) throws(WinnowError) {
   do throws(WinnowError) {
     try sink.write(bytes)
     try sink.finish()
@@ -271,5 +283,4 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(WinnowE
     sink.abort()
     throw error
   }
-  return WrittenFile(path: path, bytes: sink.bytesWritten, checksum: sink.checksum)
 }

@@ -193,7 +193,7 @@ public final class DocumentWriter {
     var text = ""
     for f in written { text += "\(fileName(of: f.path))\t\(f.bytes)\t\(hex64(f.checksum))\n" }
     let dir = spec.path.hasSuffix("/") ? String(spec.path.dropLast()) : spec.path
-    try writeFileAtomically("\(dir)/\(Self.shardListName)", Array(text.utf8))
+    try writeTextFile("\(dir)/\(Self.shardListName)", text)
   }
 
   var shardPath: String {

@@ -234,18 +234,8 @@ public struct MinHasher {
         return
       }
       MinHasher.sortInPlace(&shingles)
-      // Distinct values moved to the front in place (iterating the array while writing it
-      // would copy it).
-      let w = shingles.withUnsafeMutableBufferPointer { v -> Int in
-        var w = 0
-        for i in 0..<v.count where w == 0 || v[w - 1] != v[i] {
-          v[w] = v[i]
-          w += 1
-        }
-        return w
-      }
-      shingles.removeLast(shingles.count - w)
-      count = w
+      shingles.removeAdjacentDuplicates()
+      count = shingles.count
     }
   }
 
