@@ -27,7 +27,8 @@ run: build
 # duplicate removal scored against ground truth beside datatrove and datasketch; fastText
 # predictions, training and quantization against the C++ fastText CLI (Debian package); peers pinned in a throw-away venv,
 # Tests/parity/peers.py); then the Slurm executor on a throw-away single-node cluster (started and always stopped;
-# MaxArraySize 4 so that arrays of 5 and more tasks are split).
+# MaxArraySize 4 so that arrays of 5 and more tasks are split); last, a package that depends on
+# this commit by version (tagged 0.1.0 in a bare clone) builds and runs a stage of its own.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -40,6 +41,7 @@ test: deps
 	python3 Tests/parity/minhash_parity.py --winnow $(DEBUG_BIN)
 	python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)
 	SLURM_LOCAL_MAX_ARRAY_SIZE=4 scripts/slurm/with-local-slurm.sh python3 Tests/parity/slurm_checks.py --winnow $(DEBUG_BIN)
+	scripts/check-versioned-dependency.sh
 
 # Release builds side by side with the peers; prints ratios.
 bench: release

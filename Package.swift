@@ -3,9 +3,10 @@ import PackageDescription
 
 // Layers (imports point down): winnow CLI → WinnowReport → WinnowRecipe → stage families
 // (WinnowFilters, WinnowDedup) → WinnowCore → WinnowText → C shims.
+// Linux only (Glibc, /proc, prctl). No unsafe build flags anywhere: SwiftPM refuses them in a
+// package that is a versioned dependency (scripts/check-versioned-dependency.sh checks it).
 let package = Package(
   name: "Winnow",
-  platforms: [.macOS(.v14)],
   products: [
     .executable(name: "winnow", targets: ["winnow"]),
     .library(name: "Winnow", targets: ["Winnow"]),
@@ -33,13 +34,11 @@ let package = Package(
     // Removes half-written temporary files when a run is interrupted (async-signal-safe).
     .target(name: "CTempFileCleanup"),
     // The MinHash signature loop, with an AVX2 version chosen at run time.
-    .target(name: "CMinHashKernel", path: "Sources/CMinHashKernel", cSettings: [.unsafeFlags(["-O3"])]),
+    .target(name: "CMinHashKernel", path: "Sources/CMinHashKernel"),
 
     // Resources/ holds spaCy's English tokenizer tables for the tokenizer port (not used yet).
-    .target(name: "WinnowText", dependencies: ["CICUShim"], exclude: ["Resources"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-    .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib", "CTempFileCleanup"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+    .target(name: "WinnowText", dependencies: ["CICUShim"], exclude: ["Resources"]),
+    .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib", "CTempFileCleanup"]),
     .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText", "WinnowFastText", "CWinnowLanguageModel"]),
     // printf's %g and %f for the fastText CLI's output, without Swift's va_list overhead.
     .target(name: "CNumberFormat"),
@@ -47,8 +46,7 @@ let package = Package(
     .target(name: "CWinnowLanguageModel", exclude: ["model"], cSettings: [.headerSearchPath("model")]),
     // fastText models: reading, prediction, training, and the fastText CLI's arguments and
     // output formats (self-contained: no other Winnow module; printf's %g from CNumberFormat).
-    // Optimised in debug builds too: the tests push tens of MB through prediction and training.
-    .target(name: "WinnowFastText", dependencies: ["CNumberFormat"], swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+    .target(name: "WinnowFastText", dependencies: ["CNumberFormat"]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
     .target(name: "WinnowRecipe",
             dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "CSQLite", "CProcessShim",

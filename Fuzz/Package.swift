@@ -6,7 +6,6 @@ import PackageDescription
 // only with `--sanitize=fuzzer`. `make fuzz` (scripts/fuzz.sh) builds and runs them.
 let package = Package(
   name: "WinnowFuzz",
-  platforms: [.macOS(.v14)],
   dependencies: [.package(name: "Winnow", path: "..")],
   targets: [
     // JSON Lines records: the scanner, field access, edits and re-serialisation.

@@ -7,7 +7,7 @@
 #
 #   make fuzz                                   # every target, 3 minutes each
 #   FUZZ_SECONDS=30 FUZZ_TARGETS="json" make fuzz
-#   FUZZ_CONFIG=release make fuzz               # faster, Swift's own checks compiled out where -Ounchecked
+#   FUZZ_CONFIG=release make fuzz               # faster
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"

@@ -3,10 +3,12 @@
 /// text builds it in one and hands it to the document whole (`Document.setText(taking:)`), so a
 /// long text is not copied once more.
 public final class ByteBuffer {
-  public private(set) var base: UnsafeMutablePointer<UInt8>
+  // Not checked for exclusive access at run time: a buffer belongs to one reader or writer,
+  // and the runtime's check would cost more than the byte appends it guards.
+  @exclusivity(unchecked) public private(set) var base: UnsafeMutablePointer<UInt8>
   /// Bytes in use. A writer that fills `base` directly sets it (at most `capacity`).
-  public var count = 0
-  public private(set) var capacity: Int
+  @exclusivity(unchecked) public var count = 0
+  @exclusivity(unchecked) public private(set) var capacity: Int
 
   public init(capacity: Int = 4096) {
     self.capacity = max(capacity, 16)

@@ -73,37 +73,41 @@ public enum FieldValue: Sendable, Equatable {
 ///
 /// A `Document` is reused from line to line by readers: its views are valid while the
 /// document is being processed.
+// The state a document's accessors touch for every document is not checked for exclusive
+// access at run time (`@exclusivity(unchecked)`): a Document belongs to one pipeline, and the
+// runtime's check would cost a few per cent of a simple run.
 public final class Document {
   public let fields: DocumentFields
   private let textKey: [UInt8]
   private let idKey: [UInt8]
 
   /// The line as read, without its newline.
+  @exclusivity(unchecked)
   public private(set) var line: UnsafeBufferPointer<UInt8> = UnsafeBufferPointer(start: nil, count: 0)
   private var ownedLine: ByteBuffer?
   /// Where the line came from, for ids, errors and quarantine records.
   public private(set) var sourceName = ""
   public private(set) var lineNumber = 0
 
-  private var scanner = JSONScanner()
-  private var textMember = 0
+  @exclusivity(unchecked) private var scanner = JSONScanner()
+  @exclusivity(unchecked) private var textMember = 0
   /// Earlier members with the text key (the reader, like JSON parsers, uses the last one).
   private var shadowedTextMembers: [Int] = []
   /// Whether the output leaves the shadowed copies out (see `removeShadowedTextFields`).
-  private var shadowedTextRemoved = false
-  private var textDecoded = false
-  private var textRewritten = false
+  @exclusivity(unchecked) private var shadowedTextRemoved = false
+  @exclusivity(unchecked) private var textDecoded = false
+  @exclusivity(unchecked) private var textRewritten = false
   /// Text rewrites since the text was last as read (`restoreTextAsRead` takes them back).
-  private var textEditsSinceRead = 0
+  @exclusivity(unchecked) private var textEditsSinceRead = 0
   /// One decoded escape (`isTextAsRead`).
   private var escapeScratch: [UInt8] = []
   /// The decoded or rewritten text, and a second buffer that a rewrite is written into before
   /// the two swap (a new text may be built from the current one).
-  private var textStorage = ByteBuffer(capacity: 1 << 16)
-  private var spareTextStorage: ByteBuffer?
-  private var textView = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+  @exclusivity(unchecked) private var textStorage = ByteBuffer(capacity: 1 << 16)
+  @exclusivity(unchecked) private var spareTextStorage: ByteBuffer?
+  @exclusivity(unchecked) private var textView = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
   private var idStorage = ByteBuffer(capacity: 64)
-  private var idDecoded = false
+  @exclusivity(unchecked) private var idDecoded = false
   private var replaced: [(member: Int, value: [UInt8])] = []
   private var appended: [(key: String, value: [UInt8])] = []
   private var output = ByteBuffer(capacity: 1 << 16)

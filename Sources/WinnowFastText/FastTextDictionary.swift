@@ -14,7 +14,9 @@ public struct FastTextDictionary: Sendable {
   public var ntokens: Int64
   /// -1: not pruned; 0: every n-gram row pruned; > 0: `pruneIndex` holds the kept buckets.
   public var pruneIndexSize: Int64
-  public var pruneIndex: [Int32: Int32]
+  public var pruneIndex: [Int32: Int32] { didSet { prunedRows = PrunedRows(pruneIndex) } }
+  /// `pruneIndex` as a flat table, for the lookup of every n-gram of a pruned model.
+  var prunedRows: PrunedRows
   /// The id of `</s>` (nil if the dictionary lacks it) and its hash.
   var eosID: Int32? = nil
   static let eosHash = hash(eos)
@@ -54,6 +56,7 @@ public struct FastTextDictionary: Sendable {
     self.ntokens = ntokens
     self.pruneIndexSize = pruneIndexSize
     self.pruneIndex = pruneIndex
+    self.prunedRows = PrunedRows(pruneIndex)
     self.bucket = bucket
     self.minn = minn
     self.maxn = maxn
@@ -186,7 +189,7 @@ public struct FastTextDictionary: Sendable {
     if pruneIndexSize == 0 || id < 0 { return }
     var row = id
     if pruneIndexSize > 0 {
-      guard let kept = pruneIndex[id] else { return }
+      guard let kept = prunedRows[id] else { return }
       row = kept
     }
     out.append(Int32(nwords) + row)
@@ -207,24 +210,28 @@ public struct FastTextDictionary: Sendable {
     w.append(UInt8(ascii: "<"))
     w.append(contentsOf: word)
     w.append(UInt8(ascii: ">"))
-    let n = w.count
-    var i = 0
-    while i < n {
-      if w[i] & 0xC0 == 0x80 {
-        i += 1
-        continue
-      }
-      var j = i
-      var chars: Int32 = 1
-      while j < n && chars <= maxn {
-        j += 1
-        while j < n && w[j] & 0xC0 == 0x80 { j += 1 }
-        if chars >= minn && !(chars == 1 && (i == 0 || j == n)) {
-          push(Int32(bitPattern: Self.hash(w[i..<j]) % UInt32(bitPattern: bucket)), into: &out)
+    // Every index below is kept under n by the loop conditions.
+    w.withUnsafeBufferPointer { wb in
+      let w = wb.baseAddress!
+      let n = wb.count
+      var i = 0
+      while i < n {
+        if w[i] & 0xC0 == 0x80 {
+          i += 1
+          continue
         }
-        chars += 1
+        var j = i
+        var chars: Int32 = 1
+        while j < n && chars <= maxn {
+          j += 1
+          while j < n && w[j] & 0xC0 == 0x80 { j += 1 }
+          if chars >= minn && !(chars == 1 && (i == 0 || j == n)) {
+            push(Int32(bitPattern: Self.hash(w + i, j - i) % UInt32(bitPattern: bucket)), into: &out)
+          }
+          chars += 1
+        }
+        i += 1
       }
-      i += 1
     }
   }
 
@@ -291,6 +298,50 @@ public struct FastTextDictionary: Sendable {
     guard wordNgrams > 1, bucket > 0 else { return }
     hashes.withUnsafeBufferPointer { h in
       for i in 0..<h.count { appendWordNgramRows(h, startingAt: i, wordNgrams: wordNgrams, into: &words) }
+    }
+  }
+}
+
+/// The kept buckets of a pruned dictionary (bucket → row), by open addressing on a
+/// multiplicative hash: a lookup per n-gram, cheaper than a `Dictionary`'s hashing.
+struct PrunedRows: Sendable {
+  private var keys: [Int32] = []
+  private var values: [Int32] = []
+  private var shift: UInt32 = 32
+
+  init(_ index: [Int32: Int32]) {
+    guard !index.isEmpty else { return }
+    var bits: UInt32 = 4
+    while (1 << bits) < 2 * index.count { bits += 1 }
+    shift = 32 - bits
+    keys = [Int32](repeating: -1, count: 1 << bits)
+    values = [Int32](repeating: 0, count: 1 << bits)
+    for (k, v) in index where k >= 0 {
+      var i = slot(k)
+      while keys[i] >= 0 { i = (i + 1) & (keys.count - 1) }
+      keys[i] = k
+      values[i] = v
+    }
+  }
+
+  /// The first slot to probe for `key` (Fibonacci hashing: the multiply is meant to wrap).
+  @inline(__always)
+  private func slot(_ key: Int32) -> Int { Int((UInt32(bitPattern: key) &* 0x9E37_79B9) >> shift) }
+
+  /// The row of bucket `key` (≥ 0), or nil when pruning dropped it.
+  @inline(__always)
+  subscript(_ key: Int32) -> Int32? {
+    guard !keys.isEmpty else { return nil }
+    return keys.withUnsafeBufferPointer { k in
+      // Masked indices: every probe lies inside the table, which always has an empty slot.
+      let mask = k.count - 1
+      var i = slot(key)
+      while true {
+        let found = k[i]
+        if found == key { return values[i] }
+        if found < 0 { return nil }
+        i = (i + 1) & mask
+      }
     }
   }
 }

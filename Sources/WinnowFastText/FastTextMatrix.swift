@@ -23,8 +23,8 @@ public enum FastTextMatrix: Sendable {
     switch self {
     case .dense(let m):
       m.data.withUnsafeBufferPointer { d in
-        let base = r * m.columns
-        for j in 0..<m.columns { x[j] += d[base + j] }
+        let row = m.row(r, in: d)
+        for j in 0..<m.columns { x[j] += row[j] }
       }
     case .quantized(let m): m.addRow(r, to: x)
     }
@@ -37,8 +37,8 @@ public enum FastTextMatrix: Sendable {
     case .dense(let m):
       return m.data.withUnsafeBufferPointer { d in
         var acc: Float = 0
-        let base = r * m.columns
-        for j in 0..<m.columns { acc += d[base + j] * x[j] }
+        let row = m.row(r, in: d)
+        for j in 0..<m.columns { acc += row[j] * x[j] }
         return acc
       }
     case .quantized(let m): return m.dotRow(r, x)
@@ -64,6 +64,14 @@ public struct DenseMatrix: Sendable {
           + " (matrix fields 'rows', 'columns')")
     }
     return DenseMatrix(rows: Int(m), columns: Int(n), data: try r.floats(cells))
+  }
+
+  /// The start of row r in `d` (this matrix's data), checked once so that the loops over its
+  /// columns need no checks.
+  @inline(__always)
+  func row(_ r: Int, in d: UnsafeBufferPointer<Float>) -> UnsafePointer<Float> {
+    precondition(r >= 0 && r < rows, "row \(r) of a \(rows)-row matrix")
+    return d.baseAddress! + r * columns
   }
 }
 
@@ -161,21 +169,39 @@ public struct QuantMatrix: Sendable {
     return npq.centroids[npq.centroid(0, Int(normCodes[r]))]
   }
 
-  func addRow(_ r: Int, to x: UnsafeMutablePointer<Float>) {
-    let alpha = norm(r)
-    for m in 0..<pq.nsubq {
-      let c = pq.centroid(m, Int(codes[r * pq.nsubq + m]))
-      let d = m == pq.nsubq - 1 ? pq.lastdsub : pq.dsub
-      for j in 0..<d { x[m * pq.dsub + j] += alpha * pq.centroids[c + j] }
+  /// Calls `body` with each sub-quantizer's centroid for row r: its first column in the row,
+  /// its width and its floats. The offsets were checked against each other when the model was
+  /// loaded (`ProductQuantizer.load`, `QuantMatrix.load`); r is checked here, once per row.
+  @inline(__always)
+  func forEachCentroid(_ r: Int, _ body: (Int, Int, UnsafePointer<Float>) -> Void) {
+    precondition(r >= 0 && r < rows, "row \(r) of a \(rows)-row matrix")
+    let nsubq = pq.nsubq
+    codes.withUnsafeBufferPointer { codes in
+      pq.centroids.withUnsafeBufferPointer { centroids in
+        let rowCodes = codes.baseAddress! + r * nsubq
+        for m in 0..<nsubq {
+          let c = pq.centroid(m, Int(rowCodes[m]))
+          body(m * pq.dsub, m == nsubq - 1 ? pq.lastdsub : pq.dsub, centroids.baseAddress! + c)
+        }
+      }
     }
   }
 
+  @inline(__always)
+  func addRow(_ r: Int, to x: UnsafeMutablePointer<Float>) {
+    let alpha = norm(r)
+    forEachCentroid(r) { start, d, centroid in
+      let xs = x + start
+      for j in 0..<d { xs[j] += alpha * centroid[j] }
+    }
+  }
+
+  @inline(__always)
   func dotRow(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
     var acc: Float = 0
-    for m in 0..<pq.nsubq {
-      let c = pq.centroid(m, Int(codes[r * pq.nsubq + m]))
-      let d = m == pq.nsubq - 1 ? pq.lastdsub : pq.dsub
-      for j in 0..<d { acc += x[m * pq.dsub + j] * pq.centroids[c + j] }
+    forEachCentroid(r) { start, d, centroid in
+      let xs = x + start
+      for j in 0..<d { acc += xs[j] * centroid[j] }
     }
     return acc * norm(r)
   }

@@ -55,8 +55,8 @@ public struct WordBreaker: Sendable {
     if !isKnownUniquelyReferenced(&box) { box = Box() }
     let it = box.iterator
     guard let base = text.baseAddress, text.count > 0 else { return }
-    // Not `precondition(call)`: -Ounchecked (WinnowText's release setting)
-    // does not evaluate precondition arguments at all.
+    // Not `precondition(call)`: under -Ounchecked (which a program embedding Winnow may
+    // build with) precondition arguments are not evaluated at all.
     let rc = wn_wordbreak_set_text(it, base, text.count)
     if rc != 0 { fatalError("ICU word break: set_text failed (\(rc)); text of \(text.count) bytes") }
     // ICU keeps a pointer to the text: detach before returning, also on throw.

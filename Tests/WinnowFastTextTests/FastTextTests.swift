@@ -74,4 +74,19 @@ struct FastTextTests {
     }
     #expect(throws: FastTextError.self) { try FastTextModel.load(path: dir.appendingPathComponent("missing.bin").path) }
   }
+
+  @Test("a pruned model's flat table of kept buckets answers as the dictionary it is built from")
+  func prunedRows() {
+    var rng = SystemRandomNumberGenerator()
+    for size in [0, 1, 7, 16, 1000] {
+      var index: [Int32: Int32] = [:]
+      while index.count < size { index[Int32.random(in: 0..<2_000_000, using: &rng)] = Int32(index.count) }
+      let table = PrunedRows(index)
+      for (k, v) in index { #expect(table[k] == v) }
+      for _ in 0..<1000 {
+        let k = Int32.random(in: 0..<2_000_000, using: &rng)
+        #expect(table[k] == index[k])
+      }
+    }
+  }
 }

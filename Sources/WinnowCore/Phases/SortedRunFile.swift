@@ -249,8 +249,9 @@ public final class SortedRunReader<R: RunRecord> {
 /// Merges sorted runs into one sorted stream (a binary heap over the runs' heads): memory
 /// grows with the number of runs, not with their size.
 public final class SortedRunMerger<R: RunRecord> {
-  var readers: [SortedRunReader<R>]
-  var heap: [(R, Int)] = []
+  // One merge, one caller: no run-time exclusivity check on every sift of the heap.
+  @exclusivity(unchecked) var readers: [SortedRunReader<R>]
+  @exclusivity(unchecked) var heap: [(R, Int)] = []
 
   public convenience init(paths: [String]) throws(WinnowError) {
     var readers: [SortedRunReader<R>] = []
