@@ -111,6 +111,38 @@ struct CompositionTests {
     #expect(again.tasksRun == 0)
   }
 
+  @Test("a shard in a route directory that no run wrote is refused and kept, with and without --fresh")
+  func routedForeignShard() throws {
+    let dir = try TempDir()
+    _ = try Corpus.write(dir, files: 2, docs: 10)
+    let text = runnerRecipe(dir, out: "routed", stages: "  - length: {min_words: 1}", output: "\n  route_by: lang")
+    // Someone else's file, named like the shard of task 0, in a directory named like a route.
+    let route = dir.path + "/routed/lang=" + Corpus.langs[0]
+    try FileManager.default.createDirectory(atPath: route, withIntermediateDirectories: true)
+    let theirs = route + "/part-00000-mine.jsonl"
+    try "{\"text\": \"keep me\"}\n".write(toFile: theirs, atomically: true, encoding: .utf8)
+    for fresh in [false, true] {
+      var options = RecipeRunner.Options()
+      options.fresh = fresh
+      do {
+        _ = try RecipeRunner.run(try RecipeParser.parse(text, source: "r.yaml"), options: options)
+        Issue.record("a foreign shard in a route directory was accepted (fresh: \(fresh))")
+      } catch {
+        #expect(error.message.contains(theirs), "\(error.message)")
+      }
+      #expect(try String(contentsOfFile: theirs, encoding: .utf8) == "{\"text\": \"keep me\"}\n")
+    }
+    // Once it is moved away the run goes ahead; later, --fresh still refuses a shard no task of
+    // the run writes.
+    try FileManager.default.removeItem(atPath: theirs)
+    _ = try RecipeRunner.run(try RecipeParser.parse(text, source: "r.yaml"))
+    try "{\"text\": \"keep me\"}\n".write(toFile: route + "/part-99999-other.jsonl", atomically: true, encoding: .utf8)
+    var fresh = RecipeRunner.Options()
+    fresh.fresh = true
+    #expect(throws: WinnowError.self) { try RecipeRunner.run(try RecipeParser.parse(text, source: "r.yaml"), options: fresh) }
+    #expect(FileManager.default.fileExists(atPath: route + "/part-99999-other.jsonl"))
+  }
+
   @Test("output.format names a sink; an unknown one is refused with the known ones")
   func outputFormat() throws {
     let dir = try TempDir()

@@ -166,7 +166,8 @@ public struct RunDirectory: Sendable {
     if let plan = previousPlan, let recipe = try? RecipeParser.parse(plan.recipeText, source: plan.recipeSource) {
       let sides = [recipe.output.rejects, recipe.output.quarantine].compactMap { $0 }
       for side in sides where !OutputSpec(path: side).isDirectory { unlink(side) }
-      let dirs = [path] + sides.filter { OutputSpec(path: $0).isDirectory }
+      let routes = recipe.output.routeBy.map { routeDirectories(field: $0) } ?? []
+      let dirs = [path] + sides.filter { OutputSpec(path: $0).isDirectory } + routes
       for dir in dirs {
         for name in listDirectory(dir) where Self.isTaskShard(name, of: plan) { unlink((dir.hasSuffix("/") ? dir : dir + "/") + name) }
       }
@@ -206,6 +207,17 @@ public struct RunDirectory: Sendable {
       }
     }
     return out
+  }
+
+  /// The route directories (`FIELD=VALUE`) that exist in the output for `output.route_by: field`.
+  func routeDirectories(field: String) -> [String] {
+    let prefix = Recipe.Output.routeDirectory(field: field, route: "")
+    let base = path.hasSuffix("/") ? path : path + "/"
+    return listDirectory(path).filter { name in
+      var isDirectory: ObjCBool = false
+      return name.hasPrefix(prefix) && FileManager.default.fileExists(atPath: base + name, isDirectory: &isDirectory)
+        && isDirectory.boolValue
+    }.sorted().map { base + $0 }
   }
 
   /// Removes the hidden temporary files killed writers left in `dirs`.
