@@ -5,7 +5,7 @@ SWIFT ?= swift
 DEBUG_BIN := .build/debug/winnow
 RELEASE_BIN := .build/release/winnow
 
-.PHONY: deps build release run test test-swift test-parity bench fuzz samples lid-model clean
+.PHONY: deps build release run test test-swift test-parity bench docs fuzz samples lid-model clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,7 +28,8 @@ run: build
 # predictions, training and quantization against the C++ fastText CLI (Debian package); peers pinned in a throw-away venv,
 # Tests/parity/peers.py); then the Slurm executor on a throw-away single-node cluster (started and always stopped;
 # MaxArraySize 4 so that arrays of 5 and more tasks are split); last, a package that depends on
-# this commit by version (tagged 0.1.0 in a bare clone) builds and runs a stage of its own.
+# this commit by version (tagged 0.1.0 in a bare clone) builds and runs a stage of its own; and the
+# public API's doc comments (scripts/check-api-docs.py).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -42,10 +43,16 @@ test: deps
 	python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)
 	SLURM_LOCAL_MAX_ARRAY_SIZE=4 scripts/slurm/with-local-slurm.sh python3 Tests/parity/slurm_checks.py --winnow $(DEBUG_BIN)
 	scripts/check-versioned-dependency.sh
+	scripts/api-docs.sh
 
 # Release builds side by side with the peers; prints ratios.
 bench: release
 	python3 Benchmarks/run_all.py --winnow $(RELEASE_BIN)
+
+# The public API's documentation: doc comments checked, one DocC archive per library module
+# under .build/docs/ (docc ships with the toolchain).
+docs: deps
+	scripts/api-docs.sh --html
 
 # libFuzzer on the parsers of untrusted bytes (JSON lines, recipes, fastText models, run files):
 # FUZZ_SECONDS each (default 180), seeds in Fuzz/corpus/; not part of `make test`.

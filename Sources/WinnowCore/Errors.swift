@@ -1,5 +1,6 @@
 /// Errors that end a run. Each carries the exit code the CLI returns for it.
 public struct WinnowError: Error, CustomStringConvertible, Sendable {
+  /// What went wrong, which decides the exit code.
   public enum Kind: Sendable {
     /// Bad command line, recipe or stage parameters (exit 2).
     case usage

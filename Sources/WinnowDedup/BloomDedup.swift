@@ -41,6 +41,7 @@ public final class BloomDedup: GlobalStage, DocumentStage {
       return stage
     })
 
+  /// What is looked up in the filter: each paragraph, each line, or the whole document.
   public enum Unit: String, Sendable { case paragraph, line, document }
   public let unit: Unit
   let field: String?

@@ -63,6 +63,8 @@ public final class MinHashDedup: GlobalStage {
   public let config: MinHashConfig
   public let exactCheck: Bool
   public let threshold: Double
+  /// Which document of a cluster is kept: the first in input order, the longest, or the one
+  /// with the highest value of `keep_field`.
   public enum Keep: String, Sendable { case first, longest, highest }
   public let keep: Keep
   public let keepField: String?

@@ -3,6 +3,7 @@ import Glibc
 /// A model's vocabulary (`dictionary.cc`): words then labels, in file order (ids), with counts,
 /// the subword ids of every word, and the map of kept n-gram buckets of a pruned model.
 public struct FastTextDictionary: Sendable {
+  /// A word or label of the model's vocabulary, with its training count.
   public struct Entry: Sendable {
     public var word: [UInt8]
     public var count: Int64

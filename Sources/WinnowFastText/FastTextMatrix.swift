@@ -46,6 +46,7 @@ public enum FastTextMatrix: Sendable {
   }
 }
 
+/// A fastText matrix of `rows × columns` floats, row-major, as the model file stores it.
 public struct DenseMatrix: Sendable {
   public var rows: Int
   public var columns: Int
@@ -116,6 +117,8 @@ public struct ProductQuantizer: Sendable {
   }
 }
 
+/// A product-quantized fastText matrix (`.ftz`): each row is a code per sub-vector, decoded
+/// through the centroids (and an optionally quantized norm) when a row is read.
 public struct QuantMatrix: Sendable {
   public var rows: Int
   public var columns: Int

@@ -4,6 +4,7 @@
 /// undefined and per-label F1 is twice the precision. Reproduced, not fixed, so that
 /// `test-label` prints what fastText prints.
 public struct FastTextMeter {
+  /// Counts for one label (or all): gold occurrences, predictions, and predictions that were gold.
   public struct Counts: Sendable {
     public var gold = 0
     public var predicted = 0

@@ -68,6 +68,7 @@ public struct FastTextTrainingOptions: Sendable {
 /// draws and float32 updates, so that with one thread the saved `.bin` is the same, byte for
 /// byte, as the C++ one. More threads share the weights without locks, as fastText's do.
 public enum FastTextTrainer {
+  /// What training saw and did, as the C++ CLI reports it (words, labels, tokens, loss).
   public struct Report: Sendable {
     public var words: Int
     public var labels: Int

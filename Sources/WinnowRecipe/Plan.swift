@@ -65,11 +65,13 @@ public struct Plan {
     public var counted: Bool { sink != .none }
   }
 
+  /// What a pass's tasks do: run documents through stages, or a global stage's middle pass.
   public enum Work: Sendable {
     case documents(DocumentWork)
     case middle(StagePass)
   }
 
+  /// One pass of the plan: its kind and what each of its tasks reads.
   public struct Pass: Sendable {
     public var kind: PassKind
     /// Input file indices of each task, in order (middle tasks: empty).

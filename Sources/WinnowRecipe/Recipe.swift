@@ -4,6 +4,7 @@ import Yams
 /// A parsed, validated recipe: where documents come from, which stages they go through,
 /// where they go.
 public struct Recipe: Sendable {
+  /// The `input:` section: paths (files, directories, globs), field names, strictness.
   public struct Input: Sendable {
     public var paths: [String]
     public var fields = DocumentFields()
@@ -12,6 +13,8 @@ public struct Recipe: Sendable {
     public var maxDocumentBytes = PipelineOptions.defaultMaxDocumentBytes
   }
 
+  /// The `output:` section: where kept documents go, how they are compressed and sharded,
+  /// the side outputs (rejects, quarantine) and routing by a field.
   public struct Output: Sendable {
     public var path: String
     public var compression: Compression = .zstd
@@ -53,6 +56,7 @@ public struct Recipe: Sendable {
     public init() {}
   }
 
+  /// One entry of `stages:`: a stage name and its parameters as written.
   public struct Step: Sendable {
     public var stage: String
     public var parameters: [String: RawParameter]

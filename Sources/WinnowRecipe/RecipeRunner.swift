@@ -17,6 +17,7 @@ public struct RunProgress: Sendable {
 /// finally adds the task records up into `stats.json`. Running the same command again
 /// resumes: finished tasks are skipped.
 public enum RecipeRunner {
+  /// What the command line (or a program) overrides in a recipe, and how the run reports.
   public struct Options {
     /// Overrides the recipe's executor.
     public var executor: String?
@@ -45,6 +46,7 @@ public enum RecipeRunner {
     public init() {}
   }
 
+  /// What a finished run returns: its counts, where its output and stats are, and what ran.
   public struct Result {
     public var stats: RunStats
     public var outputDirectory: String

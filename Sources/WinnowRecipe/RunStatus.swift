@@ -3,7 +3,7 @@ import WinnowCore
 
 /// What `winnow status` prints: per pass, how many tasks are done, running, failed or pending.
 public enum RunStatus {
-  public static func describe(_ runDir: RunDirectory) throws(WinnowError) -> String {
+  package static func describe(_ runDir: RunDirectory) throws(WinnowError) -> String {
     guard let plan = try runDir.readPlan() else {
       throw .usage("\(runDir.path): not a winnow run directory (no \(runDir.planPath))")
     }

@@ -9,6 +9,7 @@ public enum StageCatalog {
 
 /// A parameter value written in Swift code: `["min_words": 50, "normalize": true]`.
 public protocol StageParameterValue: Sendable {
+  /// The value as a recipe would write it, validated like one.
   var rawParameter: RawParameter.Value { get }
 }
 

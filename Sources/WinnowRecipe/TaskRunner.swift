@@ -4,11 +4,11 @@ import WinnowCore
 /// Runs one task of a run directory's plan: the work of `winnow worker`, and of the inline
 /// executor in-process. Every executor goes through here, which is why they all write the same
 /// bytes.
-public enum TaskRunner {
+package enum TaskRunner {
   /// Runs the task unless its record shows it already finished; returns the record. `registry`
   /// must know every stage the recipe names: a program with stages of its own passes its
   /// registry here (and to `RecipeRunner.Options.registry`), so its workers plan the same run.
-  public static func run(
+  package static func run(
     _ runDir: RunDirectory, pass: Int, task: Int, registry: StageRegistry = StageCatalog.standard
   ) throws(WinnowError) -> TaskRecord {
     guard let planFile = try runDir.readPlan() else {

@@ -36,6 +36,7 @@ public struct ValueSummary: Sendable {
 /// lengths), otherwise linear bins on round numbers with the far tail gathered into one
 /// overflow bin.
 public struct Histogram: Sendable {
+  /// How bin edges are spaced.
   public enum Scale: String, Sendable {
     /// One bin per integer value; `edges` are the half-way points.
     case integer

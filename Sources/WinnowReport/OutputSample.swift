@@ -11,6 +11,7 @@ import WinnowRecipe
 /// capped sample covers every shard and the reading stays bounded however large the run.
 /// Deterministic: the same run gives the same sample.
 public struct OutputSample: Sendable {
+  /// The sampled values of one numeric field (for its histogram).
   public struct NumericField: Sendable {
     public var name: String
     public var values: [Double] = []

@@ -17,6 +17,7 @@ public struct RunReport {
     public var outcome: String?
   }
 
+  /// One attempt of a task, from the run database: when it started and ended, how it exited.
   public struct Attempt: Sendable {
     public var attempt: Int
     public var run: Int
@@ -30,6 +31,7 @@ public struct RunReport {
     }
   }
 
+  /// Where a task stands.
   public enum TaskState: String, Sendable {
     case done
     case failed
@@ -37,6 +39,7 @@ public struct RunReport {
     case pending
   }
 
+  /// One task of the plan: its pass, its record (when finished) and its attempts.
   public struct TaskInfo: Sendable {
     public var pass: Int
     public var task: Int
@@ -63,7 +66,7 @@ public struct RunReport {
   }
 
   public var runDirectory: RunDirectory
-  public var plan: PlanFile
+  package var plan: PlanFile
   /// The recipe, parsed again from the plan's copy of its text (nil if that fails).
   public var recipe: Recipe?
   public var invocations: [Invocation]

@@ -14,6 +14,7 @@
 ///
 /// A value type holding its own scratch buffers: keep one per stage.
 public struct WordTokenizer {
+  /// Which word splitter a language gets: the spaCy English rules, or ICU word boundaries.
   public enum Kind: Sendable, Equatable { case spacyEnglish, icu }
   public let language: String
   public let kind: Kind

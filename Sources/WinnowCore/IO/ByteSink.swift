@@ -4,6 +4,7 @@ import Glibc
 
 /// Where bytes go: a file, standard output, or a compressor in front of one of those.
 public protocol ByteSink: AnyObject {
+  /// Writes `bytes` (compressing them first, for a compressor).
   func write(_ bytes: UnsafeRawBufferPointer) throws(WinnowError)
   /// Flushes everything; for files, moves the finished file to its final name.
   func finish() throws(WinnowError)

@@ -10,6 +10,7 @@ public protocol ByteSource: AnyObject {
   var rawBytesRead: Int { get }
   /// The file underneath (the source itself when uncompressed).
   var raw: FileByteSource { get }
+  /// Closes the file; reading after it is an error.
   func close()
 }
 
@@ -225,6 +226,8 @@ public final class GzipSource: ByteSource {
   public func close() { inner.close() }
 }
 
+/// How a file's bytes are compressed: recognised by magic bytes when read, chosen by name or
+/// option when written.
 public enum Compression: String, Sendable, CaseIterable {
   case none, zstd, gzip
 

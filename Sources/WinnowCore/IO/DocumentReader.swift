@@ -24,6 +24,7 @@ public struct TooLargeLine: Sendable {
 
 /// Reads documents from a list of inputs in order, one reused `Document` at a time.
 public final class DocumentReader {
+  /// What `next` read: a document, or a line that could not be one (quarantined by the caller).
   public enum Item {
     case document(Document)
     case bad(BadLine)

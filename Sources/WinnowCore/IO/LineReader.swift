@@ -6,7 +6,7 @@ import Glibc
 /// With `maxLineBytes`, the buffer stops growing there: `nextRecord` reports a longer line as
 /// `.oversized`, and `drainOversizedLine` streams its bytes in buffer-sized pieces, so one
 /// enormous line (or a file without newlines) cannot take the process's memory.
-public final class LineReader {
+package final class LineReader {
   let source: ByteSource
   var buffer: UnsafeMutableRawPointer
   var capacity: Int
@@ -18,17 +18,17 @@ public final class LineReader {
   /// An oversized line was reported and not drained yet.
   var oversizedPending = false
   /// 1-based number of the line last returned.
-  public private(set) var lineNumber = 0
+  package private(set) var lineNumber = 0
   /// Decompressed bytes handed out so far (lines plus newlines).
-  public private(set) var bytesRead = 0
+  package private(set) var bytesRead = 0
 
-  public enum Record {
+  package enum Record {
     case line(UnsafeBufferPointer<UInt8>)
     /// A line longer than `maxLineBytes`; its bytes come from `drainOversizedLine`.
     case oversized
   }
 
-  public init(source: ByteSource, initialCapacity: Int = 1 << 22, maxLineBytes: Int = Int.max) {
+  package init(source: ByteSource, initialCapacity: Int = 1 << 22, maxLineBytes: Int = Int.max) {
     self.source = source
     self.maxLineBytes = max(1, maxLineBytes)
     capacity = maxLineBytes == Int.max ? initialCapacity : max(1 << 16, min(initialCapacity, maxLineBytes.nextPowerOfTwoClamped))
@@ -40,7 +40,7 @@ public final class LineReader {
   /// The next line without its `\n` (a trailing `\r` is kept: JSON treats it as
   /// whitespace), or nil at the end of the stream. Lines are never cut: use `nextRecord` for
   /// a reader with a line limit.
-  public func nextLine() throws(WinnowError) -> UnsafeBufferPointer<UInt8>? {
+  package func nextLine() throws(WinnowError) -> UnsafeBufferPointer<UInt8>? {
     while true {
       guard let r = try nextRecord() else { return nil }
       switch r {
@@ -51,7 +51,7 @@ public final class LineReader {
   }
 
   /// The next line, or `.oversized` for a line longer than `maxLineBytes`, or nil at the end.
-  public func nextRecord() throws(WinnowError) -> Record? {
+  package func nextRecord() throws(WinnowError) -> Record? {
     if oversizedPending { try drainOversizedLine { _ in } }
     while true {
       let base = buffer.assumingMemoryBound(to: UInt8.self)
@@ -89,7 +89,7 @@ public final class LineReader {
 
   /// Hands the bytes of the oversized line just reported to `body`, in pieces, up to (not
   /// including) its newline; the reader then stands at the next line.
-  public func drainOversizedLine(_ body: (UnsafeBufferPointer<UInt8>) throws(WinnowError) -> Void) throws(WinnowError) {
+  package func drainOversizedLine(_ body: (UnsafeBufferPointer<UInt8>) throws(WinnowError) -> Void) throws(WinnowError) {
     guard oversizedPending else { return }
     oversizedPending = false
     let base = buffer.assumingMemoryBound(to: UInt8.self)
@@ -135,7 +135,7 @@ public final class LineReader {
     filled += n
   }
 
-  public func close() { source.close() }
+  package func close() { source.close() }
 }
 
 extension Int {
@@ -148,14 +148,14 @@ extension Int {
 }
 
 /// The longest line a side file (word list, eval set) may have.
-public let maxSideFileLineBytes = PipelineOptions.defaultMaxDocumentBytes
+package let maxSideFileLineBytes = PipelineOptions.defaultMaxDocumentBytes
 
 /// Calls `body` with every line of a small side file (a word list, an eval set; compressed
 /// files are read through) and its 1-based number, a UTF-8 byte order mark dropped from the
 /// first line. A file that cannot be opened is a usage error (a wrong parameter); one that
 /// cannot be read to its end (truncated or corrupt compressed data) an I/O error. Both say
 /// `cannotRead` followed by the reason.
-public func forEachLine(
+package func forEachLine(
   ofFile path: String, cannotRead: String, _ body: (UnsafeBufferPointer<UInt8>, Int) throws(WinnowError) -> Void
 ) throws(WinnowError) {
   // A device would never end (`/dev/zero`); a FIFO is a stream someone chose to give.

@@ -70,13 +70,14 @@ func parentDirectory(_ path: String) -> String {
   return slash == path.startIndex ? "/" : String(path[..<slash])
 }
 
+/// The last component of `path` (everything after the last `/`).
 public func fileName(of path: String) -> String {
   guard let slash = path.lastIndex(of: "/") else { return path }
   return String(path[path.index(after: slash)...])
 }
 
 /// Hidden temporary files that outputs are written to before being renamed into place.
-public enum TemporaryFiles {
+package enum TemporaryFiles {
   /// Creates a temporary file beside `target`, named `.<name>.tmp-<random>`, exclusively
   /// (`O_EXCL`: never an existing file; `O_NOFOLLOW`: never through a planted link), mode 0644.
   /// `display` names the output in errors.
@@ -103,13 +104,13 @@ public enum TemporaryFiles {
   /// Installs handlers that remove every temporary file still being written when the process
   /// gets SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXCPU or SIGXFSZ, then end it as the signal would. The command-line tool
   /// calls this at start; a program embedding Winnow decides for itself.
-  public static func removeOnInterrupt() { wn_temp_install_handlers() }
+  package static func removeOnInterrupt() { wn_temp_install_handlers() }
 
   /// Temporary files currently being written (for tests).
-  public static var inFlight: Int { Int(wn_temp_registered_count()) }
+  package static var inFlight: Int { Int(wn_temp_registered_count()) }
 
   /// Whether `name` is one of these temporary files (of an output named `output`, if given).
-  public static func isTemporary(_ name: String, of output: String? = nil) -> Bool {
+  package static func isTemporary(_ name: String, of output: String? = nil) -> Bool {
     guard name.hasPrefix("."), name.contains(".tmp-") else { return false }
     guard let output else { return true }
     return name.hasPrefix("." + output)

@@ -2,9 +2,9 @@ import Glibc
 
 /// A file or directory's identity on this machine: device and inode. Two paths with the same
 /// identity are the same file, whatever symlinks, `..` or hard links lie between them.
-public struct FileIdentity: Hashable, Sendable {
-  public var device: UInt64
-  public var inode: UInt64
+package struct FileIdentity: Hashable, Sendable {
+  package var device: UInt64
+  package var inode: UInt64
 
   init(_ st: stat) {
     device = UInt64(st.st_dev)
@@ -12,7 +12,7 @@ public struct FileIdentity: Hashable, Sendable {
   }
 
   /// The identity of what `path` leads to (symlinks followed), or nil when it does not exist.
-  public init?(path: String) {
+  package init?(path: String) {
     var st = stat()
     guard stat(path, &st) == 0 else { return nil }
     self.init(st)
@@ -20,7 +20,7 @@ public struct FileIdentity: Hashable, Sendable {
 
   /// The identity of an open descriptor's file when it is a regular file (a redirected
   /// standard stream), or nil (a terminal, a pipe).
-  public init?(regularFileOn fd: Int32) {
+  package init?(regularFileOn fd: Int32) {
     var st = stat()
     guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
     self.init(st)
@@ -28,10 +28,10 @@ public struct FileIdentity: Hashable, Sendable {
 }
 
 /// Absolute paths with symlinks resolved, for telling whether one path lies inside another.
-public enum CanonicalPath {
+package enum CanonicalPath {
   /// `path` made absolute with every symlink in its existing part resolved; the part that does
   /// not exist yet is appended with `.` and `..` applied (it holds no symlinks).
-  public static func of(_ path: String) -> String {
+  package static func of(_ path: String) -> String {
     var components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
     var base = path.hasPrefix("/") ? "/" : currentDirectory()
     // The longest prefix that exists is resolved by realpath; the rest is applied by hand.
@@ -58,7 +58,7 @@ public enum CanonicalPath {
   }
 
   /// Whether `inner` is `outer` or lies below it (both canonical).
-  public static func isWithin(_ inner: String, _ outer: String) -> Bool {
+  package static func isWithin(_ inner: String, _ outer: String) -> Bool {
     inner == outer || inner.hasPrefix(outer == "/" ? "/" : outer + "/")
   }
 
@@ -87,47 +87,47 @@ public enum CanonicalPath {
 ///
 /// Paths are compared by device and inode and by their canonical form (symlinks and `..`
 /// resolved), so no spelling of a path gets around the check.
-public struct OutputGuard {
-  public struct Input {
+package struct OutputGuard {
+  package struct Input {
     /// How the user named it, for messages: `input`, `input.paths`, `--words-file` …
-    public var role: String
-    public var path: String
-    public var isDirectory: Bool
+    package var role: String
+    package var path: String
+    package var isDirectory: Bool
 
-    public init(role: String, path: String, isDirectory: Bool) {
+    package init(role: String, path: String, isDirectory: Bool) {
       self.role = role
       self.path = path
       self.isDirectory = isDirectory
     }
   }
 
-  public struct Output {
+  package struct Output {
     /// How the user named it, for messages: `--output`, `output.rejects` …
-    public var role: String
-    public var path: String
+    package var role: String
+    package var path: String
     /// A directory of shards (or a run directory), rather than one file.
-    public var isDirectory: Bool
+    package var isDirectory: Bool
 
-    public init(role: String, path: String, isDirectory: Bool) {
+    package init(role: String, path: String, isDirectory: Bool) {
       self.role = role
       self.path = path
       self.isDirectory = isDirectory
     }
   }
 
-  public var inputs: [Input] = []
-  public var outputs: [Output] = []
+  package var inputs: [Input] = []
+  package var outputs: [Output] = []
 
-  public init() {}
+  package init() {}
 
   /// Inputs as a command expanded them: the files, the directories named, and standard input.
-  public mutating func addInputs(_ files: [InputFile], named specs: [String], role: String) {
+  package mutating func addInputs(_ files: [InputFile], named specs: [String], role: String) {
     for f in files where !f.isStdin { inputs.append(Input(role: role, path: f.path, isDirectory: false)) }
     for d in InputSet.directories(named: specs) { inputs.append(Input(role: role, path: d, isDirectory: true)) }
     if files.contains(where: \.isStdin) { inputs.append(Input(role: "standard input", path: "-", isDirectory: false)) }
   }
 
-  public mutating func addOutput(_ path: String, role: String, isDirectory: Bool) {
+  package mutating func addOutput(_ path: String, role: String, isDirectory: Bool) {
     outputs.append(Output(role: role, path: path, isDirectory: isDirectory))
   }
 
@@ -171,7 +171,7 @@ public struct OutputGuard {
   }
 
   /// Throws a usage error naming both paths at the first conflict.
-  public func check() throws(WinnowError) {
+  package func check() throws(WinnowError) {
     let ins = inputs.map(place(of:))
     var outs: [Place] = []
     for o in outputs { outs.append(try place(of: o)) }
@@ -216,7 +216,7 @@ extension OutputGuard {
   /// The files a stage's parameters name (`ParameterSpec.file`): those it reads join the
   /// inputs, those it writes the outputs. Parameters that do not validate are left to the
   /// stage's own build, which reports them.
-  public mutating func addStageFiles(_ d: StageDescriptor, _ raw: [String: RawParameter], flagStyle: Bool = false) {
+  package mutating func addStageFiles(_ d: StageDescriptor, _ raw: [String: RawParameter], flagStyle: Bool = false) {
     guard let p = try? StageParameters.validate(raw, against: d.parameters, stage: d.name) else { return }
     for spec in d.parameters {
       guard let role = spec.file else { continue }

@@ -30,37 +30,37 @@ public struct JSONScanError: Error, Sendable, Equatable {
   }
 }
 
-public enum JSONValueKind: UInt8, Sendable {
+package enum JSONValueKind: UInt8, Sendable {
   case string, number, object, array, bool, null
 }
 
 /// Where one top-level member of an object lies in the line (byte offsets, end exclusive).
-public struct JSONMember: Sendable {
+package struct JSONMember: Sendable {
   /// Key contents, without the quotes.
-  public var keyStart: Int
-  public var keyEnd: Int
-  public var keyHasEscapes: Bool
+  package var keyStart: Int
+  package var keyEnd: Int
+  package var keyHasEscapes: Bool
   /// The raw value, including the quotes of a string.
-  public var valueStart: Int
-  public var valueEnd: Int
-  public var kind: JSONValueKind
+  package var valueStart: Int
+  package var valueEnd: Int
+  package var kind: JSONValueKind
   /// For strings: whether the contents contain a backslash escape.
-  public var valueHasEscapes: Bool
+  package var valueHasEscapes: Bool
 }
 
 /// Validates JSON and indexes the members of an object. Reusable: the member array keeps
 /// its capacity from one line to the next.
-public struct JSONScanner {
-  public static let maxDepth = 512
-  public private(set) var members: [JSONMember] = []
+package struct JSONScanner {
+  package static let maxDepth = 512
+  package private(set) var members: [JSONMember] = []
   /// Offset of the object's closing brace, where new members are inserted.
-  public private(set) var closingBrace = 0
+  package private(set) var closingBrace = 0
 
-  public init() { members.reserveCapacity(16) }
+  package init() { members.reserveCapacity(16) }
 
   /// Scans `line` as one JSON object with optional surrounding whitespace and records its
   /// top-level members. Throws the first problem found.
-  public mutating func scanObject(_ line: UnsafeBufferPointer<UInt8>) throws(JSONScanError) {
+  package mutating func scanObject(_ line: UnsafeBufferPointer<UInt8>) throws(JSONScanError) {
     members.removeAll(keepingCapacity: true)
     guard let base = line.baseAddress, line.count > 0 else {
       throw JSONScanError(.invalidJSON, at: 0)
@@ -84,7 +84,7 @@ public struct JSONScanner {
   }
 
   /// Validates any JSON value filling `bytes` (surrounding whitespace allowed).
-  public static func validateValue(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONScanError) {
+  package static func validateValue(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONScanError) {
     guard let base = bytes.baseAddress, bytes.count > 0 else { throw JSONScanError(.invalidJSON, at: 0) }
     var cursor = Cursor(p: base, end: bytes.count)
     cursor.skipWhitespace()
@@ -95,7 +95,7 @@ public struct JSONScanner {
 
   /// Indexes the members of the object whose raw bytes are `bytes[range]` (already
   /// validated), for nested field lookups such as `meta.lang`.
-  public static func members(
+  package static func members(
     ofObject bytes: UnsafeBufferPointer<UInt8>, range: Range<Int>, into out: inout [JSONMember]
   ) {
     out.removeAll(keepingCapacity: true)

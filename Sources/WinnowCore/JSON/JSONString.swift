@@ -1,5 +1,6 @@
 // Decoding and encoding of JSON string contents on UTF-8 bytes.
 
+/// JSON string contents on UTF-8 bytes: decoding escapes and encoding text as a JSON string.
 public enum JSONString {
   /// Appends the decoded contents of a string that `JSONScanner` already validated
   /// (`bytes` is the part between the quotes).
@@ -130,7 +131,9 @@ public enum JSONString {
 
 /// Something bytes can be appended to: an array, or a `ByteBuffer`.
 public protocol ByteAppendable {
+  /// Appends one byte.
   mutating func append(_ byte: UInt8)
+  /// Appends every byte of `bytes`.
   mutating func append(bytes: UnsafeBufferPointer<UInt8>)
 }
 

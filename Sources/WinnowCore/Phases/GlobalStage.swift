@@ -60,6 +60,8 @@ extension GlobalStage {
 /// (its verdict is ignored) and writes the pass's files; `finish` writes what is left once the
 /// stream ends.
 public protocol PhaseDocumentStage: DocumentStage {
+  /// Writes the pass's files for what is left once the stream ends (every task writes its
+  /// files, empty ones too).
   func finish() throws(WinnowError)
 }
 

@@ -8,6 +8,7 @@ public protocol KeyedGlobalStage: AnyObject {
   /// The key of a document, or nil when it has none (for example a missing field); such
   /// documents are decided by `verdictWithoutKey`.
   func key(_ doc: Document) -> Hash128?
+  /// What becomes of a document without a key (kept, dropped or quarantined as the stage says).
   func verdictWithoutKey(_ doc: Document) -> Verdict
   /// Whether some documents can lack a key (a keyed field may be missing). When false, the
   /// apply phase does not compute keys at all.

@@ -52,7 +52,7 @@ public struct PhaseTask: Sendable {
   public var pass: Int
   public var task: Int
   /// The files this task has written so far.
-  public let written = WrittenFileLog()
+  package let written = WrittenFileLog()
 
   public init(store: PhaseStore, pass: Int, task: Int) {
     self.store = store
@@ -156,10 +156,10 @@ public struct PhaseTask: Sendable {
 }
 
 /// The files a task wrote, in order (a class: the stages of a task share one).
-public final class WrittenFileLog: @unchecked Sendable {
-  public private(set) var files: [WrittenFile] = []
-  public init() {}
-  public func add(_ file: WrittenFile) { files.append(file) }
+package final class WrittenFileLog: @unchecked Sendable {
+  package private(set) var files: [WrittenFile] = []
+  package init() {}
+  package func add(_ file: WrittenFile) { files.append(file) }
 }
 
 /// The directory part of `path` ("" when it has none).

@@ -27,10 +27,13 @@ public struct PhaseEntry: Comparable, Sendable {
 /// A record of a global stage's intermediate files: fixed size, little-endian, ordered. Each
 /// kind has its own tag, written in the file header, so a file of the wrong kind is an error.
 public protocol RunRecord: Comparable, Sendable {
+  /// Bytes of one stored record (every record of a kind has the same size).
   static var byteSize: Int { get }
   /// Eight ASCII letters naming the kind, e.g. "KEYENTRY".
   static var tag: String { get }
+  /// Writes the record's `byteSize` bytes at `p`, little-endian.
   func store(to p: UnsafeMutableRawPointer)
+  /// Reads a record from the `byteSize` bytes at `p` (as `store` wrote them).
   init(loadingFrom p: UnsafeRawPointer)
 }
 

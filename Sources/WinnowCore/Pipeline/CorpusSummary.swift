@@ -1,5 +1,7 @@
 /// What `winnow stats` reports: totals over all documents and a summary of each field.
 public struct CorpusSummary {
+  /// One field over all documents: how often it is present, its JSON kinds and its most
+  /// frequent values.
   public struct FieldSummary {
     public var present = 0
     public var kinds: [String: Int] = [:]

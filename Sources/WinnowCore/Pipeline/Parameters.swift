@@ -92,6 +92,7 @@ public struct ParameterSpec: Sendable {
 /// A parameter value as the user wrote it, before validation, and where it was written
 /// (`recipe.yaml:12:7`, or `--min-words` on the command line).
 public struct RawParameter: Sendable {
+  /// The value as written: a scalar, a list of scalars, or a mapping.
   public enum Value: Sendable {
     /// A scalar; `quoted` is true when YAML quoted it (then it is a string, never a number).
     case scalar(String, quoted: Bool)

@@ -39,8 +39,12 @@ public struct StageRunContext: Sendable {
 /// and line in the message, is recorded as failed, and no output of it is kept. `start` and
 /// `finish` do nothing by default.
 public protocol DocumentStage: AnyObject {
+  /// Before the first document: open resources, read what the task's context names.
   func start(_ context: StageRunContext) throws(WinnowError)
+  /// Decides about one document (and may rewrite or annotate it): keep, drop with a reason,
+  /// quarantine, or keep several copies.
   func process(_ doc: Document) throws(WinnowError) -> Verdict
+  /// After the last document, before any output of the task is committed.
   func finish() throws(WinnowError)
 }
 

@@ -15,7 +15,9 @@ public protocol DocumentSink: AnyObject {
   func finish() throws(WinnowError)
   /// Abandons the output: nothing of it is left under a final name.
   func abort()
+  /// Documents written so far (copies counted one by one).
   var documentsWritten: Int { get }
+  /// Bytes written so far, before compression.
   var bytesWritten: Int { get }
   /// The output files completed, in order (shown to users, listed in stats).
   var files: [String] { get }
@@ -145,6 +147,8 @@ public final class RoutingSink: DocumentSink {
 public protocol SinkMerge {
   /// What the step makes, for messages and `winnow status`.
   var target: String { get }
+  /// Makes the target from every task's part, in task order, verifying each part's size and
+  /// checksum as it reads it.
   func merge(_ parts: [WrittenFile]) throws(WinnowError)
 }
 

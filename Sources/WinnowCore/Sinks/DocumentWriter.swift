@@ -271,6 +271,8 @@ public final class DocumentWriter {
   }
 }
 
+/// Creates `path` and every missing directory above it (as `mkdir -p`), naming the one that
+/// cannot be created.
 public func makeDirectories(_ path: String) throws(WinnowError) {
   var prefix = path.hasPrefix("/") ? "/" : ""
   for part in path.split(separator: "/") {

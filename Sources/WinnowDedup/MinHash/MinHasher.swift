@@ -6,6 +6,7 @@ import WinnowText
 /// MinHash settings. The defaults are datatrove's and FineWeb's: word 5-grams, 14 bands of
 /// 8 rows (112 hashes), 64-bit xxHash shingles, seed 1.
 public struct MinHashConfig: Sendable, Equatable {
+  /// What a shingle is made of: words, or characters (for scripts without spaces).
   public enum Unit: String, Sendable { case word, char }
   public var ngram = 5
   public var bands = 14

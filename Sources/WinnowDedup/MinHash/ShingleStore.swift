@@ -9,18 +9,18 @@ import WinnowCore
 /// them, so a damaged file is an error naming it.
 ///
 /// Size: 8 bytes per distinct shingle (about one per word) plus 32 per document.
-public final class ShingleStoreWriter {
+package final class ShingleStoreWriter {
   static let magic = Array("WNSHING1".utf8)
   let sink: FileSink
   var offset: UInt64 = 8
   var index: [UInt64] = []
 
-  public init(path: String) throws(WinnowError) {
+  package init(path: String) throws(WinnowError) {
     sink = try FileSink(path: path)
     try sink.write(Self.magic)
   }
 
-  public func add(ordinal: UInt64, shingles: [UInt64]) throws(WinnowError) {
+  package func add(ordinal: UInt64, shingles: [UInt64]) throws(WinnowError) {
     let sum = shingles.withUnsafeBytes { XXH3_64bits($0.baseAddress, $0.count) }
     index += [ordinal, offset, UInt64(shingles.count), sum]
     try typedWrite(shingles)
@@ -33,14 +33,14 @@ public final class ShingleStoreWriter {
   }
 
   /// Writes the index and renames the file into place; returns what was written.
-  public func finish() throws(WinnowError) -> WrittenFile {
+  package func finish() throws(WinnowError) -> WrittenFile {
     let sum = index.map(\.littleEndian).withUnsafeBytes { XXH3_64bits($0.baseAddress, $0.count) }
     try typedWrite(index + [UInt64(index.count / 4), sum])
     try sink.finish()
     return WrittenFile(path: sink.name, bytes: sink.bytesWritten, checksum: sink.checksum)
   }
 
-  public func abort() { sink.abort() }
+  package func abort() { sink.abort() }
 }
 
 /// Reads the shingle sets a `ShingleStoreWriter` wrote.

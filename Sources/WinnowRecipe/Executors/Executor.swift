@@ -49,7 +49,9 @@ public struct ExecutorSession {
 /// jobs, chaining passes by dependencies) stays behind `begin`/`passSubmitted`: the runner
 /// never asks which executor it has.
 public protocol TaskExecutor {
+  /// The executor's name as recipes and `--executor` write it.
   var name: String { get }
+  /// How many tasks may run at once.
   var workers: Int { get }
   /// Whether tasks can be submitted and left to run after the coordinator returns.
   var canDetach: Bool { get }

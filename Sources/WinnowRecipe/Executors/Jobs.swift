@@ -70,6 +70,7 @@ public struct JobSpec: Sendable, Equatable {
 
 /// What happened to a job.
 public struct JobResult: Sendable, Equatable {
+  /// How the job ended.
   public enum Outcome: Sendable, Equatable {
     /// Its expected output was there before it ran: not run.
     case alreadyDone

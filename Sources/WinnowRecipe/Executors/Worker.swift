@@ -10,33 +10,33 @@ import WinnowCore
 /// that the stages that program registered exist in its workers too. Executors mark the
 /// processes they start with `WINNOW_WORKER=1`, so an embedding program's own `worker` command,
 /// if it has one, is never taken for this.
-public enum Worker {
+package enum Worker {
   /// The environment variable executors set on the workers they start.
-  public static let environmentFlag = "WINNOW_WORKER"
+  package static let environmentFlag = "WINNOW_WORKER"
 
   /// Whether this process was started as a worker by an executor.
-  public static var isRequested: Bool {
+  package static var isRequested: Bool {
     ProcessInfo.processInfo.environment[environmentFlag] == "1" && CommandLine.arguments.dropFirst().first == "worker"
   }
 
   /// Set once a program has said it can be its own worker: the coordinator then starts workers
   /// from this program's executable rather than from a `winnow` binary.
-  nonisolated(unsafe) public private(set) static var embedded = false
+  nonisolated(unsafe) package private(set) static var embedded = false
 
   /// Marks this program as able to run its own workers (see `runIfRequested`).
-  public static func declareEmbedded() { embedded = true }
+  package static func declareEmbedded() { embedded = true }
 
   /// The task's arguments.
-  public struct Arguments: Equatable, Sendable {
-    public var runDirectory: String
-    public var pass: Int
-    public var task: Int
-    public var logToTaskLog: Bool
+  package struct Arguments: Equatable, Sendable {
+    package var runDirectory: String
+    package var pass: Int
+    package var task: Int
+    package var logToTaskLog: Bool
   }
 
   /// Parses `worker RUN_DIR --pass P (--task T | --task-offset N) [--log-to-task-log]` (the
   /// arguments after the program name); `environment` gives `SLURM_ARRAY_TASK_ID`.
-  public static func parse(_ args: [String], environment: [String: String]) throws(WinnowError) -> Arguments {
+  package static func parse(_ args: [String], environment: [String: String]) throws(WinnowError) -> Arguments {
     var rest = args
     if rest.first == "worker" { rest.removeFirst() }
     var dir: String?
@@ -74,7 +74,7 @@ public enum Worker {
 
   /// Runs the task `args` names with the stages of `registry`; returns the process's exit code
   /// (errors are printed to standard error).
-  public static func run(_ args: Arguments, registry: StageRegistry) -> Int32 {
+  package static func run(_ args: Arguments, registry: StageRegistry) -> Int32 {
     dieWithParent()
     let runDir = RunDirectory(args.runDirectory)
     if args.logToTaskLog {
@@ -106,7 +106,7 @@ public enum Worker {
 
   /// When this process was started as a worker (`isRequested`), runs its task with `registry`
   /// and exits; otherwise marks the program as able to be its own worker and returns.
-  public static func runIfRequested(registry: StageRegistry) {
+  package static func runIfRequested(registry: StageRegistry) {
     declareEmbedded()
     guard isRequested else { return }
     let code: Int32

@@ -3,19 +3,19 @@ import WinnowCore
 
 /// The plan as written to the run directory: what every worker reads, whichever machine it
 /// runs on, so that all of them work from the same recipe text and the same input list.
-public struct PlanFile: Codable, Sendable {
-  public var version = 1
-  public var recipeName: String
-  public var recipeSource: String
-  public var recipeText: String
-  public var fingerprint: String
-  public var inputs: [String]
+package struct PlanFile: Codable, Sendable {
+  package var version = 1
+  package var recipeName: String
+  package var recipeSource: String
+  package var recipeText: String
+  package var fingerprint: String
+  package var inputs: [String]
   /// Per pass, the input file indices of each task.
-  public var passes: [[[Int]]]
-  public var passKinds: [Plan.PassKind]
-  public var maxRetries: Int
+  package var passes: [[[Int]]]
+  package var passKinds: [Plan.PassKind]
+  package var maxRetries: Int
   /// Bad input lines are fatal (the recipe's `input.strict`, or `winnow run --strict`).
-  public var strict: Bool
+  package var strict: Bool
 
   enum CodingKeys: String, CodingKey {
     case version, recipeName = "recipe_name", recipeSource = "recipe_source", recipeText = "recipe_text"
@@ -56,28 +56,28 @@ public struct RunDirectory: Sendable {
     self.path = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
   }
 
-  public var stateDirectory: String { path + "/.winnow" }
-  public var planPath: String { stateDirectory + "/plan.json" }
-  public var databasePath: String { stateDirectory + "/run.sqlite" }
-  public var lockPath: String { stateDirectory + "/lock" }
-  public var statsPath: String { path + "/stats.json" }
+  package var stateDirectory: String { path + "/.winnow" }
+  package var planPath: String { stateDirectory + "/plan.json" }
+  package var databasePath: String { stateDirectory + "/run.sqlite" }
+  package var lockPath: String { stateDirectory + "/lock" }
+  package var statsPath: String { path + "/stats.json" }
 
-  public static func taskName(pass: Int, task: Int) -> String {
+  package static func taskName(pass: Int, task: Int) -> String {
     PhaseTask.name(pass: pass, task: task)
   }
 
-  public func recordPath(pass: Int, task: Int) -> String {
+  package func recordPath(pass: Int, task: Int) -> String {
     stateDirectory + "/tasks/" + Self.taskName(pass: pass, task: task) + ".json"
   }
 
   /// Intermediate files of a global stage's phases.
-  public func phaseDirectory(pass: Int) -> String { stateDirectory + "/phase/p\(pass)" }
+  package func phaseDirectory(pass: Int) -> String { stateDirectory + "/phase/p\(pass)" }
 
-  public func progressPath(pass: Int, task: Int) -> String {
+  package func progressPath(pass: Int, task: Int) -> String {
     stateDirectory + "/progress/" + Self.taskName(pass: pass, task: task)
   }
 
-  public func logPath(pass: Int, task: Int) -> String {
+  package func logPath(pass: Int, task: Int) -> String {
     stateDirectory + "/logs/" + Self.taskName(pass: pass, task: task) + ".log"
   }
 
@@ -94,7 +94,7 @@ public struct RunDirectory: Sendable {
   /// The plan, or nil when the directory has none. A plan that cannot be read is an error:
   /// the run's state is damaged, and nothing in the directory can be trusted or removed on its
   /// word.
-  public func readPlan() throws(WinnowError) -> PlanFile? {
+  package func readPlan() throws(WinnowError) -> PlanFile? {
     guard FileManager.default.fileExists(atPath: planPath) else { return nil }
     do {
       let data = try Data(contentsOf: URL(fileURLWithPath: planPath))
@@ -112,7 +112,7 @@ public struct RunDirectory: Sendable {
 
   /// The task's record, or nil when there is none or it cannot be read (the task is then not
   /// finished: it runs again).
-  public func readRecord(pass: Int, task: Int) -> TaskRecord? {
+  package func readRecord(pass: Int, task: Int) -> TaskRecord? {
     let p = recordPath(pass: pass, task: task)
     guard FileManager.default.fileExists(atPath: p) else { return nil }
     return try? decode(TaskRecord.self, from: p)

@@ -23,6 +23,7 @@ import Glibc
 /// Tokens are UTF-8 byte ranges of the text. A value type with its own scratch
 /// buffers; the rule tables are shared.
 public struct SpacyTokenizer {
+  /// A token as a byte range of the text.
   public struct Token: Sendable, Equatable {
     public var start: Int
     public var end: Int
