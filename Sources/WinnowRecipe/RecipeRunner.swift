@@ -86,12 +86,7 @@ public enum RecipeRunner {
     // Before anything is created or removed: no output may touch an input, and no two outputs
     // may share a path.
     try guardPaths(plan, runDir: runDir, registry: options.registry)
-    // Side output directories, and with `route_by` every `FIELD=VALUE/` directory already in
-    // the output: a task clears its own `part-TTTTT-` names in each, so shards there that no
-    // run of this directory wrote are someone else's, as at the top of the output.
-    let sideDirectories =
-      [out.rejects, out.quarantine].compactMap { $0 }.filter { OutputSpec(path: $0).isDirectory }
-      + (out.routeBy.map { runDir.routeDirectories(field: $0) } ?? [])
+    let sideDirectories = runDir.shardDirectories(besides: out)
     if !FileManager.default.fileExists(atPath: runDir.stateDirectory) {
       // A directory no run has used: shards in it are someone else's. Refused before anything
       // is created in it.

@@ -166,8 +166,7 @@ public struct RunDirectory: Sendable {
     if let plan = previousPlan, let recipe = try? RecipeParser.parse(plan.recipeText, source: plan.recipeSource) {
       let sides = [recipe.output.rejects, recipe.output.quarantine].compactMap { $0 }
       for side in sides where !OutputSpec(path: side).isDirectory { unlink(side) }
-      let routes = recipe.output.routeBy.map { routeDirectories(field: $0) } ?? []
-      let dirs = [path] + sides.filter { OutputSpec(path: $0).isDirectory } + routes
+      let dirs = [path] + shardDirectories(besides: recipe.output)
       for dir in dirs {
         for name in listDirectory(dir) where Self.isTaskShard(name, of: plan) { unlink((dir.hasSuffix("/") ? dir : dir + "/") + name) }
       }
@@ -209,8 +208,17 @@ public struct RunDirectory: Sendable {
     return out
   }
 
+  /// The directories besides the output's top where tasks write shards named after
+  /// themselves: side outputs that are directories and, with `route_by`, every `FIELD=VALUE/`
+  /// directory already in the output. A task clears its own `part-TTTTT-` names in each, so the
+  /// foreign-shard check, `--fresh` and temporary-file clean-up cover them all alike.
+  func shardDirectories(besides out: Recipe.Output) -> [String] {
+    [out.rejects, out.quarantine].compactMap { $0 }.filter { OutputSpec(path: $0).isDirectory }
+      + (out.routeBy.map { routeDirectories(field: $0) } ?? [])
+  }
+
   /// The route directories (`FIELD=VALUE`) that exist in the output for `output.route_by: field`.
-  func routeDirectories(field: String) -> [String] {
+  private func routeDirectories(field: String) -> [String] {
     let prefix = Recipe.Output.routeDirectory(field: field, route: "")
     let base = path.hasSuffix("/") ? path : path + "/"
     return listDirectory(path).filter { name in
