@@ -215,6 +215,11 @@ public struct Plan {
       String(r.output.maxShardBytes ?? -1), String(r.output.maxShardDocs ?? -1), r.output.rejects ?? "-",
       r.output.quarantine ?? "-", String(r.filesPerTask),
     ]
+    // Where and how documents are written changes what a resumed run may trust: a run routed
+    // by a field is not the same run unrouted. (Added only when set, so that fingerprints of
+    // runs without them stay as they were.)
+    if r.output.format != "jsonl" { parts.append("format=" + r.output.format) }
+    if let field = r.output.routeBy { parts.append("route_by=" + field) }
     parts += inputs.map(\.path)
     for step in r.stages {
       parts.append("stage:" + step.stage)

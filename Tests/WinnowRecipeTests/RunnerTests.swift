@@ -249,6 +249,8 @@ struct PlanTaskTests {
         - sample: {rate: 0.5}   # comment
       """
     #expect(try fp(same) == reference)
+    // The default format, written out, is the same run.
+    #expect(try fp(base.replacingOccurrences(of: "out}", with: "out, format: jsonl}")) == reference)
     #expect(try fp(base.replacingOccurrences(of: "seed: 3", with: "seed: 3\nexecutor: inline\nworkers: 1")) == reference)
     // Neither the recipe's name nor its strictness changes what a finished task wrote.
     #expect(try fp(base.replacingOccurrences(of: "name: fp", with: "name: renamed")) == reference)
@@ -264,6 +266,7 @@ struct PlanTaskTests {
       base.replacingOccurrences(of: "out}", with: "out, compression: gzip}"),
       base.replacingOccurrences(of: "out}", with: "out, max_shard_docs: 10}"),
       base.replacingOccurrences(of: "out}", with: "out, rejects: \(dir.path)/rej}"),
+      base.replacingOccurrences(of: "out}", with: "out, route_by: lang}"),
       base.replacingOccurrences(of: "seed: 3", with: "seed: 3\nfiles_per_task: 2"),
       base.replacingOccurrences(of: "/in\"]}", with: "/in\"], text_field: body}"),
     ]
