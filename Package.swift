@@ -42,11 +42,13 @@ let package = Package(
     .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText", "WinnowFastText", "CWinnowLanguageModel"]),
     // printf's %g and %f for the fastText CLI's output, without Swift's va_list overhead.
     .target(name: "CNumberFormat"),
+    // Cache prefetch hints for the fastText row sums (header-only).
+    .target(name: "CMemoryHints"),
     // The built-in language-ID model (a fastText .ftz), linked into the binary.
     .target(name: "CWinnowLanguageModel", exclude: ["model"], cSettings: [.headerSearchPath("model")]),
     // fastText models: reading, prediction, training, and the fastText CLI's arguments and
-    // output formats (self-contained: no other Winnow module; printf's %g from CNumberFormat).
-    .target(name: "WinnowFastText", dependencies: ["CNumberFormat"]),
+    // output formats (self-contained: no other Winnow module; printf's %g from CNumberFormat, prefetch hints from CMemoryHints).
+    .target(name: "WinnowFastText", dependencies: ["CNumberFormat", "CMemoryHints"]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
     .target(name: "WinnowRecipe",
             dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "CSQLite", "CProcessShim",

@@ -33,6 +33,8 @@ public struct FastTextDictionary: Sendable {
   var subwordRows: [Int32] = []
   var subwordStart: [Int32] = []
   public let bucket: Int32
+  /// `hash % bucket` for the char n-grams, without a division (`BucketModulus`).
+  let bucketModulus: BucketModulus
   public let minn: Int32
   public let maxn: Int32
   /// Word `id`'s input rows: itself, then its char n-grams.
@@ -59,6 +61,7 @@ public struct FastTextDictionary: Sendable {
     self.pruneIndex = pruneIndex
     self.prunedRows = PrunedRows(pruneIndex)
     self.bucket = bucket
+    self.bucketModulus = BucketModulus(UInt32(bitPattern: max(bucket, 1)))
     self.minn = minn
     self.maxn = maxn
     let size = entries.count
@@ -227,7 +230,7 @@ public struct FastTextDictionary: Sendable {
           j += 1
           while j < n && w[j] & 0xC0 == 0x80 { j += 1 }
           if chars >= minn && !(chars == 1 && (i == 0 || j == n)) {
-            push(Int32(bitPattern: Self.hash(w + i, j - i) % UInt32(bitPattern: bucket)), into: &out)
+            push(Int32(bitPattern: bucketModulus.remainder(Self.hash(w + i, j - i))), into: &out)
           }
           chars += 1
         }
@@ -300,6 +303,29 @@ public struct FastTextDictionary: Sendable {
     hashes.withUnsafeBufferPointer { h in
       for i in 0..<h.count { appendWordNgramRows(h, startingAt: i, wordNgrams: wordNgrams, into: &words) }
     }
+  }
+}
+
+/// x % d for a fixed 32-bit divisor d ≥ 1, exactly, by two multiplications instead of a
+/// division (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019: with
+/// M = ⌊(2⁶⁴ − 1) / d⌋ + 1, x % d is the high 64 bits of (M·x mod 2⁶⁴)·d, for every 32-bit x
+/// and d). A char n-gram's bucket is one such remainder, and the division's latency was the
+/// largest single cost of reading a subword model's input.
+struct BucketModulus: Sendable {
+  let divisor: UInt64
+  let multiplier: UInt64
+
+  init(_ d: UInt32) {
+    precondition(d >= 1, "a modulus of 0")
+    divisor = UInt64(d)
+    // For d = 1 the sum wraps to 0, and every remainder is 0, as it should be.
+    multiplier = UInt64.max / UInt64(d) &+ 1
+  }
+
+  @inline(__always)
+  func remainder(_ x: UInt32) -> UInt32 {
+    let low = multiplier &* UInt64(x)
+    return UInt32(truncatingIfNeeded: low.multipliedFullWidth(by: divisor).high)
   }
 }
 

@@ -1,3 +1,5 @@
+import CMemoryHints
+
 /// An input or output matrix: dense float32 rows, or product-quantized rows (`.ftz`).
 public enum FastTextMatrix: Sendable {
   case dense(DenseMatrix)
@@ -27,6 +29,19 @@ public enum FastTextMatrix: Sendable {
         for j in 0..<m.columns { x[j] += row[j] }
       }
     case .quantized(let m): m.addRow(r, to: x)
+    }
+  }
+
+  /// x += each row listed in `rows`, in order, in float32: the same additions as `addRow` on
+  /// each in turn. Rows picked from a large matrix are mostly cache misses, so each row's
+  /// memory is requested a few rows ahead of its sum. Every row must be < `rows` (the
+  /// dictionary only hands out rows the loaded matrix has: `FastTextModel.load` checks it).
+  func addRows(_ list: UnsafeBufferPointer<Int32>, to x: UnsafeMutablePointer<Float>) {
+    switch self {
+    case .dense(let m):
+      m.data.withUnsafeBufferPointer { d in m.addRows(list, of: d, to: x) }
+    case .quantized(let m):
+      m.addRows(list, to: x)
     }
   }
 
@@ -65,6 +80,40 @@ public struct DenseMatrix: Sendable {
           + " (matrix fields 'rows', 'columns')")
     }
     return DenseMatrix(rows: Int(m), columns: Int(n), data: try r.floats(cells))
+  }
+
+  /// How many rows ahead of the sum `addRows` requests a row's memory.
+  static let prefetchDistance = 8
+
+  /// x += each listed row, in order (`FastTextMatrix.addRows`). `d` is this matrix's data.
+  @inline(__always)
+  func addRows(_ list: UnsafeBufferPointer<Int32>, of d: UnsafeBufferPointer<Float>, to x: UnsafeMutablePointer<Float>) {
+    let n = list.count
+    guard n > 0 else { return }
+    let dim = columns
+    let base = d.baseAddress!
+    // Each row is checked before its memory is touched, prefetch included: a hint for an
+    // address outside the matrix is harmless, but the check costs nothing next to the miss.
+    @inline(__always) func start(_ k: Int) -> UnsafePointer<Float> {
+      let r = Int(list[k])
+      precondition(r >= 0 && r < rows, "row \(r) of a \(rows)-row matrix")
+      return base + r &* dim
+    }
+    let lastByte = dim &* MemoryLayout<Float>.stride &- 1
+    for k in 0..<min(Self.prefetchDistance, n) {
+      let p = UnsafeRawPointer(start(k))
+      winnow_prefetch(p)
+      winnow_prefetch(p + lastByte)
+    }
+    for k in 0..<n {
+      if k &+ Self.prefetchDistance < n {
+        let p = UnsafeRawPointer(start(k &+ Self.prefetchDistance))
+        winnow_prefetch(p)
+        winnow_prefetch(p + lastByte)
+      }
+      let row = start(k)
+      for j in 0..<dim { x[j] += row[j] }
+    }
   }
 
   /// The start of row r in `d` (this matrix's data), checked once so that the loops over its
@@ -197,6 +246,45 @@ public struct QuantMatrix: Sendable {
       let xs = x + start
       for j in 0..<d { xs[j] += alpha * centroid[j] }
     }
+  }
+
+  /// x += each listed row, in order (`FastTextMatrix.addRows`): `addRow` on each, with the
+  /// tables' pointers taken once for the whole list.
+  func addRows(_ list: UnsafeBufferPointer<Int32>, to x: UnsafeMutablePointer<Float>) {
+    let nsubq = pq.nsubq, dsub = pq.dsub, lastdsub = pq.lastdsub
+    // Centroid offsets of the last sub-quantizer: its 256 centroids start after the others'.
+    let lastBase = (nsubq - 1) * 256 * dsub
+    codes.withUnsafeBufferPointer { codes in
+      pq.centroids.withUnsafeBufferPointer { centroids in
+        normCodes.withUnsafeBufferPointer { normCodes in
+          let c = centroids.baseAddress!
+          for r32 in list {
+            let r = Int(r32)
+            precondition(r >= 0 && r < rows, "row \(r) of a \(rows)-row matrix")
+            let alpha = qnorm ? npqNorm(normCodes[r]) : 1
+            // Offsets below were checked against each other and the tables when the model
+            // was loaded (`ProductQuantizer.load`, `QuantMatrix.load`): they cannot wrap.
+            let rowCodes = codes.baseAddress! + r &* nsubq
+            for m in 0..<(nsubq &- 1) {
+              let centroid = c + (m &* 256 &+ Int(rowCodes[m])) &* dsub
+              let xs = x + m &* dsub
+              for j in 0..<dsub { xs[j] += alpha * centroid[j] }
+            }
+            let m = nsubq &- 1
+            let centroid = c + (lastBase &+ Int(rowCodes[m]) &* lastdsub)
+            let xs = x + m &* dsub
+            for j in 0..<lastdsub { xs[j] += alpha * centroid[j] }
+          }
+        }
+      }
+    }
+  }
+
+  /// The norm that norm code `code` stands for (qnorm).
+  @inline(__always)
+  private func npqNorm(_ code: UInt8) -> Float {
+    guard let npq else { return 1 }
+    return npq.centroids[npq.centroid(0, Int(code))]
   }
 
   @inline(__always)

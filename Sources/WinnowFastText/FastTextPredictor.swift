@@ -163,19 +163,7 @@ public struct FastTextPredictor {
     let input = model.input
     hidden.withUnsafeMutableBufferPointer { h in
       for j in 0..<dim { h[j] = 0 }
-      if case .dense(let m) = input {
-        // The common case, with one pointer for all rows.
-        m.data.withUnsafeBufferPointer { d in
-          rows.withUnsafeBufferPointer { rs in
-            for r in rs {
-              let row = d.baseAddress! + Int(r) * dim
-              for j in 0..<dim { h[j] += row[j] }
-            }
-          }
-        }
-      } else {
-        for r in rows { input.addRow(Int(r), to: h.baseAddress!) }
-      }
+      rows.withUnsafeBufferPointer { rs in input.addRows(rs, to: h.baseAddress!) }
     }
     return scoreHidden(rowCount: rows.count, k: k, threshold: threshold)
   }
@@ -247,21 +235,9 @@ public struct FastTextPredictor {
   mutating func addRows() -> Int {
     let n = words.count
     guard n > 0 else { return 0 }
-    let dim = hidden.count
     let input = model.input
     hidden.withUnsafeMutableBufferPointer { h in
-      words.withUnsafeBufferPointer { rs in
-        if case .dense(let m) = input {
-          m.data.withUnsafeBufferPointer { d in
-            for r in rs {
-              let row = d.baseAddress! + Int(r) * dim
-              for j in 0..<dim { h[j] += row[j] }
-            }
-          }
-        } else {
-          for r in rs { input.addRow(Int(r), to: h.baseAddress!) }
-        }
-      }
+      words.withUnsafeBufferPointer { rs in input.addRows(rs, to: h.baseAddress!) }
     }
     words.removeAll(keepingCapacity: true)
     return n

@@ -89,4 +89,19 @@ struct FastTextTests {
       }
     }
   }
+
+  @Test("the char n-gram bucket by multiplication is x % d for every 32-bit x and d")
+  func bucketModulus() {
+    var rng = SystemRandomNumberGenerator()
+    var divisors: [UInt32] = [1, 2, 3, 7, 10, 1 << 16, 200_000, 2_000_000, 10_000_000, UInt32(Int32.max), 1 << 31, UInt32.max - 1, UInt32.max]
+    for _ in 0..<200 { divisors.append(UInt32.random(in: 1...UInt32.max, using: &rng)) }
+    for d in divisors {
+      let m = BucketModulus(d)
+      var xs: [UInt32] = [0, 1, d - 1, d, d &+ 1, d &* 2, UInt32.max, UInt32.max - 1, UInt32(Int32.max)]
+      for _ in 0..<2000 { xs.append(UInt32.random(in: 0...UInt32.max, using: &rng)) }
+      var wrong = 0
+      for x in xs where m.remainder(x) != x % d { wrong += 1 }
+      #expect(wrong == 0, "\(wrong) wrong remainders for divisor \(d)")
+    }
+  }
 }
