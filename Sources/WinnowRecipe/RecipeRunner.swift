@@ -229,8 +229,12 @@ public enum RecipeRunner {
     }
     var total = RunStats.chain(counted)
     for (key, path) in [("rejects", out.rejects), ("quarantine", out.quarantine)] {
+      guard let path else { continue }
+      let side = SideOutput(key: key, path: path, runDir: runDir)
+      guard side.isFile else { continue }
       // The document-writing tasks' files, in task order: among them the side shards to join.
-      if let path { try SideOutput(key: key, path: path, runDir: runDir).join(total.writtenFiles) }
+      let inputs = MergeSteps.Inputs(key: key, target: path, parts: side.parts(of: total.writtenFiles))
+      try runMergeStep(inputs, runDir: runDir, executor: executor, binary: binary, maxRetries: recipe.maxRetries, log: options.log)
     }
     total.seconds = Date().timeIntervalSince(started)
     try writeTextFile(
@@ -257,6 +261,33 @@ public enum RecipeRunner {
     return Result(
       stats: total, outputDirectory: runDir.path, statsPath: runDir.statsPath, tasksRun: ran, tasksSkipped: skipped,
       executor: executor.name, submittedJobs: nil)
+  }
+
+  /// Runs one merge step (`MergeSteps`) unless it already ran on exactly these parts: as a job
+  /// through the executor (`PROGRAM worker RUN_DIR --merge KEY`), or in this process for the
+  /// inline executor and when no worker program is known.
+  static func runMergeStep(
+    _ inputs: MergeSteps.Inputs, runDir: RunDirectory, executor: TaskExecutor, binary: String, maxRetries: Int,
+    log: ((String) -> Void)?
+  ) throws(WinnowError) {
+    if try MergeSteps.prepare(inputs, in: runDir) { return }
+    if executor.name == "inline" || binary.isEmpty {
+      try MergeSteps.run(runDir, key: inputs.key)
+    } else {
+      // Relative paths in the parts list and the run directory mean the same to the job: it
+      // runs where this process does.
+      let job = JobSpec(
+        name: "merge-" + inputs.key, argv: [binary, "worker", runDir.path, "--merge", inputs.key],
+        workingDirectory: FileManager.default.currentDirectoryPath, environment: [Worker.environmentFlag: "1"],
+        expectedOutput: MergeSteps.donePath(runDir, key: inputs.key), log: MergeSteps.logPath(runDir, key: inputs.key))
+      let results = try JobRunner.run([job], on: executor, maxRetries: maxRetries, log: log)
+      if case .failed(_, let message) = results.first?.outcome {
+        throw .io("the merge step of \(inputs.key) (\(inputs.target)) failed: \(message) (log: \(job.logPath)); run the same command again")
+      }
+    }
+    guard MergeSteps.isDone(inputs, in: runDir) else {
+      throw .io("the merge step of \(inputs.key) (\(inputs.target)) ended without finishing; run the same command again")
+    }
   }
 
   static func makeExecutor(

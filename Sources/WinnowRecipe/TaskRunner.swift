@@ -267,7 +267,7 @@ package enum TaskRunner {
 
 /// A side output (rejects, quarantine). Given as a directory, tasks write their shards into
 /// it directly. Given as a file, each task writes its own shard in the run's state directory
-/// and the coordinator joins them, in task order, into the file when the run is complete
+/// and a merge step (`MergeSteps`) joins them, in task order, into the file when the run is complete
 /// (compressed shards are joined as they are: zstd frames and gzip members concatenate).
 struct SideOutput {
   var key: String
@@ -279,12 +279,12 @@ struct SideOutput {
 
   func compression(default d: Compression) -> Compression { isFile ? Compression.forPath(path) : d }
 
-  /// Joins the task shards into the file: exactly the shards the task records list (`files`,
-  /// in task order), each verified against its recorded checksum as it is copied, so a
-  /// missing or damaged shard fails the join instead of leaving a shorter file.
-  func join(_ files: [WrittenFile]) throws(WinnowError) {
-    guard isFile else { return }
-    try ConcatenateParts(into: path, partKind: key).merge(files.filter { $0.path.hasPrefix(taskDirectory + "/") })
+  /// The task shards to join into the file: exactly those the task records list (`files`, in
+  /// task order) under this side output's task directory. The merge step (`MergeSteps`)
+  /// verifies each against its recorded size and checksum as it copies it, so a missing or
+  /// damaged shard fails the join instead of leaving a shorter file.
+  func parts(of files: [WrittenFile]) -> [WrittenFile] {
+    files.filter { $0.path.hasPrefix(taskDirectory + "/") }
   }
 }
 

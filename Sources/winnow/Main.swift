@@ -158,10 +158,14 @@ struct WorkerCommand: ParsableCommand {
   @Flag(help: "Append standard output and error to the task's log in the run directory.")
   var logToTaskLog = false
 
+  @Option(help: "Run the run's merge step of this side output (rejects, quarantine) instead of a task.")
+  var merge: String?
+
   func run() throws {
     var args = [runDirectory, "--pass", String(pass), "--task-offset", String(taskOffset)]
     if let task { args += ["--task", String(task)] }
     if logToTaskLog { args.append("--log-to-task-log") }
+    if let merge { args += ["--merge", merge] }
     let parsed: Worker.Arguments
     do {
       parsed = try Worker.parse(args, environment: ProcessInfo.processInfo.environment)

@@ -397,6 +397,72 @@ struct PlanTaskTests {
     #expect(jsonLines(dir.path + "/side/q.jsonl").count == q.count)
   }
 
+  @Test(
+    "a merge step runs once for its parts: skipped on resume, redone when its target or stamp is lost or a part changes; a damaged parts list is an error naming it",
+    arguments: ["inline", "local"])
+  func mergeStepResumes(executor: String) throws {
+    let dir = try TempDir()
+    _ = try Corpus.write(dir, files: 3, docs: 12)
+    let yaml = runnerRecipe(dir, output: "\n  rejects: \(dir.path)/rej.jsonl")
+    var options = RecipeRunner.Options()
+    options.executor = executor
+    options.workers = 2
+    options.workerBinary = WinnowBinary.path
+    let run = { () throws -> RecipeRunner.Result in try RecipeRunner.run(try RecipeParser.parse(yaml, source: "r.yaml"), options: options) }
+    _ = try run()
+    let target = dir.path + "/rej.jsonl"
+    let done = dir.path + "/out/.winnow/merge/rejects.done"
+    let joined = readBytes(target)
+    #expect(!joined.isEmpty)
+    #expect(FileManager.default.fileExists(atPath: done))
+    // Through the local executor the step is a job of its own, with its log.
+    #expect(FileManager.default.fileExists(atPath: dir.path + "/out/.winnow/logs/merge-rejects.log") == (executor == "local"))
+
+    // Finished on these parts: not run again (the target keeps its past date).
+    let old = Date(timeIntervalSince1970: 1_000_000_000)
+    try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: target)
+    _ = try run()
+    #expect((try FileManager.default.attributesOfItem(atPath: target)[.modificationDate] as? Date) == old)
+
+    // A lost target, or a stamp that names other parts: joined again, to the same bytes.
+    unlink(target)
+    _ = try run()
+    #expect(readBytes(target) == joined)
+    try "0123456789abcdef\n".write(toFile: done, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: target)
+    _ = try run()
+    #expect((try FileManager.default.attributesOfItem(atPath: target)[.modificationDate] as? Date) != old)
+    #expect(readBytes(target) == joined)
+
+    // A task redone to the same part (same bytes, same checksum): nothing to join again.
+    let record = dir.path + "/out/.winnow/tasks/p0-t00001.json"
+    #expect(FileManager.default.fileExists(atPath: record))
+    unlink(record)
+    try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: target)
+    #expect(try run().tasksRun == 1)
+    #expect((try FileManager.default.attributesOfItem(atPath: target)[.modificationDate] as? Date) == old)
+    // An input changed: its task writes another part, and the step joins the new one.
+    let input = dir.path + "/in/file-1.jsonl"
+    let h = try FileHandle(forWritingTo: URL(fileURLWithPath: input))
+    try h.seekToEnd()
+    try h.write(contentsOf: Data("{\"text\": \"added later\", \"lang\": \"xx\", \"n\": 99}\n".utf8))
+    try h.close()
+    #expect(try run().tasksRun == 1)
+    let rejoined = readBytes(target)
+    #expect(rejoined != joined)
+    #expect(rejoined.count > joined.count)
+    #expect(String(decoding: rejoined, as: UTF8.self).contains("added later"))
+
+    // The step on a damaged list of parts fails naming the list, and leaves the target alone.
+    let parts = dir.path + "/out/.winnow/merge/rejects.parts.json"
+    try "{\"key\": \"rejects\", \"parts\": [".write(toFile: parts, atomically: true, encoding: .utf8)
+    #expect {
+      try MergeSteps.run(RunDirectory(dir.path + "/out"), key: "rejects")
+    } throws: { ($0 as? WinnowError)?.message.contains("rejects.parts.json") == true }
+    #expect(readBytes(target) == rejoined)
+    #expect(throws: WinnowError.self) { try MergeSteps.run(RunDirectory(dir.path + "/out"), key: "../x") }
+  }
+
   func nOf(_ d: Corpus.Doc) -> Int? { parseObject(d.bytes)["n"] as? Int }
 
   @Test("inline: resume after deleting one task record re-runs that task alone, to the same bytes")

@@ -3,7 +3,8 @@ import Foundation
 import WinnowCore
 
 /// The worker side of the local and Slurm executors: `PROGRAM worker RUN_DIR --pass P (--task T
-/// | --task-offset N) [--log-to-task-log]` runs one task of a planned run and exits.
+/// | --task-offset N) [--log-to-task-log]` runs one task of a planned run and exits;
+/// `PROGRAM worker RUN_DIR --merge KEY` runs one of its merge steps (`MergeSteps`).
 ///
 /// The worker is whatever program the coordinator runs in: the `winnow` CLI, or a program that
 /// embeds Winnow and calls `Winnow.runWorkerIfRequested(registry:)` first thing in `main` — so
@@ -32,6 +33,8 @@ package enum Worker {
     package var pass: Int
     package var task: Int
     package var logToTaskLog: Bool
+    /// `--merge KEY`: run the run's merge step KEY (`MergeSteps`) instead of a task.
+    package var merge: String? = nil
   }
 
   /// Parses `worker RUN_DIR --pass P (--task T | --task-offset N) [--log-to-task-log]` (the
@@ -44,6 +47,7 @@ package enum Worker {
     var task: Int?
     var offset = 0
     var log = false
+    var merge: String?
     var i = 0
     func value(_ flag: String) throws(WinnowError) -> Int {
       guard i + 1 < rest.count, let v = Int(rest[i + 1]), v >= 0 else {
@@ -58,6 +62,10 @@ package enum Worker {
       case "--task": task = try value("--task")
       case "--task-offset": offset = try value("--task-offset")
       case "--log-to-task-log": log = true
+      case "--merge":
+        guard i + 1 < rest.count else { throw .usage("worker: --merge needs a side output's name") }
+        merge = rest[i + 1]
+        i += 1
       case let a where a.hasPrefix("-"): throw .usage("worker: unknown option '\(a)'")
       case let a:
         guard dir == nil else { throw .usage("worker: one run directory, got '\(dir!)' and '\(a)'") }
@@ -66,6 +74,7 @@ package enum Worker {
       i += 1
     }
     guard let dir else { throw .usage("worker: give the run directory") }
+    if let merge { return Arguments(runDirectory: dir, pass: 0, task: 0, logToTaskLog: false, merge: merge) }
     guard let t = task ?? environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init).map({ $0 + offset }) else {
       throw .usage("worker: give --task or run inside a Slurm array job")
     }
@@ -77,6 +86,17 @@ package enum Worker {
   package static func run(_ args: Arguments, registry: StageRegistry) -> Int32 {
     dieWithParent()
     let runDir = RunDirectory(args.runDirectory)
+    if let key = args.merge {
+      do {
+        try MergeSteps.run(runDir, key: key)
+        print("merge step \(key) done")
+        fflush(nil)
+        return 0
+      } catch {
+        FileHandle.standardError.write(Data("\(CommandLine.arguments.first.map { fileName(of: $0) } ?? "winnow"): error: \(error.message)\n".utf8))
+        return error.exitCode
+      }
+    }
     if args.logToTaskLog {
       let log = runDir.logPath(pass: args.pass, task: args.task)
       let fd = open(log, O_WRONLY | O_APPEND | O_CREAT, 0o644)
