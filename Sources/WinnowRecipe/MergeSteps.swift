@@ -27,7 +27,7 @@ package enum MergeSteps {
   package static func directory(_ runDir: RunDirectory) -> String { runDir.stateDirectory + "/merge" }
   package static func partsPath(_ runDir: RunDirectory, key: String) -> String { directory(runDir) + "/\(key).parts.json" }
   package static func donePath(_ runDir: RunDirectory, key: String) -> String { directory(runDir) + "/\(key).done" }
-  package static func logPath(_ runDir: RunDirectory, key: String) -> String { runDir.stateDirectory + "/logs/merge-\(key).log" }
+  package static func logPath(_ runDir: RunDirectory, key: String) -> String { directory(runDir) + "/\(key).log" }
 
   /// Keys are names of side outputs: letters only, so a key is always a safe file name.
   static func checkKey(_ key: String) throws(WinnowError) {

@@ -416,7 +416,7 @@ struct PlanTaskTests {
     #expect(!joined.isEmpty)
     #expect(FileManager.default.fileExists(atPath: done))
     // Through the local executor the step is a job of its own, with its log.
-    #expect(FileManager.default.fileExists(atPath: dir.path + "/out/.winnow/logs/merge-rejects.log") == (executor == "local"))
+    #expect(FileManager.default.fileExists(atPath: dir.path + "/out/.winnow/merge/rejects.log") == (executor == "local"))
 
     // Finished on these parts: not run again (the target keeps its past date).
     let old = Date(timeIntervalSince1970: 1_000_000_000)
