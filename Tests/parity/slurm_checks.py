@@ -99,6 +99,30 @@ def main():
             logs = sorted((out / ".winnow/logs").glob("p*-t*.log"))
             check(f"{name}: per-task logs under the output directory", len(logs) > 0, f"{len(logs)} logs")
 
+        # 1b. Rejects given as a file: the join of the tasks' shards is a merge step, a Slurm job of
+        #     its own (log in .winnow/merge/), and gives the file the inline run gives.
+        r = work / "merge.yaml"
+        joined = work / "merge-rejects.jsonl.zst"
+        r.write_text(
+            "name: merge\n"
+            "slurm: {max_parallel: 2, poll_seconds: 0.3}\n"
+            f"input: {{paths: [{json.dumps(str(inputs))}]}}\n"
+            f"output: {{path: {json.dumps(str(work / 'out-merge'))}, rejects: {json.dumps(str(joined))}}}\n"
+            "stages:\n  - length: {min_words: 50}\n")
+        files = {}
+        for ex in ["inline", "slurm"]:
+            p = run([winnow, "run", str(r), "--fresh", "--no-progress", "--executor", ex], env=env, timeout=600)
+            if p.returncode != 0 or not joined.exists():
+                check(f"merge step: {ex} run succeeds and joins the rejects", False, (p.stdout + p.stderr)[-800:])
+                continue
+            files[ex] = hashlib.sha256(joined.read_bytes()).hexdigest()
+        check("merge step: the slurm run's joined rejects file equals the inline one",
+              len(files) == 2 and len(set(files.values())) == 1, json.dumps(files))
+        log = work / "out-merge/.winnow/merge/rejects.log"
+        check("merge step: ran as a Slurm job with its own log",
+              log.exists() and "merge step rejects done" in log.read_text(errors="replace"),
+              log.read_text(errors="replace")[-400:] if log.exists() else "no log")
+
         # 2. A strict failure in one task: the run fails naming the shard and showing its log; other
         #    tasks are kept; fixing the shard and running again completes.
         bad = inputs / "part-00009.jsonl"
