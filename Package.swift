@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (imports point down): winnow CLI → WinnowReport → WinnowRecipe → stage families
-// (WinnowFilters, WinnowDedup) → WinnowCore → WinnowText → C shims.
+// (WinnowFilters, WinnowDedup, WinnowSelect) → WinnowCore → WinnowText → C shims.
 // Linux only (Glibc, /proc, prctl). No unsafe build flags anywhere: SwiftPM refuses them in a
 // package that is a versioned dependency (scripts/check-versioned-dependency.sh checks it).
 let package = Package(
@@ -50,12 +50,16 @@ let package = Package(
     // output formats (self-contained: no other Winnow module; printf's %g from CNumberFormat, prefetch hints from CMemoryHints).
     .target(name: "WinnowFastText", dependencies: ["CNumberFormat", "CMemoryHints"]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
+    // SHA-256, with the x86 SHA extensions chosen at run time (DSIR hashes every n-gram).
+    .target(name: "CSHA256", path: "Sources/CSHA256"),
+    // Selection toward a target (dsir_select) and balancing (balance).
+    .target(name: "WinnowSelect", dependencies: ["WinnowCore", "WinnowText", "CSHA256"]),
     .target(name: "WinnowRecipe",
-            dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "CSQLite", "CProcessShim",
+            dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "WinnowSelect", "CSQLite", "CProcessShim",
                            .product(name: "Yams", package: "Yams")]),
     // `winnow report`: a run directory as HTML; learns what stages are from their descriptors.
     .target(name: "WinnowReport", dependencies: ["WinnowCore", "WinnowRecipe"]),
-    .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowFilters", "WinnowDedup", "WinnowRecipe", "WinnowReport"]),
+    .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowFilters", "WinnowDedup", "WinnowSelect", "WinnowRecipe", "WinnowReport"]),
     .executableTarget(name: "winnow",
                       dependencies: ["Winnow", "WinnowFastText", "CProcessShim",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -66,6 +70,7 @@ let package = Package(
     .target(name: "WinnowTestSupport", dependencies: ["WinnowCore"], path: "Tests/WinnowTestSupport"),
     .testTarget(name: "WinnowFiltersTests", dependencies: ["WinnowFilters", "WinnowCore", "WinnowTestSupport"]),
     .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore", "WinnowTestSupport", "CMinHashKernel"]),
+    .testTarget(name: "WinnowSelectTests", dependencies: ["WinnowSelect", "WinnowCore", "WinnowTestSupport", "CSHA256"]),
     .testTarget(name: "WinnowRecipeTests", dependencies: ["WinnowRecipe", "WinnowTestSupport"]),
     .testTarget(name: "WinnowReportTests", dependencies: ["WinnowReport", "WinnowRecipe"]),
     .testTarget(name: "WinnowCLITests", dependencies: ["WinnowCore"]),

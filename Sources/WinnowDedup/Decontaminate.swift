@@ -155,7 +155,7 @@ public final class Decontaminate: DocumentStage {
     var short = Set<Int>()
     for (s, path) in paths.enumerated() {
       var sum = SetSummary(name: names[s], path: path)
-      try Self.forEachItem(path, field: field) { item in
+      try ReferenceTexts.forEachItem(path, field: field, fieldParameter: "eval_field", what: "stage '\(Self.stageName)': eval_sets: ", noun: "eval set") { item in
         sum.items += 1
         let units = splitter.split(item)
         if units.count >= n {
@@ -208,72 +208,6 @@ public final class Decontaminate: DocumentStage {
     var seen: [String: Int] = [:]
     for b in bases { seen[b, default: 0] += 1 }
     return bases.indices.map { seen[bases[$0]]! > 1 ? paths[$0] : bases[$0] }
-  }
-
-  /// Whether `path` names a JSON Lines file (by its extension, compression extensions aside).
-  static func isJSONLines(_ path: String) -> Bool {
-    var name = path.lowercased()
-    for ext in [".zst", ".zstd", ".gz"] where name.hasSuffix(ext) {
-      name.removeLast(ext.count)
-      break
-    }
-    return name.hasSuffix(".jsonl") || name.hasSuffix(".json") || name.hasSuffix(".ndjson")
-  }
-
-  /// Calls `body` with the text of every item of the eval set at `path`.
-  static func forEachItem(
-    _ path: String, field: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void
-  ) throws(WinnowError) {
-    let prefix = "stage '\(stageName)': eval_sets: "
-    if isJSONLines(path) {
-      // A file that cannot be opened is a wrong parameter (exit 2); one that opens but cannot
-      // be read to its end (truncated compressed data) is an I/O failure (exit 1).
-      do { try openByteSource(InputFile(path: path)).close() } catch {
-        throw .usage(prefix + "cannot read eval set: \(error.message)")
-      }
-      let reader = DocumentReader(inputs: [InputFile(path: path)], fields: DocumentFields(text: field))
-      defer { reader.close() }
-      while true {
-        let item: DocumentReader.Item?
-        do {
-          item = try reader.next()
-        } catch {
-          // Truncated or corrupt compressed data is an I/O failure (exit 1), as for documents.
-          throw .io(prefix + "cannot read eval set: \(error.message)")
-        }
-        switch item {
-        case nil:
-          return
-        case .document(let doc)?:
-          body(doc.text)
-        case .tooLarge(let line)?:
-          throw .usage(prefix + line.message)
-        case .bad(let bad)?:
-          let what: String
-          switch bad.reason {
-          case .missingTextField: what = "no field '\(field)' (eval_field names the field that holds the item)"
-          case .textNotAString: what = "field '\(field)' is not a string"
-          case .invalidUTF8: what = "not valid UTF-8 (at byte \(bad.offset))"
-          default:
-            what =
-              "malformed JSON (\(bad.reason.rawValue) at byte \(bad.offset); eval sets named .jsonl/.json/.ndjson are JSON Lines, one object per line)"
-          }
-          throw .usage(prefix + "\(path):\(bad.line): \(what)")
-        }
-      }
-    }
-    try forEachLine(ofFile: path, cannotRead: prefix + "cannot read eval set: ") { (line, number) throws(WinnowError) in
-      var lo = 0
-      var hi = line.count
-      while lo < hi, line[lo] == 0x20 || line[lo] == 0x09 || line[lo] == 0x0D { lo += 1 }
-      while hi > lo, line[hi - 1] == 0x20 || line[hi - 1] == 0x09 || line[hi - 1] == 0x0D { hi -= 1 }
-      if lo == hi { return }
-      let item = UnsafeBufferPointer(rebasing: line[lo..<hi])
-      guard String(validating: item, as: UTF8.self) != nil else {
-        throw .usage(prefix + "\(path):\(number): not valid UTF-8")
-      }
-      body(item)
-    }
   }
 
   /// Distinct eval n-grams held.

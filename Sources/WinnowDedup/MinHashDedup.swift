@@ -240,11 +240,6 @@ final class MinHashSignatureStage: PhaseDocumentStage {
   }
 }
 
-func pad(_ v: Int, _ width: Int) -> String {
-  let s = String(v)
-  return String(repeating: "0", count: max(0, width - s.count)) + s
-}
-
 /// Band reduce: candidate pairs of one bucket (verified with the exact check).
 struct MinHashBandReduce {
   let owner: MinHashDedup

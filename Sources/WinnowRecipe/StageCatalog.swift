@@ -1,10 +1,11 @@
 import WinnowCore
 import WinnowDedup
 import WinnowFilters
+import WinnowSelect
 
 /// Every stage Winnow knows, by name. Stage families register here and nowhere else.
 public enum StageCatalog {
-  public static let standard = StageRegistry(Filters.descriptors + Dedup.descriptors)
+  public static let standard = StageRegistry(Filters.descriptors + Dedup.descriptors + Select.descriptors)
 }
 
 /// A parameter value written in Swift code: `["min_words": 50, "normalize": true]`.

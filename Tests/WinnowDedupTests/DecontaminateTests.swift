@@ -23,7 +23,7 @@ struct DecontaminateTests {
   ) throws -> NamedStage {
     var paths: [String] = []
     for (name, items) in sets {
-      let isJSON = Decontaminate.isJSONLines(name)
+      let isJSON = ReferenceTexts.isJSONLines(name)
       let lines = items.map { isJSON ? Array("{\"text\":\(jsonQuote($0))}".utf8) : Array($0.utf8) }
       paths.append(try dir.writeLines(name, lines))
     }
@@ -135,11 +135,11 @@ struct DecontaminateTests {
       Decontaminate.setNames(["a/test.jsonl", "b/test.jsonl", "c/other.txt"]) == [
         "a/test.jsonl", "b/test.jsonl", "other",
       ])
-    #expect(Decontaminate.isJSONLines("x.jsonl") && Decontaminate.isJSONLines("x.JSONL.ZST"))
-    #expect(Decontaminate.isJSONLines("x.json.gz") && Decontaminate.isJSONLines("x.ndjson"))
+    #expect(ReferenceTexts.isJSONLines("x.jsonl") && ReferenceTexts.isJSONLines("x.JSONL.ZST"))
+    #expect(ReferenceTexts.isJSONLines("x.json.gz") && ReferenceTexts.isJSONLines("x.ndjson"))
     #expect(
-      !Decontaminate.isJSONLines("x.txt") && !Decontaminate.isJSONLines("jsonl")
-        && !Decontaminate.isJSONLines("x.txt.gz"))
+      !ReferenceTexts.isJSONLines("x.txt") && !ReferenceTexts.isJSONLines("jsonl")
+        && !ReferenceTexts.isJSONLines("x.txt.gz"))
   }
 
   @Test("min_matches counts distinct matching n-grams; a repeated n-gram counts once")

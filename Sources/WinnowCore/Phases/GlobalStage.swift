@@ -65,7 +65,7 @@ public protocol PhaseDocumentStage: DocumentStage {
   func finish() throws(WinnowError)
 }
 
-func pad(_ v: Int, _ width: Int) -> String {
+package func pad(_ v: Int, _ width: Int) -> String {
   let s = String(v)
   return String(repeating: "0", count: max(0, width - s.count)) + s
 }

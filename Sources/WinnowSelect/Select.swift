@@ -1,0 +1,6 @@
+import WinnowCore
+
+/// The stages of this family (selection toward a target, balancing), for the registry.
+public enum Select {
+  public static let descriptors: [StageDescriptor] = [DSIRSelect.descriptor]
+}
