@@ -86,6 +86,58 @@ public struct DSIRFit: Sendable, Equatable {
     return counts
   }
 
+  // MARK: KL reduction
+
+  /// KL(p‖q) = Σ_j p_j·(log(p_j + 1e-8) − log(q_j + 1e-8)), with the smoothing of `logDiff`
+  /// (terms with p_j = 0 are 0); summed in bucket order.
+  public static func kl(_ p: [Double], _ q: [Double]) -> Double {
+    var s = 0.0
+    for j in p.indices where p[j] > 0 { s += p[j] * (log(p[j] + 1e-8) - log(q[j] + 1e-8)) }
+    return s
+  }
+
+  /// The KL reduction of a selection whose hashed n-gram counts are `selected` (paper §4):
+  /// the mean over target distributions p̂ of KL(p̂‖q̂) − KL(p̂‖p′), q̂ the raw distribution
+  /// and p′ the selection's. Larger is better: the selection is closer to the targets than
+  /// the raw pool is.
+  public func klReduction(selected: [UInt64]) -> DSIRKLReduction {
+    let raw = rawProbabilities
+    let chosen = Self.probabilities(selected)
+    let names = separateTargets ? targetNames : [targetNames.joined(separator: " + ")]
+    let rows = zip(names, targetProbabilities).map { name, p in
+      DSIRKLReduction.Target(name: name, klToRaw: Self.kl(p, raw), klToSelected: Self.kl(p, chosen))
+    }
+    let mean = rows.map { $0.klToRaw - $0.klToSelected }.reduce(0, +) / Double(rows.count)
+    return DSIRKLReduction(klReduction: mean, targets: rows, selectedNGrams: selected.reduce(0, &+))
+  }
+
+  /// The raw and target probabilities and `log_diff`, as JSON (shortest round-trip decimals).
+  public func probabilitiesJSON() -> String {
+    func doubles(_ v: [Double]) -> String { "[" + v.map(jsonDouble).joined(separator: ",") + "]" }
+    var s = "{\"ngrams\":\(ngrams),\"num_buckets\":\(buckets),\"separate_targets\":\(separateTargets),"
+    s += "\"proportions\":\(doubles(proportions)),\"raw_probs\":\(doubles(rawProbabilities)),"
+    s += "\"target_probs\":[" + targetProbabilities.map(doubles).joined(separator: ",") + "],"
+    s += "\"log_diff\":[" + logDiff.map(doubles).joined(separator: ",") + "]}\n"
+    return s
+  }
+
+  /// A readable description: totals, proportions, and the `top` buckets each target
+  /// distribution favours most (largest log_diff).
+  public func summary(top: Int = 10) -> String {
+    var s = "DSIR fit: \(ngrams)-grams hashed into \(buckets) buckets\n"
+    s += "raw pool: \(rawCounts.reduce(0, &+)) n-grams, \(rawCounts.filter { $0 > 0 }.count) buckets used\n"
+    for (name, row) in zip(targetNames, targetCounts) {
+      s += "target \(name): \(row.reduce(0, &+)) n-grams, \(row.filter { $0 > 0 }.count) buckets used\n"
+    }
+    let names = separateTargets ? targetNames : ["pooled targets"]
+    for (k, row) in logDiff.enumerated() {
+      s += "\(names[k]) (share of a sample \(formatShare(proportions[k]))): buckets it favours most (bucket: log_diff)\n"
+      let order = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }.prefix(max(0, top))
+      s += "  " + order.map { "\($0): \(formatShare(row[$0]))" }.joined(separator: ", ") + "\n"
+    }
+    return s
+  }
+
   // MARK: File
 
   /// The fit as JSON.
@@ -138,6 +190,40 @@ public struct DSIRFit: Sendable, Equatable {
     return DSIRFit(
       ngrams: n, buckets: b, rawCounts: raw, targetCounts: rows, targetNames: names, separateTargets: separate,
       givenProportions: given)
+  }
+}
+
+func formatShare(_ v: Double) -> String {
+  let r = (v * 10_000).rounded() / 10_000
+  return "\(r)"
+}
+
+/// A double as JSON: the shortest decimal that reads back as the same value (null when not finite).
+func jsonDouble(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }
+
+/// The KL reduction of a selection (`DSIRFit.klReduction`).
+public struct DSIRKLReduction: Sendable {
+  /// One target distribution's divergences.
+  public struct Target: Sendable {
+    public var name: String
+    /// KL(p̂‖q̂): target against the raw pool.
+    public var klToRaw: Double
+    /// KL(p̂‖p′): target against the selection.
+    public var klToSelected: Double
+  }
+
+  /// Mean over targets of klToRaw − klToSelected.
+  public var klReduction: Double
+  public var targets: [Target]
+  /// Hashed n-grams counted in the selection.
+  public var selectedNGrams: UInt64
+
+  /// As one JSON object.
+  public func json() -> String {
+    let rows = targets.map {
+      "{\"name\":\(jsonQuoted($0.name)),\"kl_target_raw\":\(jsonDouble($0.klToRaw)),\"kl_target_selected\":\(jsonDouble($0.klToSelected))}"
+    }
+    return "{\"kl_reduction\":\(jsonDouble(klReduction)),\"selected_ngrams\":\(selectedNGrams),\"targets\":[\(rows.joined(separator: ","))]}\n"
   }
 }
 

@@ -437,7 +437,7 @@ final class DSIRWeightStage: PhaseDocumentStage {
   let phase: PhaseTask
   let logDiff: [[Double]]
   var featurizer: HashedNGramFeaturizer
-  var perDocument: [Int32]
+  var perDocument: [Int]
   var touched: [Int] = []
   var records: [DSIRValue] = []
 
@@ -446,7 +446,7 @@ final class DSIRWeightStage: PhaseDocumentStage {
     self.phase = phase
     self.logDiff = logDiff
     featurizer = HashedNGramFeaturizer(ngrams: owner.ngrams, buckets: owner.buckets)
-    perDocument = [Int32](repeating: 0, count: owner.buckets)
+    perDocument = [Int](repeating: 0, count: owner.buckets)
   }
 
   func process(_ doc: Document) -> Verdict {
@@ -461,13 +461,30 @@ final class DSIRWeightStage: PhaseDocumentStage {
   }
 }
 
-/// One document's length and log importance weights.
-public enum DSIRWeigher {
+/// One document's length and log importance weights under a fit (`winnow dsir weights`, and
+/// a library's way to score text the way `dsir_select` does).
+public struct DSIRWeigher {
+  var featurizer: HashedNGramFeaturizer
+  let logDiff: [[Double]]
+  var counts: [Int]
+  var touched: [Int] = []
+
+  public init(fit: DSIRFit) {
+    featurizer = HashedNGramFeaturizer(ngrams: fit.ngrams, buckets: fit.buckets)
+    logDiff = fit.logDiff
+    counts = [Int](repeating: 0, count: fit.buckets)
+  }
+
+  /// The text's length in words (wordpunct tokens) and its log weight per target distribution.
+  public mutating func weigh(_ text: UnsafeBufferPointer<UInt8>) -> (length: Int, logWeights: [Double]) {
+    Self.weigh(text, featurizer: &featurizer, logDiff: logDiff, counts: &counts, touched: &touched)
+  }
+
   /// The reference's length, `(Σfeatures + n(n−1)/2) // n` (the word count), and
   /// Σ_j c_j·log_diff_j per row, summed in bucket order as the reference's dot product is.
   static func weigh(
     _ text: UnsafeBufferPointer<UInt8>, featurizer: inout HashedNGramFeaturizer, logDiff: [[Double]],
-    counts: inout [Int32], touched: inout [Int]
+    counts: inout [Int], touched: inout [Int]
   ) -> (Int, [Double]) {
     touched.removeAll(keepingCapacity: true)
     var total = 0

@@ -51,6 +51,11 @@ public struct HashedNGramFeaturizer {
   /// The number of tokens of the last text featurized.
   public var tokenCount: Int { max(0, tokenStart.count - 1) }
 
+  /// The words (UTF-8) of the last text featurized, lower-cased, in order.
+  public var words: [[UInt8]] {
+    (0..<tokenCount).map { Array(tokenBytes[tokenStart[$0]..<tokenStart[$0 + 1]]) }
+  }
+
   /// Calls `body` with the bucket of every feature of `text` (UTF-8): unigrams in order, then
   /// bigrams, … as the reference counts them.
   public mutating func features(_ text: UnsafeBufferPointer<UInt8>, _ body: (Int) -> Void) {

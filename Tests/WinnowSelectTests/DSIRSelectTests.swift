@@ -55,7 +55,7 @@ import WinnowTestSupport
       ngrams: 2, buckets: 10_000, rawCounts: raw, targetCounts: tc, targetNames: targets, separateTargets: separate,
       givenProportions: nil)
     let logDiff = fit.logDiff
-    var counts = [Int32](repeating: 0, count: 10_000)
+    var counts = [Int](repeating: 0, count: 10_000)
     var touched: [Int] = []
     var lengths: [Int] = []
     var weights: [[Double]] = []

@@ -26,7 +26,21 @@ PACKAGES = ["datatrove==0.10.1", "spacy==3.8.18", "regex", "orjson", "xxhash==3.
             "datasketch==2.0.0"]
 
 
-def peer_python(packages=PACKAGES):
+# DSIR's reference (dsir_parity.py, make bench) in a venv of its own: data-selection pins
+# nothing, and parity depends on numpy's legacy random stream and on nltk's tokenizer. nltk
+# 3.9.1 splits words with Python's `re` (\w = alnum or _), as DSIR's paper-era nltk did;
+# nltk 3.10 moved to the `regex` module, whose \w also takes combining marks and join
+# controls but not ² or ½ (README, "DSIR").
+DSIR_PACKAGES = ["data-selection==1.0.3", "numpy==2.4.6", "nltk==3.9.1", "tqdm"]
+DSIR_VENV = os.environ.get("WINNOW_DSIR_VENV", os.path.join(ROOT, ".venv-dsir"))
+
+
+def dsir_python():
+    return peer_python(DSIR_PACKAGES, DSIR_VENV)
+
+
+def peer_python(packages=PACKAGES, venv_dir=None):
+    VENV = venv_dir or globals()["VENV"]
     py = os.path.join(VENV, "bin", "python")
     stamp = os.path.join(VENV, "winnow-peers.txt")
     wanted = "\n".join(sorted(packages)) + "\n"
