@@ -12,6 +12,7 @@ import WinnowCore
 ///
 /// Saved as JSON (integers only, so a saved fit loads to the same bits).
 public struct DSIRFit: Sendable, Equatable {
+  /// The `format` value of a saved fit.
   public static let format = "winnow-dsir-fit/1"
   /// Unigrams up to `ngrams`-grams.
   public var ngrams: Int
@@ -28,6 +29,7 @@ public struct DSIRFit: Sendable, Equatable {
   /// The given target proportions (nil: by size).
   public var givenProportions: [Double]?
 
+  /// A fit from counts.
   public init(
     ngrams: Int, buckets: Int, rawCounts: [UInt64], targetCounts: [[UInt64]], targetNames: [String],
     separateTargets: Bool, givenProportions: [Double]?
@@ -205,6 +207,7 @@ func jsonDouble(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }
 public struct DSIRKLReduction: Sendable {
   /// One target distribution's divergences.
   public struct Target: Sendable {
+    /// The target (or the joined names of pooled targets).
     public var name: String
     /// KL(p̂‖q̂): target against the raw pool.
     public var klToRaw: Double
@@ -214,6 +217,7 @@ public struct DSIRKLReduction: Sendable {
 
   /// Mean over targets of klToRaw − klToSelected.
   public var klReduction: Double
+  /// Each target distribution's divergences.
   public var targets: [Target]
   /// Hashed n-grams counted in the selection.
   public var selectedNGrams: UInt64

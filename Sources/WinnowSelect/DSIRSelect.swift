@@ -17,6 +17,7 @@ import WinnowCore
 ///    histogram, not the corpus); ties at the threshold go to the earlier document;
 /// 5. documents (apply): keep the selected, or annotate.
 public final class DSIRSelect: GlobalStage, DocumentStage {
+  /// The recipe name, parameters and factories.
   public static let descriptor = StageDescriptor(
     name: "dsir_select",
     summary: "Select documents that resemble a target (DSIR importance resampling on hashed n-grams)",
@@ -57,26 +58,43 @@ public final class DSIRSelect: GlobalStage, DocumentStage {
       )
     })
 
+  /// Drop reason: eligible but not drawn.
   public static let notSelected = "dsir_not_selected"
+  /// Drop reason: fewer than min_example_length words.
   public static let tooShort = "dsir_too_short"
 
+  /// Target files or directories.
   public let targets: [String]
+  /// The field holding a JSON Lines target's text.
   public let targetField: String
+  /// How many documents to select.
   public let count: Count
+  /// Plain top-k instead of Gumbel-top-k sampling.
   public let topK: Bool
+  /// Seed of the Gumbel draws (`np.random.seed`).
   public let seed: UInt32
+  /// Hash unigrams up to n-grams.
   public let ngrams: Int
+  /// Hash buckets of the features.
   public let buckets: Int
+  /// Documents with fewer words are never selected.
   public let minLength: Int
+  /// One distribution and one selection per target.
   public let separateTargets: Bool
+  /// Each target's share of the sample (nil: by size).
   public let proportions: [Double]?
+  /// Annotate every document with its weight instead of selecting.
   public let annotate: Bool
+  /// Where to save the fit, if anywhere.
   public let savePath: String?
 
   /// How many documents to select.
   public enum Count: Sendable, Equatable {
+    /// This many documents.
     case documents(Int)
+    /// This fraction of the documents reaching the stage (rounded down).
     case fraction(Double)
+    /// None: annotate mode.
     case none
   }
 
@@ -112,6 +130,7 @@ public final class DSIRSelect: GlobalStage, DocumentStage {
       separateTargets: p.bool("separate_targets")!, proportions: proportions, annotate: annotate, save: p.string("save_fit"))
   }
 
+  /// A stage with these settings (the recipe parameters of the same names).
   public init(
     targets: [String], targetField: String = "text", count: Count, topK: Bool = false, seed: UInt32 = 0, ngrams: Int = 2,
     buckets: Int = 10_000, minLength: Int = 100, separateTargets: Bool = false, proportions: [Double]? = nil,
@@ -469,6 +488,7 @@ public struct DSIRWeigher {
   var counts: [Int]
   var touched: [Int] = []
 
+  /// A weigher with the fit's log_diff rows.
   public init(fit: DSIRFit) {
     featurizer = HashedNGramFeaturizer(ngrams: fit.ngrams, buckets: fit.buckets)
     logDiff = fit.logDiff

@@ -41,6 +41,7 @@ public struct PythonText: Sendable {
   private var blocks: [Block?] = Array(repeating: nil, count: 0x110000 >> 8)
   private var multi: [UInt32: [UInt32]] = [:]
 
+  /// An empty table; blocks of 256 code points are filled on first use.
   public init() {}
 
   /// The traits of `v` (a Unicode scalar value).
