@@ -30,7 +30,7 @@ public enum AnnotationValue: Sendable, Equatable {
         JSONString.appendQuoted(b, to: &out)
       }
     case .int(let v): out.append(contentsOf: String(v).utf8)
-    case .double(let v): out.append(contentsOf: (v.isFinite ? formatJSONNumber(v) : "null").utf8)
+    case .double(let v): out.append(contentsOf: jsonNumberOrNull(v).utf8)
     case .bool(let v): out.append(contentsOf: (v ? "true" : "false").utf8)
     case .json(let s):
       var s = s
@@ -38,6 +38,9 @@ public enum AnnotationValue: Sendable, Equatable {
     }
   }
 }
+
+/// `formatJSONNumber`, or `null` for an infinity or NaN (JSON has neither).
+package func jsonNumberOrNull(_ v: Double) -> String { v.isFinite ? formatJSONNumber(v) : "null" }
 
 /// Shortest decimal that reads back as the same Double, in JSON syntax.
 func formatJSONNumber(_ v: Double) -> String {

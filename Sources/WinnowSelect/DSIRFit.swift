@@ -115,7 +115,7 @@ public struct DSIRFit: Sendable, Equatable {
 
   /// The raw and target probabilities and `log_diff`, as JSON (shortest round-trip decimals).
   public func probabilitiesJSON() -> String {
-    func doubles(_ v: [Double]) -> String { "[" + v.map(jsonDouble).joined(separator: ",") + "]" }
+    func doubles(_ v: [Double]) -> String { "[" + v.map(jsonNumberOrNull).joined(separator: ",") + "]" }
     var s = "{\"ngrams\":\(ngrams),\"num_buckets\":\(buckets),\"separate_targets\":\(separateTargets),"
     s += "\"proportions\":\(doubles(proportions)),\"raw_probs\":\(doubles(rawProbabilities)),"
     s += "\"target_probs\":[" + targetProbabilities.map(doubles).joined(separator: ",") + "],"
@@ -150,7 +150,7 @@ public struct DSIRFit: Sendable, Equatable {
     if let g = givenProportions { s += "\"target_proportions\":[" + g.map { "\($0)" }.joined(separator: ",") + "]," }
     s += "\"raw_counts\":\(ints(rawCounts)),\"targets\":["
     s += zip(targetNames, targetCounts).map { name, counts in
-      "{\"name\":" + jsonQuoted(name) + ",\"counts\":" + ints(counts) + "}"
+      "{\"name\":" + JSONString.quoted(name) + ",\"counts\":" + ints(counts) + "}"
     }.joined(separator: ",")
     return s + "]}\n"
   }
@@ -200,9 +200,6 @@ func formatShare(_ v: Double) -> String {
   return "\(r)"
 }
 
-/// A double as JSON: the shortest decimal that reads back as the same value (null when not finite).
-func jsonDouble(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }
-
 /// The KL reduction of a selection (`DSIRFit.klReduction`).
 public struct DSIRKLReduction: Sendable {
   /// One target distribution's divergences.
@@ -225,32 +222,12 @@ public struct DSIRKLReduction: Sendable {
   /// As one JSON object.
   public func json() -> String {
     let rows = targets.map {
-      "{\"name\":\(jsonQuoted($0.name)),\"kl_target_raw\":\(jsonDouble($0.klToRaw)),\"kl_target_selected\":\(jsonDouble($0.klToSelected))}"
+      "{\"name\":\(JSONString.quoted($0.name)),\"kl_target_raw\":\(jsonNumberOrNull($0.klToRaw)),\"kl_target_selected\":\(jsonNumberOrNull($0.klToSelected))}"
     }
-    return "{\"kl_reduction\":\(jsonDouble(klReduction)),\"selected_ngrams\":\(selectedNGrams),\"targets\":[\(rows.joined(separator: ","))]}\n"
+    return "{\"kl_reduction\":\(jsonNumberOrNull(klReduction)),\"selected_ngrams\":\(selectedNGrams),\"targets\":[\(rows.joined(separator: ","))]}\n"
   }
 }
 
-func jsonQuoted(_ s: String) -> String {
-  var out = "\""
-  for u in s.unicodeScalars {
-    switch u {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\t": out += "\\t"
-    case "\r": out += "\\r"
-    default:
-      if u.value < 0x20 {
-        let h = String(u.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-      } else {
-        out.unicodeScalars.append(u)
-      }
-    }
-  }
-  return out + "\""
-}
 
 /// Counts the hashed n-grams of target texts: each target a file or a directory of document
 /// files, JSON Lines (the text in `field`) or plain text (one item per non-blank line).
@@ -273,7 +250,7 @@ public enum DSIRTargets {
         try ReferenceTexts.forEachItem(
           f, field: field, fieldParameter: "target_field", what: "stage '\(stage)': target: ", noun: "target file"
         ) { item in
-          featurizer.features(item) { counts[$0] &+= 1 }
+          featurizer.count(item, into: &counts)
         }
       }
       guard counts.contains(where: { $0 > 0 }) else {

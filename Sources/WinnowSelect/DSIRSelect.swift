@@ -437,9 +437,7 @@ final class DSIRCountStage: PhaseDocumentStage {
   }
 
   func process(_ doc: Document) -> Verdict {
-    counts.withUnsafeMutableBufferPointer { c in
-      featurizer.features(doc.text) { c[$0] &+= 1 }
-    }
+    featurizer.count(doc.text, into: &counts)
     return .keep
   }
 
@@ -558,7 +556,7 @@ final class DSIRApplyStage: DocumentStage {
       if values.count == 1 {
         doc.annotate("dsir_log_weight", .double(values[0]))
       } else {
-        doc.annotate("dsir_log_weight", .json("[" + values.map { formatDouble($0) }.joined(separator: ",") + "]"))
+        doc.annotate("dsir_log_weight", .json("[" + values.map(jsonNumberOrNull).joined(separator: ",") + "]"))
       }
       return .keep
     }
@@ -566,6 +564,3 @@ final class DSIRApplyStage: DocumentStage {
     return .drop(Int(length.value) < owner.minLength ? DSIRSelect.tooShort : DSIRSelect.notSelected)
   }
 }
-
-/// Shortest decimal that reads back as the same Double.
-func formatDouble(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }

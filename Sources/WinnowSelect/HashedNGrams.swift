@@ -72,6 +72,12 @@ public struct HashedNGramFeaturizer {
     }
   }
 
+  /// Adds one to `counts[b]` for the bucket `b` of every feature of `text` (the reference's
+  /// `get_ngram_counts` with a `counts` array). `counts` has `buckets` entries.
+  public mutating func count(_ text: UnsafeBufferPointer<UInt8>, into counts: inout [UInt64]) {
+    counts.withUnsafeMutableBufferPointer { c in features(text) { c[$0] &+= 1 } }
+  }
+
   /// Splits `text` into lower-cased word and punctuation tokens (`\w+|[^\w\s]+`).
   mutating func tokenize(_ text: UnsafeBufferPointer<UInt8>) {
     tokenBytes.removeAll(keepingCapacity: true)

@@ -103,7 +103,7 @@ struct DSIRFitCommand: ParsableCommand {
         var featurizer = HashedNGramFeaturizer(ngrams: ngrams, buckets: numBuckets)
         var raw = [UInt64](repeating: 0, count: numBuckets)
         _ = try documents.forEachDocument { doc in
-          raw.withUnsafeMutableBufferPointer { c in featurizer.features(doc.text) { c[$0] &+= 1 } }
+          featurizer.count(doc.text, into: &raw)
         }
         let rows = try DSIRTargets.count(targets, field: targetField, ngrams: ngrams, buckets: numBuckets, stage: "dsir fit")
         fit = DSIRFit(
@@ -142,7 +142,7 @@ struct DSIRWeightsCommand: ParsableCommand {
         let (length, weights) = weigher.weigh(doc.text)
         out.append(contentsOf: Array(#"{"id":"#.utf8))
         JSONString.appendQuoted(doc.idBytes, to: &out)
-        let w = weights.count == 1 ? jsonNumber(weights[0]) : "[" + weights.map(jsonNumber).joined(separator: ",") + "]"
+        let w = weights.count == 1 ? jsonNumberOrNull(weights[0]) : "[" + weights.map(jsonNumberOrNull).joined(separator: ",") + "]"
         out.append(contentsOf: Array(",\"length\":\(length),\"log_weight\":\(w)}\n".utf8))
         if out.count > 1 << 20 { try writeStandardOutput(&out) }
       }
@@ -174,7 +174,7 @@ struct DSIRKLCommand: ParsableCommand {
       var counts = [UInt64](repeating: 0, count: fit.buckets)
       var selected = 0
       _ = try documents.forEachDocument { doc in
-        counts.withUnsafeMutableBufferPointer { c in featurizer.features(doc.text) { c[$0] &+= 1 } }
+        featurizer.count(doc.text, into: &counts)
         selected += 1
       }
       guard selected > 0 else { throw WinnowError.usage("kl-reduction: the inputs hold no document") }
@@ -234,6 +234,3 @@ struct DSIRFeaturesCommand: ParsableCommand {
     }
   }
 }
-
-/// A double as JSON: the shortest decimal that reads back as the same value.
-func jsonNumber(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }
