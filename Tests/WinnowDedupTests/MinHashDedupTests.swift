@@ -28,7 +28,7 @@ struct MinHashDedupTests {
     // python -c "import numpy as np; g=np.random.RandomState(1); P=(1<<61)-1;
     //   print(g.randint(1,P,dtype=np.uint64,size=3), g.randint(0,P,dtype=np.uint64,size=112)[:3])"
     // draws a from the first call and b from the second (after all 112 a's).
-    var rng = LegacyNumpyRandom(seed: 1)
+    var rng = NumpyLegacyRandom(seed: 1)
     let a = rng.randint(low: 1, high: (1 << 61) - 1, count: 112)
     let b = rng.randint(low: 0, high: (1 << 61) - 1, count: 112)
     #expect(Array(a.prefix(3)) == [775_169_054_918_279_404, 1_758_426_461_858_698_313, 2_109_959_069_025_162])

@@ -31,7 +31,7 @@ public struct MinHashConfig: Sendable, Equatable {
 ///   signature: it is never a near-duplicate.
 /// - hash function i maps a shingle hash h to `(h * a[i] + b[i]) mod 2^64 mod (2^61 - 1)` —
 ///   NumPy's unsigned arithmetic wraps, and datatrove computes it that way — with a and b
-///   drawn like datatrove's (`LegacyNumpyRandom`); the signature is the minimum over the
+///   drawn like datatrove's (`NumpyLegacyRandom`); the signature is the minimum over the
 ///   shingles of each of the `bands × rows` functions.
 ///
 /// Same settings and same text give datatrove's signature exactly.
@@ -62,7 +62,7 @@ public struct MinHasher {
 
   public init(_ config: MinHashConfig) {
     self.config = config
-    var rng = LegacyNumpyRandom(seed: config.seed)
+    var rng = NumpyLegacyRandom(seed: config.seed)
     a = rng.randint(low: 1, high: Self.prime, count: config.hashes)
     b = rng.randint(low: 0, high: Self.prime, count: config.hashes)
     tokenizer = WordTokenizer(language: config.language)

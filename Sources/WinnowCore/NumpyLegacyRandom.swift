@@ -2,12 +2,12 @@
   import Glibc
 #endif
 
-/// NumPy's legacy global generator (`np.random.seed(s)`, `np.random.gumbel`), replayed exactly:
+/// NumPy's legacy generator (`np.random.seed(s)` / `RandomState(s)`), replayed exactly:
 /// MT19937 seeded by `init_genrand(s)`, doubles from two 32-bit outputs
 /// (`(a >> 5 · 2^26 + b >> 6) / 2^53`), and Gumbel draws `−log(−log(1 − U))`, drawing again when
-/// `1 − U` is 1. DSIR's reference adds these draws to the log-importance weights of the
-/// eligible documents in input order, so a seeded selection can be reproduced document for
-/// document.
+/// `1 − U` is 1, and wide `randint` draws. DSIR's reference adds Gumbel draws to the
+/// log-importance weights of the eligible documents in input order, and datatrove draws its
+/// MinHash permutations with `randint`: replaying both reproduces their results exactly.
 public struct NumpyLegacyRandom: Sendable {
   var state = [UInt32](repeating: 0, count: 624)
   var position = 624
@@ -59,5 +59,26 @@ public struct NumpyLegacyRandom: Sendable {
       let u = 1.0 - nextDouble()
       if u < 1.0 { return -log(-log(u)) }
     }
+  }
+
+  /// `count` integers in [low, high), as `randint(low, high, size=count, dtype=uint64)`: 64-bit
+  /// draws of two 32-bit outputs (high word first), rejection under the smallest all-ones mask
+  /// covering the range. Only ranges wider than 32 bits (NumPy draws narrower ones differently).
+  public mutating func randint(low: UInt64, high: UInt64, count: Int) -> [UInt64] {
+    let range = high - 1 - low
+    precondition(range > UInt64(UInt32.max), "narrow ranges are drawn differently")
+    var mask = range
+    for shift in [1, 2, 4, 8, 16, 32] as [UInt64] { mask |= mask >> shift }
+    var out: [UInt64] = []
+    out.reserveCapacity(count)
+    for _ in 0..<count {
+      var v: UInt64
+      repeat {
+        let hi = UInt64(next32())
+        v = ((hi << 32) | UInt64(next32())) & mask
+      } while v > range
+      out.append(low + v)
+    }
+    return out
   }
 }
