@@ -24,7 +24,8 @@ run: build
 # Unit tests (Swift Testing); end-to-end checks of the CLI and the runner against Python's
 # json; data safety (overlapping paths, lost and stale files, resume, signals, hostile files); recipes
 # with several global stages (== the chain of one-global recipes; every executor; kill -9 at every pass); parity with datatrove (quality filters, PII formatter, MinHash signatures, and near-
-# duplicate removal scored against ground truth beside datatrove and datasketch; fastText
+# duplicate removal scored against ground truth beside datatrove and datasketch; DSIR against data-selection;
+# MetaCLIP balancing against a port of its balancing.py with the same draws; fastText
 # predictions, training and quantization against the C++ fastText CLI (Debian package); peers pinned in a throw-away venv,
 # Tests/parity/peers.py); then the Slurm executor on a throw-away single-node cluster (started and always stopped;
 # MaxArraySize 4 so that arrays of 5 and more tasks are split); last, a package that depends on

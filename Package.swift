@@ -53,7 +53,7 @@ let package = Package(
     // SHA-256, with the x86 SHA extensions chosen at run time (DSIR hashes every n-gram).
     .target(name: "CSHA256", path: "Sources/CSHA256"),
     // Selection toward a target (dsir_select) and balancing (balance).
-    .target(name: "WinnowSelect", dependencies: ["WinnowCore", "WinnowText", "CSHA256"]),
+    .target(name: "WinnowSelect", dependencies: ["WinnowCore", "WinnowText", "CSHA256", "CMemoryHints"]),
     .target(name: "WinnowRecipe",
             dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "WinnowSelect", "CSQLite", "CProcessShim",
                            .product(name: "Yams", package: "Yams")]),

@@ -1256,6 +1256,78 @@ def bench_fasttext(ctx: Context) -> list[Result]:
     return [r for _, c, w in train_results for r in (c, w)] + [r for _, c, w, _ in predict_results for r in (c, w)]
 
 
+DSIR_RECIPE = """name: {name}
+executor: inline
+seed: 1
+input: {{paths: {inputs}}}
+output: {{path: {out}, compression: none}}
+stages:
+  - dsir_select: {{targets: [{target}], num_to_sample: {num}, method: gumbel, seed: {seed}}}
+"""
+DSIR_SOURCES = ["Samples/web/part-0000{}.jsonl.zst".format(k) for k in range(5)] + ["Samples/quality/corpus.jsonl.zst"]
+DSIR_TARGET = "Samples/select/docs-target.jsonl.zst"
+
+
+def bench_dsir(ctx: Context) -> list[Result]:
+    """Benchmark F: DSIR end to end (fit + weights + selection of 1,000 documents by seeded
+    Gumbel top-k toward Samples/select/docs-target) on real text, one core each:
+    `winnow run` with `dsir_select` (inline) against data-selection 1.0.3's HashedNgramDSIR
+    (Tests/parity/peers/dsir_pipeline.py, num_proc=1, fit on all tokens). The pool is the
+    bundled samples as they are, without repeats: Samples/web (524 long documents: man pages
+    in 24 languages, licences, Debian docs) and Samples/quality (3,653 documents: web-like
+    pages, READMEs, release notes, documentation), uncompressed JSONL read by both. Both must
+    select the same documents."""
+    sys.path.insert(0, str(ROOT / "Tests" / "parity"))
+    from peers import dsir_python
+    python = dsir_python()
+    d = BENCH_DATA / "dsir"
+    d.mkdir(parents=True, exist_ok=True)
+    raw = []
+    for k, src in enumerate(DSIR_SOURCES):
+        dst = d / f"raw-{k}.jsonl"
+        if not dst.exists() or dst.stat().st_mtime < (ROOT / src).stat().st_mtime:
+            subprocess.run(["zstd", "-dcqf", str(ROOT / src), "-o", str(dst)], check=True)
+        raw.append(dst)
+    target = d / "target.jsonl"
+    if not target.exists() or target.stat().st_mtime < (ROOT / DSIR_TARGET).stat().st_mtime:
+        subprocess.run(["zstd", "-dcqf", str(ROOT / DSIR_TARGET), "-o", str(target)], check=True)
+    mb = sum(p.stat().st_size for p in raw) / MB
+    docs = sum(1 for p in raw for _ in open(p, "rb"))
+    num, seed = 1000, 5
+    wout = ctx.work / "dsir-winnow"
+    recipe = ctx.work / "dsir.yaml"
+    recipe.write_text(DSIR_RECIPE.format(name="dsir-bench", inputs=json.dumps([str(p) for p in raw]), out=json.dumps(str(wout)),
+                                         target=json.dumps(str(target)), num=num, seed=seed))
+    rout = ctx.work / "dsir-reference"
+    script = ROOT / "Tests" / "parity" / "peers" / "dsir_pipeline.py"
+
+    print(f"\n== dsir: DSIR end to end (fit + weights + Gumbel selection of {num:,}) on {mb:.1f} MB, {docs:,} documents "
+          f"(Samples/web + Samples/quality); winnow {ctx.runs} runs, data-selection 1 run ==")
+    name = "winnow run dsir_select (inline)"
+    res = compare([Variant(name, [ctx.winnow, "run", str(recipe), "--fresh", "--no-progress"],
+                           setup=lambda: shutil.rmtree(wout, ignore_errors=True))], mb, ctx.runs)
+    w = res[name]
+    shutil.rmtree(rout, ignore_errors=True)
+    m = measure([python, str(script), str(rout), str(num), str(seed), str(target), *map(str, raw)])
+    r = Result("data-selection (num_proc=1)", mb, [m], f"{python} {script}")
+    print(f"  run 1/1 {r.name:<34} cpu {m.cpu:7.2f} s  wall {m.wall:7.2f} s  rss {m.maxrss_kb / 1024:7.1f} MB")
+    print_table("Benchmark F (dsir): medians; CPU = user+sys", [w, r], baseline=r)
+    ours = [json.loads(l)["id"] for p in sorted(wout.glob("part-*.jsonl")) for l in open(p, encoding="utf-8") if l.strip()]
+    theirs = (rout / "ids.txt").read_text(encoding="utf-8").split()
+    same = ours == theirs
+    print(f"  selected: winnow {len(ours):,}, data-selection {len(theirs):,}: {'identical, in order' if same else 'DIFFERENT'}")
+    print(f"  MB per CPU-second: winnow {mb / w.cpu:.2f}, data-selection {mb / r.cpu:.2f}; "
+          f"data-selection CPU / winnow CPU = {r.cpu / w.cpu:.1f}")
+    t = Target("dsir end to end: data-selection CPU / winnow CPU", r.cpu / w.cpu, 30.0, higher_is_better=True)
+    ctx.targets.append(t)
+    print(f"  {t}")
+    shutil.rmtree(wout, ignore_errors=True)
+    shutil.rmtree(rout, ignore_errors=True)
+    if not same:
+        raise RuntimeError("dsir: winnow and data-selection selected different documents")
+    return [w, r]
+
+
 # name -> (function, one-line description).
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "foundation": (bench_foundation, "winnow cat vs zstd -dc | zstd -3 (read, validate, recompress)"),
@@ -1264,6 +1336,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "quality": (bench_quality, "FineWeb's Gopher/C4/FineWeb filter chain: winnow vs datatrove (documents/s)"),
     "minhash": (bench_minhash, "MinHash near-duplicate removal at defaults: winnow vs datatrove (CPU, RSS)"),
     "minhash-memory": (bench_minhash_memory, "winnow minhash_dedup on 1,000,000 short documents (peak RSS, time)"),
+    "dsir": (bench_dsir, "DSIR end to end (fit, weights, Gumbel selection): winnow vs data-selection 1.0.3 (CPU)"),
     "fasttext": (bench_fasttext, "fastText training and predict-prob: winnow vs the C++ fastText CLI (CPU, same files)"),
 }
 

@@ -9,9 +9,12 @@ import WinnowCore
 /// `min_example_length` words are never selected. The output keeps input order.
 ///
 /// Passes (docs/architecture.md, "Phases"):
-/// 1. documents: raw n-gram counts per task;
+/// 1. documents: raw n-gram counts per task, and each document's features (its length and
+///    sparse bucket counts, varint-coded: `DSIRFeatureFile`), so that no text is featurized
+///    twice;
 /// 2. middle ×1: the fit (raw counts summed, targets counted once);
-/// 3. documents: each document's length and log weight(s), in order;
+/// 3. middle, one task per input task: each document's length and log weight(s), in order,
+///    from its features;
 /// 4. middle ×1: the selection — the exact global top-k of the (perturbed) weights, found by
 ///    passes over the weight files that narrow a threshold 16 bits at a time (memory is a
 ///    histogram, not the corpus); ties at the threshold go to the earlier document;
@@ -157,19 +160,50 @@ public final class DSIRSelect: GlobalStage, DocumentStage {
 
   // MARK: Phases
 
-  public var passes: [PhasePass] { [.documents, .middle(.fixed(1)), .documents, .middle(.fixed(1)), .documents] }
+  public var passes: [PhasePass] { [.documents, .middle(.fixed(1)), .middle(.perInputTask), .middle(.fixed(1)), .documents] }
 
   public func observer(_ phase: PhaseTask) throws(WinnowError) -> PhaseDocumentStage {
     try phase.prepareDirectory()
-    switch phase.pass {
-    case 0: return DSIRCountStage(self, phase: phase)
-    default: return DSIRWeightStage(self, phase: phase, logDiff: try loadFit(phase).logDiff)
-    }
+    return DSIRCountStage(self, phase: phase)
   }
 
   public func runMiddle(_ phase: PhaseTask) throws(WinnowError) -> RunStats {
     try phase.prepareDirectory()
-    return phase.pass == 1 ? try fit(phase) : try select(phase)
+    switch phase.pass {
+    case 1: return try fit(phase)
+    case 2: return try weigh(phase)
+    default: return try select(phase)
+    }
+  }
+
+  /// Pass 3: one input task's documents' lengths and log weights, from their features.
+  func weigh(_ phase: PhaseTask) throws(WinnowError) -> RunStats {
+    let logDiff = try loadFit(phase).logDiff
+    let source = PhaseTask.name(pass: 0, task: phase.task)
+    let files = try phase.files(ofPass: 0, prefix: source + "-", suffix: "", containing: DSIRFeatureFile.marker)
+    guard !files.isEmpty else {
+      throw .io("dsir_select: no features file of \(source) in \(phase.directory(0)); run the same command again")
+    }
+    var records: [DSIRValue] = []
+    var weights = [Double](repeating: 0, count: logDiff.count)
+    for f in files {
+      try DSIRFeatureFile.forEachDocument(f, buckets: buckets) { (length, features) throws(WinnowError) in
+        // Σ_j c_j·log_diff_j, summed in bucket order as the reference's dot product is.
+        for r in logDiff.indices {
+          var sum = 0.0
+          logDiff[r].withUnsafeBufferPointer { row in
+            for (b, c) in features { sum += Double(c) * row[b] }
+          }
+          weights[r] = sum
+        }
+        records.append(DSIRValue(UInt64(length)))
+        for w in weights { records.append(DSIRValue(w.bitPattern)) }
+      }
+    }
+    try phase.write(&records, name: "\(phase.name)-doc.weights", sort: false)
+    var stats = RunStats()
+    stats.inputFiles = files.map(\.path)
+    return stats
   }
 
   public func applyStage(_ phase: PhaseTask) throws(WinnowError) -> DocumentStage {
@@ -422,59 +456,196 @@ struct DSIRValue: RunRecord {
   static func < (a: DSIRValue, b: DSIRValue) -> Bool { a.value < b.value }
 }
 
-/// Pass 1: the raw corpus's n-gram counts of one task.
+/// Pass 1: the raw corpus's n-gram counts of one task, and each document's features.
 final class DSIRCountStage: PhaseDocumentStage {
   let owner: DSIRSelect
   let phase: PhaseTask
   var featurizer: HashedNGramFeaturizer
   var counts: [UInt64]
+  var perDocument: [UInt32]
+  var touched: [Int] = []
+  /// One bit per bucket, to list a document's buckets in order.
+  var bits: [UInt64]
+  var features: DSIRFeatureFile.Writer
 
   init(_ owner: DSIRSelect, phase: PhaseTask) {
     self.owner = owner
     self.phase = phase
-    featurizer = HashedNGramFeaturizer(ngrams: owner.ngrams, buckets: owner.buckets)
+    featurizer = FeaturizerPool.take(ngrams: owner.ngrams, buckets: owner.buckets)
     counts = [UInt64](repeating: 0, count: owner.buckets)
+    perDocument = [UInt32](repeating: 0, count: owner.buckets)
+    bits = [UInt64](repeating: 0, count: (owner.buckets + 63) / 64)
+    features = DSIRFeatureFile.Writer(phase: phase)
   }
 
-  func process(_ doc: Document) -> Verdict {
-    featurizer.count(doc.text, into: &counts)
+  func process(_ doc: Document) throws(WinnowError) -> Verdict {
+    // Locals in the loop: a class's properties would be checked for exclusive access at
+    // every feature.
+    var touched = self.touched
+    self.touched = []
+    touched.removeAll(keepingCapacity: true)
+    var total = 0
+    var bits = self.bits
+    self.bits = []
+    counts.withUnsafeMutableBufferPointer { c in
+      perDocument.withUnsafeMutableBufferPointer { d in
+        featurizer.features(doc.text) { b in
+          if d[b] == 0 { touched.append(b) }
+          d[b] &+= 1
+          c[b] &+= 1
+          total += 1
+        }
+      }
+    }
+    // Bucket order: a sort of the touched buckets when they are few, else a bitmap of them
+    // read in order.
+    if touched.count < 32 {
+      touched.sort()
+    } else {
+      bits.withUnsafeMutableBufferPointer { w in
+        for b in touched { w[b >> 6] |= 1 << UInt64(b & 63) }
+        touched.removeAll(keepingCapacity: true)
+        for i in w.indices where w[i] != 0 {
+          var word = w[i]
+          while word != 0 {
+            touched.append(i << 6 | word.trailingZeroBitCount)
+            word &= word &- 1
+          }
+          w[i] = 0
+        }
+      }
+    }
+    let n = owner.ngrams
+    try features.add(length: (total + n * (n - 1) / 2) / n, touched: touched, counts: perDocument)
+    perDocument.withUnsafeMutableBufferPointer { d in
+      for b in touched { d[b] = 0 }
+    }
+    self.touched = touched
+    self.bits = bits
     return .keep
   }
 
   func finish() throws(WinnowError) {
+    FeaturizerPool.give(&featurizer)
+    try features.finish()
     var records = counts.map(DSIRValue.init)
     try phase.write(&records, name: "\(phase.name)-raw.counts", sort: false)
   }
 }
 
-/// Pass 3: each document's length (in words, as the reference derives it from its feature
-/// count) and log importance weight per target distribution, in document order.
-final class DSIRWeightStage: PhaseDocumentStage {
-  let owner: DSIRSelect
-  let phase: PhaseTask
-  let logDiff: [[Double]]
-  var featurizer: HashedNGramFeaturizer
-  var perDocument: [Int]
-  var touched: [Int] = []
-  var records: [DSIRValue] = []
+/// Each document's features between the counting and the weighting passes: its length (in
+/// words) and its distinct buckets with their counts, ascending, as LEB128 varints — the
+/// length, the number of buckets, then (bucket − previous bucket, count) pairs (the first
+/// bucket as bucket + 1). The bytes are packed into 8-byte run records (so the run file's
+/// checksum guards them) in chunk files of at most about 32 MB, each starting with its
+/// document and byte counts: a task's memory stays bounded however large its input.
+enum DSIRFeatureFile {
+  /// What every features file's name contains.
+  static let marker = "-doc.features."
+  static let chunkBytes = 32 << 20
 
-  init(_ owner: DSIRSelect, phase: PhaseTask, logDiff: [[Double]]) {
-    self.owner = owner
-    self.phase = phase
-    self.logDiff = logDiff
-    featurizer = HashedNGramFeaturizer(ngrams: owner.ngrams, buckets: owner.buckets)
-    perDocument = [Int](repeating: 0, count: owner.buckets)
+  struct Writer {
+    let phase: PhaseTask
+    var bytes: [UInt8] = []
+    var documents = 0
+    var chunk = 0
+
+    init(phase: PhaseTask) { self.phase = phase }
+
+    mutating func varint(_ v: UInt64) {
+      var v = v
+      while v >= 0x80 {
+        bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+        v >>= 7
+      }
+      bytes.append(UInt8(v))
+    }
+
+    mutating func add(length: Int, touched: [Int], counts: [UInt32]) throws(WinnowError) {
+      varint(UInt64(length))
+      varint(UInt64(touched.count))
+      var previous = -1
+      for b in touched {
+        varint(UInt64(b - previous))
+        varint(UInt64(counts[b]))
+        previous = b
+      }
+      documents += 1
+      if bytes.count >= DSIRFeatureFile.chunkBytes { try flush() }
+    }
+
+    mutating func flush() throws(WinnowError) {
+      var records = [DSIRValue(UInt64(documents)), DSIRValue(UInt64(bytes.count))]
+      records.reserveCapacity(2 + (bytes.count + 7) / 8)
+      var k = 0
+      while k < bytes.count {
+        var word: UInt64 = 0
+        for j in 0..<min(8, bytes.count - k) { word |= UInt64(bytes[k + j]) << UInt64(8 * j) }
+        records.append(DSIRValue(word))
+        k += 8
+      }
+      try phase.write(&records, name: "\(phase.name)\(DSIRFeatureFile.marker)\(pad(chunk, 5))", sort: false)
+      chunk += 1
+      bytes.removeAll(keepingCapacity: true)
+      documents = 0
+    }
+
+    /// Writes the last chunk (a task with no documents writes an empty one).
+    mutating func finish() throws(WinnowError) {
+      if documents > 0 || chunk == 0 { try flush() }
+    }
   }
 
-  func process(_ doc: Document) -> Verdict {
-    let (length, weights) = DSIRWeigher.weigh(doc.text, featurizer: &featurizer, logDiff: logDiff, counts: &perDocument, touched: &touched)
-    records.append(DSIRValue(UInt64(length)))
-    for w in weights { records.append(DSIRValue(w.bitPattern)) }
-    return .keep
-  }
-
-  func finish() throws(WinnowError) {
-    try phase.write(&records, name: "\(phase.name)-doc.weights", sort: false)
+  /// Calls `body` with every document's length and (bucket, count) features of a recorded
+  /// features file, in order. Every size is checked: a damaged file is an error naming it.
+  static func forEachDocument(
+    _ file: WrittenFile, buckets: Int, _ body: (Int, [(Int, UInt32)]) throws(WinnowError) -> Void
+  ) throws(WinnowError) {
+    let words = try SortedRunFile.readAll(file, as: DSIRValue.self)
+    func bad(_ why: String) -> WinnowError { .io("\(file.path): \(why); run with --fresh") }
+    guard words.count >= 2 else { throw bad("no header") }
+    let documents = words[0].value
+    let byteCount = words[1].value
+    let payload = UInt64(words.count - 2) * 8
+    guard byteCount <= payload, byteCount + 8 > payload else { throw bad("\(byteCount) bytes in \(words.count - 2) words") }
+    let n = Int(byteCount)
+    var at = 0
+    func byte(_ k: Int) -> UInt8 { UInt8(truncatingIfNeeded: words[2 + k / 8].value >> UInt64(8 * (k % 8))) }
+    func varint() throws(WinnowError) -> UInt64 {
+      var v: UInt64 = 0
+      var shift: UInt64 = 0
+      while true {
+        guard at < n else { throw bad("ends inside a number") }
+        let b = byte(at)
+        at += 1
+        guard shift < 63 || (shift == 63 && b <= 1) else { throw bad("a number too large") }
+        v |= UInt64(b & 0x7F) << shift
+        if b & 0x80 == 0 { return v }
+        shift += 7
+      }
+    }
+    var features: [(Int, UInt32)] = []
+    var seen: UInt64 = 0
+    while at < n {
+      let length = try varint()
+      let count = try varint()
+      guard length <= UInt64(Int.max), count <= UInt64(buckets) else { throw bad("a document with \(count) buckets of \(buckets)") }
+      features.removeAll(keepingCapacity: true)
+      var bucket = -1
+      for _ in 0..<Int(count) {
+        let delta = try varint()
+        let c = try varint()
+        // Ascending buckets: every step at least one, none past the last bucket.
+        guard delta >= 1, delta <= UInt64(buckets - 1 - bucket), c >= 1, c <= UInt64(UInt32.max) else {
+          throw bad("a bucket or a count out of range")
+        }
+        bucket += Int(delta)
+        features.append((bucket, UInt32(c)))
+      }
+      try body(Int(length), features)
+      seen += 1
+    }
+    guard seen == documents else { throw bad("\(seen) documents, not \(documents)") }
   }
 }
 
@@ -513,7 +684,14 @@ public struct DSIRWeigher {
         total += 1
       }
     }
-    touched.sort()
+    // Bucket order, as the reference's dot product sums: a sort of the touched buckets when
+    // they are few, else a scan of the counts (cheaper than sorting most of them).
+    if touched.count * 16 < counts.count {
+      touched.sort()
+    } else {
+      touched.removeAll(keepingCapacity: true)
+      for (b, c) in counts.enumerated() where c != 0 { touched.append(b) }
+    }
     var weights = [Double](repeating: 0, count: logDiff.count)
     for (r, row) in logDiff.enumerated() {
       var s = 0.0

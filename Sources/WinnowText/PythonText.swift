@@ -174,6 +174,22 @@ public struct PythonText: Sendable {
     }
   }
 
+  /// The lower-case mapping of `v` when it is one scalar, nil when it is several (then see
+  /// `lowerMapping(_:)`); for any scalar but U+03A3 (capital sigma, whose mapping depends on
+  /// its neighbours: use `lower(_:into:)`).
+  @inline(__always)
+  public mutating func lower(scalar v: UInt32) -> UInt32? {
+    if v < 0x80 { return v &- 0x41 < 26 ? v | 0x20 : v }
+    let m = block(v).lower[Int(v & 0xFF)]
+    return m == Self.multiScalar ? nil : m
+  }
+
+  /// The whole lower-case mapping of `v` (any scalar but U+03A3).
+  public mutating func lowerMapping(_ v: UInt32) -> [UInt32] {
+    if let one = lower(scalar: v) { return [one] }
+    return multi[v]!
+  }
+
   /// Unicode's Final_Sigma context, as CPython tests it: a cased letter before (skipping
   /// case-ignorable ones) and none after.
   private mutating func finalSigma(_ text: [UInt32], _ i: Int) -> Bool {

@@ -230,4 +230,48 @@ import WinnowTestSupport
       #expect { _ = try DSIRFit.load(p) } throws: { "\($0)".contains(p) }
     }
   }
+
+  /// The features between passes 1 and 3: written and read back; damaged content (with a
+  /// valid checksum) is an error naming the file, never a wrong weight.
+  @Test func featureFilesRoundTripAndRefuseDamage() throws {
+    let dir = try TempDir()
+    let phase = PhaseTask(pass: 0, task: 0, tasksPerPass: [1, 1], root: dir.path + "/phase", manifest: [:])
+    try phase.prepareDirectory()
+    var writer = DSIRFeatureFile.Writer(phase: phase)
+    var counts = [UInt32](repeating: 0, count: 300)
+    counts[0] = 1
+    counts[7] = 200
+    counts[299] = 3
+    try writer.add(length: 5, touched: [0, 7, 299], counts: counts)
+    try writer.add(length: 0, touched: [], counts: counts)
+    try writer.add(length: 1 << 40, touched: [299], counts: counts)
+    try writer.finish()
+    let files = phase.written.files
+    #expect(files.count == 1)
+    var seen: [(Int, [Int], [UInt32])] = []
+    try DSIRFeatureFile.forEachDocument(files[0], buckets: 300) { (length, f) in seen.append((length, f.map(\.0), f.map(\.1))) }
+    #expect(seen.map(\.0) == [5, 0, 1 << 40])
+    #expect(seen.map(\.1) == [[0, 7, 299], [], [299]])
+    #expect(seen.map(\.2) == [[1, 200, 3], [], [3]])
+    // Fewer buckets than the file names: out of range.
+    #expect { try DSIRFeatureFile.forEachDocument(files[0], buckets: 200) { _, _ in } } throws: { "\($0)".contains(files[0].path) }
+    // Hand-made files with valid checksums and bad contents.
+    func file(_ words: [UInt64]) throws -> WrittenFile {
+      var records = words.map(DSIRValue.init)
+      return try SortedRunFile.write(&records, to: dir.path + "/bad-\(words.count)-\(words.first ?? 0)", sort: false)
+    }
+    let bad: [[UInt64]] = [
+      [],  // no header
+      [1, 100, 0],  // more bytes than words
+      [2, 2, 0x0000_0000_0000_0005],  // one document (length 5, 0 buckets) where two are announced
+      [1, 3, 0x0000_0000_0000_0105],  // ends inside a number (1 bucket announced, no pair)
+      [1, 5, 0x0000_0001_0101_0005 | 0xFF << 32],  // a bucket step past the last bucket
+      [1, 8, 0xFFFF_FFFF_FFFF_FFFF],  // a number longer than 64 bits
+      [1, 4, 0x0000_0000_0001_0101],  // a zero step: buckets not ascending… (count 1, step 1, count 0)
+    ]
+    for words in bad {
+      let f = try file(words)
+      #expect { try DSIRFeatureFile.forEachDocument(f, buckets: 300) { _, _ in } } throws: { "\($0)".contains(f.path) }
+    }
+  }
 }

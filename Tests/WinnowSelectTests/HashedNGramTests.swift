@@ -98,4 +98,72 @@ import WinnowCore
     }
     #expect(Array(a.prefix(g.tokenCount)) == uncached)
   }
+
+  static let mixedTexts: [[UInt8]] = {
+    var texts = [
+      "Plain ASCII text, with punctuation... and numbers 3.14 (x_y)!", "Größe ÜBUNG straße — “quoted” ½ x²",
+      "İSTANBUL Ⱥ ȾEST ǅungla ﬁne", "東京 データ、選択。emoji 🎉🎉 ok", "e\u{301}te\u{0308} ﬀ Ω K Å", "ΟΔΟΣ ΟΔΟΣ. σίσυφος ΣΑΣ",
+      "tab\tsep\u{1F}unit\u{1C}x\u{85}y\u{2028}z\u{A0}w", "",
+    ].map { Array($0.utf8) }
+    texts.append([0x61, 0xFF, 0x62, 0xE2, 0x82, 0x20, 0xC3, 0x28, 0xF0, 0x9F, 0x8E, 0x20, 0xED, 0xA0, 0x80, 0x7A])
+    var x: UInt64 = 7
+    for _ in 0..<40 {
+      var t: [UInt8] = []
+      for _ in 0..<200 {
+        x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        let pick = Int(x >> 59)
+        let pieces = ["a", "Z", " ", ".", "é", "σ", "İ", "日", "\t", "_", "9", "—", "🎉", "ǅ", "ß", "Ⱥ"]
+        t += Array(pieces[pick % pieces.count].utf8)
+        if pick == 31 { t.append(0xFF) }
+      }
+      texts.append(t)
+    }
+    return texts
+  }()
+
+  /// The one-pass scalar tokenizer (texts without a capital sigma) gives the general path's tokens.
+  @Test func scalarPathEqualsGeneralPath() {
+    var f = HashedNGramFeaturizer()
+    var g = HashedNGramFeaturizer()
+    var checked = 0
+    for var text in Self.mixedTexts {
+      let shown = String(decoding: text, as: UTF8.self)
+      text.withUnsafeMutableBufferPointer { p in
+        let t = UnsafeBufferPointer(p)
+        f.tokenBytes.removeAll()
+        f.tokenStart.removeAll()
+        guard f.tokenizeScalars(t) else { return }
+        g.tokenBytes.removeAll()
+        g.tokenStart.removeAll()
+        g.tokenizeGeneral(t)
+        #expect(f.tokenBytes == g.tokenBytes && f.tokenStart == g.tokenStart, "\(shown)")
+        checked += 1
+      }
+    }
+    #expect(checked > 20)
+  }
+
+  /// Features through interned tokens and cached pairs equal the n-grams' buckets hashed from
+  /// their bytes, also when the tables fill and are cleared between texts and within one.
+  @Test(arguments: [2, 3, 20])
+  func internedFeaturesEqualHashedBytes(tableBits: Int) {
+    var f = HashedNGramFeaturizer(ngrams: 3, buckets: 977, tableBits: tableBits)
+    var texts = Self.mixedTexts
+    texts.append(Array((0..<400).map { "t\($0)" }.joined(separator: " ").utf8))  // more distinct tokens than a small table
+    for var text in texts + texts {
+      let shown = String(decoding: text.prefix(60), as: UTF8.self)
+      var got: [Int] = []
+      text.withUnsafeMutableBufferPointer { p in f.features(UnsafeBufferPointer(p)) { got.append($0) } }
+      let words = f.words
+      var want: [Int] = []
+      for n in 1...3 where n <= words.count {
+        for k in 0...(words.count - n) {
+          var gram = words[k]
+          for j in 1..<n { gram += [0x20] + words[k + j] }
+          want.append(gram.withUnsafeBufferPointer { HashedNGramFeaturizer.bucket(of: $0, buckets: 977) })
+        }
+      }
+      #expect(got == want, "\(shown)")
+    }
+  }
 }

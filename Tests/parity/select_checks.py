@@ -2,12 +2,18 @@
 """Recipes/select-dsir.yaml end to end: the same bytes through every executor and after a
 kill -9 of the coordinator at every pass.
 
-    python3 Tests/parity/select_checks.py --winnow .build/debug/winnow [--slurm]
+    python3 Tests/parity/select_checks.py --winnow .build/debug/winnow [--slurm] [--quick]
 
 1. inline, local ×1 and local ×3 write byte-identical output (and --slurm: the Slurm executor,
    run through scripts/slurm/with-local-slurm.sh);
 2. the coordinator killed (-9) when a task of each pass starts resumes to the same bytes, with
    balanced counts and no temporary files left.
+
+--quick (make test): the recipe on two of the five Samples/web shards, selecting 40 documents,
+with a `balance` stage after dsir_select (entries: common words of man pages in several
+languages, t = 8); inline and local ×3 only, and kills at the passes of dsir_select and
+balance only (the seven last passes: the first of each global stage runs in the task of the
+stage before it).
 
 Prints PASS/FAIL per check and ends with "N passed, M failed".
 """
@@ -49,6 +55,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--winnow", required=True)
     ap.add_argument("--slurm", action="store_true", help="also the Slurm executor (needs a running cluster)")
+    ap.add_argument("--quick", action="store_true", help="smaller input, balance added, kills at the selection passes only")
     args = ap.parse_args()
     winnow = str(Path(args.winnow).resolve())
     work = Path(tempfile.mkdtemp(prefix="winnow-select-"))
@@ -57,6 +64,14 @@ def main():
         text = (ROOT / "Recipes/select-dsir.yaml").read_text()
         text = text.replace("out/select-dsir-fit.json", str(work / "fit.json")).replace("out/select-dsir", str(out))
         text = text.replace("Samples/", str(ROOT / "Samples") + "/")
+        if args.quick:
+            entries = work / "entries.txt"
+            entries.write_text("\n".join(["the", "file", "de", "la", "und", "die", "NAME", "SYNOPSIS", "DESCRIPTION",
+                                          "OPTIONS", "Debian", "GNU", "command", "system", "-h", "--help", "le", "и"]) + "\n")
+            shards = str(ROOT / "Samples/web") + "/part-0000[01].jsonl.zst"
+            text = text.replace(str(ROOT / "Samples/web/*.jsonl.zst"), shards).replace("num_to_sample: 120", "num_to_sample: 40")
+            text += f"  - balance:\n      entries: {json.dumps(str(entries))}\n      t: 8\n      seed: 3\n"
+            assert shards in text and "num_to_sample: 40" in text
         recipe = work / "select-dsir.yaml"
         recipe.write_text(text)
 
@@ -70,7 +85,7 @@ def main():
         stats = json.loads((out / "stats.json").read_text())
         kept = stats["documents_written"]
         digests = {"inline": reference}
-        runs = [("local", "1"), ("local", "3")] + ([("slurm", "1")] if args.slurm else [])
+        runs = ([] if args.quick else [("local", "1")]) + [("local", "3")] + ([("slurm", "1")] if args.slurm else [])
         for ex, workers in runs:
             p = run("--fresh", "--executor", ex, "--workers", workers)
             digests[f"{ex}×{workers}"] = digest(out) if p.returncode == 0 else "error: " + p.stderr[-300:]
@@ -85,7 +100,12 @@ def main():
             'if [ "$4" = "$KILL_PASS" ] && [ "$6" = "$KILL_TASK" ]; then kill -9 $PPID; sleep 2; exit 1; fi\n'
             f'exec {winnow} "$@"\n')
         wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-        for pass_ in range(len(tasks)):
+        first_kill = 0
+        if args.quick:
+            # exact_dedup 3 + minhash_dedup 4 + dsir_select 5 + balance 3 passes, three shared.
+            check("select-dsir (quick): the plan has 12 passes", len(tasks) == 12, f"{len(tasks)}")
+            first_kill = len(tasks) - 7
+        for pass_ in range(first_kill, len(tasks)):
             task = min(1, tasks[pass_] - 1)
             env = dict(os.environ, WINNOW_BIN=str(wrapper), KILL_PASS=str(pass_), KILL_TASK=str(task))
             p = run("--fresh", "--executor", "local", "--workers", "1", env=env)
