@@ -25,7 +25,8 @@ run: build
 # json; data safety (overlapping paths, lost and stale files, resume, signals, hostile files); recipes
 # with several global stages (== the chain of one-global recipes; every executor; kill -9 at every pass); parity with datatrove (quality filters, PII formatter, MinHash signatures, and near-
 # duplicate removal scored against ground truth beside datatrove and datasketch; DSIR against data-selection;
-# MetaCLIP balancing against a port of its balancing.py with the same draws; fastText
+# MetaCLIP balancing against a port of its balancing.py with the same draws; the selection recipe through
+# every executor and kill -9 at each selection pass (select_checks.py --quick); fastText
 # predictions, training and quantization against the C++ fastText CLI (Debian package); peers pinned in a throw-away venv,
 # Tests/parity/peers.py); then the Slurm executor on a throw-away single-node cluster (started and always stopped;
 # MaxArraySize 4 so that arrays of 5 and more tasks are split); last, a package that depends on
@@ -44,6 +45,7 @@ test: deps
 	python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)
 	python3 Tests/parity/dsir_parity.py --winnow $(DEBUG_BIN)
 	python3 Tests/parity/balance_parity.py --winnow $(DEBUG_BIN)
+	python3 Tests/parity/select_checks.py --winnow $(DEBUG_BIN) --quick
 	SLURM_LOCAL_MAX_ARRAY_SIZE=4 scripts/slurm/with-local-slurm.sh python3 Tests/parity/slurm_checks.py --winnow $(DEBUG_BIN)
 	scripts/check-versioned-dependency.sh
 	scripts/api-docs.sh
