@@ -338,36 +338,7 @@ public struct HashedNGramFeaturizer: Sendable {
               i += 1
               continue
             }
-            // One scalar, decoded as PythonText.decode does.
-            var need = 0
-            var v: UInt32 = 0
-            var minimum: UInt32 = 0
-            if b0 & 0xE0 == 0xC0 {
-              need = 1; v = UInt32(b0 & 0x1F); minimum = 0x80
-            } else if b0 & 0xF0 == 0xE0 {
-              need = 2; v = UInt32(b0 & 0x0F); minimum = 0x800
-            } else if b0 & 0xF8 == 0xF0 {
-              need = 3; v = UInt32(b0 & 0x07); minimum = 0x10000
-            }
-            var advance = 1
-            if need == 0 || i + need >= n {
-              v = 0xFFFD
-            } else {
-              var valid = true
-              for k in 1...need {
-                let c = text[i + k]
-                if c & 0xC0 != 0x80 {
-                  valid = false
-                  break
-                }
-                v = v << 6 | UInt32(c & 0x3F)
-              }
-              if !valid || v < minimum || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) {
-                v = 0xFFFD
-              } else {
-                advance = need + 1
-              }
-            }
+            let (v, advance) = PythonText.decodeScalar(text, at: i)
             i += advance
             if v == 0x3A3 {
               ok = false

@@ -103,51 +103,41 @@ public struct PythonText: Sendable {
   /// Decodes UTF-8 `bytes` into scalar values (U+FFFD for each byte of an invalid sequence).
   public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
     out.removeAll(keepingCapacity: true)
-    let n = bytes.count
     var i = 0
-    while i < n {
-      let b0 = bytes[i]
-      if b0 < 0x80 {
-        out.append(UInt32(b0))
-        i += 1
-        continue
-      }
-      var need = 0
-      var v: UInt32 = 0
-      var minimum: UInt32 = 0
-      if b0 & 0xE0 == 0xC0 {
-        need = 1; v = UInt32(b0 & 0x1F); minimum = 0x80
-      } else if b0 & 0xF0 == 0xE0 {
-        need = 2; v = UInt32(b0 & 0x0F); minimum = 0x800
-      } else if b0 & 0xF8 == 0xF0 {
-        need = 3; v = UInt32(b0 & 0x07); minimum = 0x10000
-      } else {
-        out.append(0xFFFD)
-        i += 1
-        continue
-      }
-      guard i + need < n else {
-        out.append(0xFFFD)
-        i += 1
-        continue
-      }
-      var ok = true
-      for k in 1...need {
-        let c = bytes[i + k]
-        if c & 0xC0 != 0x80 {
-          ok = false
-          break
-        }
-        v = v << 6 | UInt32(c & 0x3F)
-      }
-      if !ok || v < minimum || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) {
-        out.append(0xFFFD)
-        i += 1
-        continue
-      }
+    while i < bytes.count {
+      let (v, length) = decodeScalar(bytes, at: i)
       out.append(v)
-      i += need + 1
+      i += length
     }
+  }
+
+  /// The scalar starting at byte `i` of `bytes` (`i` in range) and its length in bytes: U+FFFD
+  /// and 1 for a byte that does not start a valid sequence (a stray continuation byte, a
+  /// truncated, overlong or surrogate sequence, or one past U+10FFFF).
+  @inlinable
+  public static func decodeScalar(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> (UInt32, Int) {
+    let b0 = bytes[i]
+    if b0 < 0x80 { return (UInt32(b0), 1) }
+    var need = 0
+    var v: UInt32 = 0
+    var minimum: UInt32 = 0
+    if b0 & 0xE0 == 0xC0 {
+      need = 1; v = UInt32(b0 & 0x1F); minimum = 0x80
+    } else if b0 & 0xF0 == 0xE0 {
+      need = 2; v = UInt32(b0 & 0x0F); minimum = 0x800
+    } else if b0 & 0xF8 == 0xF0 {
+      need = 3; v = UInt32(b0 & 0x07); minimum = 0x10000
+    } else {
+      return (0xFFFD, 1)
+    }
+    guard i + need < bytes.count else { return (0xFFFD, 1) }
+    for k in 1...need {
+      let c = bytes[i + k]
+      guard c & 0xC0 == 0x80 else { return (0xFFFD, 1) }
+      v = v << 6 | UInt32(c & 0x3F)
+    }
+    if v < minimum || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) { return (0xFFFD, 1) }
+    return (v, need + 1)
   }
 
   /// `s.lower()` of the scalars `text`, as Python computes it, appended to `out`.
