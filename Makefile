@@ -31,21 +31,24 @@ run: build
 # Tests/parity/peers.py); then the Slurm executor on a throw-away single-node cluster (started and always stopped;
 # MaxArraySize 4 so that arrays of 5 and more tasks are split); last, a package that depends on
 # this commit by version (tagged 0.1.0 in a bare clone) builds and runs a stage of its own; and the
-# public API's doc comments (scripts/check-api-docs.py).
+# public API's doc comments (scripts/check-api-docs.py). The parity checks run in two lanes side by
+# side (Tests/parity/run_lanes.py; the scripts that share the peers' venv in one lane), each
+# script's output printed whole when it ends.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	python3 Tests/parity/run_all.py --winnow $(DEBUG_BIN)
 	python3 Tests/parity/safety_checks.py --winnow $(DEBUG_BIN)
-	python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)
-	python3 Tests/parity/quality_parity.py --winnow $(DEBUG_BIN)
-	python3 Tests/parity/pii_parity.py --winnow $(DEBUG_BIN)
-	python3 Tests/parity/minhash_signatures.py --winnow $(DEBUG_BIN)
-	python3 Tests/parity/minhash_parity.py --winnow $(DEBUG_BIN)
-	python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)
-	python3 Tests/parity/dsir_parity.py --winnow $(DEBUG_BIN)
-	python3 Tests/parity/balance_parity.py --winnow $(DEBUG_BIN)
-	python3 Tests/parity/select_checks.py --winnow $(DEBUG_BIN) --quick
+	python3 Tests/parity/run_lanes.py \
+	  --lane "python3 Tests/parity/quality_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/pii_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/minhash_signatures.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/minhash_parity.py --winnow $(DEBUG_BIN)" \
+	  --lane "python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/dsir_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/balance_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/select_checks.py --winnow $(DEBUG_BIN) --quick"
 	SLURM_LOCAL_MAX_ARRAY_SIZE=4 scripts/slurm/with-local-slurm.sh python3 Tests/parity/slurm_checks.py --winnow $(DEBUG_BIN)
 	scripts/check-versioned-dependency.sh
 	scripts/api-docs.sh
