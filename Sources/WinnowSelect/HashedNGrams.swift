@@ -143,11 +143,11 @@ public struct HashedNGramFeaturizer: Sendable {
       out.withUnsafeMutableBufferPointer { out in
         pairs.keys.withUnsafeBufferPointer { keys in
           pairs.values.withUnsafeBufferPointer { values in
-            let shift = UInt64(64 - pairs.slotBits)
-            let mask = (1 << pairs.slotBits) - 1
+            let bits = pairs.slotBits
+            let mask = (1 << bits) - 1
             @inline(__always) func slot(_ k: Int) -> (UInt64, Int) {
               let key = (UInt64(ids[k]) << 32 | UInt64(ids[k + 1])) &+ 1
-              return (key, Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift))
+              return (key, PairBucketCache.slot(key, bits: bits))
             }
             let ahead = 8
             for k in 0..<min(ahead, pairCount) {
@@ -450,9 +450,6 @@ struct TokenTable {
 
   var isFull: Bool { bucket.count >= (1 << maxSlotBits) / 2 || arena.count > Self.arenaLimit }
 
-  @inline(__always)
-  func unigramBucket(_ id: UInt32) -> Int { Int(bucket[Int(id)]) }
-
   /// The table's storage by pointer, for lookups in a loop (no insertions meanwhile).
   struct Pointers {
     let slotHash: UnsafePointer<UInt64>
@@ -501,35 +498,9 @@ struct TokenTable {
     }
   }
 
-  /// Starts loading the slot of a token hashed `h`.
-  @inline(__always)
-  func prefetch(_ h: UInt64) {
-    let slot = Int(truncatingIfNeeded: h) & ((1 << slotBits) - 1)
-    slotID.withUnsafeBufferPointer { winnow_prefetch($0.baseAddress! + slot) }
-    slotHash.withUnsafeBufferPointer { winnow_prefetch($0.baseAddress! + slot) }
-  }
-
   /// The id of a token whose XXH3 is `h`, if it is in the table.
   func find(_ bytes: UnsafeBufferPointer<UInt8>, hash h: UInt64) -> UInt32? {
-    let mask = (1 << slotBits) - 1
-    var slot = Int(truncatingIfNeeded: h) & mask
-    return slotID.withUnsafeBufferPointer { ids in
-      slotHash.withUnsafeBufferPointer { hashes in
-        arena.withUnsafeBufferPointer { a in
-          while true {
-            let id = ids[slot]
-            if id == 0 { return nil }
-            if hashes[slot] == h {
-              let k = Int(id - 1)
-              if length[k] == bytes.count && memcmpEqual(a.baseAddress! + offset[k], bytes.baseAddress, bytes.count) {
-                return id - 1
-              }
-            }
-            slot = (slot + 1) & mask
-          }
-        }
-      }
-    }
+    withPointers { $0.find(bytes, hash: h) }
   }
 
   /// Adds a token known to be absent (the table must not be full); returns its id.
@@ -589,16 +560,12 @@ struct PairBucketCache {
   }
 
   @inline(__always)
-  func slot(_ key: UInt64) -> Int {
-    Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - slotBits))
-  }
+  func slot(_ key: UInt64) -> Int { Self.slot(key, bits: slotBits) }
 
-  /// Starts loading the slot of `pair`.
+  /// The home slot of a stored key (pair + 1) in a table of 2^`bits` slots.
   @inline(__always)
-  func prefetch(_ pair: UInt64) {
-    let slot = slot(pair &+ 1)
-    keys.withUnsafeBufferPointer { winnow_prefetch($0.baseAddress! + slot) }
-    values.withUnsafeBufferPointer { winnow_prefetch($0.baseAddress! + slot) }
+  static func slot(_ key: UInt64, bits: Int) -> Int {
+    Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - bits))
   }
 
   func lookup(_ pair: UInt64) -> Int? {
