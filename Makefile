@@ -44,10 +44,10 @@ test: deps
 	         "python3 Tests/parity/pii_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/minhash_signatures.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/minhash_parity.py --winnow $(DEBUG_BIN)" \
-	  --lane "python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)" \
-	         "python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/dsir_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/balance_parity.py --winnow $(DEBUG_BIN)" \
+	  --lane "python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/select_checks.py --winnow $(DEBUG_BIN) --quick"
 	SLURM_LOCAL_MAX_ARRAY_SIZE=4 scripts/slurm/with-local-slurm.sh python3 Tests/parity/slurm_checks.py --winnow $(DEBUG_BIN)
 	scripts/check-versioned-dependency.sh
