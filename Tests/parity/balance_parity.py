@@ -40,21 +40,12 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, summary  # noqa: E402
 from peers import peer_python  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BALANCE_PACKAGES = ["numpy==2.4.6", "xxhash==3.6.0", "pyahocorasick==2.1.0"]
 BALANCE_VENV = os.environ.get("WINNOW_BALANCE_VENV", str(ROOT / ".venv-balance"))
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print(("PASS " if ok else "FAIL ") + name + (f": {detail}" if detail else ""), flush=True)
 
 
 STRESS = [
@@ -235,8 +226,7 @@ def main():
                   ok_reasons, f"got {reasons}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(summary())
 
 
 if __name__ == "__main__":

@@ -33,19 +33,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, summary  # noqa: E402
 from peers import dsir_python  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print(("PASS " if ok else "FAIL ") + name + (f": {detail}" if detail else ""), flush=True)
 
 
 def worst_relative(a, b):
@@ -223,8 +214,7 @@ def main():
                       f"winnow {ours_kl} numpy {ref_kl} {kl.stderr[-200:]} {n.stderr[-300:]}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":
