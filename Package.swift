@@ -49,17 +49,22 @@ let package = Package(
     // fastText models: reading, prediction, training, and the fastText CLI's arguments and
     // output formats (self-contained: no other Winnow module; printf's %g from CNumberFormat, prefetch hints from CMemoryHints).
     .target(name: "WinnowFastText", dependencies: ["CNumberFormat", "CMemoryHints"]),
+    // Exact byte-pair tokenizers (Hugging Face tokenizer.json, tiktoken rank files) with the
+    // pre-tokenization patterns matched as Oniguruma and fancy-regex match them.
+    .target(name: "WinnowTokenizer", dependencies: ["WinnowText", "CXXHash"]),
+    // The training feed: the tokenize stage and token exports.
+    .target(name: "WinnowFeed", dependencies: ["WinnowCore", "WinnowTokenizer"]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
     // SHA-256, with the x86 SHA extensions chosen at run time (DSIR hashes every n-gram).
     .target(name: "CSHA256", path: "Sources/CSHA256"),
     // Selection toward a target (dsir_select) and balancing (balance).
     .target(name: "WinnowSelect", dependencies: ["WinnowCore", "WinnowText", "CSHA256", "CMemoryHints"]),
     .target(name: "WinnowRecipe",
-            dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "WinnowSelect", "CSQLite", "CProcessShim",
+            dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "WinnowSelect", "WinnowFeed", "CSQLite", "CProcessShim",
                            .product(name: "Yams", package: "Yams")]),
     // `winnow report`: a run directory as HTML; learns what stages are from their descriptors.
     .target(name: "WinnowReport", dependencies: ["WinnowCore", "WinnowRecipe"]),
-    .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowFilters", "WinnowDedup", "WinnowSelect", "WinnowRecipe", "WinnowReport"]),
+    .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowTokenizer", "WinnowFilters", "WinnowDedup", "WinnowSelect", "WinnowFeed", "WinnowRecipe", "WinnowReport"]),
     .executableTarget(name: "winnow",
                       dependencies: ["Winnow", "WinnowFastText", "CProcessShim",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -71,6 +76,8 @@ let package = Package(
     .testTarget(name: "WinnowFiltersTests", dependencies: ["WinnowFilters", "WinnowCore", "WinnowTestSupport"]),
     .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore", "WinnowTestSupport", "CMinHashKernel"]),
     .testTarget(name: "WinnowSelectTests", dependencies: ["WinnowSelect", "WinnowCore", "WinnowTestSupport", "CSHA256"]),
+    .testTarget(name: "WinnowTokenizerTests", dependencies: ["WinnowTokenizer"]),
+    .testTarget(name: "WinnowFeedTests", dependencies: ["WinnowFeed", "WinnowCore", "WinnowTestSupport"]),
     .testTarget(name: "WinnowRecipeTests", dependencies: ["WinnowRecipe", "WinnowTestSupport"]),
     .testTarget(name: "WinnowReportTests", dependencies: ["WinnowReport", "WinnowRecipe"]),
     .testTarget(name: "WinnowCLITests", dependencies: ["WinnowCore"]),

@@ -495,6 +495,13 @@ public final class Document {
     annotate(key, encoded: bytes)
   }
 
+  /// Adds `key` with a value given as already-encoded JSON bytes (an array of numbers, an
+  /// object), written as is: the caller vouches that they are one valid JSON value.
+  public func annotate(_ key: String, jsonBytes bytes: [UInt8]) {
+    precondition(key != fields.text, "the text field is rewritten with setText, not with JSON")
+    annotate(key, encoded: bytes)
+  }
+
   private func annotate(_ key: String, encoded bytes: [UInt8]) {
     editCount &+= 1
     if let k = memberIndex(Array(key.utf8)) {
