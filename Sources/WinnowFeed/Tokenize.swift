@@ -3,7 +3,7 @@ import WinnowCore
 import WinnowTokenizer
 
 /// The token ids of a document's text, shared by `tokenize` and the token exports.
-public let documentTokenIDs = DocumentCacheKey<[UInt32]>("token_ids")
+public let documentTokenIDs = DocumentCacheKey<TokenizedDocument>("token_ids")
 
 /// `tokenize`: a document's text as token ids, exactly as Hugging Face `tokenizers`
 /// (`tokenizer(text).input_ids`) or `tiktoken` (`encode_ordinary`) would give them. The ids
@@ -35,6 +35,7 @@ public final class TokenizeStage: DocumentStage {
   let addSpecialTokens: Bool
   let field: String?
   let countField: String?
+  let key: String
   private var session = TokenizerSession()
   private var ids: [UInt32] = []
   private var json: [UInt8] = []
@@ -45,6 +46,12 @@ public final class TokenizeStage: DocumentStage {
     let f = p.string("field") ?? "token_ids"
     field = f.isEmpty ? nil : f
     countField = p.string("count_field")
+    key = Self.tokenizerKey(p.string("tokenizer")!, p.string("pattern"), addSpecialTokens)
+  }
+
+  /// Names a tokenizer and its settings, so that an export reuses only ids made its own way.
+  static func tokenizerKey(_ path: String, _ pattern: String?, _ addSpecialTokens: Bool) -> String {
+    "\(path)\u{0}\(pattern ?? "")\u{0}\(addSpecialTokens)"
   }
 
   public func process(_ doc: Document) -> Verdict {
@@ -56,7 +63,7 @@ public final class TokenizeStage: DocumentStage {
       doc.annotate(field, jsonBytes: json)
     }
     if let countField { doc.annotate(countField, .int(ids.count)) }
-    doc.setCached(ids, for: documentTokenIDs)
+    doc.setCached(TokenizedDocument(ids: ids, tokenizerKey: key), for: documentTokenIDs)
     return .keep
   }
 }

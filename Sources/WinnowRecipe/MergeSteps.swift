@@ -1,5 +1,6 @@
 import Foundation
 import WinnowCore
+import WinnowFeed
 
 /// The steps that run once at the end of a run, after every pass: today the join of a side
 /// output given as a file (`output.rejects: rejects.jsonl.zst`) from the shards each task wrote.
@@ -22,6 +23,35 @@ package enum MergeSteps {
     package var key: String
     package var target: String
     package var parts: [WrittenFile]
+    /// What the parts are: nil for files that concatenate (rejects, quarantine), `megatron` or
+    /// `tokens` for a token export (the target is then the dataset's prefix).
+    package var kind: String?
+
+    package init(key: String, target: String, parts: [WrittenFile], kind: String? = nil) {
+      self.key = key
+      self.target = target
+      self.parts = parts
+      self.kind = kind
+    }
+
+    /// The files the step makes.
+    var targetFiles: [String] {
+      switch kind {
+      case "megatron": return [target + ".bin", target + ".idx"]
+      case "tokens": return [target + ".bin", target + ".json"]
+      default: return [target]
+      }
+    }
+
+    /// The step itself.
+    func merge() throws(WinnowError) {
+      switch kind {
+      case nil: try ConcatenateParts(into: target, partKind: key).merge(parts)
+      case "megatron": try MegatronMerge(into: target).merge(parts)
+      case "tokens": try FlatTokenMerge(into: target).merge(parts)
+      case let other?: throw .io("merge step \(key): unknown kind '\(other)'")
+      }
+    }
   }
 
   package static func directory(_ runDir: RunDirectory) -> String { runDir.stateDirectory + "/merge" }
@@ -31,7 +61,7 @@ package enum MergeSteps {
 
   /// Keys are names of side outputs: letters only, so a key is always a safe file name.
   static func checkKey(_ key: String) throws(WinnowError) {
-    guard !key.isEmpty, key.utf8.allSatisfy({ (0x61...0x7A).contains($0) || $0 == 0x5F }) else {
+    guard !key.isEmpty, key.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F }) else {
       throw .usage("worker: --merge needs a side output's name (rejects, quarantine), got '\(key)'")
     }
   }
@@ -59,7 +89,7 @@ package enum MergeSteps {
     let done = donePath(runDir, key: inputs.key)
     if let stamp = try? String(contentsOfFile: done, encoding: .utf8),
       stamp.trimmingCharacters(in: .whitespacesAndNewlines) == digest(bytes),
-      FileManager.default.fileExists(atPath: inputs.target)
+      inputs.targetFiles.allSatisfy({ FileManager.default.fileExists(atPath: $0) })
     {
       return true
     }
@@ -86,7 +116,7 @@ package enum MergeSteps {
       throw .io("\(path): the merge step's list of parts cannot be read (\(error.localizedDescription)); run the same command again to write it")
     }
     guard inputs.key == key else { throw .io("\(path): lists the parts of '\(inputs.key)', not of '\(key)'") }
-    try ConcatenateParts(into: inputs.target, partKind: key).merge(inputs.parts)
+    try inputs.merge()
     try writeTextFile(donePath(runDir, key: key), digest(bytes) + "\n")
   }
 
@@ -94,6 +124,6 @@ package enum MergeSteps {
   package static func isDone(_ inputs: Inputs, in runDir: RunDirectory) -> Bool {
     guard let stamp = try? String(contentsOfFile: donePath(runDir, key: inputs.key), encoding: .utf8) else { return false }
     return stamp.trimmingCharacters(in: .whitespacesAndNewlines) == digest(encode(inputs))
-      && FileManager.default.fileExists(atPath: inputs.target)
+      && inputs.targetFiles.allSatisfy({ FileManager.default.fileExists(atPath: $0) })
   }
 }

@@ -1,4 +1,5 @@
 import WinnowCore
+import WinnowFeed
 import Yams
 
 /// A parsed, validated recipe: where documents come from, which stages they go through,
@@ -23,13 +24,16 @@ public struct Recipe: Sendable {
     public var maxShardDocs: Int?
     public var rejects: String?
     public var quarantine: String?
-    /// The sink format of the output (`output.format`): `jsonl`, the one there is so far.
+    /// The sink format of the output (`output.format`): `jsonl` (the default), `megatron`
+    /// (Megatron-LM indexed datasets) or `tokens` (flat token files).
     public var format = "jsonl"
     /// Split the output by this field's value into `OUT/FIELD=VALUE/` (`output.route_by`).
     public var routeBy: String?
+    /// For the token formats: the tokenizer and how the datasets are written.
+    public var export: TokenExportOptions?
 
     /// The sink formats `output.format` may name.
-    public static let formats = ["jsonl"]
+    public static let formats = ["jsonl"] + TokenExportOptions.Format.allCases.map(\.rawValue)
 
     /// Where documents whose `field` routes to `route` go, under the output directory.
     public static func routeDirectory(field: String, route: String) -> String {
@@ -96,7 +100,10 @@ public enum RecipeParser {
   static let inputKeys = ["paths", "text_field", "id_field", "strict", "max_document_bytes"]
   static let outputKeys = [
     "path", "compression", "compression_level", "max_shard_bytes", "max_shard_docs", "rejects", "quarantine", "format", "route_by",
+    "tokenizer", "pattern", "add_special_tokens", "append_eod", "eod_id", "name", "merge",
   ]
+  /// The output keys only the token formats use.
+  static let exportKeys = ["tokenizer", "pattern", "add_special_tokens", "append_eod", "eod_id", "name", "merge"]
 
   /// Recipes are small; anything larger than this is not one (and reading `/dev/zero` must end).
   public static let maxRecipeBytes = 4_000_000
@@ -171,6 +178,10 @@ public enum RecipeParser {
       output.routeBy = f
     }
 
+    for key in exportKeys where outMap[key] != nil && TokenExportOptions.Format(rawValue: output.format) == nil {
+      throw p.error(outMap[key]!, "'output.\(key)' is for the token formats (output.format: megatron or tokens)")
+    }
+
     var recipe = Recipe(name: name, input: input, output: output, stages: [], source: source)
     if let n = top["seed"] { recipe.seed = UInt64(try p.int(n, key: "seed", range: 0...Int.max)) }
     if let n = top["executor"] {
@@ -227,7 +238,51 @@ public enum RecipeParser {
       }
       recipe.stages.append(Recipe.Step(stage: stage, parameters: params, location: p.location(k)))
     }
+    if let format = TokenExportOptions.Format(rawValue: recipe.output.format) {
+      recipe.output.export = try exportOptions(format, outMap, stages: recipe.stages, p: p, outputNode: outputNode)
+    }
     return recipe
+  }
+
+  /// The token export's settings: from `output`, with the tokenizer (and its pattern and
+  /// special-token setting) of the recipe's last `tokenize` stage where `output` names none.
+  static func exportOptions(
+    _ format: TokenExportOptions.Format, _ m: [String: Node], stages: [Recipe.Step], p: Parser, outputNode: Node
+  ) throws(WinnowError) -> TokenExportOptions {
+    let tokenizeStep = stages.last { $0.stage == "tokenize" }
+    func stageValue(_ key: String) -> String? {
+      if case .scalar(let v, _)? = tokenizeStep?.parameters[key]?.value { return v }
+      return nil
+    }
+    var tokenizer: String
+    var pattern: String? = nil
+    var special = true
+    if let n = m["tokenizer"] {
+      tokenizer = try p.string(n, key: "output.tokenizer")
+    } else if let t = stageValue("tokenizer") {
+      tokenizer = t
+      pattern = stageValue("pattern")
+      if let s = stageValue("add_special_tokens") { special = s == "true" }
+    } else {
+      throw p.error(
+        outputNode, "output.format: \(format.rawValue) needs a tokenizer: give 'output.tokenizer', or put a 'tokenize' stage in the recipe")
+    }
+    var o = TokenExportOptions(format: format, tokenizer: tokenizer)
+    o.pattern = pattern
+    o.addSpecialTokens = special
+    if let n = m["pattern"] { o.pattern = try p.string(n, key: "output.pattern") }
+    if let n = m["add_special_tokens"] { o.addSpecialTokens = try p.bool(n, key: "output.add_special_tokens") }
+    if let n = m["append_eod"] { o.appendEOD = try p.bool(n, key: "output.append_eod") }
+    if let n = m["eod_id"] { o.eodID = UInt32(try p.int(n, key: "output.eod_id", range: 0...Int(Int32.max))) }
+    if let n = m["name"] {
+      let name = try p.string(n, key: "output.name")
+      guard !name.isEmpty, !name.hasPrefix("."), !name.contains("/") else {
+        throw p.error(n, "'output.name' is a file name (no '/', not starting with '.'), got '\(name)'")
+      }
+      o.name = name
+    }
+    if let n = m["merge"] { o.mergeTasks = try p.bool(n, key: "output.merge") }
+    return o
   }
 
   /// `file:line:column: not valid YAML: problem (context)`, located like every other recipe

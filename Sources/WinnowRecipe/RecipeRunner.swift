@@ -236,6 +236,24 @@ public enum RecipeRunner {
       let inputs = MergeSteps.Inputs(key: key, target: path, parts: side.parts(of: total.writtenFiles))
       try runMergeStep(inputs, runDir: runDir, executor: executor, binary: binary, maxRetries: recipe.maxRetries, log: options.log)
     }
+    if let export = out.export, export.mergeTasks {
+      // One dataset per directory of parts (one, or one per route), parts in task order.
+      let base = TaskRunner.exportPartsDirectory(out, runDir: runDir) + "/"
+      var groups: [String: [WrittenFile]] = [:]
+      for f in total.writtenFiles where f.path.hasPrefix(base) {
+        let rel = String(f.path.dropFirst(base.count))
+        let dir = rel.split(separator: "/").dropLast().joined(separator: "/")
+        groups[dir, default: []].append(f)
+      }
+      // A run that kept nothing still gets its (empty) dataset.
+      if groups.isEmpty && out.routeBy == nil { groups[""] = [] }
+      for (k, dir) in groups.keys.sorted().enumerated() {
+        let target = out.path + (dir.isEmpty ? "" : "/" + dir) + "/" + export.name
+        let inputs = MergeSteps.Inputs(
+          key: k == 0 ? "export" : "export_\(k)", target: target, parts: groups[dir]!, kind: export.format.rawValue)
+        try runMergeStep(inputs, runDir: runDir, executor: executor, binary: binary, maxRetries: recipe.maxRetries, log: options.log)
+      }
+    }
     total.seconds = Date().timeIntervalSince(started)
     try writeTextFile(
       runDir.statsPath,

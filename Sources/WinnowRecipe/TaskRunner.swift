@@ -1,5 +1,6 @@
 import Foundation
 import WinnowCore
+import WinnowFeed
 
 /// Runs one task of a run directory's plan: the work of `winnow worker`, and of the inline
 /// executor in-process. Every executor goes through here, which is why they all write the same
@@ -148,10 +149,29 @@ package enum TaskRunner {
   static func outputSink(
     _ out: Recipe.Output, runDir: RunDirectory, task: Int, spec: @escaping (String) -> OutputSpec
   ) throws(WinnowError) -> DocumentSink {
+    if let export = out.export {
+      // Token datasets: one part per task, under the run's state when a merge joins them.
+      let base = exportPartsDirectory(out, runDir: runDir)
+      let name = "part-" + pad5(task) + "-" + export.name
+      func sink(_ dir: String) throws(WinnowError) -> DocumentSink {
+        try makeDirectories(dir)
+        return try TokenExportSink(export, prefix: dir + "/" + name)
+      }
+      guard let field = out.routeBy else { return try sink(base) }
+      return RoutingSink(field: field) { (route: String) throws(WinnowError) -> DocumentSink in
+        try sink(base + "/" + Recipe.Output.routeDirectory(field: field, route: route))
+      }
+    }
     guard let field = out.routeBy else { return try DocumentWriter(spec(out.path)) }
     return RoutingSink(field: field) { (route: String) throws(WinnowError) -> DocumentSink in
       try DocumentWriter(spec(out.path + "/" + Recipe.Output.routeDirectory(field: field, route: route)))
     }
+  }
+
+  /// Where the tasks of a token export write their parts: the output directory itself when
+  /// the parts are the output (`merge: false`), else `.winnow/export/` for the merge step.
+  static func exportPartsDirectory(_ out: Recipe.Output, runDir: RunDirectory) -> String {
+    out.export?.mergeTasks == false ? out.path : runDir.stateDirectory + "/export"
   }
 
   /// The task's view of pass `sp` of a global stage: the stage's store, with the files every
