@@ -39,6 +39,16 @@ def dsir_python():
     return peer_python(DSIR_PACKAGES, DSIR_VENV)
 
 
+# The tokenizer parity harness (tokenizer_parity.py) and its speed peer in a venv of their own:
+# Hugging Face's tokenizers trains and encodes the tokenizer.json models, tiktoken the rank files.
+TOKENIZER_PACKAGES = ["tokenizers==0.23.3", "tiktoken==0.14.0"]
+TOKENIZER_VENV = os.environ.get("WINNOW_TOKENIZER_VENV", os.path.join(ROOT, ".venv-tokenizers"))
+
+
+def tokenizer_python():
+    return peer_python(TOKENIZER_PACKAGES, TOKENIZER_VENV)
+
+
 def peer_python(packages=PACKAGES, venv_dir=None):
     VENV = venv_dir or globals()["VENV"]
     py = os.path.join(VENV, "bin", "python")
@@ -54,3 +64,15 @@ def peer_python(packages=PACKAGES, venv_dir=None):
     with open(stamp, "w") as f:
         f.write(wanted)
     return py
+
+
+# megatron-core's IndexedDatasetBuilder / IndexedDataset (peers/megatron_reference.py) in a venv
+# of its own. megatron-core needs Python >= 3.12 and torch to import, but the one file that
+# writes and reads .bin/.idx needs numpy only: megatron_reference.py keeps the megatron-core
+# wheel under this venv (wheel/) and loads that file with its other imports stubbed.
+MEGATRON_PACKAGES = ["numpy==2.4.6"]
+MEGATRON_VENV = os.environ.get("WINNOW_MEGATRON_VENV", os.path.join(ROOT, ".venv-megatron"))
+
+
+def megatron_python():
+    return peer_python(MEGATRON_PACKAGES, MEGATRON_VENV)
