@@ -49,7 +49,8 @@ test: deps
 	  --lane "python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/select_checks.py --winnow $(DEBUG_BIN) --quick" \
-	         "python3 Tests/parity/tokenizer_parity.py --winnow $(DEBUG_BIN)"
+	         "python3 Tests/parity/tokenizer_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/python_package_checks.py --winnow $(DEBUG_BIN)"
 	SLURM_LOCAL_MAX_ARRAY_SIZE=4 scripts/slurm/with-local-slurm.sh python3 Tests/parity/slurm_checks.py --winnow $(DEBUG_BIN)
 	scripts/check-versioned-dependency.sh
 	scripts/api-docs.sh

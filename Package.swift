@@ -10,6 +10,9 @@ let package = Package(
   products: [
     .executable(name: "winnow", targets: ["winnow"]),
     .library(name: "Winnow", targets: ["Winnow"]),
+    // The mixture stream's C ABI (include/winnow_feed.h), for trainers in C and the Python
+    // package (python/), which loads it with ctypes.
+    .library(name: "WinnowFeedC", type: .dynamic, targets: ["WinnowFeedC"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,6 +57,7 @@ let package = Package(
     .target(name: "WinnowTokenizer", dependencies: ["WinnowText", "CXXHash"]),
     // The training feed: the tokenize stage and token exports.
     .target(name: "WinnowFeed", dependencies: ["WinnowCore", "WinnowTokenizer"]),
+    .target(name: "WinnowFeedC", dependencies: ["WinnowFeed", "WinnowCore"]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
     // SHA-256, with the x86 SHA extensions chosen at run time (DSIR hashes every n-gram).
     .target(name: "CSHA256", path: "Sources/CSHA256"),

@@ -1,0 +1,64 @@
+/* Winnow's training feed, C ABI (library libWinnowFeedC.so, built by `make release`).
+ *
+ * A mixture stream yields packed training sequences (seq_len + 1 tokens each) from token
+ * datasets that `winnow run` exported (Megatron .bin/.idx, or flat token files with a .json
+ * sidecar), mixed by weight with Megatron-LM's deterministic blending rule, optionally with a
+ * schedule of weights over training. Sample n is the same for every call, process and machine:
+ * a run resumes at any step by asking for that step; ranks and data-loader workers take
+ * disjoint interleaved shares of the global sample sequence.
+ *
+ * The configuration is JSON:
+ *   {"datasets": [{"path": "out/feed/web/data", "weight": 0.7},
+ *                 {"path": "out/feed/code/data", "weight": 0.3}],
+ *    "seq_len": 1024, "seed": 1234, "shuffle": true,
+ *    "total_samples": 500000,                      (optional; needed for a schedule)
+ *    "schedule": [{"start": 0.8, "weights": [0.4, 0.6]}]}   (optional)
+ *
+ * A handle must not be used by two threads at once; open one per thread or process.
+ */
+#ifndef WINNOW_FEED_H
+#define WINNOW_FEED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct winnow_mixture winnow_mixture;
+
+/* Opens a mixture. NULL on error, with a message (NUL-terminated, truncated to
+ * error_capacity) in `error` when it is not NULL. */
+winnow_mixture *winnow_mixture_open(const char *config_json, char *error, size_t error_capacity);
+
+/* Releases the handle and its memory maps. NULL is ignored. */
+void winnow_mixture_close(winnow_mixture *mixture);
+
+/* Tokens per sample: seq_len + 1. */
+uint64_t winnow_mixture_sample_length(winnow_mixture *mixture);
+
+/* Number of datasets in the configuration. */
+uint64_t winnow_mixture_dataset_count(winnow_mixture *mixture);
+
+/* The dataset global sample n comes from (-1 on error) and, in *index_in_dataset when not
+ * NULL, which of that dataset's samples it is. */
+int64_t winnow_mixture_locate(winnow_mixture *mixture, uint64_t n, uint64_t *index_in_dataset);
+
+/* Writes global samples first + k * stride, for k < count, into `out` (count * sample_length
+ * tokens), and each sample's dataset into `datasets` when it is not NULL. Rank r of R reads
+ * its local steps s = S, S+1, ... as first = S * R + r, stride = R; a data-loader worker w of W
+ * on that rank takes local steps S + w, S + w + W, ... (first = (S + w) * R + r, stride = W * R),
+ * so that the loader's round-robin over workers gives the rank's steps in order. Returns 0, or
+ * -1 for bad arguments. */
+int winnow_mixture_batch(winnow_mixture *mixture, uint64_t first, uint64_t stride, uint64_t count,
+                         uint32_t *out, int32_t *datasets);
+
+/* The ABI version ("1"); functions are only added, never changed. */
+const char *winnow_feed_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,239 @@
+"""Tests of the winnow_feed package (numpy only; the torch path when torch is importable).
+
+    python python/tests/test_mixture.py [--installed DIR]
+
+The datasets are written here byte by byte in Megatron's format (and as flat token files), so
+that every expected sample follows from the format and the rules: Megatron-LM's blending rule
+(build_blending_indices, ported below), packing of seq_len + 1 tokens with one shared token
+between consecutive samples, epochs that repeat the documents in a seeded order.
+"""
+
+import json
+import os
+import pickle
+import struct
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+failures = 0
+passed = 0
+
+
+def check(name, ok, detail=""):
+    global failures, passed
+    if ok:
+        passed += 1
+        print(f"PASS {name}")
+    else:
+        failures += 1
+        print(f"FAIL {name}{': ' + detail if detail else ''}")
+
+
+def write_megatron(prefix, documents, dtype=np.uint16):
+    """A Megatron dataset as megatron-core's builder writes it (one sequence per non-empty
+    document; empty documents repeat the document index)."""
+    code = {np.uint16: 8, np.int32: 4}[dtype]
+    lengths = [len(d) for d in documents if len(d) > 0]
+    itemsize = np.dtype(dtype).itemsize
+    pointers = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) * itemsize if lengths else np.zeros(0, np.int64)
+    doc_idx = [0]
+    for d in documents:
+        doc_idx.append(doc_idx[-1] + (1 if len(d) > 0 else 0))
+    with open(prefix + ".idx", "wb") as f:
+        f.write(b"MMIDIDX\x00\x00" + struct.pack("<Q", 1) + struct.pack("<B", code))
+        f.write(struct.pack("<Q", len(lengths)) + struct.pack("<Q", len(doc_idx)))
+        f.write(np.array(lengths, dtype=np.int32).tobytes())
+        f.write(pointers.tobytes())
+        f.write(np.array(doc_idx, dtype=np.int64).tobytes())
+    with open(prefix + ".bin", "wb") as f:
+        for d in documents:
+            f.write(np.array(d, dtype=dtype).tobytes())
+
+
+def write_tokens(prefix, tokens, vocabulary=1000):
+    np.array(tokens, dtype=np.uint16).tofile(prefix + ".bin")
+    with open(prefix + ".json", "w") as f:
+        json.dump({"format": "winnow-tokens", "version": 1, "dtype": "uint16", "vocabulary_size": vocabulary,
+                   "eot_id": 0, "documents": 1, "tokens": len(tokens), "tokenizer": "test"}, f)
+
+
+def megatron_blend(weights, size):
+    """Megatron-LM's build_blending_indices (helpers.cpp), in Python."""
+    w = np.array(weights, dtype=np.float64)
+    w = w / w.sum()
+    counts = [0] * len(w)
+    ds, idx = [], []
+    for i in range(size):
+        x = max(float(i), 1.0)
+        errors = [w[d] * x - counts[d] for d in range(len(w))]
+        best = 0
+        for d in range(1, len(w)):
+            if errors[d] > errors[best]:
+                best = d
+        ds.append(best)
+        idx.append(counts[best])
+        counts[best] += 1
+    return ds, idx
+
+
+def main():
+    installed = None
+    if "--installed" in sys.argv:
+        installed = sys.argv[sys.argv.index("--installed") + 1]
+        sys.path.insert(0, installed)
+    else:
+        sys.path.insert(0, os.path.dirname(HERE))
+    import winnow_feed
+    from winnow_feed import WinnowFeedError, WinnowMixture
+    print(f"winnow_feed from {os.path.dirname(winnow_feed.__file__)}, library {winnow_feed.library_path()}")
+
+    tmp = tempfile.mkdtemp(prefix="winnow-feed-test-")
+    rng = np.random.default_rng(7)
+    # Dataset A: 40 documents of 1..60 tokens (ids 1..999), with empty ones among them.
+    docs_a = [list(rng.integers(1, 1000, size=int(rng.integers(0, 60)))) for _ in range(40)]
+    docs_a[3] = []
+    docs_a[17] = []
+    docs_b = [list(rng.integers(1000, 2000, size=int(rng.integers(1, 30)))) for _ in range(25)]
+    docs_c = [list(rng.integers(70_000, 70_100, size=int(rng.integers(1, 20)))) for _ in range(10)]
+    a, b, c = (os.path.join(tmp, n) for n in "abc")
+    write_megatron(a, docs_a)
+    write_megatron(b, docs_b)
+    write_megatron(c, docs_c, dtype=np.int32)
+    flat = os.path.join(tmp, "flat")
+    flat_tokens = list(rng.integers(2000, 3000, size=777))
+    write_tokens(flat, flat_tokens)
+    streams = {a: np.array(sum(docs_a, []), dtype=np.uint32), b: np.array(sum(docs_b, []), dtype=np.uint32),
+               c: np.array(sum(docs_c, []), dtype=np.uint32), flat: np.array(flat_tokens, dtype=np.uint32)}
+
+    def expected(paths, weights, seq_len, n, total):
+        """Sample n without shuffling: Megatron's blend over `total`, then packing."""
+        ds, idx = megatron_blend(weights, total)
+        s = streams[paths[ds[n]]]
+        start = idx[n] * seq_len
+        pos = np.arange(start, start + seq_len + 1) % len(s)
+        return ds[n], s[pos]
+
+    # 1. Exact samples, blend and packing, for 4 datasets of both formats and both dtypes.
+    paths = [a, b, c, flat]
+    weights = [0.5, 0.2, 0.1, 0.2]
+    total = 3000
+    mix = WinnowMixture(list(zip(paths, weights)), seq_len=16, seed=3, total_samples=total, shuffle=False)
+    out, dss = mix.samples(0, 1, total, with_datasets=True)
+    bad = 0
+    for n in range(total):
+        d, toks = expected(paths, weights, 16, n, total)
+        if d != dss[n] or not np.array_equal(toks, out[n]):
+            bad += 1
+    check("blend = Megatron's build_blending_indices and packing of seq_len + 1 tokens, 3000 samples", bad == 0, f"{bad} differ")
+    counts = np.bincount(dss, minlength=4)
+    dev = np.abs(counts - np.array(weights) * total).max()
+    check("weights are met within 1 sample over 3000", dev <= 1.0, f"counts {counts.tolist()}")
+    window = dss[1000:1500]
+    wdev = np.abs(np.bincount(window, minlength=4) - np.array(weights) * 500).max()
+    check("weights are met within 2 samples over any window of 500", wdev <= 2.0, f"{np.bincount(window, minlength=4)}")
+
+    # 2. Determinism and resume: two handles agree; a batch at step k equals step k of a straight run.
+    mix2 = WinnowMixture(list(zip(paths, weights)), seq_len=16, seed=3, total_samples=total, shuffle=False)
+    check("two handles give the same samples", np.array_equal(mix2.samples(0, 1, total), out))
+    ok = all(np.array_equal(mix2.batch(step=k, count=5), out[k:k + 5]) for k in (0, 1, 999, 2995))
+    check("resume: a batch at any step equals that step of a straight run", ok)
+
+    # 3. Ranks partition the stream, with no overlap and nothing skipped.
+    world = 3
+    per_rank = [WinnowMixture(list(zip(paths, weights)), seq_len=16, seed=3, total_samples=total, shuffle=False,
+                              rank=r, world_size=world).batch(0, total // world) for r in range(world)]
+    interleaved = np.empty_like(out)
+    for r in range(world):
+        interleaved[r::world] = per_rank[r]
+    check("3 ranks' samples interleave into the global stream exactly", np.array_equal(interleaved, out))
+
+    # 4. Shuffle: each epoch is a permutation of the documents; seeds differ; stable per seed.
+    shuf = WinnowMixture([(a, 1.0)], seq_len=len(streams[a]), seed=11, shuffle=True)
+    e0 = shuf.sample(0)[:-1]
+    e1 = shuf.sample(1)[:-1]
+    same_multiset = sorted(e0.tolist()) == sorted(streams[a].tolist()) == sorted(e1.tolist())
+    check("shuffled epochs are permutations of the dataset's tokens", same_multiset)
+    check("epochs are shuffled differently", not np.array_equal(e0, e1) and not np.array_equal(e0, streams[a]))
+    other = WinnowMixture([(a, 1.0)], seq_len=len(streams[a]), seed=12, shuffle=True).sample(0)[:-1]
+    check("another seed gives another order", not np.array_equal(other, e0))
+    # Documents stay whole inside a shuffled epoch: the epoch is a concatenation of the documents.
+    remaining = [tuple(d) for d in docs_a if d]
+    pos, whole = 0, True
+    seq = e0.tolist()
+    while pos < len(seq):
+        hit = next((d for d in remaining if tuple(seq[pos:pos + len(d)]) == d), None)
+        if hit is None:
+            whole = False
+            break
+        remaining.remove(hit)
+        pos += len(hit)
+    check("a shuffled epoch is the documents, each whole, in some order", whole and not remaining)
+
+    # 5. Schedule: the weights change at floor(start * total_samples), and each dataset continues.
+    sched = WinnowMixture([(a, 0.9), (b, 0.1)], seq_len=8, total_samples=1000, schedule=[(0.8, [0.1, 0.9])], shuffle=False)
+    s_out, s_ds = sched.samples(0, 1, 1000, with_datasets=True)
+    first, second = s_ds[:800], s_ds[800:]
+    ds1, idx1 = megatron_blend([0.9, 0.1], 800)
+    ds2, idx2 = megatron_blend([0.1, 0.9], 200)
+    check("schedule: phase 1 is the blend of its weights over its 800 samples", first.tolist() == ds1)
+    check("schedule: from sample 800 the second weights hold", second.tolist() == ds2)
+    used_a = ds1.count(0)
+    j = sched.locate(800 + ds2.index(0))
+    check("schedule: a dataset resumes where the previous phase left it", j == (0, used_a), f"{j} vs (0, {used_a})")
+
+    # 6. Errors name the problem.
+    def error_of(fn):
+        try:
+            fn()
+            return ""
+        except (WinnowFeedError, ValueError) as e:
+            return str(e)
+
+    check("a missing dataset is an error naming it", "nowhere/x" in error_of(lambda: WinnowMixture(["nowhere/x"], seq_len=4)))
+    trunc = os.path.join(tmp, "trunc")
+    write_megatron(trunc, docs_b)
+    with open(trunc + ".idx", "r+b") as f:
+        f.truncate(os.path.getsize(trunc + ".idx") - 5)
+    check("a truncated index is an error naming the file", "trunc.idx" in error_of(lambda: WinnowMixture([trunc], seq_len=4)))
+    bad_bin = os.path.join(tmp, "badbin")
+    write_megatron(bad_bin, docs_b)
+    with open(bad_bin + ".bin", "ab") as f:
+        f.write(b"\x00\x00")
+    check("a .bin longer than its index says is an error", "badbin.bin" in error_of(lambda: WinnowMixture([bad_bin], seq_len=4)))
+    check("a schedule without total_samples is refused", "total_samples" in error_of(
+        lambda: WinnowMixture([a, b], seq_len=4, schedule=[(0.5, [1, 1])])))
+    check("weights must match the datasets", "weights" in error_of(
+        lambda: WinnowMixture([a, b], seq_len=4, total_samples=10, schedule=[(0.5, [1, 1, 1])])))
+    empty = os.path.join(tmp, "empty")
+    write_megatron(empty, [[], []])
+    check("a dataset without tokens is refused", "no tokens" in error_of(lambda: WinnowMixture([empty], seq_len=4)))
+
+    # 7. Pickling carries the configuration (DataLoader workers reopen it).
+    clone = pickle.loads(pickle.dumps(mix))
+    check("a pickled mixture reopens and gives the same samples", np.array_equal(clone.samples(0, 1, 50), out[:50]))
+
+    # 8. torch: DataLoader workers split a rank's stream and the loader's order is the rank's.
+    try:
+        import torch
+    except ImportError:
+        torch = None
+        print("note: torch is not importable; the IterableDataset path is not exercised here")
+    if torch is not None:
+        from torch.utils.data import DataLoader
+        ds = winnow_feed.torch_dataset(list(zip(paths, weights)), seq_len=16, seed=3, total_samples=total, shuffle=False,
+                                       rank=1, world_size=2, start_step=5)
+        it = iter(DataLoader(ds, batch_size=None, num_workers=2))
+        got = np.stack([next(it).numpy() for _ in range(40)])
+        want = mix.samples(5 * 2 + 1, 2, 40).astype(np.int64)
+        check("torch: 2 DataLoader workers yield rank 1's steps 5.. in order", np.array_equal(got, want))
+
+    print(f"{passed} passed, {failures} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""Winnow's mixture stream over ctypes: packed training sequences from token datasets.
+
+    from winnow_feed import WinnowMixture
+    mix = WinnowMixture([("out/web/data", 0.7), ("out/code/data", 0.3)], seq_len=1024, seed=1)
+    x = mix.sample(0)                 # numpy uint32, seq_len + 1 tokens (global sample 0)
+    b = mix.batch(step=100, count=8)  # this rank's local steps 100..107, shape (8, seq_len + 1)
+
+Sample n is the same in every process: a run resumes by asking for the step it stopped at.
+Rank r of R reads global samples s * R + r for its local steps s = 0, 1, 2, ...
+"""
+
+import ctypes
+import json
+import os
+
+import numpy as np
+
+__all__ = ["WinnowMixture", "WinnowFeedError", "library_path", "torch_dataset"]
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class WinnowFeedError(RuntimeError):
+    """A mixture could not be opened or read (the message names the file or setting)."""
+
+
+def library_path():
+    """Where libWinnowFeedC.so is: $WINNOW_FEED_LIBRARY, the copy installed with the package,
+    or the repository's release build (for a checkout used in place)."""
+    candidates = [
+        os.environ.get("WINNOW_FEED_LIBRARY"),
+        os.path.join(_HERE, "lib", "libWinnowFeedC.so"),
+        os.path.join(_HERE, "..", "..", ".build", "release", "libWinnowFeedC.so"),
+        os.path.join(_HERE, "..", "..", ".build", "debug", "libWinnowFeedC.so"),
+    ]
+    for c in candidates:
+        if c and os.path.exists(c):
+            return os.path.abspath(c)
+    raise WinnowFeedError(
+        "libWinnowFeedC.so not found: run `make release` and `pip install ./python`, "
+        "or set WINNOW_FEED_LIBRARY to the library's path")
+
+
+_lib = None
+
+
+def _library():
+    global _lib
+    if _lib is None:
+        lib = ctypes.CDLL(library_path())
+        lib.winnow_mixture_open.restype = ctypes.c_void_p
+        lib.winnow_mixture_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
+        lib.winnow_mixture_close.restype = None
+        lib.winnow_mixture_close.argtypes = [ctypes.c_void_p]
+        lib.winnow_mixture_sample_length.restype = ctypes.c_uint64
+        lib.winnow_mixture_sample_length.argtypes = [ctypes.c_void_p]
+        lib.winnow_mixture_dataset_count.restype = ctypes.c_uint64
+        lib.winnow_mixture_dataset_count.argtypes = [ctypes.c_void_p]
+        lib.winnow_mixture_locate.restype = ctypes.c_int64
+        lib.winnow_mixture_locate.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)]
+        lib.winnow_mixture_batch.restype = ctypes.c_int
+        lib.winnow_mixture_batch.argtypes = [
+            ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p]
+        lib.winnow_feed_version.restype = ctypes.c_char_p
+        if lib.winnow_feed_version() != b"1":
+            raise WinnowFeedError(f"{library_path()}: ABI version {lib.winnow_feed_version()!r}, this package needs 1")
+        _lib = lib
+    return _lib
+
+
+def _config(datasets, seq_len, weights, seed, total_samples, schedule, shuffle):
+    items = []
+    for k, d in enumerate(datasets):
+        if isinstance(d, (tuple, list)):
+            path, w = d
+        else:
+            path, w = d, (weights[k] if weights is not None else 1.0)
+        items.append({"path": os.fspath(path), "weight": float(w)})
+    if weights is not None and len(weights) != len(items):
+        raise ValueError(f"{len(weights)} weights for {len(items)} datasets")
+    config = {"datasets": items, "seq_len": int(seq_len), "seed": int(seed), "shuffle": bool(shuffle)}
+    if total_samples is not None:
+        config["total_samples"] = int(total_samples)
+    if schedule:
+        config["schedule"] = [{"start": float(start), "weights": [float(x) for x in w]} for start, w in schedule]
+    return config
+
+
+class WinnowMixture:
+    """A mixture of token datasets (Megatron prefixes or flat token-file prefixes).
+
+    datasets: paths, or (path, weight) pairs; weights: one per path when not in pairs (default
+    equal). seq_len: tokens per training sequence (each sample has seq_len + 1). seed: the
+    epoch shuffles. total_samples: the whole run's samples (all ranks), needed by a schedule:
+    [(start_fraction, weights), ...], e.g. [(0.8, [0.5, 0.5])] for the last 20 %.
+    rank / world_size: this process's share (default: one process).
+    """
+
+    def __init__(self, datasets, seq_len, weights=None, seed=0, total_samples=None, schedule=None,
+                 shuffle=True, rank=0, world_size=1):
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} of world_size {world_size} is out of range")
+        self.config = _config(datasets, seq_len, weights, seed, total_samples, schedule, shuffle)
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self._handle = None
+        self._open()
+
+    def _open(self):
+        lib = _library()
+        err = ctypes.create_string_buffer(4096)
+        h = lib.winnow_mixture_open(json.dumps(self.config).encode(), err, len(err))
+        if not h:
+            raise WinnowFeedError(err.value.decode(errors="replace"))
+        self._handle = h
+        self.sample_length = int(lib.winnow_mixture_sample_length(h))
+        self.seq_len = self.sample_length - 1
+        self.dataset_count = int(lib.winnow_mixture_dataset_count(h))
+
+    # A handle is per process: pickling (DataLoader workers) carries the configuration only.
+    def __getstate__(self):
+        return {"config": self.config, "rank": self.rank, "world_size": self.world_size}
+
+    def __setstate__(self, state):
+        self.config = state["config"]
+        self.rank = state["rank"]
+        self.world_size = state["world_size"]
+        self._handle = None
+        self._open()
+
+    def close(self):
+        if self._handle:
+            _library().winnow_mixture_close(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def samples(self, first, stride, count, with_datasets=False):
+        """Global samples first + k * stride for k < count: a (count, seq_len + 1) uint32 array
+        (and each sample's dataset index, with with_datasets)."""
+        if count < 0 or first < 0 or stride < 1:
+            raise ValueError("count and first must not be negative, stride must be positive")
+        out = np.empty((count, self.sample_length), dtype=np.uint32)
+        ds = np.empty(count, dtype=np.int32)
+        rc = _library().winnow_mixture_batch(
+            self._handle, first, stride, count, out.ctypes.data_as(ctypes.c_void_p), ds.ctypes.data_as(ctypes.c_void_p))
+        if rc != 0:
+            raise WinnowFeedError(f"bad sample range (first {first}, stride {stride}, count {count})")
+        return (out, ds) if with_datasets else out
+
+    def sample(self, n):
+        """Global sample n."""
+        return self.samples(n, 1, 1)[0]
+
+    def batch(self, step, count, with_datasets=False):
+        """This rank's local steps step .. step + count - 1."""
+        return self.samples(step * self.world_size + self.rank, self.world_size, count, with_datasets)
+
+    def locate(self, n):
+        """(dataset index, index among that dataset's samples) of global sample n."""
+        j = ctypes.c_uint64()
+        d = _library().winnow_mixture_locate(self._handle, n, ctypes.byref(j))
+        if d < 0:
+            raise WinnowFeedError(f"bad sample index {n}")
+        return int(d), int(j.value)
+
+    def iterate(self, start_step=0, chunk=64):
+        """This rank's samples from local step start_step on, one array at a time."""
+        step = start_step
+        while True:
+            block = self.batch(step, chunk)
+            for row in block:
+                yield row
+            step += chunk
+
+
+def torch_dataset(datasets, seq_len, weights=None, seed=0, total_samples=None, schedule=None, shuffle=True,
+                  rank=None, world_size=None, start_step=0, dtype="int64"):
+    """A torch IterableDataset over the mixture, yielding 1-D tensors of seq_len + 1 tokens.
+
+    rank / world_size default to torch.distributed's when it is initialised (else 0 / 1). With
+    DataLoader workers, worker w of W takes this rank's local steps start_step + w, + w + W, ...,
+    so the loader's round-robin over workers yields the rank's steps in order, whatever W is.
+    start_step resumes the rank's stream (count the samples the rank consumed)."""
+    import torch
+    from torch.utils.data import IterableDataset, get_worker_info
+
+    class WinnowMixtureDataset(IterableDataset):
+        def __init__(self):
+            super().__init__()
+            r, ws = rank, world_size
+            if r is None or ws is None:
+                if torch.distributed.is_available() and torch.distributed.is_initialized():
+                    r = torch.distributed.get_rank() if r is None else r
+                    ws = torch.distributed.get_world_size() if ws is None else ws
+                else:
+                    r, ws = r or 0, ws or 1
+            self.rank, self.world_size = int(r), int(ws)
+            self.config = _config(datasets, seq_len, weights, seed, total_samples, schedule, shuffle)
+
+        def __iter__(self):
+            info = get_worker_info()
+            worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+            mix = WinnowMixture.__new__(WinnowMixture)
+            mix.__setstate__({"config": self.config, "rank": self.rank, "world_size": self.world_size})
+            torch_dtype = getattr(torch, dtype)
+            step = start_step + worker
+            chunk = 32
+            while True:
+                # Rank-local steps step, step + W, ...: global (s * R + r).
+                block = mix.samples(step * self.world_size + self.rank, self.world_size * workers, chunk)
+                for row in block:
+                    yield torch.from_numpy(row.astype(np.int64 if dtype == "int64" else np.int32)).to(torch_dtype)
+                step += chunk * workers
+
+    return WinnowMixtureDataset()
