@@ -1328,6 +1328,119 @@ def bench_dsir(ctx: Context) -> list[Result]:
     return [w, r]
 
 
+TOKENIZE_MODELS = [("gpt2-12k.json", None, "tokenizers"), ("llama3-70k.json", None, "tokenizers"),
+                   ("cl100k-style.tiktoken", "cl100k", "tiktoken"), ("o200k-style.tiktoken", "o200k", "tiktoken")]
+
+
+def _bench_text(d: Path) -> tuple[Path, float, int]:
+    """Samples/web (long technical documents, 24 languages) + Samples/quality (web-like pages),
+    uncompressed, no repeats: the text the tokenizer and feed benchmarks read."""
+    d.mkdir(parents=True, exist_ok=True)
+    out = d / "text.jsonl"
+    if not out.exists():
+        with open(out, "wb") as f:
+            for src in DSIR_SOURCES:
+                f.write(subprocess.run(["zstd", "-dcq", str(ROOT / src)], check=True, capture_output=True).stdout)
+    docs = sum(1 for _ in open(out, "rb"))
+    return out, out.stat().st_size / MB, docs
+
+
+def bench_tokenize(ctx: Context) -> list[Result]:
+    """Benchmark T: exact BPE encoding, one core each, on Samples/web + Samples/quality: `winnow
+    tokenize` (reading JSONL and writing documents included) against Hugging Face tokenizers'
+    single-thread `encode_batch` and tiktoken's `encode_ordinary_batch(num_threads=1)` (encoding
+    alone, texts already in memory), with the parity tests' locally trained models (a GPT-2-style
+    12k-id and a Llama-3-style 70k-id tokenizer.json; cl100k- and o200k-style tiktoken files)."""
+    sys.path.insert(0, str(ROOT / "Tests" / "parity"))
+    from peers import tokenizer_python
+    from tokenizer_parity import fixtures
+    python = tokenizer_python()
+    models = fixtures(str(ROOT / ".build" / "tokenizer-fixtures")) / "models"
+    text, mb, docs = _bench_text(BENCH_DATA / "tokenize")
+    speed = ROOT / "Tests" / "parity" / "peers" / "tokenizer_speed.py"
+    print(f"\n== tokenize: exact BPE encoding of {mb:.1f} MB, {docs:,} documents (Samples/web + Samples/quality), one core ==")
+    results = []
+    for model, pattern, library in TOKENIZE_MODELS:
+        path = models / model
+        cmd = [ctx.winnow, "tokenize", "--tokenizer", str(path), "--field", "", str(text), "-o", "/dev/null"]
+        if pattern:
+            cmd[4:4] = ["--pattern", pattern]
+        name = f"winnow tokenize {model}"
+        w = compare([Variant(name, cmd)], mb, ctx.runs)[name]
+        ref = subprocess.run([python, str(speed), "--tokenizer", str(path), *(["--pattern", pattern] if pattern else []), str(text)],
+                             check=True, capture_output=True, text=True)
+        r = json.loads(ref.stdout)
+        m = Measurement(user=r["cpu_seconds"], sys=0.0, wall=r["seconds"], maxrss_kb=0)
+        ref_result = Result(f"{r['library']} single thread", mb, [m], f"{python} {speed}")
+        tokens = r["tokens"]
+        print(f"  {model}: winnow {mb / w.cpu:6.1f} MB/s, {tokens / w.cpu / 1e6:5.2f} M tokens/s (CPU, all included); "
+              f"{r['library']} {mb / m.cpu:6.1f} MB/s, {tokens / m.cpu / 1e6:5.2f} M tokens/s (encoding alone); "
+              f"ratio {m.cpu / w.cpu:.2f}x")
+        if library == "tokenizers":
+            t = Target(f"tokenize {model}: tokenizers encode_batch CPU / winnow CPU", m.cpu / w.cpu, 1.5, higher_is_better=True)
+            ctx.targets.append(t)
+            print(f"  {t}")
+        results += [w, ref_result]
+    return results
+
+
+FEED_RECIPE = """name: feed-bench
+seed: 1
+input: {{paths: {inputs}}}
+output: {{path: {out}, format: megatron, tokenizer: {tokenizer}}}
+stages: []
+"""
+
+FEED_SCRIPT = r"""
+import sys, time, json
+sys.path.insert(0, sys.argv[1])
+from winnow_feed import WinnowMixture
+prefix, seq, n = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+mix = WinnowMixture([(prefix, 0.5), (prefix + "-b", 0.5)], seq_len=seq, seed=1)
+mix.samples(0, 1, 64)
+best = 1e9
+for _ in range(3):
+    t = time.process_time(); w = time.perf_counter()
+    for k in range(0, n, 256):
+        mix.samples(k, 1, 256)
+    best = min(best, time.process_time() - t)
+print(json.dumps({"cpu": best, "tokens": n * (seq + 1)}))
+"""
+
+
+def bench_feed(ctx: Context) -> list[Result]:
+    """Benchmark M: the mixture stream, one process: packed sequences of 1,024 (+1) tokens from
+    two memory-mapped Megatron datasets (Samples/web + Samples/quality tokenized with the sample
+    tokenizer, exported by `winnow run`), through the Python package (ctypes, numpy arrays of 256
+    samples). Target: 10 M tokens/s."""
+    sys.path.insert(0, str(ROOT / "Tests" / "parity"))
+    from peers import megatron_python
+    python = megatron_python()
+    lib = Path(ctx.winnow).parent / "libWinnowFeedC.so"
+    if not lib.exists():
+        raise RuntimeError(f"{lib} is missing (make release builds it)")
+    text, mb, docs = _bench_text(BENCH_DATA / "tokenize")
+    out = ctx.work / "feed"
+    recipe = ctx.work / "feed.yaml"
+    recipe.write_text(FEED_RECIPE.format(inputs=json.dumps([str(text)]), out=json.dumps(str(out)),
+                                         tokenizer=json.dumps(str(ROOT / "Recipes" / "models" / "sample-bpe-4k.json"))))
+    subprocess.run([ctx.winnow, "run", str(recipe), "--fresh", "--no-progress"], check=True, capture_output=True)
+    for ext in (".bin", ".idx"):
+        shutil.copy(out / f"data{ext}", out / f"data-b{ext}")
+    n = 20_000
+    env = dict(os.environ, WINNOW_FEED_LIBRARY=str(lib))
+    r = subprocess.run([python, "-c", FEED_SCRIPT, str(ROOT / "python"), str(out / "data"), "1024", str(n)],
+                       check=True, capture_output=True, text=True, env=env)
+    m = json.loads(r.stdout)
+    rate = m["tokens"] / m["cpu"]
+    print(f"\n== feed: mixture stream, 2 Megatron datasets ({mb:.1f} MB of text), seq_len 1024, {n:,} samples ==")
+    print(f"  {m['tokens'] / 1e6:.1f} M tokens in {m['cpu']:.3f} s CPU: {rate / 1e6:.1f} M tokens/s")
+    t = Target("feed: mixture stream M tokens/s (one process)", rate / 1e6, 10.0, higher_is_better=True)
+    ctx.targets.append(t)
+    print(f"  {t}")
+    return []
+
+
 # name -> (function, one-line description).
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "foundation": (bench_foundation, "winnow cat vs zstd -dc | zstd -3 (read, validate, recompress)"),
@@ -1338,6 +1451,8 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "minhash-memory": (bench_minhash_memory, "winnow minhash_dedup on 1,000,000 short documents (peak RSS, time)"),
     "dsir": (bench_dsir, "DSIR end to end (fit, weights, Gumbel selection): winnow vs data-selection 1.0.3 (CPU)"),
     "fasttext": (bench_fasttext, "fastText training and predict-prob: winnow vs the C++ fastText CLI (CPU, same files)"),
+    "tokenize": (bench_tokenize, "exact BPE encoding: winnow tokenize vs tokenizers / tiktoken, single thread (MB/s, tokens/s)"),
+    "feed": (bench_feed, "mixture stream from memory-mapped Megatron datasets (tokens/s, one process)"),
 }
 
 
