@@ -20,6 +20,7 @@ release: deps
 run: build
 	$(DEBUG_BIN) run Recipes/quickstart.yaml
 	$(DEBUG_BIN) report out/quickstart
+	$(DEBUG_BIN) run Recipes/feed-megatron.yaml
 
 # Unit tests (Swift Testing); end-to-end checks of the CLI and the runner against Python's
 # json; data safety (overlapping paths, lost and stale files, resume, signals, hostile files); recipes
