@@ -127,7 +127,13 @@ struct RunCommand: ParsableCommand {
         let reasons = st.droppedByReason.keys.sorted().map { "\($0) \(st.droppedByReason[$0]!)" }.joined(separator: ", ")
         print("  \(st.name): in \(st.documentsIn), kept \(st.kept), dropped \(st.dropped)\(reasons.isEmpty ? "" : " (\(reasons))")")
       }
-      print("output: \(result.outputDirectory)/ (\(s.outputFiles.count) shard(s))")
+      if let export = r.output.export {
+        let files = export.files(prefix: export.name).joined(separator: " + ")
+        let where_ = export.mergeTasks ? (r.output.routeBy.map { " in each \($0)=VALUE/" } ?? "") : " per task (part-TTTTT-…)"
+        print("output: \(result.outputDirectory)/ \(export.format.rawValue) dataset \(files)\(where_)")
+      } else {
+        print("output: \(result.outputDirectory)/ (\(s.outputFiles.count) shard(s))")
+      }
       if let rej = r.output.rejects { print("rejects: \(rej)") }
       if let q = r.output.quarantine { print("quarantine: \(q)") }
       print("stats: \(result.statsPath)")
