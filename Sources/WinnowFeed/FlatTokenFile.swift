@@ -10,21 +10,32 @@ import WinnowCore
 
 /// uint16 or uint32, chosen from the vocabulary size.
 public enum FlatTokenDType: String, Sendable, Codable {
+  /// The two element types: 2 or 4 bytes per id.
   case uint16, uint32
 
+  /// uint16 for vocabularies up to 65,536 ids, uint32 above.
   public static func forVocabulary(_ size: Int) -> FlatTokenDType { size <= 65_536 ? .uint16 : .uint32 }
+  /// Bytes per token.
   public var size: Int { self == .uint16 ? 2 : 4 }
 }
 
 /// The sidecar of a flat token file.
 public struct FlatTokenSidecar: Codable, Sendable, Equatable {
+  /// Always `winnow-tokens`.
   public var format = "winnow-tokens"
+  /// The sidecar's format version (1).
   public var version = 1
+  /// The element type of `.bin`.
   public var dtype: FlatTokenDType
+  /// The tokenizer's vocabulary size (largest id + 1).
   public var vocabularySize: Int
+  /// The id that follows each document, if any.
   public var eotID: UInt32?
+  /// Documents written.
   public var documents: Int
+  /// Tokens in `.bin`, end-of-text ids included.
   public var tokens: Int
+  /// The tokenizer file the ids come from.
   public var tokenizer: String
 
   enum CodingKeys: String, CodingKey {
@@ -33,6 +44,7 @@ public struct FlatTokenSidecar: Codable, Sendable, Equatable {
     case eotID = "eot_id"
   }
 
+  /// A sidecar with these fields (format and version are fixed).
   public init(dtype: FlatTokenDType, vocabularySize: Int, eotID: UInt32?, documents: Int, tokens: Int, tokenizer: String) {
     self.dtype = dtype
     self.vocabularySize = vocabularySize
@@ -66,12 +78,14 @@ public struct FlatTokenSidecar: Codable, Sendable, Equatable {
 
 /// Writes one flat token file and its sidecar.
 public final class FlatTokenWriter {
+  /// The file prefix (`prefix.bin`, `prefix.json`).
   public let prefix: String
   let dtype: FlatTokenDType
   let bin: FileSink
   var sidecar: FlatTokenSidecar
   private var buffer: [UInt8] = []
 
+  /// Writes `prefix.bin` and, at `finish`, `prefix.json`; the dtype follows the vocabulary size.
   public init(prefix: String, vocabularySize: Int, eotID: UInt32?, tokenizer: String) throws(WinnowError) {
     self.prefix = prefix
     dtype = .forVocabulary(vocabularySize)
@@ -98,8 +112,10 @@ public final class FlatTokenWriter {
     sidecar.tokens += ids.count + (sidecar.eotID == nil ? 0 : 1)
   }
 
+  /// Documents written so far.
   public var documents: Int { sidecar.documents }
 
+  /// Completes `.bin` and writes the sidecar; returns both files as written.
   public func finish() throws(WinnowError) -> [WrittenFile] {
     let side = try FileSink(path: prefix + ".json")
     do throws(WinnowError) {
@@ -117,6 +133,7 @@ public final class FlatTokenWriter {
     ]
   }
 
+  /// Removes the partial `.bin`.
   public func abort() { bin.abort() }
 }
 
@@ -124,6 +141,7 @@ public final class FlatTokenWriter {
 /// up. Each part is verified against its recorded size and checksum.
 public struct FlatTokenMerge: SinkMerge {
   public var target: String
+  /// Joins parts into `target.bin` and `target.json`.
   public init(into target: String) { self.target = target }
 
   public func merge(_ parts: [WrittenFile]) throws(WinnowError) {

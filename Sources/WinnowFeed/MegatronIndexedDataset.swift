@@ -16,6 +16,7 @@ import WinnowCore
 
 /// The token types Megatron datasets use, by their dtype code.
 public enum MegatronDType: UInt8, Sendable {
+  /// Megatron's dtype codes (`indexed_dataset.py`'s `DType`).
   case uint8 = 1, int8 = 2, int16 = 3, int32 = 4, int64 = 5, float64 = 6, float32 = 7, uint16 = 8
 
   /// Bytes per token.
@@ -57,14 +58,18 @@ enum MegatronIndex {
 /// Writes one Megatron dataset, a document at a time: tokens go to `.bin` as they come; the
 /// index needs every document's length, kept in memory at 4 bytes per document until `finish`.
 public final class MegatronDatasetWriter {
+  /// The dataset's prefix.
   public let prefix: String
+  /// The token type written.
   public let dtype: MegatronDType
   let bin: FileSink
   /// Tokens of each document (0: empty, no sequence).
   var lengths: [Int32] = []
   private var buffer: [UInt8] = []
+  /// Tokens written so far.
   public private(set) var tokens = 0
 
+  /// Writes `prefix.bin` (and `prefix.idx` at `finish`); dtype uint16 or int32.
   public init(prefix: String, dtype: MegatronDType) throws(WinnowError) {
     guard dtype == .uint16 || dtype == .int32 else { throw .usage("Megatron export: token dtype must be uint16 or int32") }
     self.prefix = prefix
@@ -94,6 +99,7 @@ public final class MegatronDatasetWriter {
     tokens += ids.count
   }
 
+  /// Documents added so far.
   public var documents: Int { lengths.count }
 
   /// Writes `.idx` and completes both files; returns them as written.
@@ -139,19 +145,25 @@ public final class MegatronDatasetWriter {
     ]
   }
 
+  /// Removes the partial `.bin`; no `.idx` was written.
   public func abort() { bin.abort() }
 }
 
 /// A Megatron dataset opened for reading: the index checked against the file sizes (a
 /// truncated, hostile or foreign file is an error naming it), both files memory-mapped.
 public final class MegatronDataset: @unchecked Sendable {
+  /// The dataset's prefix (`prefix.bin`, `prefix.idx`).
   public let prefix: String
+  /// The token type of `.bin`.
   public let dtype: MegatronDType
+  /// Sequences in the index.
   public let sequenceCount: Int
+  /// Documents (the index's document count minus one).
   public let documentCount: Int
   let idx: MappedFile
   let bin: MappedFile
 
+  /// Opens `prefix.idx` and `prefix.bin`, checking the index against both files' sizes.
   public init(prefix: String) throws(WinnowError) {
     self.prefix = prefix
     idx = try MappedFile(path: prefix + ".idx")
@@ -203,6 +215,7 @@ public final class MegatronDataset: @unchecked Sendable {
 
   /// Tokens of sequence `k`.
   public func sequenceLength(_ k: Int) -> Int { Int(idx.bytes.loadLE(Int32.self, at: 34 + 4 * k)) }
+  /// Index of the first token of sequence `k` in `.bin`.
   public func sequenceOffset(_ k: Int) -> Int { Int(idx.bytes.loadLE(Int64.self, at: 34 + 4 * sequenceCount + 8 * k)) / dtype.size }
   /// The sequences of document `k`: `documentStart(k)..<documentStart(k+1)`.
   public func documentStart(_ k: Int) -> Int { Int(idx.bytes.loadLE(Int64.self, at: 34 + 12 * sequenceCount + 8 * k)) }
@@ -240,6 +253,7 @@ public final class MegatronDataset: @unchecked Sendable {
 /// recorded size and checksum before its index is used and as its tokens are copied.
 public struct MegatronMerge: SinkMerge {
   public var target: String
+  /// Joins parts into `target.bin` and `target.idx` (`target` is the dataset's prefix).
   public init(into target: String) { self.target = target }
 
   public func merge(_ parts: [WrittenFile]) throws(WinnowError) {

@@ -24,11 +24,14 @@ import WinnowCore
 
 /// What a mixture stream reads and how.
 public struct MixtureConfig: Codable, Sendable, Equatable {
+  /// One dataset of the mixture.
   public struct Dataset: Codable, Sendable, Equatable {
     /// A dataset prefix: `PREFIX.bin` with `PREFIX.idx` (Megatron) or `PREFIX.json` (flat tokens).
     public var path: String
+    /// The dataset's share (weights are normalised to sum to one).
     public var weight: Double
 
+    /// A dataset prefix and its weight.
     public init(path: String, weight: Double) {
       self.path = path
       self.weight = weight
@@ -42,15 +45,18 @@ public struct MixtureConfig: Codable, Sendable, Equatable {
     /// One weight per dataset.
     public var weights: [Double]
 
+    /// A phase starting at `start` (a fraction of the run) with `weights`.
     public init(start: Double, weights: [Double]) {
       self.start = start
       self.weights = weights
     }
   }
 
+  /// The datasets, in the order their weights and indices refer to.
   public var datasets: [Dataset]
   /// Tokens per training sequence; each sample holds `sequenceLength + 1`.
   public var sequenceLength: Int
+  /// Seed of the epoch shuffles.
   public var seed: UInt64 = 0
   /// Samples in the whole training run (all ranks): needed for a schedule, and the blend is
   /// exactly Megatron's when it is at most 2^20.
@@ -66,6 +72,7 @@ public struct MixtureConfig: Codable, Sendable, Equatable {
     case totalSamples = "total_samples"
   }
 
+  /// A configuration with the defaults: seed 0, no schedule, shuffled epochs.
   public init(datasets: [Dataset], sequenceLength: Int) {
     self.datasets = datasets
     self.sequenceLength = sequenceLength
@@ -214,13 +221,16 @@ struct BlendBlock: Sendable {
 /// Packed training sequences from a mixture of token datasets (see the file comment). Not for
 /// sharing between threads: each data-loading thread or process opens its own.
 public final class MixtureStream {
+  /// The configuration the stream was opened with.
   public let config: MixtureConfig
   let sources: [TokenDocuments]
   /// Phases: first sample, blend, and the samples each dataset gave in earlier phases.
   let phases: [(start: Int, blend: BlendBlock, before: [Int])]
+  /// The largest blend block: 2^20 samples.
   public static let maxBlock = 1 << 20
   private var epochCache: [Int: (epoch: Int, order: [Int32], ends: [Int64])] = [:]
 
+  /// Opens and checks every dataset (memory-mapped) and tabulates each phase's blend.
   public init(_ config: MixtureConfig) throws(WinnowError) {
     self.config = config
     guard !config.datasets.isEmpty else { throw .usage("mixture: no datasets") }
@@ -362,12 +372,16 @@ public final class MixtureStream {
 /// rank, shards = world size), so the ranks partition the samples, and a rank resumes at any
 /// local step by setting `step`.
 public struct MixtureShard {
+  /// The stream the samples come from.
   public let stream: MixtureStream
+  /// This rank.
   public let shard: Int
+  /// The world size.
   public let shards: Int
   /// The next local step.
   public var step: Int
 
+  /// Rank `shard` of `shards`, starting at local step `step`.
   public init(_ stream: MixtureStream, shard: Int = 0, shards: Int = 1, step: Int = 0) throws(WinnowError) {
     guard shards >= 1, shard >= 0, shard < shards else { throw .usage("mixture: shard \(shard) of \(shards) is out of range") }
     guard step >= 0 else { throw .usage("mixture: the step must not be negative") }

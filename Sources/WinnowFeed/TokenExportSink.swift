@@ -7,6 +7,7 @@ import WinnowTokenizer
 /// one dataset (or one per `route_by` value), so the result does not depend on the number of
 /// workers.
 public struct TokenExportOptions: Sendable, Equatable {
+  /// The token formats `output.format` may name.
   public enum Format: String, Sendable, CaseIterable {
     /// Megatron-LM `.bin` + `.idx`.
     case megatron
@@ -14,9 +15,13 @@ public struct TokenExportOptions: Sendable, Equatable {
     case tokens
   }
 
+  /// Megatron or flat token files.
   public var format: Format
+  /// The tokenizer file (`tokenizer.json` or tiktoken ranks).
   public var tokenizer: String
+  /// For a tiktoken file: its pattern's name or a regular expression.
   public var pattern: String?
+  /// Add the post-processor's tokens (BOS/EOS), as `tokenizer(text)` does.
   public var addSpecialTokens = true
   /// Megatron: append the end-of-document id to every non-empty document (preprocess_data.py's
   /// `--append-eod`). Token files: end every document with it (nanoGPT's way).
@@ -28,6 +33,7 @@ public struct TokenExportOptions: Sendable, Equatable {
   /// Join the task parts into one dataset at the end (else each task's part is an output).
   public var mergeTasks = true
 
+  /// An export in `format` with `tokenizer` and the defaults for everything else.
   public init(format: Format, tokenizer: String) {
     self.format = format
     self.tokenizer = tokenizer
@@ -41,6 +47,7 @@ public struct TokenExportOptions: Sendable, Equatable {
 
 /// The token ids of a document as a particular tokenizer gave them (what `tokenize` caches).
 public struct TokenizedDocument: Sendable {
+  /// The token ids.
   public var ids: [UInt32]
   /// Which tokenizer and settings: the export reuses the ids only when they are its own.
   public var tokenizerKey: String

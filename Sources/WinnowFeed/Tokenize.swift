@@ -10,6 +10,7 @@ public let documentTokenIDs = DocumentCacheKey<TokenizedDocument>("token_ids")
 /// are written as a JSON array field (`token_ids`) and kept with the document for the token
 /// exports after it.
 public final class TokenizeStage: DocumentStage {
+  /// The stage's name, parameters and constructor.
   public static let descriptor = StageDescriptor(
     name: "tokenize",
     summary: "Token ids of each document with a byte-pair tokenizer (tokenizer.json or tiktoken file)",
@@ -31,6 +32,7 @@ public final class TokenizeStage: DocumentStage {
     ],
     make: { (p, _) throws(WinnowError) in try TokenizeStage(p) })
 
+  /// The loaded tokenizer.
   public let tokenizer: Tokenizer
   let addSpecialTokens: Bool
   let field: String?
@@ -72,6 +74,7 @@ public final class TokenizeStage: DocumentStage {
 public enum TokenizerCache {
   private static let loaded = Mutex<[String: Tokenizer]>([:])
 
+  /// The tokenizer of `path` (and `pattern`), loaded once per process; errors name `stage`.
   public static func load(path: String, pattern: String?, stage: String) throws(WinnowError) -> Tokenizer {
     let key = path + "\u{0}" + (pattern ?? "")
     if let t = loaded.withLock({ $0[key] }) { return t }

@@ -15,7 +15,7 @@
 // Pc. `^`/`$` are line anchors in Oniguruma's Ruby syntax and text anchors in fancy-regex.
 
 /// Which reference engine's conventions a pattern follows.
-public enum RegexDialect: Sendable {
+enum RegexDialect: Sendable {
   /// Hugging Face `tokenizers` (Oniguruma, Ruby syntax): `^` and `$` also match at line breaks.
   case oniguruma
   /// `tiktoken` (fancy-regex over Rust's regex): `^` and `$` match only at the text's ends.
@@ -23,9 +23,9 @@ public enum RegexDialect: Sendable {
 }
 
 /// Why a pattern cannot be used.
-public struct PatternError: Error, CustomStringConvertible, Sendable {
-  public var message: String
-  public var description: String { message }
+struct PatternError: Error, CustomStringConvertible, Sendable {
+  var message: String
+  var description: String { message }
 }
 
 /// A set of scalars: a bitmap for ASCII, category masks and ranges above it.
@@ -522,7 +522,7 @@ enum CaseFolding {
 
 /// A compiled pattern: instruction lists for the backtracking matcher (program 0 is the
 /// pattern, the others are atomic groups and lookaheads inside it).
-public final class PretokenizerPattern: Sendable {
+final class PretokenizerPattern: Sendable {
   enum Op: Sendable {
     /// One scalar in class k.
     case set(Int32)
@@ -541,10 +541,10 @@ public final class PretokenizerPattern: Sendable {
   let programs: [[Op]]
   let classes: [ScalarClass]
   /// The pattern as written, for messages.
-  public let source: String
+  let source: String
 
   /// Compiles `pattern`; an unsupported construct is an error naming it.
-  public init(_ pattern: String, dialect: RegexDialect) throws(PatternError) {
+  init(_ pattern: String, dialect: RegexDialect) throws(PatternError) {
     let node = try PatternParser.parse(pattern, dialect: dialect)
     var b = Builder()
     _ = b.program(node)
@@ -634,14 +634,14 @@ public final class PretokenizerPattern: Sendable {
 
 /// Scratch space for matching: the segment's scalars and their property bits, and the
 /// backtracking stack. One per thread.
-public struct PatternMatcher {
+struct PatternMatcher {
   var scalars: [UInt32] = []
   var bits: [UInt64] = []
   /// Byte offset of each scalar in the segment, and the segment's length at the end.
   var offsets: [Int] = []
   private var stack: [(pc: Int32, sp: Int32, lo: Int32)] = []
 
-  public init() {}
+  init() {}
 
   /// Loads a segment of valid UTF-8.
   mutating func load(_ text: UnsafeBufferPointer<UInt8>) {
@@ -680,7 +680,7 @@ public struct PatternMatcher {
 
   /// Calls `body` with the byte range of every match of `pattern` in `text` (valid UTF-8), left
   /// to right, as the engines' `find_iter` yields them.
-  public mutating func forEachMatch(
+  mutating func forEachMatch(
     of pattern: PretokenizerPattern, in text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void
   ) {
     load(text)

@@ -5,18 +5,18 @@
 /// A scalar's general category and White_Space flag as one bit set: bit `c` for category `c`
 /// (`ScalarProperties.Category`), bit 30 for White_Space. A class of scalars tests its mask
 /// against these bits with one AND.
-public enum ScalarProperties {
+enum ScalarProperties {
   /// General categories in a fixed order; the raw value is the bit index.
-  public enum Category: Int, CaseIterable, Sendable {
+  enum Category: Int, CaseIterable, Sendable {
     case Lu, Ll, Lt, Lm, Lo, Mn, Mc, Me, Nd, Nl, No, Pc, Pd, Ps, Pe, Pi, Pf, Po, Sm, Sc, Sk, So, Zs, Zl, Zp, Cc, Cf,
       Cs, Co, Cn
   }
 
-  public static let whiteSpaceBit: UInt64 = 1 << 30
+  static let whiteSpaceBit: UInt64 = 1 << 30
 
   /// The mask of a category name as `\p{…}` writes it: one- or two-letter general category
   /// names, their long forms (`Letter`, `Uppercase_Letter`, …) and `L&`/`LC` (cased letters).
-  public static func mask(named name: String) -> UInt64? {
+  static func mask(named name: String) -> UInt64? {
     func bits(_ cs: [Category]) -> UInt64 { cs.reduce(0) { $0 | 1 << UInt64($1.rawValue) } }
     let key = String(name.filter { $0 != "_" && $0 != " " && $0 != "-" }).lowercased()
     switch key {
@@ -64,7 +64,7 @@ public enum ScalarProperties {
 
   /// The bits of scalar `v` (a valid scalar value).
   @inline(__always)
-  public static func bits(_ v: UInt32) -> UInt64 {
+  static func bits(_ v: UInt32) -> UInt64 {
     let t = table
     let block = Int(t.blockIndex[Int(v >> 8)])
     let code = t.blocks[block << 8 | Int(v & 0xFF)]

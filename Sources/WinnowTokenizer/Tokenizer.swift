@@ -395,6 +395,7 @@ public struct TokenizerSession {
   private var buffers: [[UInt8]] = []
   static let cacheMaxPiece = 64
 
+  /// Empty scratch space; it grows on first use.
   public init() {}
 
   mutating func takeNormalizeBuffer() -> [UInt8] { buffers.popLast() ?? [] }

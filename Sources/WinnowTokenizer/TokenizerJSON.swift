@@ -5,7 +5,9 @@
 
 /// Why a tokenizer file cannot be used.
 public struct TokenizerError: Error, CustomStringConvertible, Sendable {
+  /// What is wrong, naming the file.
   public var message: String
+  /// An error with this message.
   public init(_ message: String) { self.message = message }
   public var description: String { message }
 }
