@@ -109,6 +109,28 @@ struct ScalarClass: Sendable {
   }
 }
 
+/// A class's ASCII bitmap and category masks as plain values: loading it costs no reference
+/// counting, and it answers every scalar unless the class has ranges above ASCII or more than
+/// one negated item (`slow`).
+struct FastClass: Sendable {
+  var ascii0: UInt64
+  var ascii1: UInt64
+  var mask: UInt64
+  /// A negated item's bits (`\S`, `\P{L}`), or 0.
+  var excluded: UInt64
+  var negated: Bool
+  var slow: Bool
+
+  init(_ c: ScalarClass) {
+    ascii0 = c.ascii0
+    ascii1 = c.ascii1
+    mask = c.mask
+    excluded = c.excluded.first ?? 0
+    negated = c.negated
+    slow = c.excluded.count > 1 || c.ranges.contains { $0.upperBound >= 128 }
+  }
+}
+
 /// The parsed form of a pattern.
 indirect enum PatternNode {
   enum Repeat { case greedy, lazy, possessive }
@@ -540,6 +562,8 @@ final class PretokenizerPattern: Sendable {
 
   let programs: [[Op]]
   let classes: [ScalarClass]
+  /// What decides most lookups without touching a class's arrays (see `FastClass`).
+  let fast: [FastClass]
   /// The pattern as written, for messages.
   let source: String
 
@@ -550,6 +574,7 @@ final class PretokenizerPattern: Sendable {
     _ = b.program(node)
     programs = b.programs
     classes = b.classes
+    fast = b.classes.map(FastClass.init)
     source = pattern
   }
 
@@ -685,18 +710,33 @@ struct PatternMatcher {
   ) {
     load(text)
     let n = scalars.count
-    var p = 0
-    while p < n {
-      if let e = match(pattern, program: 0, at: p) {
-        if e > p {
-          body(offsets[p]..<offsets[e])
-          p = e
-          continue
+    let offsets = self.offsets
+    // The buffers are fixed for the whole segment: take them once, not per position.
+    pattern.programs[0].withUnsafeBufferPointer { ops in
+      pattern.fast.withUnsafeBufferPointer { fast in
+        let scalars = self.scalars
+        let bits = self.bits
+        scalars.withUnsafeBufferPointer { sc in
+          bits.withUnsafeBufferPointer { bt in
+            var p = 0
+            while p < n {
+              let base = stack.count
+              let e = run(pattern, ops, fast, sc, bt, n, p, base)
+              stack.removeSubrange(base...)
+              if let e {
+                if e > p {
+                  body(offsets[p]..<offsets[e])
+                  p = e
+                  continue
+                }
+                // An empty match: the engines step past it.
+                body(offsets[p]..<offsets[p])
+              }
+              p += 1
+            }
+          }
         }
-        // An empty match: the engines step past it.
-        body(offsets[p]..<offsets[p])
       }
-      p += 1
     }
   }
 
@@ -704,71 +744,94 @@ struct PatternMatcher {
   mutating func match(_ pattern: PretokenizerPattern, program: Int, at start: Int) -> Int? {
     let base = stack.count
     defer { stack.removeSubrange(base...) }
+    let n = scalars.count
+    // Plain pointers for the loop: no reference counting or uniqueness checks per step.
+    return pattern.programs[program].withUnsafeBufferPointer { ops -> Int? in
+      pattern.fast.withUnsafeBufferPointer { fast -> Int? in
+        scalars.withUnsafeBufferPointer { scalars -> Int? in
+          bits.withUnsafeBufferPointer { bits -> Int? in
+            run(pattern, ops, fast, scalars, bits, n, start, base)
+          }
+        }
+      }
+    }
+  }
+
+  private mutating func run(
+    _ pattern: PretokenizerPattern, _ ops: UnsafeBufferPointer<PretokenizerPattern.Op>,
+    _ fast: UnsafeBufferPointer<FastClass>, _ scalars: UnsafeBufferPointer<UInt32>,
+    _ bits: UnsafeBufferPointer<UInt64>, _ n: Int, _ start: Int, _ base: Int
+  ) -> Int? {
+    @inline(__always) func inClass(_ k: Int32, _ i: Int) -> Bool {
+      let f = fast[Int(k)]
+      let v = scalars[i]
+      if v < 64 { return (f.ascii0 >> UInt64(v)) & 1 != 0 }
+      if v < 128 { return (f.ascii1 >> UInt64(v - 64)) & 1 != 0 }
+      if f.slow { return pattern.classes[Int(k)].slowContains(v, bits[i]) }
+      let b = bits[i]
+      let hit = b & f.mask != 0 || (f.excluded != 0 && b & f.excluded == 0)
+      return hit != f.negated
+    }
     var pc = 0
     var sp = start
-    let n = scalars.count
-    let classes = pattern.classes
-    return pattern.programs[program].withUnsafeBufferPointer { ops -> Int? in
-      while true {
-        var ok = true
-        switch ops[pc] {
-        case .set(let k):
-          if sp < n, classes[Int(k)].contains(scalars[sp], bits[sp]) {
-            sp += 1
-            pc += 1
-          } else {
-            ok = false
-          }
-        case .run(let k, let lo, let hi, let possessive):
-          let c = classes[Int(k)]
-          var e = sp
-          let limit = hi < 0 ? n : min(n, sp + Int(hi))
-          while e < limit, c.contains(scalars[e], bits[e]) { e += 1 }
-          if e - sp < Int(lo) {
-            ok = false
-          } else {
-            if !possessive, e - 1 >= sp + Int(lo) {
-              stack.append((Int32(pc + 1), Int32(e - 1), Int32(sp + Int(lo))))
-            }
-            sp = e
-            pc += 1
-          }
-        case .split(let a, let b):
-          stack.append((b, Int32(sp), -1))
-          pc = Int(a)
-        case .jump(let a):
-          pc = Int(a)
-        case .atomic(let k):
-          if let e = match(pattern, program: Int(k), at: sp) {
-            sp = e
-            pc += 1
-          } else {
-            ok = false
-          }
-        case .look(let k, let negated):
-          let found = match(pattern, program: Int(k), at: sp) != nil
-          if found != negated { pc += 1 } else { ok = false }
-        case .anchor(let a):
-          switch a {
-          case .textStart: ok = sp == 0
-          case .textEnd: ok = sp == n
-          case .textEndBeforeNewline: ok = sp == n || (sp == n - 1 && scalars[sp] == 0x0A)
-          case .lineStart: ok = sp == 0 || scalars[sp - 1] == 0x0A
-          case .lineEnd: ok = sp == n || scalars[sp] == 0x0A
-          }
-          if ok { pc += 1 }
-        case .match:
-          return sp
+    while true {
+      var ok = true
+      switch ops[pc] {
+      case .set(let k):
+        if sp < n, inClass(k, sp) {
+          sp += 1
+          pc += 1
+        } else {
+          ok = false
         }
-        if ok { continue }
-        // Backtrack.
-        guard stack.count > base else { return nil }
-        let top = stack.removeLast()
-        pc = Int(top.pc)
-        sp = Int(top.sp)
-        if top.lo >= 0, top.sp > top.lo {
-          stack.append((top.pc, top.sp - 1, top.lo))
+      case .run(let k, let lo, let hi, let possessive):
+        var e = sp
+        let limit = hi < 0 ? n : min(n, sp + Int(hi))
+        while e < limit, inClass(k, e) { e += 1 }
+        if e - sp < Int(lo) {
+          ok = false
+        } else {
+          if !possessive, e - 1 >= sp + Int(lo) {
+            stack.append((Int32(pc + 1), Int32(e - 1), Int32(sp + Int(lo))))
+          }
+          sp = e
+          pc += 1
         }
+      case .split(let a, let b):
+        stack.append((b, Int32(sp), -1))
+        pc = Int(a)
+      case .jump(let a):
+        pc = Int(a)
+      case .atomic(let k):
+        if let e = match(pattern, program: Int(k), at: sp) {
+          sp = e
+          pc += 1
+        } else {
+          ok = false
+        }
+      case .look(let k, let negated):
+        let found = match(pattern, program: Int(k), at: sp) != nil
+        if found != negated { pc += 1 } else { ok = false }
+      case .anchor(let a):
+        switch a {
+        case .textStart: ok = sp == 0
+        case .textEnd: ok = sp == n
+        case .textEndBeforeNewline: ok = sp == n || (sp == n - 1 && scalars[sp] == 0x0A)
+        case .lineStart: ok = sp == 0 || scalars[sp - 1] == 0x0A
+        case .lineEnd: ok = sp == n || scalars[sp] == 0x0A
+        }
+        if ok { pc += 1 }
+      case .match:
+        return sp
+      }
+      if ok { continue }
+      // Backtrack.
+      guard stack.count > base else { return nil }
+      let top = stack.removeLast()
+      pc = Int(top.pc)
+      sp = Int(top.sp)
+      if top.lo >= 0, top.sp > top.lo {
+        stack.append((top.pc, top.sp - 1, top.lo))
       }
     }
   }

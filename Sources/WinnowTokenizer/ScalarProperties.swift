@@ -85,14 +85,27 @@ enum ScalarProperties {
     var seen: [[UInt8]: UInt16] = [:]
     var block = [UInt8](repeating: 0, count: 256)
     for hi in 0..<(0x110000 >> 8) {
+      let plane = hi >> 8
       for lo in 0..<256 {
         let v = UInt32(hi << 8 | lo)
+        // Planes 4–13 hold no assigned character; planes 15–16 are private use apart from
+        // their last two code points (noncharacters). Looking them up would triple the time
+        // this table takes to build, for nothing.
+        if plane >= 4 && plane <= 13 {
+          block[lo] = UInt8(Category.Cn.rawValue)
+          continue
+        }
+        if plane >= 15 {
+          block[lo] = UInt8((v & 0xFFFE) == 0xFFFE ? Category.Cn.rawValue : Category.Co.rawValue)
+          continue
+        }
         guard let s = Unicode.Scalar(v) else {
           block[lo] = UInt8(Category.Cs.rawValue)
           continue
         }
-        var code = UInt8(category(of: s.properties.generalCategory).rawValue)
-        if s.properties.isWhitespace { code |= 0x40 }
+        let p = s.properties
+        var code = UInt8(category(of: p.generalCategory).rawValue)
+        if p.isWhitespace { code |= 0x40 }
         block[lo] = code
       }
       if let k = seen[block] {
