@@ -208,6 +208,19 @@ def main():
         lambda: WinnowMixture([a, b], seq_len=4, schedule=[(0.5, [1, 1])])))
     check("weights must match the datasets", "weights" in error_of(
         lambda: WinnowMixture([a, b], seq_len=4, total_samples=10, schedule=[(0.5, [1, 1, 1])])))
+    lying = os.path.join(tmp, "lying")
+    write_tokens(lying, flat_tokens)
+    with open(lying + ".json") as f:
+        side = json.load(f)
+    side["tokens"] += 1
+    with open(lying + ".json", "w") as f:
+        json.dump(side, f)
+    check("a token file whose sidecar disagrees with its size is an error", "lying.bin" in error_of(lambda: WinnowMixture([lying], seq_len=4)))
+    garbage = os.path.join(tmp, "garbage")
+    write_tokens(garbage, flat_tokens)
+    with open(garbage + ".json", "w") as f:
+        f.write("{not json")
+    check("a damaged sidecar is an error naming it", "garbage.json" in error_of(lambda: WinnowMixture([garbage], seq_len=4)))
     empty = os.path.join(tmp, "empty")
     write_megatron(empty, [[], []])
     check("a dataset without tokens is refused", "no tokens" in error_of(lambda: WinnowMixture([empty], seq_len=4)))
