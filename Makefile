@@ -26,7 +26,9 @@ run: build
 # json; data safety (overlapping paths, lost and stale files, resume, signals, hostile files); recipes
 # with several global stages (== the chain of one-global recipes; every executor; kill -9 at every pass); parity with datatrove (quality filters, PII formatter, MinHash signatures, and near-
 # duplicate removal scored against ground truth beside datatrove and datasketch; DSIR against data-selection;
-# MetaCLIP balancing against a port of its balancing.py with the same draws; the selection recipe through
+# MetaCLIP balancing against a port of its balancing.py with the same draws; tokenizers against
+# Hugging Face tokenizers and tiktoken (models trained locally); token exports against megatron-core's
+# own builder and reader; the mixture stream's Python package, installed as a user installs it; the selection recipe through
 # every executor and kill -9 at each selection pass (select_checks.py --quick); fastText
 # predictions, training and quantization against the C++ fastText CLI (Debian package); peers pinned in a throw-away venv,
 # Tests/parity/peers.py); then the Slurm executor on a throw-away single-node cluster (started and always stopped;
@@ -47,6 +49,7 @@ test: deps
 	         "python3 Tests/parity/minhash_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/dsir_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/balance_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/feed_parity.py --winnow $(DEBUG_BIN)" \
 	  --lane "python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/select_checks.py --winnow $(DEBUG_BIN) --quick" \

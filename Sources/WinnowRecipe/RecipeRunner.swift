@@ -1,5 +1,6 @@
 import Foundation
 import WinnowCore
+import WinnowFeed
 
 /// Live counts of a run, for progress displays.
 public struct RunProgress: Sendable {
@@ -62,6 +63,10 @@ public enum RecipeRunner {
     let started = Date()
     let plan = try Plan.make(recipe, registry: options.registry)
     let out = recipe.output
+    if let export = out.export {
+      // The export's tokenizer is checked before any task runs, as a stage's parameters are.
+      _ = try TokenizerCache.load(path: export.tokenizer, pattern: export.pattern, stage: "output.format: \(export.format.rawValue)")
+    }
     guard OutputSpec(path: out.path).isDirectory else {
       throw .usage("\(recipe.source): 'output.path' must be a directory for the shards, got '\(out.path)'")
     }
