@@ -156,4 +156,25 @@ struct CompositionTests {
       #expect(error.message.contains("bad.yaml:"), "\(error.message)")
     }
   }
+
+  @Test("token formats: the tokenizer comes from output or the tokenize stage; their keys are refused for jsonl")
+  func tokenFormats() throws {
+    let dir = try TempDir()
+    _ = try Corpus.write(dir, files: 1, docs: 5)
+    func message(_ output: String, stages: String = "") -> String {
+      do {
+        let text = stages.isEmpty ? runnerRecipe(dir, output: output) : runnerRecipe(dir, stages: stages, output: output)
+        let r = try RecipeParser.parse(text, source: "r.yaml")
+        return "ok \(r.output.export.map { "\($0.format.rawValue) \($0.tokenizer) \($0.pattern ?? "-") \($0.addSpecialTokens)" } ?? "none")"
+      } catch {
+        return error.message
+      }
+    }
+    #expect(message("\n  format: megatron\n  tokenizer: t.json") == "ok megatron t.json - true")
+    #expect(message("\n  format: tokens", stages: "  - tokenize: {tokenizer: r.tiktoken, pattern: cl100k, add_special_tokens: false}")
+      == "ok tokens r.tiktoken cl100k false")
+    #expect(message("\n  format: megatron").contains("needs a tokenizer"))
+    #expect(message("\n  tokenizer: t.json").contains("'output.tokenizer' is for the token formats"))
+    #expect(message("\n  format: megatron\n  tokenizer: t.json\n  name: ../x").contains("'output.name'"))
+  }
 }
