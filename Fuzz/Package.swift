@@ -16,5 +16,7 @@ let package = Package(
     .executableTarget(name: "fuzz-fasttext", dependencies: [.product(name: "Winnow", package: "Winnow")]),
     // Run files, shingle stores and saved Bloom filters, as a task of a later pass reads them.
     .executableTarget(name: "fuzz-run-files", dependencies: [.product(name: "Winnow", package: "Winnow")]),
+    // Tokenizer files (tokenizer.json, tiktoken ranks) and Megatron indexes.
+    .executableTarget(name: "fuzz-token-files", dependencies: [.product(name: "Winnow", package: "Winnow")]),
   ]
 )

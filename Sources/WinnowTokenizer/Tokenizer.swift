@@ -95,6 +95,15 @@ public final class Tokenizer: Sendable {
     return try TiktokenFile.load(bytes, path: path, pattern: pattern, specialTokens: specialTokens)
   }
 
+  /// Loads a tokenizer from the bytes of its file; `name` is used in messages.
+  public static func load(bytes: [UInt8], name: String, pattern: String? = nil) throws(TokenizerError) -> Tokenizer {
+    let trimmed = bytes.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 || $0 == 0xEF || $0 == 0xBB || $0 == 0xBF })
+    if trimmed.first == UInt8(ascii: "{") {
+      return try HuggingFaceTokenizerFile.load(bytes, path: name)
+    }
+    return try TiktokenFile.load(bytes, path: name, pattern: pattern ?? "cl100k", specialTokens: [:])
+  }
+
   static func readFile(_ path: String) throws(TokenizerError) -> [UInt8] {
     guard let f = fopen(path, "rb") else { throw TokenizerError("\(path): cannot open (\(String(cString: strerror(errno))))") }
     defer { fclose(f) }
