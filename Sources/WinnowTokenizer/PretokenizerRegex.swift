@@ -396,7 +396,15 @@ struct PatternParser {
         break
       }
       first = false
-      if x == Self.ch("[") { throw error("nested character classes are not supported") }
+      if x == Self.ch("[") {
+        // A nested class is a union member (Oniguruma: `[^(\\s|[.,!?])]`); a negated one would
+        // need set difference, which the class representation does not have.
+        i += 1
+        if peek == Self.ch("^") { throw error("a negated class nested in a class is not supported") }
+        let inner = try parseClass()
+        c = c.union(inner)
+        continue
+      }
       if x == Self.ch("&"), peek(1) == Self.ch("&") { throw error("class intersections (&&) are not supported") }
       var lo: UInt32
       if x == Self.ch("\\") {

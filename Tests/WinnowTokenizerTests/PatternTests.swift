@@ -48,6 +48,11 @@ struct PatternTests {
     #expect(try pieces(#"\s+|\S+"#, "a\u{A0}\u{85}\u{2028}\u{3000}b\u{200B}c") == ["a", "\u{A0}\u{85}\u{2028}\u{3000}", "b\u{200B}c"])
   }
 
+  @Test("a class nested in a class is a union (BLOOM's pattern)")
+  func nestedClass() throws {
+    #expect(try pieces(#" ?[^(\s|[.,!?…。])]+"#, "Hi there, you… ok。") == ["Hi", " there", " you", " ok"])
+  }
+
   @Test("$ is a line end in Oniguruma and the text end in fancy-regex")
   func dollar() throws {
     #expect(try pieces(#"\w+$"#, "ab\ncd", .oniguruma) == ["ab", "cd"])
@@ -69,7 +74,7 @@ struct PatternTests {
   func unsupported() {
     for (pattern, what) in [
       (#"(?<=a)b"#, "lookbehind"), (#"\bword"#, "\\b"), (#"(a)\1"#, "\\1"), (#"\p{Han}"#, "Han"),
-      (#"[a-z&&[^x]]"#, "intersection"), (#"(?x)a"#, "flag"), (#"(a*)*"#, "nothing"), (#"a{3,1}"#, "maximum"),
+      (#"[a-z&&[^x]]"#, "intersection"), (#"[a[^b]]"#, "negated class nested"), (#"(?x)a"#, "flag"), (#"(a*)*"#, "nothing"), (#"a{3,1}"#, "maximum"),
     ] {
       do {
         _ = try PretokenizerPattern(pattern, dialect: .oniguruma)
