@@ -205,11 +205,24 @@ enum HuggingFaceTokenizerFile {
       let name = node["behavior"]?.string ?? "Isolated"
       guard let behavior = Tokenizer.SplitBehavior(rawValue: name) else { throw fail("the Split behavior \"\(name)\" is unknown") }
       steps.append(.split(compiled, behavior, invert: node["invert"]?.bool ?? false))
+    case "Metaspace":
+      let replacement = node["replacement"]?.bytes ?? Array("\u{2581}".utf8)
+      guard String(decoding: replacement, as: UTF8.self).unicodeScalars.count == 1 else {
+        throw fail("Metaspace's replacement must be one character")
+      }
+      var scheme = Tokenizer.PrependScheme.always
+      if let name = node["prepend_scheme"]?.string {
+        guard let s = Tokenizer.PrependScheme(rawValue: name) else { throw fail("the Metaspace prepend_scheme \"\(name)\" is unknown") }
+        scheme = s
+      } else if let add = node["add_prefix_space"]?.bool {
+        scheme = add ? .always : .never
+      }
+      steps.append(.metaspace(replacement: replacement, scheme: scheme, split: node["split"]?.bool ?? true))
     case "Digits":
       let individual = node["individual_digits"]?.bool ?? false
       steps.append(.split(try compile(individual ? #"\p{N}"# : #"\p{N}+"#, path), .isolated, invert: false))
     default:
-      throw fail("the pre-tokenizer \(type) is not supported (supported: ByteLevel, Split, Digits, Sequence)")
+      throw fail("the pre-tokenizer \(type) is not supported (supported: ByteLevel, Split, Metaspace, Digits, Sequence)")
     }
   }
 

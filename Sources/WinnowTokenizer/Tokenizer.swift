@@ -49,8 +49,15 @@ public final class Tokenizer: Sendable {
     case mergedWithNext = "MergedWithNext", contiguous = "Contiguous"
   }
 
+  enum PrependScheme: String, Sendable {
+    case always, first, never
+  }
+
   enum PreStep: Sendable {
     case split(PretokenizerPattern, SplitBehavior, invert: Bool)
+    /// Metaspace: spaces become `replacement`, which is prepended by the scheme; with `split`
+    /// the piece is cut before each replacement (MergedWithNext).
+    case metaspace(replacement: [UInt8], scheme: PrependScheme, split: Bool)
     /// ByteLevel's `add_prefix_space`: a piece that does not start with a space gets one.
     case prefixSpace
   }
@@ -152,38 +159,43 @@ public final class Tokenizer: Sendable {
         if let id {
           ids.append(id)
         } else {
-          normalizeAndSplit(segment, into: &ids, session: &session)
+          normalizeAndSplit(segment, atStart: segment.baseAddress == text.baseAddress, into: &ids, session: &session)
         }
       }
     } else {
-      normalizeAndSplit(text, into: &ids, session: &session)
+      normalizeAndSplit(text, atStart: true, into: &ids, session: &session)
     }
     if addSpecialTokens { ids.append(contentsOf: pipeline.suffix) }
   }
 
-  private func normalizeAndSplit(_ segment: UnsafeBufferPointer<UInt8>, into ids: inout [UInt32], session: inout TokenizerSession) {
+  /// `atStart`: the segment begins the original text (Metaspace's `prepend_scheme: first`).
+  private func normalizeAndSplit(
+    _ segment: UnsafeBufferPointer<UInt8>, atStart: Bool, into ids: inout [UInt32], session: inout TokenizerSession
+  ) {
     if segment.isEmpty { return }
     if pipeline.normalizers.isEmpty {
-      splitNormalized(segment, into: &ids, session: &session)
+      splitNormalized(segment, atStart: atStart, into: &ids, session: &session)
       return
     }
     var normalized = session.takeNormalizeBuffer()
     defer { session.returnNormalizeBuffer(normalized) }
     normalize(segment, into: &normalized, session: &session)
-    normalized.withUnsafeBufferPointer { splitNormalized($0, into: &ids, session: &session) }
+    normalized.withUnsafeBufferPointer { splitNormalized($0, atStart: atStart, into: &ids, session: &session) }
   }
 
-  private func splitNormalized(_ segment: UnsafeBufferPointer<UInt8>, into ids: inout [UInt32], session: inout TokenizerSession) {
+  private func splitNormalized(
+    _ segment: UnsafeBufferPointer<UInt8>, atStart: Bool, into ids: inout [UInt32], session: inout TokenizerSession
+  ) {
     if let added = pipeline.addedNormalized {
       added.forEachSegment(segment) { piece, id in
         if let id {
           ids.append(id)
         } else {
-          preTokenizeAndEncode(piece, into: &ids, session: &session)
+          preTokenizeAndEncode(piece, atStart: atStart && piece.baseAddress == segment.baseAddress, into: &ids, session: &session)
         }
       }
     } else {
-      preTokenizeAndEncode(segment, into: &ids, session: &session)
+      preTokenizeAndEncode(segment, atStart: atStart, into: &ids, session: &session)
     }
   }
 
@@ -272,7 +284,9 @@ public final class Tokenizer: Sendable {
   }
 
   /// Runs the pre-tokenizer steps over one segment and the model over each piece.
-  private func preTokenizeAndEncode(_ segment: UnsafeBufferPointer<UInt8>, into ids: inout [UInt32], session: inout TokenizerSession) {
+  private func preTokenizeAndEncode(
+    _ segment: UnsafeBufferPointer<UInt8>, atStart: Bool, into ids: inout [UInt32], session: inout TokenizerSession
+  ) {
     if segment.isEmpty { return }
     let steps = pipeline.preSteps
     if steps.count == 1, case .split(let pattern, .isolated, false) = steps[0] {
@@ -297,10 +311,52 @@ public final class Tokenizer: Sendable {
     var pieces: [Range<Int>] = [0..<segment.count]
     var next: [Range<Int>] = []
     var matches: [(Range<Int>, Bool)] = []
+    // Whether pieces[0] begins the original text (its original offset is 0).
+    var firstAtStart = atStart
     for step in steps {
       next.removeAll(keepingCapacity: true)
+      let firstStart = pieces.first?.lowerBound
+      var copied = false
       switch step {
+      case .metaspace(let replacement, let scheme, let split):
+        copied = true
+        for (k, p) in pieces.enumerated() {
+          // Spaces become the replacement; then the scheme's prefix.
+          let piece = Array(arena[p])
+          var out: [UInt8] = []
+          out.reserveCapacity(piece.count + replacement.count)
+          for b in piece {
+            if b == 0x20 { out += replacement } else { out.append(b) }
+          }
+          let starts = out.starts(with: replacement)
+          let prepend = !starts && (scheme == .always || (scheme == .first && k == 0 && firstAtStart))
+          let start = arena.count
+          if prepend { arena += replacement }
+          arena += out
+          let whole = start..<arena.count
+          guard split else {
+            next.append(whole)
+            continue
+          }
+          matches.removeAll(keepingCapacity: true)
+          var prev = whole.lowerBound
+          var i = whole.lowerBound
+          let m = replacement.count
+          while m > 0, i + m <= whole.upperBound {
+            if arena[i..<(i + m)].elementsEqual(replacement) {
+              if prev != i { matches.append((prev..<i, false)) }
+              matches.append((i..<(i + m), true))
+              i += m
+              prev = i
+            } else {
+              i += 1
+            }
+          }
+          if prev != whole.upperBound { matches.append((prev..<whole.upperBound, false)) }
+          Self.apply(.mergedWithNext, matches, into: &next)
+        }
       case .prefixSpace:
+        copied = true
         for p in pieces {
           if arena[p.lowerBound] == 0x20 {
             next.append(p)
@@ -332,6 +388,7 @@ public final class Tokenizer: Sendable {
       }
       swap(&pieces, &next)
       pieces.removeAll(where: \.isEmpty)
+      if !copied, let first = pieces.first, first.lowerBound != firstStart { firstAtStart = false }
     }
     arena.withUnsafeBufferPointer { a in
       for p in pieces { encodePiece(UnsafeBufferPointer(rebasing: a[p]), &ids, &session) }

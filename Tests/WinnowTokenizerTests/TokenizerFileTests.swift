@@ -142,13 +142,32 @@ struct TokenizerFileTests {
       } catch let e as TokenizerError { return e.message } catch { return "\(error)" }
     }
     #expect(message(base.replacingFirst(#""type":"BPE""#, #""type":"Unigram""#)).contains("Unigram"))
-    #expect(message(base.replacingFirst(#"{"type":"ByteLevel","add_prefix_space""#, #"{"type":"Metaspace","add_prefix_space""#)).contains("Metaspace"))
+    #expect(message(base.replacingFirst(#"{"type":"ByteLevel","add_prefix_space""#, #"{"type":"WhitespaceSplit","add_prefix_space""#)).contains("WhitespaceSplit"))
     #expect(message(Self.byteLevelJSON(merges: [("h", "zz")])).contains("not in the vocabulary"))
     #expect(message(String(base.dropLast(3))).contains("invalid JSON"))
     #expect(message(base, pattern: "cl100k").contains("--pattern"))
     #expect(message("aGVsbG8= 0\n", pattern: nil).contains("needs a pattern"))
     #expect(message("aGVsbG8= 0\n", pattern: "cl100k").contains("every byte must be a token"))
     #expect(message("not-base64! 0\n", pattern: "cl100k").contains("base64"))
+  }
+
+  @Test("Metaspace (prepend_scheme first, split), character-level BPE with byte fallback and a fused unknown")
+  func metaspace() throws {
+    let json = """
+      {"version":"1.0","added_tokens":[{"id":1,"content":"<s>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true}],
+       "normalizer":null,"pre_tokenizer":{"type":"Metaspace","replacement":"\u{2581}","prepend_scheme":"first","split":true},
+       "post_processor":null,"decoder":null,
+       "model":{"type":"BPE","unk_token":"<unk>","fuse_unk":true,"byte_fallback":true,
+        "vocab":{"<unk>":0,"<s>":1,"<0xC3>":3,"<0xA9>":4,"\u{2581}":5,"h":6,"i":7,"\u{2581}h":8,"\u{2581}hi":9},
+        "merges":[["\u{2581}","h"],["\u{2581}h","i"]]}}
+      """
+    let t = try Self.load(json)
+    // "hi hié" → "▁hi▁hié" → pieces "▁hi", "▁hié"; é falls back to its bytes.
+    #expect(t.encode("hi hié") == [9, 9, 3, 4])
+    // After a special token the text does not begin the input: no ▁ is prepended.
+    #expect(t.encode("<s>hi") == [1, 6, 7])
+    // Characters without a token and without byte tokens: one fused <unk>.
+    #expect(t.encode("hxyz") == [8, 0])
   }
 
   @Test("a tiktoken file: whole pieces first, then merges by rank")
