@@ -356,9 +356,9 @@ struct RecipeParserTests {
     #expect(e.kind == .usage)
     #expect(e.message.hasPrefix(at + ":"), "\(e.message)")
     #expect(e.message.contains("unknown stage 'lenght'") && e.message.contains("did you mean 'length'"))
-    let far = try RecipeParser.parse(replacing("- length:", with: "- tokenizer:"), source: Self.src)
+    let far = try RecipeParser.parse(replacing("- length:", with: "- spellcheck_xyz:"), source: Self.src)
     let e2 = try #require(winnowError { _ = try Plan.make(far) })
-    #expect(e2.message.contains("unknown stage 'tokenizer'") && !e2.message.contains("did you mean"))
+    #expect(e2.message.contains("unknown stage 'spellcheck_xyz'") && !e2.message.contains("did you mean"))
   }
 
   @Test("bad stage parameters are reported at the value; stage-level errors at the entry")
