@@ -19,6 +19,13 @@ Models (tokenizer.json, each also in the legacy merge format, every merge a stri
                        ByteLevel + TemplateProcessing post-processor (the BOS), and non-special
                        added tokens with lstrip (<lmask>), rstrip (<rpad>), single_word (Winnow);
   llama3-70k           Llama 3 style with more than 65,535 ids;
+  llama2-4k            SentencePiece-converted style (Llama 2): character-level BPE with
+                       byte_fallback and fuse_unk, <unk> <s> </s>, the 256 <0xXX> byte tokens as
+                       plain vocabulary entries, normalizers Prepend("▁") + Replace(" ", "▁"), no
+                       pre-tokenizer, TemplateProcessing "<s> $A";
+  mistral-4k           the same vocabulary with a Metaspace pre-tokenizer (prepend_scheme "first",
+                       no split) and no normalizer;
+  metaspace-always-4k  the same with Metaspace (prepend_scheme "always", split on "▁");
 and tiktoken rank files made from their merges (256 bytes, then merge order):
   r50k-style           gpt2-12k's ranks, with the patterns r50k, gpt2 and p50k;
   cl100k-style         llama3-8k's ranks, with the cl100k pattern;

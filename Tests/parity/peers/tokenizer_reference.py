@@ -43,7 +43,16 @@ MODELS = [
     ("gpt2-nfkc-4k", "gpt2", 4000, "NFKC", True),
     ("llama3-8k", "llama3", 8000, None, True),
     ("llama3-70k", "llama3", 70000, None, False),
+    # SentencePiece-converted BPE (character-level, byte fallback, <unk>/<s>/</s>, <0xXX> tokens
+    # as plain vocabulary entries, "<s> $A" template), trained once and written three ways:
+    ("llama2-4k", "llama2", 4000, None, False),           # Prepend + Replace normalizers, no pre-tokenizer
+    ("mistral-4k", "mistral", 4000, None, False),         # Metaspace, prepend_scheme "first", no split
+    ("metaspace-always-4k", "metaspace", 4000, None, False),  # Metaspace, prepend_scheme "always", split
 ]
+SENTENCEPIECE_STYLES = ("llama2", "mistral", "metaspace")
+SP_SPECIALS = ["<unk>", "<s>", "</s>"]
+SP_BYTES = [f"<0x{b:02X}>" for b in range(256)]
+_sentencepiece_cache = {}
 # tiktoken rank files: name, the model whose merges give the ranks, the patterns to run it with
 # (edge cases with every pattern; documents with the first), how the pre-tokenizers compare.
 TIKTOKEN = [
@@ -99,9 +108,43 @@ def read_texts(path):
     return [json.loads(l)["text"] for l in open(path, encoding="utf-8") if l.strip()]
 
 
+def train_sentencepiece_style(style, vocab_size, texts):
+    """A Llama 2 / Mistral-like tokenizer: BPE over characters (the alphabet cut to the 150 most
+    frequent, so rarer characters take the byte fallback), trained once per size with Metaspace
+    and then given the normalizer and pre-tokenizer of the style."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+
+    if vocab_size not in _sentencepiece_cache:
+        tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=0, show_progress=False,
+                                      special_tokens=SP_SPECIALS + SP_BYTES, limit_alphabet=150)
+        tok.train_from_iterator(texts, trainer)
+        tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B",
+                                                           special_tokens=[("<s>", tok.token_to_id("<s>"))])
+        spec = json.loads(tok.to_str())
+        # In Llama 2's tokenizer.json the byte tokens are vocabulary entries, not added tokens
+        # (so "<0x41>" in a text is text).
+        spec["added_tokens"] = [t for t in spec["added_tokens"] if t["content"] in SP_SPECIALS]
+        _sentencepiece_cache[vocab_size] = spec
+    spec = json.loads(json.dumps(_sentencepiece_cache[vocab_size]))
+    if style == "llama2":
+        spec["normalizer"] = {"type": "Sequence", "normalizers": [
+            {"type": "Prepend", "prepend": "\u2581"},
+            {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]}
+        spec["pre_tokenizer"] = None
+    elif style == "mistral":
+        spec["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first",
+                                 "split": False}
+    return Tokenizer.from_str(json.dumps(spec))
+
+
 def train(name, style, vocab_size, normalizer, flagged, texts):
     from tokenizers import (AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors,
                             trainers)
+
+    if style in SENTENCEPIECE_STYLES:
+        return train_sentencepiece_style(style, vocab_size, texts)
 
     tok = Tokenizer(models.BPE(ignore_merges=(style == "llama3")))
     if normalizer:
@@ -264,8 +307,11 @@ def build(out):
                            "detail": f"{len(spec['model']['vocab'])} tokens, ids up to {max_id}"})
         bos = tok.token_to_id(BOS)
         for suffix, path in (("", pair_path), ("-legacy", legacy_path)):
+            # The documents of the SentencePiece styles run through winnow in the pair format only:
+            # their pieces are long (no splitting on spaces), and the legacy file's merges are
+            # checked on the edge cases (the reference checks that both formats agree everywhere).
             result["specs"].append({"name": name + suffix, "kind": "json", "file": os.path.relpath(path, out),
-                                    "pattern": None, "docs": True})
+                                    "pattern": None, "docs": not (suffix and style in SENTENCEPIECE_STYLES)})
             reference(name + suffix, path, None, True, bos)
         same_edge = edge_ids[name] == edge_ids[name + "-legacy"]
         same_docs, _ = compare(result["docs"][name]["sha1"], result["docs"][name + "-legacy"]["sha1"])
@@ -273,6 +319,12 @@ def build(out):
                        "ok": same_edge and same_docs == len(texts)
                        and Tokenizer.from_file(legacy_path).get_vocab_size() == size,
                        "detail": f"edge cases equal: {same_edge}, documents equal: {same_docs}/{len(texts)}"})
+        if style in SENTENCEPIECE_STYLES:
+            byte_ids = {tok.token_to_id(t) for t in SP_BYTES}
+            used = sum(1 for ids in edge_ids[name] if byte_ids.intersection(ids))
+            checks.append({"name": f"{name}: the edge cases take the byte fallback, and the byte tokens are "
+                           "not added tokens", "ok": used > 0 and len(spec["added_tokens"]) == 3,
+                           "detail": f"{used} lines use <0xXX> tokens, {len(spec['added_tokens'])} added tokens"})
         if flagged:
             missing = [c for c, _ in FLAGGED if not any(tok.token_to_id(c) in ids for ids in edge_ids[name])]
             checks.append({"name": f"{name}: the edge cases produce every flagged added token", "ok": not missing,
