@@ -1329,6 +1329,7 @@ def bench_dsir(ctx: Context) -> list[Result]:
 
 
 TOKENIZE_MODELS = [("gpt2-12k.json", None, "tokenizers"), ("llama3-70k.json", None, "tokenizers"),
+                   ("mistral-4k.json", None, "tokenizers"),
                    ("cl100k-style.tiktoken", "cl100k", "tiktoken"), ("o200k-style.tiktoken", "o200k", "tiktoken")]
 
 
