@@ -59,6 +59,9 @@ let package = Package(
     .target(name: "WinnowFeed", dependencies: ["WinnowCore", "WinnowTokenizer"]),
     .target(name: "WinnowFeedC", dependencies: ["WinnowFeed", "WinnowCore"]),
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
+    // Mixture optimisation: RegMix proposals, regression and search, DoReMi's weight update,
+    // QQT's repeated-data utility.
+    .target(name: "WinnowMixing", dependencies: ["WinnowCore"]),
     // SHA-256, with the x86 SHA extensions chosen at run time (DSIR hashes every n-gram).
     .target(name: "CSHA256", path: "Sources/CSHA256"),
     // Selection toward a target (dsir_select) and balancing (balance).
@@ -68,7 +71,7 @@ let package = Package(
                            .product(name: "Yams", package: "Yams")]),
     // `winnow report`: a run directory as HTML; learns what stages are from their descriptors.
     .target(name: "WinnowReport", dependencies: ["WinnowCore", "WinnowRecipe"]),
-    .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowTokenizer", "WinnowFilters", "WinnowDedup", "WinnowSelect", "WinnowFeed", "WinnowRecipe", "WinnowReport"]),
+    .target(name: "Winnow", dependencies: ["WinnowCore", "WinnowText", "WinnowTokenizer", "WinnowFilters", "WinnowDedup", "WinnowSelect", "WinnowFeed", "WinnowMixing", "WinnowRecipe", "WinnowReport"]),
     .executableTarget(name: "winnow",
                       dependencies: ["Winnow", "WinnowFastText", "CProcessShim",
                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -81,6 +84,7 @@ let package = Package(
     .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore", "WinnowTestSupport", "CMinHashKernel"]),
     .testTarget(name: "WinnowSelectTests", dependencies: ["WinnowSelect", "WinnowCore", "WinnowTestSupport", "CSHA256"]),
     .testTarget(name: "WinnowTokenizerTests", dependencies: ["WinnowTokenizer"]),
+    .testTarget(name: "WinnowMixingTests", dependencies: ["WinnowMixing", "WinnowCore"]),
     .testTarget(name: "WinnowFeedTests", dependencies: ["WinnowFeed", "WinnowCore", "WinnowTestSupport"]),
     .testTarget(name: "WinnowRecipeTests", dependencies: ["WinnowRecipe", "WinnowTestSupport"]),
     .testTarget(name: "WinnowReportTests", dependencies: ["WinnowReport", "WinnowRecipe"]),

@@ -15,7 +15,7 @@ swift package dump-symbol-graph --skip-synthesized-members > .build/dump-symbol-
 python3 scripts/check-api-docs.py "$graphs"
 [ "${1:-}" = "--html" ] || exit 0
 mkdir -p .build/docs
-for m in Winnow WinnowText WinnowCore WinnowFilters WinnowDedup WinnowFastText WinnowRecipe WinnowReport WinnowSelect WinnowTokenizer WinnowFeed; do
+for m in Winnow WinnowText WinnowCore WinnowFilters WinnowDedup WinnowFastText WinnowRecipe WinnowReport WinnowSelect WinnowTokenizer WinnowFeed WinnowMixing; do
   one=$(mktemp -d)
   cp "$graphs/$m.symbols.json" "$one/"
   cp "$graphs/$m"@*.symbols.json "$one/" 2>/dev/null || true

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LIST = ROOT / "docs" / "api-undocumented.txt"
 MODULES = ["Winnow", "WinnowText", "WinnowCore", "WinnowFilters", "WinnowDedup", "WinnowFastText",
-           "WinnowRecipe", "WinnowReport", "WinnowSelect", "WinnowTokenizer", "WinnowFeed"]
+           "WinnowRecipe", "WinnowReport", "WinnowSelect", "WinnowTokenizer", "WinnowFeed", "WinnowMixing"]
 DECLARATIONS = {"swift.class", "swift.struct", "swift.enum", "swift.protocol", "swift.typealias", "swift.func",
                 "swift.var"}
 

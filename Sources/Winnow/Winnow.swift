@@ -3,6 +3,7 @@
 @_exported import WinnowDedup
 @_exported import WinnowFeed
 @_exported import WinnowFilters
+@_exported import WinnowMixing
 @_exported import WinnowRecipe
 @_exported import WinnowSelect
 @_exported import WinnowReport
