@@ -50,6 +50,7 @@ test: deps
 	         "python3 Tests/parity/dsir_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/balance_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/feed_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/mixing_parity.py --winnow $(DEBUG_BIN)" \
 	  --lane "python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/select_checks.py --winnow $(DEBUG_BIN) --quick" \

@@ -66,6 +66,16 @@ def peer_python(packages=PACKAGES, venv_dir=None):
     return py
 
 
+# The mixing references (mixing_parity.py): RegMix's regression is LightGBM's; the DoReMi and
+# QQT ports and RegMix's proposal procedure need numpy alone.
+MIXING_PACKAGES = ["numpy==2.4.6", "lightgbm==4.7.0"]
+MIXING_VENV = os.environ.get("WINNOW_MIXING_VENV", os.path.join(ROOT, ".venv-mixing"))
+
+
+def mixing_python():
+    return peer_python(MIXING_PACKAGES, MIXING_VENV)
+
+
 # megatron-core's IndexedDatasetBuilder / IndexedDataset (peers/megatron_reference.py) in a venv
 # of its own. megatron-core needs Python >= 3.12 and torch to import, but the one file that
 # writes and reads .bin/.idx needs numpy only: megatron_reference.py keeps the megatron-core

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""`winnow mixture` against the references: RegMix (sail-sg/regmix b004d3a, LightGBM 4.7.0),
+DoReMi (sangmichaelxie/doremi 7cde52d) and QQT (locuslab/scaling_laws_data_filtering ba37663).
+
+    python3 Tests/parity/mixing_parity.py --winnow .build/debug/winnow
+
+The references are numpy ports in Tests/parity/peers/ (regmix_reference.py, doremi_reference.py,
+qqt_reference.py), run in the venv of peers.mixing_python() (.venv-mixing: numpy, lightgbm).
+RegMix's published proxy results are in Tests/Fixtures/regmix/ (MIT, see its README).
+
+Checks:
+1. fit, boosted trees (early stopping on the 256 held-out mixtures, as RegMix): Spearman
+   correlation of predicted and true Pile-CC loss >= 0.98 on the held-out 1M losses and on the
+   60M losses of the same mixtures (LightGBM with RegMix's settings, run here: 0.989 / 0.985);
+2. fit, linear: Spearman equal to the reference's least squares to 1e-9 (0.902 / 0.893), and
+   its predictions to 1e-9;
+3. optimize: RegMix's search (100,000 Dirichlet draws from the prior, the mean of the best 128)
+   over winnow's model gives a Pile-CC weight within 0.03 of the reference procedure's over
+   LightGBM's (about 0.89);
+4. propose (prior of the Pile, seed 42, 512 mixtures): every row on the 2e-4 grid, within the
+   usage bound, distinct; the share of draws that pass the bound within 2 points of the
+   reference's, and each domain's mean weight and share of zeros within sampling error of the
+   reference's proposals (numpy's draws cannot be replayed; the distributions must agree);
+5. doremi: the reference's synthetic request (8 domains, 20 steps, absent domains, negative
+   excess losses, all three step forms): every step's λ, weights and average equal to 1e-12;
+6. qqt: the reference's example (single-pool curves under both objectives, top-m pools under
+   both aggregations): every error equal to 1e-12 relative, and the same order and best m.
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check as _check, summary  # noqa: E402
+from peers import mixing_python  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+PEERS = ROOT / "Tests" / "parity" / "peers"
+FIX = ROOT / "Tests" / "Fixtures" / "regmix"
+TARGET = "metric/the_pile_pile_cc_val_loss"
+
+
+def check(name, ok, detail=""):
+    """checks.check, with the detail shown only when the check fails."""
+    _check(name, ok, "" if ok else detail)
+
+
+def run(cmd, stdin=None, timeout=600):
+    p = subprocess.run([str(c) for c in cmd], input=stdin, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd[:3]))} ... exited {p.returncode}: {p.stderr.strip()[-800:]}")
+    return p.stdout
+
+
+def read_rows(path):
+    with open(path) as f:
+        r = list(csv.reader(f))
+    return r[0][1:], [[float(v) for v in row[1:]] for row in r[1:]]
+
+
+def close(a, b, tol, relative=False):
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(close(x, y, tol, relative) for x, y in zip(a, b))
+    scale = max(abs(a), abs(b), 1.0) if relative else 1.0
+    return abs(a - b) <= tol * scale
+
+
+def regmix(winnow, py, work):
+    train = ["--mixtures", FIX / "train_mixture_1m.csv", "--losses", FIX / "train_pile_loss_1m.csv", "--target", TARGET]
+    evaluate = ["--evaluate", f"{FIX / 'test_mixture_1m.csv'}:{FIX / 'test_pile_loss_1m.csv'}",
+                "--evaluate", f"{FIX / 'test_mixture_60m.csv'}:{FIX / 'test_pile_loss_60m.csv'}"]
+    held = ["--held-out-mixtures", FIX / "test_mixture_1m.csv", "--held-out-losses", FIX / "test_pile_loss_1m.csv"]
+    ref_args = ["--train-mixture", FIX / "train_mixture_1m.csv", "--train-loss", FIX / "train_pile_loss_1m.csv",
+                "--test-mixture", FIX / "test_mixture_1m.csv", "--test-loss", FIX / "test_pile_loss_1m.csv"]
+    ref1 = json.loads(run([py, PEERS / "regmix_reference.py", "fit", *ref_args]))
+    ref60 = json.loads(run([py, PEERS / "regmix_reference.py", "fit", *ref_args, "--score-loss",
+                            FIX / "test_pile_loss_60m.csv"]))
+    model = work / "gbdt.json"
+    t = time.monotonic()
+    gb = json.loads(run([winnow, "mixture", "fit", *train, *held, *evaluate, "-o", model]))
+    took = time.monotonic() - t
+    s1, s60 = (e["spearman"] for e in gb["evaluate"])
+    lgb1 = ref1["lightgbm"].get("spearman")
+    lgb60 = ref60["lightgbm"].get("spearman")
+    check("fit gbdt: Spearman on the held-out 1M losses >= 0.98", s1 >= 0.98,
+          f"{s1:.4f} (LightGBM {lgb1})")
+    check("fit gbdt: Spearman on the 60M losses of the held-out mixtures >= 0.98", s60 >= 0.98,
+          f"{s60:.4f} (LightGBM {lgb60})")
+    print(f"  winnow gbdt: {s1:.4f} / {s60:.4f}, best iteration {gb['best_iteration']}, {took:.1f} s; "
+          f"LightGBM: {lgb1:.4f} / {lgb60:.4f}, best iteration {ref1['lightgbm'].get('best_iteration')}")
+
+    lin = json.loads(run([winnow, "mixture", "fit", "--model", "linear", *train, *evaluate]))
+    l1, l60 = (e["spearman"] for e in lin["evaluate"])
+    check("fit linear: Spearman equal to the reference least squares (1M, 60M)",
+          close(l1, ref1["linear"]["spearman"], 1e-9) and close(l60, ref60["linear"]["spearman"], 1e-9),
+          f"winnow {l1}, {l60}; reference {ref1['linear']['spearman']}, {ref60['linear']['spearman']}")
+    print(f"  linear: {l1:.4f} / {l60:.4f}")
+
+    t = time.monotonic()
+    opt = json.loads(run([winnow, "mixture", "optimize", "--model", model, "--prior", FIX / "prior.json",
+                          "-o", work / "weights.yaml"]))
+    took = time.monotonic() - t
+    ref = json.loads(run([py, PEERS / "regmix_reference.py", "optimize", "--prior", FIX / "prior.json", *ref_args]))
+    ours = opt["weights"]["train_the_pile_pile_cc"]
+    theirs = dict(zip(ref["domains"], ref["weights"]))["train_the_pile_pile_cc"]
+    check("optimize: the optimum's Pile-CC weight within 0.03 of the reference's", abs(ours - theirs) <= 0.03,
+          f"winnow {ours:.4f}, reference {theirs:.4f}")
+    check("optimize: the weights sum to 1 and the fragment names every domain",
+          abs(sum(opt["weights"].values()) - 1) < 1e-9
+          and all(f"  {d}: " in (work / "weights.yaml").read_text() for d in ref["domains"]))
+    print(f"  optimum Pile-CC: winnow {ours:.4f} ({took:.1f} s), reference {theirs:.4f}")
+
+
+def proposals(winnow, py, work):
+    out = work / "proposals.csv"
+    p = subprocess.run([str(winnow), "mixture", "propose", "--prior", str(FIX / "prior.json"), "-n", "512", "--seed", "42",
+                        "-o", str(out)], capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError(p.stderr)
+    # "propose: A draws within the usage bound, D distinct, N written"
+    m = re.search(r"propose: (\d+) draws within the usage bound, (\d+) distinct", p.stderr)
+    if not m:
+        raise RuntimeError(f"no summary line from propose: {p.stderr!r}")
+    accepted, distinct = int(m.group(1)), int(m.group(2))
+    ref = json.loads(run([py, PEERS / "regmix_reference.py", "propose", "--prior", FIX / "prior.json", "--count", "512",
+                          "--seed", "42"]))
+    domains, rows = read_rows(out)
+    check("propose: 512 rows over the prior's domains", len(rows) == 512 and domains == ref["domains"])
+    bound = ref["bound"]
+    off_grid = sum(1 for r in rows for w in r if abs(w / 2e-4 - round(w / 2e-4)) > 1e-6)
+    over = sum(1 for r in rows for w, b in zip(r, bound) if w > b + 1e-4)
+    dup = len(rows) - len({tuple(round(w / 2e-4) for w in r) for r in rows})
+    check("propose: every weight on the 2e-4 grid and within the usage bound; rows distinct",
+          off_grid == 0 and over == 0 and dup == 0, f"{off_grid} off the grid, {over} over the bound, {dup} duplicates")
+    draws = 512 * 100
+    ours_rate, ref_rate = accepted / draws, ref["accepted"] / draws
+    check("propose: the share of draws within the usage bound matches the reference's (±2 points)",
+          abs(ours_rate - ref_rate) <= 0.02, f"winnow {ours_rate:.4f}, reference {ref_rate:.4f}")
+    bad = []
+    for j, d in enumerate(domains):
+        a = [r[j] for r in rows]
+        b = [r[j] for r in ref["rows"]]
+        ma, mb = sum(a) / len(a), sum(b) / len(b)
+        sa = math.sqrt(sum((x - ma) ** 2 for x in a) / len(a))
+        sb = math.sqrt(sum((x - mb) ** 2 for x in b) / len(b))
+        tol = 4.5 * math.sqrt((sa * sa + sb * sb) / 512) + 1e-3
+        za, zb = sum(1 for x in a if x == 0) / 512, sum(1 for x in b if x == 0) / 512
+        ztol = 4.5 * math.sqrt((za * (1 - za) + zb * (1 - zb)) / 512) + 0.01
+        if abs(ma - mb) > tol or abs(za - zb) > ztol:
+            bad.append(f"{d}: mean {ma:.4f} vs {mb:.4f} (±{tol:.4f}), zeros {za:.3f} vs {zb:.3f} (±{ztol:.3f})")
+    check("propose: each domain's mean weight and share of zeros within sampling error of the reference's",
+          not bad, "; ".join(bad[:4]))
+    print(f"  propose: {accepted} of {draws} draws within the bound ({distinct} distinct); "
+          f"reference {ref['accepted']} ({ref['deduplicated']} distinct)")
+
+
+def doremi(winnow, py, work):
+    request = json.loads(run([py, PEERS / "doremi_reference.py", "--example"]))
+    answer = json.loads(run([py, PEERS / "doremi_reference.py"], stdin=json.dumps(request)))
+    k = request["domains"]
+    weights = work / "initial.json"
+    weights.write_text(json.dumps({"domains": [f"d{i}" for i in range(k)], "weights": request["initial_weights"]}))
+    log = work / "steps.jsonl"
+    log.write_text("".join(json.dumps(s) + "\n" for s in request["steps"]))
+    args = []
+    for key, flag in (("eta", "--eta"), ("smoothing", "--smoothing"), ("vocab_size", "--vocab-size"),
+                      ("initial_lambda", "--initial-lambda")):
+        if request.get(key) is not None:
+            args += [flag, str(request[key])]
+    lines = run([winnow, "mixture", "doremi", "--initial-weights", weights, "--log", log, *args,
+                 "-o", work / "doremi.yaml"]).splitlines()
+    got = [json.loads(l) for l in lines]
+    want = answer["steps"]
+    worst = 0.0
+    for g, w in zip(got, want):
+        for key in ("lambdas", "weights", "avg_weights"):
+            worst = max(worst, max(abs(a - b) for a, b in zip(g[key], w[key])))
+    check("doremi: every step's λ, weights and running average equal the reference's to 1e-12",
+          len(got) == len(want) and worst <= 1e-12, f"{len(got)} steps of {len(want)}, largest difference {worst:.3g}")
+    print(f"  doremi: {len(got)} steps, largest difference {worst:.3g}")
+    # A bad line is an error naming the log and the line.
+    bad = work / "bad.jsonl"
+    bad.write_text(json.dumps(request["steps"][0]) + "\n{\"excess_sum\": [1]}\n")
+    p = subprocess.run([str(winnow), "mixture", "doremi", "--initial-weights", str(weights), "--log", str(bad)],
+                       capture_output=True, text=True)
+    check("doremi: a malformed step is an error naming the log and its line",
+          p.returncode != 0 and f"{bad}:2:" in p.stderr, p.stderr.strip()[-300:])
+
+
+def qqt(winnow, py, work):
+    request = run([py, PEERS / "qqt_reference.py", "--example"])
+    want = json.loads(run([py, PEERS / "qqt_reference.py"], stdin=request))
+    got = json.loads(run([winnow, "mixture", "qqt", "-"], stdin=request))
+    curves_ok = close([c["errors"] for c in got.get("curves", [])], [c["errors"] for c in want["curves"]], 1e-12, True)
+    check("qqt: single-pool curves (both objectives) equal the reference's to 1e-12", curves_ok,
+          f"winnow {got.get('curves')}\nreference {want['curves']}")
+    wp = want["pools"] if isinstance(want["pools"], list) else [want["pools"]]
+    gp = got.get("pools")
+    gp = gp if isinstance(gp, list) else [gp]
+    ok = len(gp) == len(wp) and all(
+        g["order"] == w["order"] and g["best_m"] == w["best_m"] and close(g["errors"], w["errors"], 1e-12, True)
+        for g, w in zip(gp, wp))
+    check("qqt: top-m pools (both aggregations): errors to 1e-12, the same order and best m", ok,
+          f"winnow {gp}\nreference {wp}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--winnow", default=str(ROOT / ".build/debug/winnow"))
+    args = ap.parse_args()
+    winnow = os.path.abspath(args.winnow)
+    py = mixing_python()
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="winnow-mixing-") as d:
+        work = Path(d)
+        for part in (regmix, proposals, doremi, qqt):
+            try:
+                part(winnow, py, work)
+            except Exception as e:  # one part's failure is reported, the others still run
+                check(f"{part.__name__}: ran", False, str(e)[-1500:])
+    print(f"mixing parity in {time.monotonic() - t0:.0f} s")
+    return summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
