@@ -5,5 +5,5 @@ public enum Filters {
   public static let descriptors: [StageDescriptor] =
     [LengthFilter.descriptor, FieldFilter.descriptor, SampleFilter.descriptor]
     + QualityFilters.descriptors + CleaningFilters.descriptors
-    + [FastTextScoreStage.descriptor, FastTextFilterStage.descriptor, LanguageStage.descriptor]
+    + [FastTextScoreStage.descriptor, FastTextFilterStage.descriptor, LanguageStage.descriptor, DomainStage.descriptor]
 }
