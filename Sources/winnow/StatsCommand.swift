@@ -17,6 +17,15 @@ struct StatsCommand: ParsableCommand {
   @Option(help: "How many most frequent values to show per field.")
   var top: Int = 5
 
+  @Option(help: "Also count documents, text bytes, words (and tokens, with --tokenizer) per value of this field, e.g. domain.")
+  var by: String?
+
+  @Option(help: "With --by: count tokens with this tokenizer.json or tiktoken file (ids as `tokenize` gives them, without special tokens).")
+  var tokenizer: String?
+
+  @Option(help: "For a tiktoken --tokenizer: gpt2, p50k, cl100k, o200k or a regular expression.")
+  var pattern: String?
+
   @Flag(help: "Print the summary as JSON.")
   var json = false
 
@@ -29,9 +38,26 @@ struct StatsCommand: ParsableCommand {
   func run() throws {
     do throws(WinnowError) {
       guard maxDocumentBytes > 0 else { throw WinnowError.usage("--max-document-bytes must be positive") }
+      guard tokenizer == nil || by != nil else { throw WinnowError.usage("--tokenizer counts tokens per group: give --by FIELD too") }
+      var counter: ((Document) -> Int)?
+      if let tokenizer {
+        let tok: Tokenizer
+        do {
+          tok = try Tokenizer.load(path: tokenizer, pattern: pattern)
+        } catch {
+          throw WinnowError.usage(error.message)
+        }
+        var session = TokenizerSession()
+        var ids: [UInt32] = []
+        counter = { doc in
+          ids.removeAll(keepingCapacity: true)
+          tok.encode(doc.text, addSpecialTokens: false, into: &ids, session: &session)
+          return ids.count
+        }
+      }
       let summary = try CorpusSummary.compute(
         inputs: try InputSet.expand(inputs), fields: DocumentFields(text: textField), strict: strict,
-        maxDocumentBytes: maxDocumentBytes)
+        maxDocumentBytes: maxDocumentBytes, groupBy: by, countTokens: counter)
       print(json ? summary.json(top: top) : summary.table(top: top))
     } catch {
       throw report(error)

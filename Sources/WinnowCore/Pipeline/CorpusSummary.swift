@@ -27,11 +27,32 @@ public struct CorpusSummary {
   public var fieldOrder: [String] = []
   public var fields: [String: FieldSummary] = [:]
 
+  /// Counts of the documents that share a value of the grouping field (`--by`).
+  public struct GroupCounts: Sendable, Equatable {
+    public var documents = 0
+    public var textBytes = 0
+    public var words = 0
+    /// Tokens, when a token counter was given.
+    public var tokens = 0
+  }
+
+  /// The field documents are grouped by, if any; a document without it is in group `(none)`.
+  public var groupField: String?
+  /// The groups, by the field's value (its text form).
+  public var groups: [String: GroupCounts] = [:]
+  /// Whether `GroupCounts.tokens` were counted.
+  public var countsTokens = false
+
+  /// Reads `inputs` once. With `groupBy`, documents are also counted per value of that field,
+  /// and `countTokens` (a tokenizer, say) gives each document's tokens for those counts.
   public static func compute(
     inputs: [InputFile], fields: DocumentFields, strict: Bool,
-    maxDocumentBytes: Int = PipelineOptions.defaultMaxDocumentBytes
+    maxDocumentBytes: Int = PipelineOptions.defaultMaxDocumentBytes,
+    groupBy: String? = nil, countTokens: ((Document) -> Int)? = nil
   ) throws(WinnowError) -> CorpusSummary {
     var s = CorpusSummary()
+    s.groupField = groupBy
+    s.countsTokens = countTokens != nil
     let reader = DocumentReader(inputs: inputs, fields: fields, maxDocumentBytes: maxDocumentBytes)
     defer { reader.close() }
     while let item = try reader.next() {
@@ -46,6 +67,16 @@ public struct CorpusSummary {
         s.quarantinedByReason[BadLineReason.documentTooLarge.rawValue, default: 0] += 1
       case .document(let doc):
         s.add(doc)
+        if let groupBy {
+          let value = doc.field(groupBy)
+          let name = value == nil || value == FieldValue.null ? "(none)" : value!.textForm
+          var g = s.groups[name, default: GroupCounts()]
+          g.documents += 1
+          g.textBytes += doc.text.count
+          g.words += doc.whitespaceWordCount
+          if let countTokens { g.tokens += countTokens(doc) }
+          s.groups[name] = g
+        }
       }
     }
     s.bytes = reader.bytesRead
@@ -113,9 +144,9 @@ public struct CorpusSummary {
       lines         \(lines)
       quarantined   \(quarantined)\(quarantinedByReason.isEmpty ? "" : "  (" + quarantinedByReason.keys.sorted().map { "\($0) \(quarantinedByReason[$0]!)" }.joined(separator: ", ") + ")")
 
-      fields:
 
       """
+    out += groupTable() + "fields:\n"
     for name in fieldOrder {
       let f = fields[name]!
       let kinds = f.kinds.keys.sorted().map { "\($0) \(f.kinds[$0]!)" }.joined(separator: ", ")
@@ -132,9 +163,59 @@ public struct CorpusSummary {
     return String(out.dropLast())
   }
 
+  /// `x` in [0, 1] with four decimals.
+  static func fixed4(_ x: Double) -> String {
+    let n = Int((x * 10_000).rounded())
+    let frac = String(n % 10_000)
+    return "\(n / 10_000)." + String(repeating: "0", count: 4 - frac.count) + frac
+  }
+
+  /// The groups in name order.
+  var sortedGroups: [(String, GroupCounts)] { groups.keys.sorted().map { ($0, groups[$0]!) } }
+
+  /// The `--by` section of the table (empty without grouping): one row per group, with its
+  /// share of the documents' tokens (or of the text bytes without a token counter).
+  func groupTable() -> String {
+    guard let groupField else { return "" }
+    let total = Double(max(1, sortedGroups.reduce(0) { $0 + (countsTokens ? $1.1.tokens : $1.1.textBytes) }))
+    var rows = [["by " + groupField, "documents", "text bytes", "words"] + (countsTokens ? ["tokens"] : []) + ["share"]]
+    for (name, g) in sortedGroups {
+      let share = Double(countsTokens ? g.tokens : g.textBytes) / total
+      rows.append([name, String(g.documents), String(g.textBytes), String(g.words)] + (countsTokens ? [String(g.tokens)] : [])
+        + [Self.fixed4(share)])
+    }
+    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
+    var out = ""
+    for row in rows {
+      out += "  " + row.enumerated().map { c, cell in
+        c == 0 ? cell + String(repeating: " ", count: widths[c] - cell.count)
+          : String(repeating: " ", count: widths[c] - cell.count) + cell
+      }.joined(separator: "  ") + "\n"
+    }
+    return out + "\n"
+  }
+
   public func json(top: Int) -> String {
     var w = JSONTextWriter()
     w.open("{")
+    if let groupField {
+      w.key("by")
+      w.open("{")
+      w.key("field"); w.raw(JSONString.quoted(groupField))
+      w.key("groups")
+      w.open("{")
+      for (name, g) in sortedGroups {
+        w.key(name)
+        w.open("{")
+        w.key("documents"); w.raw(String(g.documents))
+        w.key("text_bytes"); w.raw(String(g.textBytes))
+        w.key("words"); w.raw(String(g.words))
+        if countsTokens { w.key("tokens"); w.raw(String(g.tokens)) }
+        w.close("}")
+      }
+      w.close("}")
+      w.close("}")
+    }
     for (k, v) in [("documents", documents), ("bytes", bytes), ("text_bytes", textBytes), ("characters", characters), ("words", words), ("lines", lines), ("quarantined", quarantined)] {
       w.key(k)
       w.raw(String(v))
