@@ -270,3 +270,48 @@ struct DoReMiQQTTests {
     #expect(mixingError { _ = try RepeatedDataUtility.bestPoolCount(pools: [first, RepeatedDataUtility.Pool(a: 1, b: -0.1, tau: 1)], poolSize: 10, budgets: [5], d: 0, aggregation: .effectiveData) } != nil)
   }
 }
+
+@Suite("mix: the plan of a token budget")
+struct MixturePlanTests {
+  @Test("shares follow the weights; whole epochs plus a remainder; nothing past max_epochs")
+  func plan() throws {
+    let p = try MixturePlan.make(names: ["web", "code", "math"], available: [1000, 200, 50], weights: [0.5, 0.3, 0.2],
+                                 budget: 1000, maxEpochs: 4)
+    // math would need 200 = 4 epochs exactly: not capped past it.
+    #expect(p.domains.map(\.target) == [500, 300, 200])
+    #expect(p.domains.map(\.fullEpochs) == [0, 1, 4])
+    #expect(p.domains.map(\.remainder) == [500, 100, 0])
+    #expect(p.domains.allSatisfy { !$0.capped })
+  }
+
+  @Test("a binding cap gives exactly max_epochs, and the rest goes to the others by weight, until no cap binds")
+  func caps() throws {
+    let p = try MixturePlan.make(names: ["web", "code", "math"], available: [10_000, 100, 250], weights: [0.6, 0.2, 0.2],
+                                 budget: 5000, maxEpochs: 4)
+    #expect(p.domains[1].capped && p.domains[1].target == 400)
+    // math fits at first (1,000 = its cap), but its share of what code leaves (1,150) does not.
+    #expect(p.domains[2].capped && p.domains[2].target == 1000)
+    #expect(abs(p.domains[0].target - 3600) < 1e-9 && !p.domains[0].capped)
+    #expect(abs(p.domains.map(\.target).reduce(0, +) - 5000) < 1e-9)
+  }
+
+  @Test("zero weights get nothing; an empty weighted domain is capped at 0; an unreachable budget is an error")
+  func edges() throws {
+    let p = try MixturePlan.make(names: ["a", "b", "c"], available: [100, 100, 0], weights: [1, 0, 1], budget: 150, maxEpochs: 4)
+    #expect(p.domains.map(\.target) == [150, 0, 0] && p.domains[2].capped)
+    let e = mixingError { _ = try MixturePlan.make(names: ["a", "b"], available: [10, 10], weights: [1, 1], budget: 100, maxEpochs: 4) }
+    #expect(e?.message.contains("needs more than max_epochs") == true)
+    #expect(mixingError { _ = try MixturePlan.make(names: ["a"], available: [10], weights: [0], budget: 5, maxEpochs: 4) } != nil)
+    #expect(mixingError { _ = try MixturePlan.make(names: ["a"], available: [10], weights: [1], budget: 0, maxEpochs: 4) } != nil)
+  }
+
+  @Test("the remainder takes documents in hash order while half of the next still fits; equal hashes go together")
+  func remainder() {
+    let docs: [(hash: UInt64, units: Int)] = [(5, 10), (1, 10), (3, 10), (3, 4), (9, 100)]
+    #expect(MixturePlan.remainderCutoff(docs, remainder: 0) == (nil, 0))
+    #expect(MixturePlan.remainderCutoff(docs, remainder: 4) == (nil, 0))
+    #expect(MixturePlan.remainderCutoff(docs, remainder: 5) == (1, 10))
+    #expect(MixturePlan.remainderCutoff(docs, remainder: 20) == (3, 24))
+    #expect(MixturePlan.remainderCutoff(docs, remainder: 1000) == (9, 134))
+  }
+}

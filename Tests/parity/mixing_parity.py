@@ -24,7 +24,12 @@ Checks:
 5. doremi: the reference's synthetic request (8 domains, 20 steps, absent domains, negative
    excess losses, all three step forms): every step's λ, weights and average equal to 1e-12;
 6. qqt: the reference's example (single-pool curves under both objectives, top-m pools under
-   both aggregations): every error equal to 1e-12 relative, and the same order and best m.
+   both aggregations): every error equal to 1e-12 relative, and the same order and best m;
+7. mix (Samples/web, its `source` field made the domain by the `domain` stage): the written
+   mixture holds per domain exactly the tokens (words, bytes) and documents the manifest states,
+   counted independently on the output; no domain past max_epochs; a binding cap leaves the
+   capped domain at exactly max_epochs and the budget met; the same seed writes the same bytes;
+   an unreachable budget, standard input and an output over an input are refused.
 """
 import argparse
 import csv
@@ -212,6 +217,85 @@ def qqt(winnow, py, work):
           f"winnow {gp}\nreference {wp}")
 
 
+def read_jsonl_dir(d):
+    docs = []
+    for f in sorted(Path(d).iterdir()):
+        if f.name.endswith(".jsonl"):
+            docs += [json.loads(l) for l in f.read_text(encoding="utf-8").splitlines() if l.strip()]
+    return docs
+
+
+def mix_checks(winnow, py, work):
+    web = ROOT / "Samples" / "web"
+    dom = work / "dom"
+    run([winnow, "domain", "--from-field", "source", web, "-o", dom, "--compression", "none"])
+    source = read_jsonl_dir(dom)
+    tokenizer = ROOT / "Recipes" / "models" / "sample-bpe-4k.json"
+    stats = json.loads(run([winnow, "stats", "--by", "domain", "--tokenizer", tokenizer, "--json", dom]))
+    available = {k: v["tokens"] for k, v in stats["by"]["groups"].items()}
+    weights = work / "weights.yaml"
+    weights.write_text("man: 0.5\ndoc: 0.3\nlicense: 0.2\n")
+    budget = int(sum(available.values()) * 1.5)
+    cases = [("tokens", ["--tokenizer", tokenizer]), ("words", ["--unit", "words"]), ("bytes", ["--unit", "bytes"])]
+    for unit, args in cases:
+        out, manifest = work / f"mix-{unit}", work / f"mix-{unit}.json"
+        b = budget if unit == "tokens" else int(budget * (3.4 if unit == "bytes" else 0.37))
+        run([winnow, "mix", dom, "--weights", weights, "--budget", b, *args, "--manifest", manifest, "-o", out,
+             "--compression", "none", "--seed", "7"])
+        m = json.loads(manifest.read_text())
+        got = json.loads(run([winnow, "stats", "--by", "domain", "--json", out]
+                             + (["--tokenizer", tokenizer] if unit == "tokens" else [])))["by"]["groups"]
+        key = {"tokens": "tokens", "words": "words", "bytes": "text_bytes"}[unit]
+        docs = read_jsonl_dir(out)
+        per_domain_docs = {}
+        for d in docs:
+            per_domain_docs[d["domain"]] = per_domain_docs.get(d["domain"], 0) + 1
+        rows = {r["domain"]: r for r in m["domains"]}
+        wrong = [f"{n}: manifest {r['written']} / {r['documents_written']} docs, output {got.get(n, {}).get(key)} / "
+                 f"{per_domain_docs.get(n)}" for n, r in rows.items()
+                 if r["written"] and (got.get(n, {}).get(key) != r["written"]
+                                      or per_domain_docs.get(n) != r["documents_written"])]
+        check(f"mix ({unit}): each domain's {unit} and documents in the output are the manifest's", not wrong,
+              "; ".join(wrong))
+        over = [n for n, r in rows.items() if r["epochs"] > m["max_epochs"] + 1e-12]
+        capped = [n for n, r in rows.items() if r["capped"]]
+        total = sum(r["written"] for r in rows.values())
+        largest = max(len(d["text"].encode()) for d in source) if unit == "bytes" else max(available.values())
+        check(f"mix ({unit}): no domain past max_epochs; capped domains at exactly max_epochs; the budget met",
+              not over and all(rows[n]["written"] == m["max_epochs"] * rows[n]["available"] for n in capped)
+              and abs(total - b) <= largest and m["written"] == total,
+              f"over {over}, capped {capped}, written {total} of {b}")
+        if unit == "tokens":
+            check("mix (tokens): license is capped at 4 epochs and its shortfall redistributed (manifest says so)",
+                  capped == ["license"] and m["redistributed"] and any("license" in n for n in m["notes"]),
+                  json.dumps(m)[:600])
+            ids = [d["id"] for d in docs]
+            check("mix: copies after the first carry #k ids; every id once", len(ids) == len(set(ids)),
+                  f"{len(ids) - len(set(ids))} repeated ids")
+            again = work / "mix-again"
+            run([winnow, "mix", dom, "--weights", weights, "--budget", b, *args, "--manifest", work / "again.json",
+                 "-o", again, "--compression", "none", "--seed", "7"])
+            same = [f.read_bytes() for f in sorted(out.iterdir())] == [f.read_bytes() for f in sorted(again.iterdir())]
+            other = work / "mix-seed"
+            run([winnow, "mix", dom, "--weights", weights, "--budget", b, *args, "--manifest", work / "seed.json",
+                 "-o", other, "--compression", "none", "--seed", "8"])
+            differ = [f.read_bytes() for f in sorted(out.iterdir())] != [f.read_bytes() for f in sorted(other.iterdir())]
+            check("mix: the same seed writes the same bytes; another seed samples other documents", same and differ)
+    # Refusals.
+    p = subprocess.run([str(winnow), "mix", str(dom), "--weights", str(weights), "--budget", str(budget * 100),
+                        "--unit", "words", "--manifest", str(work / "x.json"), "-o", str(work / "x")],
+                       capture_output=True, text=True)
+    check("mix: a budget past max_epochs is a usage error that says so", p.returncode == 2 and "max_epochs" in p.stderr,
+          p.stderr[-300:])
+    p = subprocess.run([str(winnow), "mix", "-", "--weights", str(weights), "--budget", "10", "--unit", "words",
+                        "--manifest", str(work / "y.json")], input="", capture_output=True, text=True)
+    check("mix: standard input is refused (it is read twice)", p.returncode == 2 and "twice" in p.stderr, p.stderr[-300:])
+    p = subprocess.run([str(winnow), "mix", str(dom), "--weights", str(weights), "--budget", "10", "--unit", "words",
+                        "--manifest", str(weights), "-o", str(work / "z")], capture_output=True, text=True)
+    check("mix: a manifest over the weights file is refused, the file intact",
+          p.returncode == 2 and weights.read_text().startswith("man: 0.5"), p.stderr[-300:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--winnow", default=str(ROOT / ".build/debug/winnow"))
@@ -221,7 +305,7 @@ def main():
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="winnow-mixing-") as d:
         work = Path(d)
-        for part in (regmix, proposals, doremi, qqt):
+        for part in (regmix, proposals, doremi, qqt, mix_checks):
             try:
                 part(winnow, py, work)
             except Exception as e:  # one part's failure is reported, the others still run
