@@ -16,6 +16,7 @@ import WinnowCore
 ///
 /// The URL is read from `url_field` (`url`); hosts are compared in lower case.
 public final class DomainStage: DocumentStage {
+  /// The stage's name, parameters and constructor, for the registry.
   public static let descriptor = StageDescriptor(
     name: "domain",
     summary: "Set each document's domain from URL or field rules, a field, or a fastText classifier",

@@ -9,6 +9,7 @@ import WinnowCore
 public struct MixturePlan: Sendable, Equatable {
   /// One domain's part of the plan.
   public struct Domain: Sendable, Equatable {
+    /// The domain's name.
     public var name: String
     /// The weight asked for (normalised over the domains given).
     public var weight: Double
@@ -24,8 +25,11 @@ public struct MixturePlan: Sendable, Equatable {
     public var remainder: Double
   }
 
+  /// The domains, in the order given.
   public var domains: [Domain]
+  /// The units to write, and the most epochs of any domain.
   public var budget: Int
+  /// (See `budget`.)
   public var maxEpochs: Double
 
   /// Plans `budget` units over domains holding `available` units with weights `weights`
@@ -111,10 +115,14 @@ public struct MixturePlan: Sendable, Equatable {
 public final class MixSampleStage: DocumentStage {
   /// Per domain: whole epochs and the remainder's cutoff hash.
   public struct Rule: Sendable {
+    /// Copies of every document of the domain.
     public var fullEpochs: Int
+    /// Documents whose hash is at most this get one copy more (nil: none).
     public var cutoff: UInt64?
+    /// False for a domain without weight: its documents are dropped.
     public var weighted: Bool
 
+    /// A domain's rule.
     public init(fullEpochs: Int, cutoff: UInt64?, weighted: Bool) {
       self.fullEpochs = fullEpochs
       self.cutoff = cutoff

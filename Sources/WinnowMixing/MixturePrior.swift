@@ -2,11 +2,12 @@ import Foundation
 import WinnowCore
 
 /// Named per-domain numbers a user writes by hand or a tool leaves behind: a prior (token
-/// shares), starting weights, a mixture. Two spellings are read:
+/// shares), starting weights, a mixture. Read from:
 ///
 /// - JSON: `{"domains": [...], "weights": [...]}` or `{"domain": share, …}`;
 /// - lines `domain: share` (comments after `#`); when the text has a `train:` block (a RegMix
-///   config) or a `weights:` block (what `optimize` writes), that block's entries are the ones read.
+///   config) or a `weights:` block (what `optimize` writes), that block's entries are the ones read;
+/// - a directory from `winnow mixture prepare`: its domains' training tokens.
 public enum MixturePrior {
   /// A JSON number as `JSONSerialization` gives it, or nil for anything else — booleans
   /// included, which it also gives as `NSNumber` (and which `is Bool` cannot tell from 0 and 1).
@@ -35,9 +36,15 @@ public enum MixturePrior {
     return text
   }
 
-  /// The names and values in `path`, in file order.
+  /// The names and values in `path`, in file order. A directory from `winnow mixture
+  /// prepare` gives its domains' training tokens (the token prior).
   public static func read(path: String) throws(WinnowError) -> (names: [String], values: [Double]) {
-    try parse(readText(path: path), source: path)
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+      let p = try PreparedDomains.load(directory: path)
+      return (p.domains.map(\.name), p.domains.map { Double($0.trainTokens) })
+    }
+    return try parse(readText(path: path), source: path)
   }
 
   /// The names and values in `text` (either spelling); `source` names it in errors.

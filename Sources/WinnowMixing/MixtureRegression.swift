@@ -85,6 +85,7 @@ public struct MixtureRegression: Sendable, Codable, Equatable {
   public func json() -> Data {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
     // Encoding plain structs of numbers and strings cannot fail.
     return try! encoder.encode(self)
   }
@@ -103,7 +104,7 @@ public struct MixtureRegression: Sendable, Codable, Equatable {
     }
     let model: MixtureRegression
     do {
-      model = try JSONDecoder().decode(MixtureRegression.self, from: data)
+      model = try Self.decoder.decode(MixtureRegression.self, from: data)
     } catch {
       throw .io("\(path): not a mixture model written by `winnow mixture fit` (\(Self.describe(error)))")
     }
@@ -155,5 +156,14 @@ public struct MixtureRegression: Sendable, Codable, Equatable {
         }
       }
     }
+  }
+}
+
+extension MixtureRegression {
+  /// Reads the files' snake_case keys.
+  static var decoder: JSONDecoder {
+    let d = JSONDecoder()
+    d.keyDecodingStrategy = .convertFromSnakeCase
+    return d
   }
 }

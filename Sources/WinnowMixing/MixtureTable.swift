@@ -152,11 +152,16 @@ public struct MixtureObservations: Sendable {
   /// Joins `mixtures` and `losses` on `index`, taking the loss column `target`. A mixture
   /// without a loss row (or the reverse) is an error: a run that did not finish must not pass
   /// unnoticed.
+  /// `target` `mean` is the mean of every loss column (a mixture good for all domains at once).
   public static func join(mixtures: MixtureTable, mixtureSource: String, losses: MixtureTable, lossSource: String,
                           target: String) throws(WinnowError) -> MixtureObservations {
-    let t = try losses.column(named: target, source: lossSource)
     var lossOf: [Int: Double] = [:]
-    for (r, id) in losses.index.enumerated() { lossOf[id] = losses.rows[r][t] }
+    if target == "mean" && !losses.columns.contains("mean") {
+      for (r, id) in losses.index.enumerated() { lossOf[id] = losses.rows[r].reduce(0, +) / Double(losses.columns.count) }
+    } else {
+      let t = try losses.column(named: target, source: lossSource)
+      for (r, id) in losses.index.enumerated() { lossOf[id] = losses.rows[r][t] }
+    }
     var weights: [[Double]] = []
     var loss: [Double] = []
     for (r, id) in mixtures.index.enumerated() {

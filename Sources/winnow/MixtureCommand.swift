@@ -16,7 +16,7 @@ struct MixtureCommand: ParsableCommand {
       index. A prior is the domains' token shares: JSON {"domains": [...], "weights": [...]} or \
       `domain: share` lines (a RegMix config's `train:` block is read as such).
       """,
-    subcommands: [Propose.self, Fit.self, Optimize.self, DoReMi.self, QQT.self])
+    subcommands: [Propose.self, Prepare.self, Proxy.self, Run.self, Fit.self, Optimize.self, DoReMi.self, QQT.self])
 
   /// Checks that none of `outputs` is one of `inputs` before anything is written.
   static func guardOutputs(_ outputs: [(path: String, role: String)], inputs: [(path: String, role: String)])
@@ -97,7 +97,7 @@ struct MixtureCommand: ParsableCommand {
 
     @Option(help: "Mixtures of the proxy runs (CSV).") var mixtures: String
     @Option(help: "Their validation losses (CSV).") var losses: String
-    @Option(help: "The loss column to fit.") var target: String
+    @Option(help: "The loss column to fit, or `mean` for the mean of every loss column.") var target: String
     @Option(help: "Held-out mixtures (early stopping).") var heldOutMixtures: String?
     @Option(help: "Their losses.") var heldOutLosses: String?
     @Option(help: "MIXTURES.csv:LOSSES.csv to score (repeatable).") var evaluate: [String] = []

@@ -315,3 +315,55 @@ struct MixturePlanTests {
     #expect(MixturePlan.remainderCutoff(docs, remainder: 1000) == (9, 134))
   }
 }
+
+@Suite("mixture tools: the built-in proxy")
+struct ProxyTests {
+  @Test("Kneser–Ney: every context's distribution sums to 1 over the vocabulary; training data is likelier")
+  func normalised() throws {
+    var r = SeededRandom(seed: 9)
+    let train: [UInt32] = (0..<3000).map { _ in UInt32(r.below(6)) * UInt32(r.below(3)) }
+    let model = try NGramProxy(sequences: [train[...], [1, 2, 3, 4][...]], vocabularySize: 20)
+    for (u, v) in [(UInt32(0), UInt32(0)), (1, 2), (5, 10), (19, 19), (3, 7)] {
+      let total = (0..<20).reduce(0.0) { $0 + model.probability(u, v, UInt32($1)) }
+      #expect(abs(total - 1) < 1e-9, "context (\(u), \(v)): \(total)")
+    }
+    let seen = model.crossEntropy(train[0..<500])!
+    let other: [UInt32] = (0..<500).map { _ in UInt32(10 + r.below(10)) }
+    #expect(seen < model.crossEntropy(other[...])!)
+    #expect(model.crossEntropy([1, 2][...]) == nil)
+    #expect(mixingError { _ = try NGramProxy(sequences: [], vocabularySize: 1 << 22) } != nil)
+  }
+
+  @Test("prepared data: a missing, damaged or hostile manifest is an error naming it")
+  func preparedFiles() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winnow-prep-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    #expect(mixingError { _ = try PreparedDomains.load(directory: dir) }?.message.contains("prepared.json") == true)
+    let ids: [UInt32] = [1, 2, 3, 9]
+    let bytes = ids.withUnsafeBytes { Array($0) }
+    try Data(bytes).write(to: URL(fileURLWithPath: dir + "/0000.train.u32"))
+    try Data(bytes).write(to: URL(fileURLWithPath: dir + "/0000.valid.u32"))
+    let sum = bytes.withUnsafeBufferPointer { hex64(XXH3.hash64($0)) }
+    func manifest(_ domain: PreparedDomains.Domain, vocabulary: Int = 10) throws {
+      let p = PreparedDomains(vocabularySize: vocabulary, separator: 9, tokenizer: "t", validFraction: 0.1, seed: 0, domains: [domain])
+      try Data(p.json()).write(to: URL(fileURLWithPath: dir + "/prepared.json"))
+    }
+    let good = PreparedDomains.Domain(name: "a", trainDocuments: 1, validDocuments: 1, trainFile: "0000.train.u32",
+                                      validFile: "0000.valid.u32", trainTokens: 4, validTokens: 4, trainChecksum: sum, validChecksum: sum)
+    try manifest(good)
+    let p = try PreparedDomains.load(directory: dir)
+    #expect(try p.tokens(of: p.domains[0], valid: false, directory: dir) == ids)
+    var wrong = good
+    wrong.trainTokens = 5
+    try manifest(wrong)
+    #expect(mixingError { _ = try PreparedDomains.load(directory: dir).tokens(of: wrong, valid: false, directory: dir) }?.message.contains("damaged or stale") == true)
+    wrong = good
+    wrong.trainFile = "../escape"
+    try manifest(wrong)
+    #expect(mixingError { _ = try PreparedDomains.load(directory: dir) }?.message.contains("plain name") == true)
+    try manifest(good, vocabulary: 5)
+    #expect(mixingError { _ = try PreparedDomains.load(directory: dir) } != nil)  // the separator 9 is past 5
+    try Data("{".utf8).write(to: URL(fileURLWithPath: dir + "/prepared.json"))
+    #expect(mixingError { _ = try PreparedDomains.load(directory: dir) }?.message.hasPrefix(dir + "/prepared.json: ") == true)
+  }
+}

@@ -29,7 +29,12 @@ Checks:
    mixture holds per domain exactly the tokens (words, bytes) and documents the manifest states,
    counted independently on the output; no domain past max_epochs; a binding cap leaves the
    capped domain at exactly max_epochs and the budget met; the same seed writes the same bytes;
-   an unreachable budget, standard input and an output over an input are refused.
+   an unreachable budget, standard input and an output over an input are refused;
+8. the proxy loop (domain → mixture prepare → propose → mixture run with the built-in proxy on
+   the local executor → fit): killed with SIGKILL mid-way and run again, it keeps the finished
+   runs and its losses equal a straight run's (inline executor); a changed mixture reruns that
+   run alone; a damaged prepared token file is an error naming it; the optimum of a linear fit
+   has a lower target loss (a fresh proxy run) than the uniform and the token-prior mixtures.
 """
 import argparse
 import csv
@@ -296,6 +301,74 @@ def mix_checks(winnow, py, work):
           p.returncode == 2 and weights.read_text().startswith("man: 0.5"), p.stderr[-300:])
 
 
+def loop_checks(winnow, py, work):
+    import signal
+    dom = work / "loop-dom"
+    run([winnow, "domain", "--rules", "source=license -> license,source=doc -> doc,lang=en -> man-en",
+         "--default", "man-intl", ROOT / "Samples" / "web", "-o", dom, "--compression", "none"])
+    prep = work / "prep"
+    run([winnow, "mixture", "prepare", dom, "--tokenizer", ROOT / "Recipes" / "models" / "sample-bpe-4k.json",
+         "-o", prep])
+    proposals = work / "proposals.csv"
+    run([winnow, "mixture", "propose", "--prior", prep, "-n", "24", "--multiplier", "50", "-o", proposals])
+    common = ["--mixtures", proposals, "--prepared", prep, "--tokens", "100000"]
+    straight = work / "runs-straight"
+    run([winnow, "mixture", "run", *common, "--executor", "inline", "-o", straight])
+    killed = work / "runs-killed"
+    p = subprocess.Popen([str(x) for x in [winnow, "mixture", "run", *common, "--executor", "local", "--workers", "2",
+                                           "-o", killed]],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and p.poll() is None:
+        if len(list(killed.glob("run-*/losses.json"))) >= 3:
+            break
+        time.sleep(0.05)
+    finished = len(list(killed.glob("run-*/losses.json")))
+    was_running = p.poll() is None
+    if was_running:
+        os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    out = run([winnow, "mixture", "run", *common, "--executor", "local", "--workers", "2", "-o", killed])
+    m = re.search(r"(\d+) proxy runs \((\d+) already done\)", out)
+    kept = int(m.group(2)) if m else -1
+    same = (killed / "losses.csv").read_text() == (straight / "losses.csv").read_text()
+    check("proxy runs: killed with SIGKILL after some finished, the rerun keeps them and ends with a straight run's losses",
+          was_running and kept >= finished >= 3 and kept < 24 and same,
+          f"running when killed: {was_running}, finished {finished}, kept {kept}, losses equal: {same}")
+    # A changed mixture reruns its run alone.
+    lines = proposals.read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[1], cells[2] = cells[2], cells[1]
+    lines[5] = ",".join(cells)
+    proposals.write_text("\n".join(lines) + "\n")
+    out = run([winnow, "mixture", "run", *common, "--executor", "inline", "-o", killed], )
+    m = re.search(r"(\d+) proxy runs \((\d+) already done\)", out)
+    check("proxy runs: a changed mixture reruns that run alone", m is not None and int(m.group(2)) == 23, out[-300:])
+    # Fit on the runs, optimise, and check the optimum with fresh proxy runs.
+    run([winnow, "mixture", "fit", "--model", "linear", "--mixtures", killed / "mixtures.csv", "--losses",
+         killed / "losses.csv", "--target", "valid/doc", "-o", work / "loop-model.json"])
+    run([winnow, "mixture", "optimize", "--model", work / "loop-model.json", "--prior", prep, "--draws", "20000",
+         "-o", work / "loop-weights.yaml"])
+    (work / "uniform.yaml").write_text("doc: 1\nlicense: 1\nman-en: 1\nman-intl: 1\n")
+    scores = {}
+    for name, mixture in (("optimum", work / "loop-weights.yaml"), ("uniform", work / "uniform.yaml"), ("prior", prep)):
+        run([winnow, "mixture", "proxy", "--prepared", prep, "--mixture", mixture, "--tokens", "100000",
+             "-o", work / f"eval-{name}.json"])
+        scores[name] = json.loads((work / f"eval-{name}.json").read_text())["losses"]["doc"]
+    check("proxy loop: the optimised mixture's target loss beats the uniform and the token-prior mixtures'",
+          scores["optimum"] < min(scores["uniform"], scores["prior"]), f"{scores}")
+    print("  proxy loop, valid/doc: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+    # A damaged token file is named.
+    victim = sorted(prep.glob("*.train.u32"))[0]
+    data = bytearray(victim.read_bytes())
+    data[100] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    p = subprocess.run([str(winnow), "mixture", "proxy", "--prepared", str(prep), "--mixture", str(killed / "run-0001" / "mixture.json"),
+                        "--tokens", "1000", "-o", str(work / "x.json")], capture_output=True, text=True)
+    check("proxy: a changed prepared token file is an error naming it", p.returncode == 1 and str(victim) in p.stderr
+          and "checksum" in p.stderr and not (work / "x.json").exists(), p.stderr[-300:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--winnow", default=str(ROOT / ".build/debug/winnow"))
@@ -305,7 +378,7 @@ def main():
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="winnow-mixing-") as d:
         work = Path(d)
-        for part in (regmix, proposals, doremi, qqt, mix_checks):
+        for part in (regmix, proposals, doremi, qqt, mix_checks, loop_checks):
             try:
                 part(winnow, py, work)
             except Exception as e:  # one part's failure is reported, the others still run

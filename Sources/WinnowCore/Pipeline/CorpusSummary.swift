@@ -29,8 +29,11 @@ public struct CorpusSummary {
 
   /// Counts of the documents that share a value of the grouping field (`--by`).
   public struct GroupCounts: Sendable, Equatable {
+    /// Documents, bytes of their text and whitespace-separated words in the group.
     public var documents = 0
+    /// (See `documents`.)
     public var textBytes = 0
+    /// (See `documents`.)
     public var words = 0
     /// Tokens, when a token counter was given.
     public var tokens = 0
