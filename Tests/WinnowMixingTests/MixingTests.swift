@@ -305,14 +305,35 @@ struct MixturePlanTests {
     #expect(mixingError { _ = try MixturePlan.make(names: ["a"], available: [10], weights: [1], budget: 0, maxEpochs: 4) } != nil)
   }
 
-  @Test("the remainder takes documents in hash order while half of the next still fits; equal hashes go together")
-  func remainder() {
-    let docs: [(hash: UInt64, units: Int)] = [(5, 10), (1, 10), (3, 10), (3, 4), (9, 100)]
-    #expect(MixturePlan.remainderCutoff(docs, remainder: 0) == (nil, 0))
-    #expect(MixturePlan.remainderCutoff(docs, remainder: 4) == (nil, 0))
-    #expect(MixturePlan.remainderCutoff(docs, remainder: 5) == (1, 10))
-    #expect(MixturePlan.remainderCutoff(docs, remainder: 20) == (3, 24))
-    #expect(MixturePlan.remainderCutoff(docs, remainder: 1000) == (9, 134))
+  @Test("a domain's stream: documents in hash order, whole epochs, then those whose midpoint fits; equal hashes go together")
+  func stream() {
+    let s = DomainStream([(5, 10), (1, 10), (3, 10), (3, 4), (9, 100)])
+    #expect(s.available == 134 && s.documentCount == 5)
+    // Midpoints: hash 1 at 5, hash 3 (14 units, two documents) at 17, hash 5 at 29, hash 9 at 84.
+    #expect(s.taken(start: 0, length: 0) == (0, 0))
+    #expect(s.taken(start: 0, length: 5) == (0, 0))
+    #expect(s.taken(start: 0, length: 5.5) == (10, 1))
+    #expect(s.taken(start: 0, length: 20) == (24, 3))
+    #expect(s.taken(start: 0, length: 134) == (134, 5))
+    #expect(s.taken(start: 0, length: 134 * 2 + 20) == (134 * 2 + 24, 13))
+    // A later stretch continues where the first stopped.
+    #expect(s.taken(start: 20, length: 20) == (10, 1))
+    #expect(s.copies(hash: 5, start: 20, length: 20) == 1 && s.copies(hash: 1, start: 20, length: 20) == 0)
+    #expect(s.copies(hash: 3, start: 0, length: 300) == 3)
+    #expect(s.copies(hash: 4, start: 0, length: 300) == nil)
+    // Consecutive stretches add up to one long one.
+    for cut in [0.0, 7, 50, 133, 200] {
+      let a = s.taken(start: 0, length: cut)
+      let b = s.taken(start: cut, length: 400 - cut)
+      #expect(a.units + b.units == s.taken(start: 0, length: 400).units)
+    }
+  }
+
+  @Test("a later phase has only what the earlier left under the cap")
+  func capacity() throws {
+    let p = try MixturePlan.make(names: ["a", "b"], available: [100, 100], weights: [0.9, 0.1], budget: 300, maxEpochs: 4,
+                                 capacity: [50, 400])
+    #expect(p.domains[0].capped && p.domains[0].target == 50 && p.domains[1].target == 250)
   }
 }
 

@@ -286,6 +286,32 @@ def mix_checks(winnow, py, work):
                  "-o", other, "--compression", "none", "--seed", "8"])
             differ = [f.read_bytes() for f in sorted(out.iterdir())] != [f.read_bytes() for f in sorted(other.iterdir())]
             check("mix: the same seed writes the same bytes; another seed samples other documents", same and differ)
+    # A schedule: 80 % by one mixture, then 20 % upsampling doc and license.
+    anneal = work / "anneal.yaml"
+    anneal.write_text("man: 0.2\ndoc: 0.5\nlicense: 0.3\n")
+    sched, manifest = work / "mix-phases", work / "mix-phases.json"
+    b = 1_000_000
+    run([winnow, "mix", dom, "--phase", f"0.8:{weights}", "--phase", f"0.2:{anneal}", "--budget", b,
+         "--tokenizer", tokenizer, "--manifest", manifest, "-o", sched, "--compression", "none"])
+    m = json.loads(manifest.read_text())
+    wrong = []
+    seen = {}
+    for ph in m["phases"]:
+        out = Path(ph["output"])
+        got = json.loads(run([winnow, "stats", "--by", "domain", "--json", "--tokenizer", tokenizer, out]))["by"]["groups"]
+        docs = read_jsonl_dir(out)
+        for r in ph["domains"]:
+            if r["written"] != got.get(r["domain"], {}).get("tokens", 0):
+                wrong.append(f"phase {ph['phase']} {r['domain']}: manifest {r['written']}, output {got.get(r['domain'])}")
+        seen[ph["phase"]] = {d["id"] for d in docs if d["domain"] == "man"}
+        if abs(ph["written"] - ph["budget"]) > max(available.values()):
+            wrong.append(f"phase {ph['phase']}: {ph['written']} of {ph['budget']}")
+    check("mix --phase: each phase's output holds the tokens its manifest states, to its share of the budget",
+          not wrong and [p["budget"] for p in m["phases"]] == [800_000, 200_000], "; ".join(wrong))
+    man = [r for ph in m["phases"] for r in ph["domains"] if r["domain"] == "man"]
+    check("mix --phase: a later phase continues a domain where the earlier stopped (no document twice within an epoch)",
+          man[-1]["epochs_so_far"] <= 1 and not (seen[1] & seen[2]) and seen[1] and seen[2],
+          f"epochs so far {man[-1]['epochs_so_far']}, shared ids {len(seen[1] & seen[2])}")
     # Refusals.
     p = subprocess.run([str(winnow), "mix", str(dom), "--weights", str(weights), "--budget", str(budget * 100),
                         "--unit", "words", "--manifest", str(work / "x.json"), "-o", str(work / "x")],
