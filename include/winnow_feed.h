@@ -12,7 +12,9 @@
  *                 {"path": "out/feed/code/data", "weight": 0.3}],
  *    "seq_len": 1024, "seed": 1234, "shuffle": true,
  *    "total_samples": 500000,                      (optional; needed for a schedule)
- *    "schedule": [{"start": 0.8, "weights": [0.4, 0.6]}]}   (optional)
+ *    "schedule": [{"start": 0.8, "weights": [0.4, 0.6]}],   (optional)
+ *    "updates": [{"sample": 40960, "weights": [0.5, 0.5]}]}  (optional: a log of
+ *                                                  winnow_mixture_update calls, replayed)
  *
  * A handle must not be used by two threads at once; open one per thread or process.
  */
@@ -53,6 +55,19 @@ int64_t winnow_mixture_locate(winnow_mixture *mixture, uint64_t n, uint64_t *ind
  * -1 for bad arguments. */
 int winnow_mixture_batch(winnow_mixture *mixture, uint64_t first, uint64_t stride, uint64_t count,
                          uint32_t *out, int32_t *datasets);
+
+/* Changes the weights from global sample `sample` on (a step boundary), for online reweighting
+ * such as DoReMi's: one weight per dataset. Samples before `sample` are unchanged and every
+ * dataset continues where it was; the update is logged in the configuration
+ * (winnow_mixture_config), so a stream opened from that configuration draws the same samples.
+ * Updates must come in order (each after the previous one's sample). Returns 0, or -1 with a
+ * message in `error`. */
+int winnow_mixture_update(winnow_mixture *mixture, uint64_t sample, const double *weights, uint64_t count,
+                          char *error, size_t error_capacity);
+
+/* Writes the configuration, with its update log, as NUL-terminated JSON into `buffer` when
+ * it fits; returns the length it needs without the NUL (-1 for a NULL handle). */
+int64_t winnow_mixture_config(winnow_mixture *mixture, char *buffer, size_t capacity);
 
 /* The ABI version ("1"); functions are only added, never changed. */
 const char *winnow_feed_version(void);

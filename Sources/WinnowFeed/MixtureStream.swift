@@ -63,11 +63,29 @@ public struct MixtureConfig: Codable, Sendable, Equatable {
   public var totalSamples: Int?
   /// Later phases; the datasets' own weights hold before the first.
   public var schedule: [Phase] = []
+  /// Weight changes at given global samples, in order, after every schedule phase: the log of
+  /// `MixtureStream.update` (online reweighting such as DoReMi's), so that a stream reopened
+  /// from this configuration — a resumed run, a data-loading worker — draws the same samples.
+  public var updates: [Update] = []
+
+  /// New weights from a global sample on.
+  public struct Update: Codable, Sendable, Equatable {
+    /// The first global sample drawn with `weights`.
+    public var sample: Int
+    /// One weight per dataset.
+    public var weights: [Double]
+
+    /// An update at `sample`.
+    public init(sample: Int, weights: [Double]) {
+      self.sample = sample
+      self.weights = weights
+    }
+  }
   /// Documents in a new seeded order every epoch (else in dataset order).
   public var shuffle = true
 
   enum CodingKeys: String, CodingKey {
-    case datasets, seed, schedule, shuffle
+    case datasets, seed, schedule, shuffle, updates
     case sequenceLength = "seq_len"
     case totalSamples = "total_samples"
   }
@@ -86,6 +104,14 @@ public struct MixtureConfig: Codable, Sendable, Equatable {
     totalSamples = try c.decodeIfPresent(Int.self, forKey: .totalSamples)
     schedule = try c.decodeIfPresent([Phase].self, forKey: .schedule) ?? []
     shuffle = try c.decodeIfPresent(Bool.self, forKey: .shuffle) ?? true
+    updates = try c.decodeIfPresent([Update].self, forKey: .updates) ?? []
+  }
+
+  /// The configuration as JSON (what `fromJSON` reads; the update log included).
+  public func json() -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return Array(try! encoder.encode(self))
   }
 
   /// Reads a configuration from JSON (what the C ABI and the Python package pass).
@@ -222,10 +248,10 @@ struct BlendBlock: Sendable {
 /// sharing between threads: each data-loading thread or process opens its own.
 public final class MixtureStream {
   /// The configuration the stream was opened with.
-  public let config: MixtureConfig
+  public private(set) var config: MixtureConfig
   let sources: [TokenDocuments]
   /// Phases: first sample, blend, and the samples each dataset gave in earlier phases.
-  let phases: [(start: Int, blend: BlendBlock, before: [Int])]
+  private(set) var phases: [(start: Int, blend: BlendBlock, before: [Int])]
   /// The largest blend block: 2^20 samples.
   public static let maxBlock = 1 << 20
   private var epochCache: [Int: (epoch: Int, order: [Int32], ends: [Int64])] = [:]
@@ -270,6 +296,13 @@ public final class MixtureStream {
         weights.append(try normalized(p.weights, "schedule phase \(k + 1)"))
       }
     }
+    for (k, u) in config.updates.enumerated() {
+      guard u.sample > starts.last!, u.sample <= 1 << 56 else {
+        throw .usage("mixture: update \(k + 1) at sample \(u.sample) must come after the previous phase's start (\(starts.last!))")
+      }
+      starts.append(u.sample)
+      weights.append(try normalized(u.weights, "update \(k + 1)"))
+    }
     if let t = config.totalSamples { guard t > 0 else { throw .usage("mixture: total_samples must be positive") } }
     var phases: [(start: Int, blend: BlendBlock, before: [Int])] = []
     var before = [Int](repeating: 0, count: sources.count)
@@ -284,6 +317,31 @@ public final class MixtureStream {
       }
     }
     self.phases = phases
+  }
+
+  /// Changes the weights from global sample `sample` on (a step boundary: the first sample of
+  /// the next batch), for online reweighting such as DoReMi's. Samples before it are unchanged;
+  /// every dataset continues where it was. The update joins `config.updates`, so a stream
+  /// opened from `config` draws exactly what this one draws. `sample` must be past the start
+  /// of the latest phase (updates come in training order).
+  public func update(sample: Int, weights: [Double]) throws(WinnowError) {
+    let last = phases[phases.count - 1]
+    guard sample > last.start, sample <= 1 << 56 else {
+      throw .usage("mixture: an update at sample \(sample) must come after the latest phase's start (\(last.start))")
+    }
+    guard weights.count == sources.count, weights.allSatisfy({ $0.isFinite && $0 >= 0 }), weights.contains(where: { $0 > 0 }) else {
+      throw .usage("mixture: an update needs \(sources.count) non-negative weights, one positive")
+    }
+    if let total = config.totalSamples, sample >= total {
+      throw .usage("mixture: an update at sample \(sample) is past total_samples (\(total))")
+    }
+    let sum = weights.reduce(0, +)
+    let length = config.totalSamples.map { $0 - sample }
+    let block = max(1, min(Self.maxBlock, length ?? Self.maxBlock))
+    var before = last.before
+    for d in 0..<sources.count { before[d] += last.blend.count(d, in: sample - last.start) }
+    phases.append((sample, BlendBlock(weights: weights.map { $0 / sum }, block: block), before))
+    config.updates.append(MixtureConfig.Update(sample: sample, weights: weights))
   }
 
   /// Tokens per sample: sequence length + 1.

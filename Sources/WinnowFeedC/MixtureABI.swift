@@ -88,6 +88,40 @@ public func winnow_mixture_batch(
   return 0
 }
 
+/// Changes the weights from global sample `sample` on (see MixtureStream.update): `weights`
+/// holds one weight per dataset. Returns 0, or -1 with a message in the error buffer.
+@_cdecl("winnow_mixture_update")
+public func winnow_mixture_update(
+  _ handle: OpaquePointer?, _ sample: UInt64, _ weights: UnsafePointer<Double>?, _ count: UInt64,
+  _ errorBuffer: UnsafeMutablePointer<CChar>?, _ errorCapacity: Int
+) -> Int32 {
+  guard let handle, let weights, count <= 1 << 16, sample <= 1 << 56 else {
+    setError("winnow_mixture_update: bad arguments", errorBuffer, errorCapacity)
+    return -1
+  }
+  do throws(WinnowError) {
+    try stream(handle).update(sample: Int(sample), weights: Array(UnsafeBufferPointer(start: weights, count: Int(count))))
+    return 0
+  } catch {
+    setError(error.message, errorBuffer, errorCapacity)
+    return -1
+  }
+}
+
+/// Writes the stream's configuration (with its update log) as NUL-terminated JSON into
+/// `buffer`; returns the bytes it needs (without the NUL): call again with a larger buffer
+/// when that is not less than `capacity`.
+@_cdecl("winnow_mixture_config")
+public func winnow_mixture_config(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int) -> Int64 {
+  guard let handle else { return -1 }
+  let json = stream(handle).config.json()
+  if let buffer, capacity > json.count {
+    for (k, b) in json.enumerated() { buffer[k] = CChar(bitPattern: b) }
+    buffer[json.count] = 0
+  }
+  return Int64(json.count)
+}
+
 @_cdecl("winnow_feed_version")
 public func winnow_feed_version() -> UnsafePointer<CChar> {
   // A string literal's storage lives as long as the library: "1", the ABI's version.

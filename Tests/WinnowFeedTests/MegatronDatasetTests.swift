@@ -175,6 +175,27 @@ struct MixtureStreamTests {
     #expect(merged == all)
   }
 
+  @Test("weight updates at step boundaries: earlier samples stay, the log replays, datasets continue")
+  func weightUpdates() throws {
+    let dir = try TempDir()
+    let a = try dataset(dir, "a", (0..<30).map { k in (0..<(k % 5 + 1)).map { UInt32(k * 10 + $0) } })
+    let b = try dataset(dir, "b", (0..<20).map { [UInt32(5000 + $0), UInt32(6000 + $0)] })
+    let config = MixtureConfig(datasets: [.init(path: a, weight: 0.5), .init(path: b, weight: 0.5)], sequenceLength: 5)
+    let live = try MixtureStream(config)
+    let head = (0..<100).map { live.sample($0) }
+    let bBefore = (0..<100).filter { live.locate($0).dataset == 1 }.count
+    try live.update(sample: 100, weights: [0, 1])
+    #expect((0..<100).map { live.sample($0) } == head)
+    #expect(live.locate(100) == (1, bBefore))
+    #expect((102..<200).allSatisfy { live.locate($0).dataset == 1 })
+    #expect(live.config.updates == [MixtureConfig.Update(sample: 100, weights: [0, 1])])
+    let replay = try MixtureStream(try MixtureConfig.fromJSON(live.config.json()))
+    #expect((0..<200).map { replay.sample($0) } == (0..<200).map { live.sample($0) })
+    #expect(throws: WinnowError.self) { try live.update(sample: 50, weights: [1, 1]) }
+    #expect(throws: WinnowError.self) { try live.update(sample: 300, weights: [1]) }
+    #expect(throws: WinnowError.self) { try live.update(sample: 300, weights: [0, 0]) }
+  }
+
   @Test("bad configurations are refused with a reason")
   func errors() throws {
     let dir = try TempDir()

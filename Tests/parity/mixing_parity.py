@@ -196,6 +196,37 @@ def doremi(winnow, py, work):
     check("doremi: every step's λ, weights and running average equal the reference's to 1e-12",
           len(got) == len(want) and worst <= 1e-12, f"{len(got)} steps of {len(want)}, largest difference {worst:.3g}")
     print(f"  doremi: {len(got)} steps, largest difference {worst:.3g}")
+    # The Python package's online update (winnow_feed.DoReMiWeights) on the same steps.
+    driver = r"""
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from winnow_feed import DoReMiWeights
+req = json.load(sys.stdin)
+k = req["domains"]
+dw = DoReMiWeights(req["initial_weights"], eta=req.get("eta", 1.0), smoothing=req.get("smoothing", 1e-3),
+                   initial_lambda=req.get("initial_lambda"), vocab_size=req.get("vocab_size", 50277))
+out = []
+for st in req["steps"]:
+    if "excess_sum" in st:
+        ex, n = st["excess_sum"], st["tokens"]
+    else:
+        ids = np.asarray(st["domain_ids"], dtype=np.int64)
+        e = np.asarray(st["excess_losses"]) if "excess_losses" in st else (
+            np.asarray(st["proxy_losses"]) - np.asarray(st["reference_losses"]))
+        ex = [float(np.sum(np.maximum(e[ids == i], 0))) for i in range(k)]
+        n = np.bincount(ids, minlength=k)
+    dw.update(ex, n)
+    out.append({"lambdas": dw.lambdas.tolist(), "weights": dw.weights.tolist(), "avg_weights": dw.average.tolist()})
+print(json.dumps(out))
+"""
+    pkg = json.loads(run([py, "-c", driver, ROOT / "python"], stdin=json.dumps(request)))
+    worst = 0.0
+    for g, w in zip(pkg, want):
+        for key in ("lambdas", "weights", "avg_weights"):
+            worst = max(worst, max(abs(a - b) for a, b in zip(g[key], w[key])))
+    check("doremi: the Python package's online update equals the reference's to 1e-12",
+          len(pkg) == len(want) and worst <= 1e-12, f"largest difference {worst:.3g}")
     # A bad line is an error naming the log and the line.
     bad = work / "bad.jsonl"
     bad.write_text(json.dumps(request["steps"][0]) + "\n{\"excess_sum\": [1]}\n")

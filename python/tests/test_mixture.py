@@ -229,6 +229,54 @@ def main():
     clone = pickle.loads(pickle.dumps(mix))
     check("a pickled mixture reopens and gives the same samples", np.array_equal(clone.samples(0, 1, 50), out[:50]))
 
+    # 7b. Online weight updates (DoReMi): logged, replayed by a copy, earlier samples unchanged.
+    live = WinnowMixture(list(zip(paths, weights)), seq_len=16, seed=3, total_samples=total, shuffle=False)
+    head, head_ds = live.samples(0, 1, 1000, with_datasets=True)
+    flat_before = int(np.sum(head_ds == 3))
+    live.update_weights(1000, [0, 0, 0, 1])
+    live.update_weights(2000, [1, 1, 0, 0])
+    again, again_ds = live.samples(0, 1, 3000, with_datasets=True)
+    check("an update leaves earlier samples as they were", np.array_equal(again[:1000], head))
+    # Megatron's rule compares weight × max(i, 1) − drawn: at a phase's sample 1 every dataset
+    # ties at 0 and the first wins, so a zero-weight dataset can give that one sample.
+    check("after an update the new weights hold (all flat, then a and b one to one)",
+          int(np.sum(again_ds[1000:2000] != 3)) <= 1 and abs(int(np.sum(again_ds[2000:] == 0)) - int(np.sum(again_ds[2000:] == 1))) <= 1
+          and set(again_ds[2000:].tolist()) == {0, 1})
+    check("a dataset continues where it was after an update", live.locate(1000) == (3, flat_before))
+    check("the update log is in the configuration, as the library holds it",
+          live.stream_config()["updates"] == live.config["updates"] == [
+              {"sample": 1000, "weights": [0.0, 0.0, 0.0, 1.0]}, {"sample": 2000, "weights": [1.0, 1.0, 0.0, 0.0]}])
+    replay = pickle.loads(pickle.dumps(live))
+    check("a copy (pickled, or reopened from the configuration) replays the updates",
+          np.array_equal(replay.samples(0, 1, 3000), again))
+    check("an update before the latest one is refused", "must come after" in error_of(lambda: live.update_weights(1500, [1, 1, 1, 1])))
+    check("an update with the wrong number of weights is refused", "4 non-negative weights" in error_of(lambda: live.update_weights(2500, [1, 1])))
+
+    # 7c. DoReMi online: the package's update, its values, and the stream taking them.
+    from winnow_feed import DoReMiWeights
+    dw = DoReMiWeights([1, 3])
+    w = dw.update([0.7, 0.0], [3, 0])
+    check("DoReMiWeights: clipped excess per domain, an absent domain keeps ln|V|, smoothing, the average",
+          np.allclose(w, [0.00050836385742355, 0.99949163614257], rtol=0, atol=1e-13)
+          and np.allclose(dw.average, [0.12525418192871177, 0.8747458180712884], rtol=0, atol=1e-13))
+    online = WinnowMixture(list(zip(paths, weights)), seq_len=16, seed=3, total_samples=total, shuffle=False)
+    dw = DoReMiWeights(weights, eta=0.5, initial_lambda=0.0)
+    step = 0
+    for _ in range(5):
+        _, got_ds = online.batch(step, 8, with_datasets=True)
+        step += 8
+        # A stand-in for the proxy's excess loss: dataset 2 always hardest.
+        excess = np.array([float(np.sum(got_ds == d)) * (3.0 if d == 2 else 0.5) for d in range(4)])
+        online.update_weights(step, dw.update(excess, np.bincount(got_ds, minlength=4)))
+    _, late = online.samples(40, 1, 200, with_datasets=True)
+    check("a loop feeding DoReMi's weights to the stream shifts the draws to the hard dataset",
+          np.mean(late == 2) > 0.3 and len(online.config["updates"]) == 5, f"{np.bincount(late, minlength=4)}")
+    try:
+        dw.update([1.0, 0, 0, 0], [0, 1, 1, 1])
+        check("DoReMiWeights: an excess without tokens is refused", False)
+    except ValueError:
+        check("DoReMiWeights: an excess without tokens is refused", True)
+
     # 8. torch: DataLoader workers split a rank's stream and the loader's order is the rank's.
     try:
         import torch

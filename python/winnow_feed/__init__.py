@@ -11,6 +11,7 @@ Rank r of R reads global samples s * R + r for its local steps s = 0, 1, 2, ...
 
 import ctypes
 import json
+import math
 import os
 
 import numpy as np
@@ -61,6 +62,12 @@ def _library():
         lib.winnow_mixture_batch.restype = ctypes.c_int
         lib.winnow_mixture_batch.argtypes = [
             ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p]
+        lib.winnow_mixture_update.restype = ctypes.c_int
+        lib.winnow_mixture_update.argtypes = [
+            ctypes.c_void_p, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_uint64, ctypes.c_char_p,
+            ctypes.c_size_t]
+        lib.winnow_mixture_config.restype = ctypes.c_int64
+        lib.winnow_mixture_config.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
         lib.winnow_feed_version.restype = ctypes.c_char_p
         if lib.winnow_feed_version() != b"1":
             raise WinnowFeedError(f"{library_path()}: ABI version {lib.winnow_feed_version()!r}, this package needs 1")
@@ -158,6 +165,28 @@ class WinnowMixture:
             raise WinnowFeedError(f"bad sample range (first {first}, stride {stride}, count {count})")
         return (out, ds) if with_datasets else out
 
+    def update_weights(self, sample, weights):
+        """New weights from global sample `sample` on (a step boundary: for rank-interleaved
+        steps, the first global sample of the next step is step * world_size), e.g. DoReMi's
+        domain weights after each update. Earlier samples are unchanged; each dataset continues
+        where it was. The update is logged in self.config["updates"], so a copy of this object
+        (a pickled one in a DataLoader worker, a resumed run) draws the same samples; a
+        DataLoader's worker processes see updates made after they started only when their
+        iterator is created again."""
+        w = (ctypes.c_double * len(weights))(*[float(x) for x in weights])
+        err = ctypes.create_string_buffer(4096)
+        if _library().winnow_mixture_update(self._handle, int(sample), w, len(weights), err, len(err)) != 0:
+            raise WinnowFeedError(err.value.decode(errors="replace"))
+        self.config.setdefault("updates", []).append({"sample": int(sample), "weights": [float(x) for x in weights]})
+
+    def stream_config(self):
+        """The configuration as the stream holds it (the update log included), from the library."""
+        lib = _library()
+        n = lib.winnow_mixture_config(self._handle, None, 0)
+        buf = ctypes.create_string_buffer(n + 1)
+        lib.winnow_mixture_config(self._handle, buf, n + 1)
+        return json.loads(buf.value.decode())
+
     def sample(self, n):
         """Global sample n."""
         return self.samples(n, 1, 1)[0]
@@ -182,6 +211,54 @@ class WinnowMixture:
             for row in block:
                 yield row
             step += chunk
+
+
+class DoReMiWeights:
+    """DoReMi's online domain weights (Xie et al. 2023), for a training loop that feeds a
+    WinnowMixture: after each optimizer step, pass each domain's sum of clipped excess loss
+    (max(proxy token loss - reference token loss, 0), summed over the step's tokens of that
+    domain) and its token count; `update` returns the new weights, to hand to
+    `WinnowMixture.update_weights` at the next step boundary. `average` is DoReMi's result.
+    The arithmetic is `winnow mixture doremi`'s (and the reference's update_domain_weights):
+
+        lambda_i = excess_sum_i / tokens_i   (kept from the last step when tokens_i == 0;
+                                              initial_lambda, default ln(vocab_size), before)
+        alpha    = (1 - c) * softmax(log alpha + eta * lambda) + c / k
+        average  = (average * (t - 1) + alpha) / t,   t = 2, 3, ...
+    """
+
+    def __init__(self, initial_weights, eta=1.0, smoothing=1e-3, initial_lambda=None, vocab_size=50277):
+        w = np.asarray(initial_weights, dtype=np.float64)
+        if w.ndim != 1 or len(w) == 0 or np.any(~np.isfinite(w)) or np.any(w <= 0):
+            raise ValueError("initial_weights must be positive numbers")
+        if not eta > 0 or not 0 <= smoothing <= 1:
+            raise ValueError("need eta > 0 and 0 <= smoothing <= 1")
+        self.weights = w / w.sum()
+        self.average = self.weights.copy()
+        lam = math.log(vocab_size) if initial_lambda is None else float(initial_lambda)
+        self.lambdas = np.full(len(w), lam)
+        self.eta = float(eta)
+        self.smoothing = float(smoothing)
+        self.counter = 1
+
+    def update(self, excess_sum, tokens):
+        k = len(self.weights)
+        excess_sum = np.asarray(excess_sum, dtype=np.float64)
+        tokens = np.asarray(tokens)
+        if excess_sum.shape != (k,) or tokens.shape != (k,):
+            raise ValueError(f"need {k} excess sums and {k} token counts")
+        if np.any(tokens < 0) or np.any(excess_sum < 0) or np.any((tokens == 0) & (excess_sum != 0)):
+            raise ValueError("token counts and excess sums must not be negative; a domain without tokens has no excess")
+        present = tokens > 0
+        self.lambdas[present] = excess_sum[present] / tokens[present]
+        v = np.log(self.weights) + self.eta * self.lambdas
+        top = v.max()
+        lse = top + math.log(float(np.sum(np.exp(v - top))))
+        self.weights = (1 - self.smoothing) * np.exp(v - lse) + self.smoothing / k
+        self.counter += 1
+        t = float(self.counter)
+        self.average = (self.average * (t - 1) + self.weights) / t
+        return self.weights.copy()
 
 
 def torch_dataset(datasets, seq_len, weights=None, seed=0, total_samples=None, schedule=None, shuffle=True,
