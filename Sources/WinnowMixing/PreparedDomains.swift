@@ -3,8 +3,9 @@ import WinnowCore
 
 /// Token ids of each domain, split into training and held-out parts, as `winnow mixture
 /// prepare` writes them for the proxy runs: a directory holding `prepared.json` and one pair of
-/// files per domain (`NNNN.train.u32`, `NNNN.valid.u32`: little-endian 32-bit ids, each
-/// document followed by the separator id). The manifest records each file's token count and
+/// files per domain (`NNNN.train.bin`, `NNNN.valid.bin`: little-endian 32-bit ids, each
+/// document followed by the separator id; each with a flat token file's sidecar, so that the
+/// mixture stream reads them too). The manifest records each file's token count and
 /// XXH3 checksum; a file that is missing, short, changed or holds an id past the vocabulary is
 /// an error naming it, never a different loss.
 public struct PreparedDomains: Sendable, Codable, Equatable {

@@ -11,8 +11,9 @@ extension MixtureCommand {
         Each document goes to its domain (--domain-field, as the `domain` stage sets it) and, by \
         a seeded hash of its id, to the held-out part (--valid-fraction) or the training part. \
         The output directory holds prepared.json (domains, token counts, checksums) and two \
-        files of 32-bit ids per domain, each document followed by a separator id (the \
-        vocabulary size). The directory must be new or empty.
+        flat token files per domain (NNNN.train.bin, NNNN.valid.bin: 32-bit ids, each document \
+        followed by a separator id, the vocabulary size; with winnow-tokens sidecars, so the \
+        mixture stream reads them). The directory must be new or empty.
 
         \(exitCodeHelp)
         """)
@@ -78,19 +79,25 @@ extension MixtureCommand {
         var domains: [PreparedDomains.Domain] = []
         for (k, name) in parts.keys.sorted().enumerated() {
           let p = parts[name]!
-          func write(_ ids: [UInt32], _ file: String) throws(WinnowError) -> String {
-            let bytes = ids.withUnsafeBufferPointer { b in
-              Array(UnsafeRawBufferPointer(b)).withUnsafeBufferPointer { $0.map { $0 } }
-            }
+          // Each part is also a flat token file (uint32 ids + a winnow-tokens sidecar), so the
+          // mixture stream — and a PyTorch proxy through the Python package — reads it as is.
+          func write(_ ids: [UInt32], _ file: String, documents: Int) throws(WinnowError) -> String {
+            let bytes = ids.withUnsafeBufferPointer { b in Array(UnsafeRawBufferPointer(b)) }
             try writeFileAtomically(output + "/" + file, bytes)
+            let sidecar = FlatTokenSidecar(dtype: .uint32, vocabularySize: Int(separator) + 1, eotID: separator,
+                                           documents: documents, tokens: ids.count, tokenizer: tokenizer)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            guard let json = try? encoder.encode(sidecar) else { throw .io("\(file): cannot encode its sidecar") }
+            try writeFileAtomically(output + "/" + String(file.dropLast(4)) + ".json", Array(json) + [0x0A])
             return bytes.withUnsafeBufferPointer { hex64(XXH3.hash64($0)) }
           }
-          let train = String(format: "%04d.train.u32", k)
-          let valid = String(format: "%04d.valid.u32", k)
+          let train = String(format: "%04d.train.bin", k)
+          let valid = String(format: "%04d.valid.bin", k)
           domains.append(PreparedDomains.Domain(
             name: name, trainDocuments: p.trainDocs, validDocuments: p.validDocs, trainFile: train, validFile: valid,
-            trainTokens: p.train.count, validTokens: p.valid.count, trainChecksum: try write(p.train, train),
-            validChecksum: try write(p.valid, valid)))
+            trainTokens: p.train.count, validTokens: p.valid.count, trainChecksum: try write(p.train, train, documents: p.trainDocs),
+            validChecksum: try write(p.valid, valid, documents: p.validDocs)))
         }
         let prepared = PreparedDomains(
           vocabularySize: Int(separator) + 1, separator: separator, tokenizer: tokenizer, validFraction: validFraction,

@@ -362,15 +362,15 @@ struct ProxyTests {
     #expect(mixingError { _ = try PreparedDomains.load(directory: dir) }?.message.contains("prepared.json") == true)
     let ids: [UInt32] = [1, 2, 3, 9]
     let bytes = ids.withUnsafeBytes { Array($0) }
-    try Data(bytes).write(to: URL(fileURLWithPath: dir + "/0000.train.u32"))
-    try Data(bytes).write(to: URL(fileURLWithPath: dir + "/0000.valid.u32"))
+    try Data(bytes).write(to: URL(fileURLWithPath: dir + "/0000.train.bin"))
+    try Data(bytes).write(to: URL(fileURLWithPath: dir + "/0000.valid.bin"))
     let sum = bytes.withUnsafeBufferPointer { hex64(XXH3.hash64($0)) }
     func manifest(_ domain: PreparedDomains.Domain, vocabulary: Int = 10) throws {
       let p = PreparedDomains(vocabularySize: vocabulary, separator: 9, tokenizer: "t", validFraction: 0.1, seed: 0, domains: [domain])
       try Data(p.json()).write(to: URL(fileURLWithPath: dir + "/prepared.json"))
     }
-    let good = PreparedDomains.Domain(name: "a", trainDocuments: 1, validDocuments: 1, trainFile: "0000.train.u32",
-                                      validFile: "0000.valid.u32", trainTokens: 4, validTokens: 4, trainChecksum: sum, validChecksum: sum)
+    let good = PreparedDomains.Domain(name: "a", trainDocuments: 1, validDocuments: 1, trainFile: "0000.train.bin",
+                                      validFile: "0000.valid.bin", trainTokens: 4, validTokens: 4, trainChecksum: sum, validChecksum: sum)
     try manifest(good)
     let p = try PreparedDomains.load(directory: dir)
     #expect(try p.tokens(of: p.domains[0], valid: false, directory: dir) == ids)

@@ -415,8 +415,29 @@ def loop_checks(winnow, py, work):
     check("proxy loop: the optimised mixture's target loss beats the uniform and the token-prior mixtures'",
           scores["optimum"] < min(scores["uniform"], scores["prior"]), f"{scores}")
     print("  proxy loop, valid/doc: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+    # The PyTorch proxy (scripts/proxy_train.py) for a few CPU steps, through `mixture run
+    # --command`, when torch is importable (WINNOW_TORCH_PYTHON names a Python that has it).
+    torch_py = os.environ.get("WINNOW_TORCH_PYTHON", py)
+    has_torch = subprocess.run([torch_py, "-c", "import torch, numpy"], capture_output=True).returncode == 0
+    if has_torch:
+        lib = Path(winnow).parent / "libWinnowFeedC.so"
+        command = json.dumps([torch_py, str(ROOT / "scripts" / "proxy_train.py"), "--prepared", "{prepared}",
+                              "--mixture", "{mixture}", "--out", "{out}", "--seed", "{seed}", "--steps", "3",
+                              "--batch", "4", "--seq-len", "32", "--dim", "32", "--heads", "2", "--eval-windows", "4",
+                              "--device", "cpu"])
+        few = work / "few.csv"
+        few.write_text("\n".join(proposals.read_text().splitlines()[:3]) + "\n")
+        env = dict(os.environ, WINNOW_FEED_LIBRARY=str(lib))
+        p = subprocess.run([str(winnow), "mixture", "run", "--mixtures", str(few), "--prepared", str(prep), "--command",
+                            command, "--executor", "inline", "-o", str(work / "torch-runs")],
+                           capture_output=True, text=True, env=env)
+        ok = p.returncode == 0 and len(read_rows(work / "torch-runs" / "losses.csv")[1]) == 2
+        check("proxy_train.py: a PyTorch GPT trained from the mixture stream for 3 steps on CPU, per mixture, "
+              "through mixture run --command", ok, (p.stdout + p.stderr)[-800:])
+    else:
+        print("SKIP proxy_train.py: torch is not importable (set WINNOW_TORCH_PYTHON to a Python with torch)")
     # A damaged token file is named.
-    victim = sorted(prep.glob("*.train.u32"))[0]
+    victim = sorted(prep.glob("*.train.bin"))[0]
     data = bytearray(victim.read_bytes())
     data[100] ^= 0xFF
     victim.write_bytes(bytes(data))
