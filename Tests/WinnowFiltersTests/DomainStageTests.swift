@@ -53,6 +53,21 @@ struct DomainStageTests {
     ])
   }
 
+  @Test("a fastText classifier's top label, after rules and fields, at or above min_probability")
+  func classifier() throws {
+    let dir = try TempDir()
+    let model = try writeTinyModel(dir)
+    let lines = [
+      docLine(id: "good", text: "good good good"), docLine(id: "other", text: "plain"),
+      docLine(id: "ruled", text: "good", [("source", #""man""#)]),
+    ]
+    let r = try runPipeline([try build(d, ["rules": list(["source=man -> manual"]), "model": v(model)])], lines: lines)
+    let got = Dictionary(uniqueKeysWithValues: r.kept.map { ($0["id"] as! String, $0["domain"] as! String) })
+    #expect(got["good"] == "hq" && got["ruled"] == "manual" && got["other"] != nil)
+    let strict = try runPipeline([try build(d, ["model": v(model), "min_probability": v("0.99"), "default": v("unsure")])], lines: lines)
+    #expect(strict.kept.first { $0["id"] as? String == "other" }?["domain"] as? String == "unsure")
+  }
+
   @Test("bad parameters are usage errors that say what is wrong")
   func badParameters() throws {
     expectUsageError(["give rules, from_field or model"]) { _ = try build(d, [:]) }
