@@ -61,13 +61,13 @@ let package = Package(
     .target(name: "WinnowDedup", dependencies: ["WinnowCore", "WinnowText", "CMinHashKernel"]),
     // Mixture optimisation: RegMix proposals, regression and search, DoReMi's weight update,
     // QQT's repeated-data utility.
-    .target(name: "WinnowMixing", dependencies: ["WinnowCore"]),
+    .target(name: "WinnowMixing", dependencies: ["WinnowCore", "WinnowTokenizer"]),
     // SHA-256, with the x86 SHA extensions chosen at run time (DSIR hashes every n-gram).
     .target(name: "CSHA256", path: "Sources/CSHA256"),
     // Selection toward a target (dsir_select) and balancing (balance).
     .target(name: "WinnowSelect", dependencies: ["WinnowCore", "WinnowText", "CSHA256", "CMemoryHints"]),
     .target(name: "WinnowRecipe",
-            dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "WinnowSelect", "WinnowFeed", "CSQLite", "CProcessShim",
+            dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "WinnowSelect", "WinnowFeed", "WinnowMixing", "CSQLite", "CProcessShim",
                            .product(name: "Yams", package: "Yams")]),
     // `winnow report`: a run directory as HTML; learns what stages are from their descriptors.
     .target(name: "WinnowReport", dependencies: ["WinnowCore", "WinnowRecipe"]),

@@ -156,6 +156,11 @@ public struct DomainStream: Sendable {
     return copies(midpoint: midpoints[lo], start: start, length: length)
   }
 
+  /// Every distinct hash with its copies in the stretch.
+  public func copiesByHash(start: Double, length: Double) -> [(hash: UInt64, copies: Int)] {
+    hashes.indices.map { (hashes[$0], copies(midpoint: midpoints[$0], start: start, length: length)) }
+  }
+
   /// What a stretch takes: units and documents written (copies counted).
   public func taken(start: Double, length: Double) -> (units: Int, documents: Int) {
     var u = 0

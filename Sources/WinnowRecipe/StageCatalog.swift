@@ -2,11 +2,12 @@ import WinnowCore
 import WinnowDedup
 import WinnowFeed
 import WinnowFilters
+import WinnowMixing
 import WinnowSelect
 
 /// Every stage Winnow knows, by name. Stage families register here and nowhere else.
 public enum StageCatalog {
-  public static let standard = StageRegistry(Filters.descriptors + Dedup.descriptors + Select.descriptors + Feed.descriptors)
+  public static let standard = StageRegistry(Filters.descriptors + Dedup.descriptors + Select.descriptors + Feed.descriptors + Mixing.descriptors)
 }
 
 /// A parameter value written in Swift code: `["min_words": 50, "normalize": true]`.

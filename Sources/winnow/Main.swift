@@ -21,7 +21,11 @@ struct WinnowMain {
     let args = Array(CommandLine.arguments.dropFirst())
     // `winnow <stage> …`: stage commands are generated from the registry, so every stage is
     // a command without a line of CLI code of its own.
-    if let first = args.first, !first.hasPrefix("-"), let d = StageCatalog.standard.descriptor(named: first) {
+    // A global stage with a command of its own (`mix`: the recipe stage, and `winnow mix`, which
+    // reads its inputs twice itself) is that command on the command line.
+    if let first = args.first, !first.hasPrefix("-"), let d = StageCatalog.standard.descriptor(named: first),
+      !(d.isGlobal && WinnowCommand.configuration.subcommands.contains { $0.configuration.commandName == first })
+    {
       exit(StageCommand.run(d, arguments: Array(args.dropFirst())))
     }
     // ArgumentParser exits 64 on usage errors; Winnow promises 2 for every usage error.

@@ -150,26 +150,13 @@ struct MixCommand: ParsableCommand {
         let capacity = all.indices.map { max(0, maxEpochs * Double(available[$0]) - used[$0]) }
         let plan = try MixturePlan.make(names: all, available: available, weights: aligned, budget: phaseBudget,
                                         maxEpochs: maxEpochs, capacity: capacity)
-        var rows: [(Int, [String: Any])] = []
-        var phaseTotal = 0
+        let ordered = all.map { streams[$0] ?? DomainStream([]) }
+        let report = MixManifest.rows(plan: plan, streams: ordered, starts: used)
+        let phaseTotal = report.reduce(0) { $0 + ($1["written"] as? Int ?? 0) }
         for (j, d) in plan.domains.enumerated() {
-          let stream = streams[d.name] ?? DomainStream([])
-          takes[d.name] = MixSampleStage.Take(stream: stream, start: used[j], length: d.target)
-          let (written, documents) = stream.taken(start: used[j], length: d.target)
+          takes[d.name] = MixSampleStage.Take(stream: ordered[j], start: used[j], length: d.target)
           used[j] += d.target
-          phaseTotal += written
           if d.capped && !capped.contains(d.name) { capped.append(d.name) }
-          rows.append((written, [
-            "domain": d.name, "weight": d.weight, "available": d.available, "documents": stream.documentCount,
-            "target": d.target, "capped": d.capped, "written": written, "documents_written": documents,
-            "epochs": d.available > 0 ? Double(written) / Double(d.available) : 0,
-            "epochs_so_far": d.available > 0 ? used[j] / Double(d.available) : 0,
-          ]))
-        }
-        var report: [[String: Any]] = []
-        for (written, var row) in rows {
-          row["effective_weight"] = phaseTotal > 0 ? Double(written) / Double(phaseTotal) : 0
-          report.append(row)
         }
         total += phaseTotal
         let stage = MixSampleStage(domainField: domainField, seed: seed, takes: takes)
@@ -197,10 +184,7 @@ struct MixCommand: ParsableCommand {
       } else {
         summary["phases"] = phaseReports
       }
-      guard let data = try? JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]) else {
-        throw .io("mix: cannot encode the manifest")
-      }
-      try writeTextFile(manifest, String(decoding: data, as: UTF8.self) + "\n")
+      try writeTextFile(manifest, MixManifest.json(summary))
       printError("winnow mix: \(total) \(unit.rawValue) written of a budget of \(budget)\(capped.isEmpty ? "" : "; capped: " + capped.joined(separator: ", "))")
     } catch {
       throw report(error)

@@ -317,6 +317,30 @@ def mix_checks(winnow, py, work):
                  "-o", other, "--compression", "none", "--seed", "8"])
             differ = [f.read_bytes() for f in sorted(out.iterdir())] != [f.read_bytes() for f in sorted(other.iterdir())]
             check("mix: the same seed writes the same bytes; another seed samples other documents", same and differ)
+    # The recipe stage: the same mixture as `winnow mix`, for 1 and 3 local workers.
+    shards = work / "dom-shards"
+    run([winnow, "cat", dom, "-o", shards, "--max-shard-docs", "60", "--compression", "none"])
+    cli_manifest = json.loads((work / "mix-tokens.json").read_text())
+    outs = {}
+    for workers in (1, 3):
+        recipe = work / f"mix-recipe-{workers}.yaml"
+        recipe.write_text(
+            f"name: mix-{workers}\nseed: 0\nworkers: {workers}\nexecutor: local\n"
+            f"input: {{paths: [\"{shards}\"]}}\n"
+            f"output: {{path: \"{work / f'rmix-{workers}'}\", compression: none}}\n"
+            f"stages:\n  - mix: {{weights: \"{weights}\", budget: {budget}, tokenizer: \"{tokenizer}\", seed: 7,"
+            f" manifest: \"{work / f'rmix-{workers}.json'}\"}}\n")
+        run([winnow, "run", recipe])
+        docs = []
+        for f in sorted((work / f"rmix-{workers}").glob("part-*.jsonl")):
+            docs += f.read_text().splitlines()
+        outs[workers] = (docs, json.loads((work / f"rmix-{workers}.json").read_text()))
+    same_docs = outs[1][0] == outs[3][0] and len(outs[1][0]) > 0
+    def per_domain(m):
+        return {r["domain"]: (r["written"], r["documents_written"], r["capped"]) for r in m["domains"] if r["documents"]}
+    check("mix as a recipe stage: 1 and 3 workers write the same documents, and the manifest of `winnow mix`",
+          same_docs and per_domain(outs[1][1]) == per_domain(outs[3][1]) == per_domain(cli_manifest),
+          f"same documents {same_docs}; {per_domain(outs[1][1])} / {per_domain(outs[3][1])} / {per_domain(cli_manifest)}")
     # A schedule: 80 % by one mixture, then 20 % upsampling doc and license.
     anneal = work / "anneal.yaml"
     anneal.write_text("man: 0.2\ndoc: 0.5\nlicense: 0.3\n")
