@@ -156,25 +156,11 @@ public final class MixStage: GlobalStage, DocumentStage {
   }
 }
 
-/// A 16-byte run record: a document's (or a copy count's) hash and a packed value.
-struct MixRecord: RunRecord {
+/// A document's hash and its domain and units (pass 1), or its domain and copies (pass 2).
+struct MixRecord: KeyValueRunRecord {
   var key: UInt64
   var value: UInt64
-  static var byteSize: Int { 16 }
   static var tag: String { "MIXUNITS" }
-  func store(to p: UnsafeMutableRawPointer) {
-    p.storeBytes(of: key.littleEndian, as: UInt64.self)
-    p.storeBytes(of: value.littleEndian, toByteOffset: 8, as: UInt64.self)
-  }
-  init(key: UInt64, value: UInt64) {
-    self.key = key
-    self.value = value
-  }
-  init(loadingFrom p: UnsafeRawPointer) {
-    key = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
-    value = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-  }
-  static func < (a: MixRecord, b: MixRecord) -> Bool { a.key < b.key || (a.key == b.key && a.value < b.value) }
 }
 
 /// Pass 1: each document's hash, domain and units (value: domain << 40 | units).

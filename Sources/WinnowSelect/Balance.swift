@@ -205,27 +205,12 @@ public final class Balance: GlobalStage, DocumentStage {
 }
 
 /// One record of balance's count files: an entry and its count (headers aside).
-struct BalanceCount: RunRecord {
+struct BalanceCount: KeyValueRunRecord {
   var key: UInt64
   var value: UInt64
-  static var byteSize: Int { 16 }
   static var tag: String { "BALCNT01" }
-  func store(to p: UnsafeMutableRawPointer) {
-    p.storeBytes(of: key.littleEndian, as: UInt64.self)
-    p.storeBytes(of: value.littleEndian, toByteOffset: 8, as: UInt64.self)
-  }
-  init(key: UInt64, value: UInt64) {
-    self.key = key
-    self.value = value
-  }
-  init(loadingFrom p: UnsafeRawPointer) {
-    key = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
-    value = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-  }
-  static func < (a: BalanceCount, b: BalanceCount) -> Bool { a.key < b.key }
 }
 
-/// Pass 1: one task's entry counts (documents per entry, each document counted once per entry).
 final class BalanceCountStage: PhaseDocumentStage {
   let owner: Balance
   let phase: PhaseTask

@@ -49,21 +49,7 @@ struct JobsCommand: ParsableCommand {
   func run() throws {
     do {
       let jobs = try JobSpec.read(jsonLines: file)
-      let exec: TaskExecutor
-      switch executor {
-      case "inline": exec = InlineExecutor()
-      case "local":
-        exec = LocalExecutor(
-          workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, binary: "", gpus: gpus ?? LocalExecutor.defaultGPUs)
-      case "slurm":
-        var o = Recipe.Slurm()
-        o.partition = partition
-        o.account = account
-        o.pollSeconds = 0.5
-        exec = SlurmExecutor(options: o, binary: "", jobName: "winnow")
-      default:
-        throw WinnowError.usage("unknown executor '\(executor)'; use one of inline, local, slurm")
-      }
+      let exec = try jobExecutor(executor, workers: workers, gpus: gpus, partition: partition, account: account, jobName: "winnow")
       let results = try JobRunner.run(jobs, on: exec, maxRetries: maxRetries) { printError($0) }
       var failed = 0
       for r in results {
@@ -79,5 +65,26 @@ struct JobsCommand: ParsableCommand {
     } catch let e as WinnowError {
       throw report(e)
     }
+  }
+}
+
+/// The executor that runs generic jobs (`winnow jobs`, `winnow mixture run`): inline, local
+/// (`workers` at once, `gpus` handed out) or slurm (one job each).
+func jobExecutor(
+  _ name: String, workers: Int?, gpus: Int?, partition: String?, account: String?, jobName: String
+) throws(WinnowError) -> TaskExecutor {
+  switch name {
+  case "inline": return InlineExecutor()
+  case "local":
+    return LocalExecutor(
+      workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, binary: "", gpus: gpus ?? LocalExecutor.defaultGPUs)
+  case "slurm":
+    var o = Recipe.Slurm()
+    o.partition = partition
+    o.account = account
+    o.pollSeconds = 0.5
+    return SlurmExecutor(options: o, binary: "", jobName: jobName)
+  default:
+    throw .usage("unknown executor '\(name)'; use one of inline, local, slurm")
   }
 }

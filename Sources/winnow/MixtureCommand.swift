@@ -228,9 +228,11 @@ struct MixtureCommand: ParsableCommand {
           let upper = aligned.map { min($0 / total * maxUsage, 1) }
           weights = try MixtureSearch.descend(model: fitted, start: weights, upper: upper)
         }
-        var fragment = "# winnow mixture optimize --method \(method.rawValue): predicted \(fitted.target) \(fitted.predict(weights))\nweights:\n"
-        for (name, w) in zip(fitted.domains, weights) { fragment += "  \(name): \(w)\n" }
-        if let output { try writeTextFile(output, fragment) }
+        if let output {
+          try writeTextFile(output, weightsFragment(
+            "winnow mixture optimize --method \(method.rawValue): predicted \(fitted.target) \(fitted.predict(weights))",
+            names: fitted.domains, weights: weights))
+        }
         var byDomain: [String: Any] = [:]
         for (name, w) in zip(fitted.domains, weights) { byDomain[name] = w }
         print(jsonLine(["method": method.rawValue, "predicted": fitted.predict(weights), "weights": byDomain]))
@@ -301,9 +303,8 @@ struct MixtureCommand: ParsableCommand {
         var bytes = Array(out.utf8)
         try writeStandardOutput(&bytes)
         if let output {
-          var fragment = "# winnow mixture doremi: the average weights after \(state.counter - 1) steps\nweights:\n"
-          for (name, w) in zip(names, state.average) { fragment += "  \(name): \(w)\n" }
-          try writeTextFile(output, fragment)
+          try writeTextFile(output, weightsFragment(
+            "winnow mixture doremi: the average weights after \(state.counter - 1) steps", names: names, weights: state.average))
         }
       } catch {
         throw report(error)
@@ -420,6 +421,14 @@ struct MixtureCommand: ParsableCommand {
       return Int(x)
     }
   }
+}
+
+/// Weights as a recipe fragment (`weights:` then `  domain: weight` lines), after a comment
+/// saying where they come from: what `winnow mix --weights` and the `mix` stage read.
+func weightsFragment(_ comment: String, names: [String], weights: [Double]) -> String {
+  var out = "# \(comment)\nweights:\n"
+  for (name, w) in zip(names, weights) { out += "  \(name): \(w)\n" }
+  return out
 }
 
 /// One JSON object on one line, keys sorted (the summaries the mixture commands print).

@@ -237,20 +237,7 @@ extension MixtureCommand {
           }
           jobs.append(JobSpec(name: name, argv: argv, workingDirectory: dir, gpus: gpusPerRun, expectedOutput: "losses.json", log: "run.log"))
         }
-        let exec: TaskExecutor
-        switch executor {
-        case "inline": exec = InlineExecutor()
-        case "local":
-          exec = LocalExecutor(workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, binary: "", gpus: gpus ?? LocalExecutor.defaultGPUs)
-        case "slurm":
-          var o = Recipe.Slurm()
-          o.partition = partition
-          o.account = account
-          o.pollSeconds = 0.5
-          exec = SlurmExecutor(options: o, binary: "", jobName: "winnow-proxy")
-        default:
-          throw .usage("unknown executor '\(executor)'; use one of inline, local, slurm")
-        }
+        let exec = try jobExecutor(executor, workers: workers, gpus: gpus, partition: partition, account: account, jobName: "winnow-proxy")
         let results = try JobRunner.run(jobs, on: exec) { printError($0) }
         let failed = results.filter { if case .failed = $0.outcome { return true } else { return false } }
         if !failed.isEmpty {

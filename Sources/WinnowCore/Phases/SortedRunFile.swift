@@ -37,6 +37,34 @@ public protocol RunRecord: Comparable, Sendable {
   init(loadingFrom p: UnsafeRawPointer)
 }
 
+/// A run record of two 64-bit words (a key and a value), stored little-endian in 16 bytes and
+/// ordered by key, then value: counts by entry, copies by document hash.
+public protocol KeyValueRunRecord: RunRecord {
+  /// The first word: what the record is about (an entry, a document's hash).
+  var key: UInt64 { get }
+  /// The second word: what is known about it (a count, packed fields).
+  var value: UInt64 { get }
+  /// A record of these two words.
+  init(key: UInt64, value: UInt64)
+}
+
+extension KeyValueRunRecord {
+  public static var byteSize: Int { 16 }
+
+  public func store(to p: UnsafeMutableRawPointer) {
+    p.storeBytes(of: key.littleEndian, as: UInt64.self)
+    p.storeBytes(of: value.littleEndian, toByteOffset: 8, as: UInt64.self)
+  }
+
+  public init(loadingFrom p: UnsafeRawPointer) {
+    self.init(
+      key: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)),
+      value: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+  }
+
+  public static func < (a: Self, b: Self) -> Bool { a.key < b.key || (a.key == b.key && a.value < b.value) }
+}
+
 extension PhaseEntry: RunRecord {
   public static var byteSize: Int { 32 }
   public static var tag: String { "KEYENTRY" }
