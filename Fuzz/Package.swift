@@ -18,5 +18,7 @@ let package = Package(
     .executableTarget(name: "fuzz-run-files", dependencies: [.product(name: "Winnow", package: "Winnow")]),
     // Tokenizer files (tokenizer.json, tiktoken ranks) and Megatron indexes.
     .executableTarget(name: "fuzz-token-files", dependencies: [.product(name: "Winnow", package: "Winnow")]),
+    // The mixture tools' files: tables, priors and weights, fitted models, prepared-data manifests.
+    .executableTarget(name: "fuzz-mixture-files", dependencies: [.product(name: "Winnow", package: "Winnow")]),
   ]
 )

@@ -18,22 +18,7 @@ public enum MixturePrior {
 
   /// A small UTF-8 text file (or standard input for `-`), whole.
   public static func readText(path: String) throws(WinnowError) -> String {
-    let data: Data
-    do {
-      if path == "-" {
-        data = FileHandle.standardInput.readDataToEndOfFile()
-      } else {
-        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        if size > 1 << 30 { throw WinnowError.io("\(path): \(size) bytes is too large") }
-        data = try Data(contentsOf: URL(fileURLWithPath: path))
-      }
-    } catch let e as WinnowError {
-      throw e
-    } catch {
-      throw .io("\(path): cannot read: \(error.localizedDescription)")
-    }
-    guard let text = String(data: data, encoding: .utf8) else { throw .io("\(path): not UTF-8 text") }
-    return text
+    try MixtureFiles.text(path)
   }
 
   /// The names and values in `path`, in file order. A directory from `winnow mixture

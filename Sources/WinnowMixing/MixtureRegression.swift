@@ -92,16 +92,7 @@ public struct MixtureRegression: Sendable, Codable, Equatable {
 
   /// Reads and checks a model file; a damaged one is an error naming it.
   public static func load(path: String) throws(WinnowError) -> MixtureRegression {
-    let data: Data
-    do {
-      let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-      if size > 1 << 30 { throw WinnowError.io("\(path): \(size) bytes is too large for a mixture model") }
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch let e as WinnowError {
-      throw e
-    } catch {
-      throw .io("\(path): cannot read: \(error.localizedDescription)")
-    }
+    let data = Data(try MixtureFiles.read(path))
     let model: MixtureRegression
     do {
       model = try Self.decoder.decode(MixtureRegression.self, from: data)

@@ -28,21 +28,7 @@ public struct MixtureTable: Sendable, Equatable {
   /// Reads a table from `path` (see the type's description). A file without an `index` column
   /// numbers its rows from 1.
   public static func read(path: String) throws(WinnowError) -> MixtureTable {
-    let data: Data
-    do {
-      let attributes = try FileManager.default.attributesOfItem(atPath: path)
-      if let size = attributes[.size] as? Int, size > maxFileBytes {
-        throw WinnowError.io("\(path): \(size) bytes is more than a mixture table may hold (\(maxFileBytes))")
-      }
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch let e as WinnowError {
-      throw e
-    } catch {
-      throw .io("\(path): cannot read: \(error.localizedDescription)")
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-      throw .io("\(path): not UTF-8 text")
-    }
+    let text = try MixtureFiles.text(path, limit: maxFileBytes)
     return try parse(text, source: path)
   }
 

@@ -113,15 +113,20 @@ public struct PreparedDomains: Sendable, Codable, Equatable {
     let count = valid ? domain.validTokens : domain.trainTokens
     let checksum = valid ? domain.validChecksum : domain.trainChecksum
     let path = directory + "/" + name
-    guard let data = FileManager.default.contents(atPath: path) else { throw .io("\(path): missing or unreadable (run `winnow mixture prepare` again)") }
+    let data: [UInt8]
+    do {
+      data = try MixtureFiles.read(path, limit: Int.max)
+    } catch {
+      throw .io("\(error.message) (run `winnow mixture prepare` again)")
+    }
     let (bytes, overflow) = count.multipliedReportingOverflow(by: 4)
     guard !overflow, data.count == bytes else {
       throw .io("\(path): \(data.count) bytes, the manifest says \(count) ids (\(bytes) bytes): the file is damaged or stale")
     }
-    let sum = data.withUnsafeBytes { raw in hex64(XXH3.hash64(raw.bindMemory(to: UInt8.self))) }
+    let sum = data.withUnsafeBufferPointer { hex64(XXH3.hash64($0)) }
     guard sum == checksum else { throw .io("\(path): checksum \(sum), the manifest says \(checksum): the file changed since it was prepared") }
     var ids = [UInt32](repeating: 0, count: count)
-    ids.withUnsafeMutableBytes { out in _ = data.copyBytes(to: out) }
+    ids.withUnsafeMutableBytes { out in out.copyBytes(from: data) }
     for k in ids.indices {
       ids[k] = UInt32(littleEndian: ids[k])
       if Int(ids[k]) >= vocabularySize { throw .io("\(path): id \(ids[k]) at position \(k) is past the vocabulary (\(vocabularySize))") }
