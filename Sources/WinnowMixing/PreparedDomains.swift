@@ -164,7 +164,6 @@ public enum ProxyRun {
     }
     let total = weights.values.reduce(0, +)
     var sequences: [ArraySlice<UInt32>] = []
-    var stream: [[UInt32]] = []
     for d in prepared.domains {
       let w = (weights[d.name] ?? 0) / total
       let n = Int((w * Double(tokens)).rounded())
@@ -172,18 +171,14 @@ public enum ProxyRun {
       let ids = try prepared.tokens(of: d, valid: false, directory: directory)
       var start = Int(XXH3.hash64(d.name, seed: seed) % UInt64(ids.count))
       var left = n
-      var pieces: [UInt32] = []
       while left > 0 {
+        // A wrap starts a new sequence: no n-gram spans the end and the start of the domain.
         let take = min(left, ids.count - start)
-        pieces += ids[start..<(start + take)]
+        sequences.append(ids[start..<(start + take)])
         left -= take
         start = 0
-        // A wrap starts a new sequence: no n-gram spans the end and the start of the domain.
-        stream.append(pieces)
-        pieces = []
       }
     }
-    for s in stream { sequences.append(s[...]) }
     let model = try NGramProxy(sequences: sequences, vocabularySize: prepared.vocabularySize)
     var out: [String: Double] = [:]
     for d in prepared.domains {

@@ -96,21 +96,7 @@ struct MixCommand: ParsableCommand {
       }
       var count: (Document) -> Int = { $0.whitespaceWordCount }
       if unit == .bytes { count = { $0.text.count } }
-      if let tokenizer {
-        let tok: Tokenizer
-        do {
-          tok = try Tokenizer.load(path: tokenizer, pattern: pattern)
-        } catch {
-          throw .usage(error.message)
-        }
-        var session = TokenizerSession()
-        var ids: [UInt32] = []
-        count = { doc in
-          ids.removeAll(keepingCapacity: true)
-          tok.encode(doc.text, addSpecialTokens: false, into: &ids, session: &session)
-          return ids.count
-        }
-      }
+      if let tokenizer { count = try tokenCounter(tokenizer, pattern: pattern) }
 
       // Pass 1: every document's domain, units and hash.
       var byDomain: [String: [(hash: UInt64, units: Int)]] = [:]

@@ -46,12 +46,7 @@ extension MixtureCommand {
         } catch {
           throw .io("\(output): cannot create: \(error.localizedDescription)")
         }
-        let tok: Tokenizer
-        do {
-          tok = try Tokenizer.load(path: tokenizer, pattern: pattern)
-        } catch {
-          throw .usage(error.message)
-        }
+        let tok = try loadTokenizer(tokenizer, pattern: pattern)
         let separator = UInt32(tok.vocabularySize)
         var session = TokenizerSession()
         var ids: [UInt32] = []
@@ -246,7 +241,7 @@ extension MixtureCommand {
         // Collect: every run's losses, checked against its data.
         var lossRows: [[Double]] = []
         var columns: [String] = []
-        for (r, id) in table.index.enumerated() {
+        for id in table.index {
           let file = runs + String(format: "/run-%04d/losses.json", id)
           let text = try MixturePrior.readText(path: file)
           guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
@@ -263,7 +258,6 @@ extension MixtureCommand {
           }
           guard losses.count == columns.count else { throw .io("\(file): its domains differ from the other runs'") }
           lossRows.append(row)
-          _ = r
         }
         try writeTextFile(runs + "/mixtures.csv", table.csv())
         try writeTextFile(runs + "/losses.csv", MixtureTable(columns: columns.map { "valid/" + $0 }, index: table.index, rows: lossRows).csv())

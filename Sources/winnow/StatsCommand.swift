@@ -39,22 +39,7 @@ struct StatsCommand: ParsableCommand {
     do throws(WinnowError) {
       guard maxDocumentBytes > 0 else { throw WinnowError.usage("--max-document-bytes must be positive") }
       guard tokenizer == nil || by != nil else { throw WinnowError.usage("--tokenizer counts tokens per group: give --by FIELD too") }
-      var counter: ((Document) -> Int)?
-      if let tokenizer {
-        let tok: Tokenizer
-        do {
-          tok = try Tokenizer.load(path: tokenizer, pattern: pattern)
-        } catch {
-          throw WinnowError.usage(error.message)
-        }
-        var session = TokenizerSession()
-        var ids: [UInt32] = []
-        counter = { doc in
-          ids.removeAll(keepingCapacity: true)
-          tok.encode(doc.text, addSpecialTokens: false, into: &ids, session: &session)
-          return ids.count
-        }
-      }
+      let counter = try tokenizer.map { path throws(WinnowError) in try tokenCounter(path, pattern: pattern) }
       let summary = try CorpusSummary.compute(
         inputs: try InputSet.expand(inputs), fields: DocumentFields(text: textField), strict: strict,
         maxDocumentBytes: maxDocumentBytes, groupBy: by, countTokens: counter)

@@ -17,13 +17,7 @@ struct TokenizerCommand: ParsableCommand {
     @Option(help: "For a tiktoken file: gpt2 (r50k), p50k, cl100k, o200k, or a regular expression.")
     var pattern: String?
 
-    func load() throws(WinnowError) -> Tokenizer {
-      do {
-        return try Tokenizer.load(path: tokenizer, pattern: pattern)
-      } catch {
-        throw WinnowError.usage(error.message)
-      }
-    }
+    func load() throws(WinnowError) -> Tokenizer { try loadTokenizer(tokenizer, pattern: pattern) }
   }
 
   struct Encode: ParsableCommand {
@@ -123,5 +117,27 @@ struct TokenizerCommand: ParsableCommand {
         throw report(error)
       }
     }
+  }
+}
+
+/// A tokenizer file for a command; one that does not load is a usage error naming it.
+func loadTokenizer(_ path: String, pattern: String?) throws(WinnowError) -> Tokenizer {
+  do {
+    return try Tokenizer.load(path: path, pattern: pattern)
+  } catch {
+    throw WinnowError.usage(error.message)
+  }
+}
+
+/// Each document's token count with the tokenizer at `path` (without special tokens, as
+/// `stats --by` and `mix` count a budget), reusing one session and id buffer.
+func tokenCounter(_ path: String, pattern: String?) throws(WinnowError) -> (Document) -> Int {
+  let tok = try loadTokenizer(path, pattern: pattern)
+  var session = TokenizerSession()
+  var ids: [UInt32] = []
+  return { doc in
+    ids.removeAll(keepingCapacity: true)
+    tok.encode(doc.text, addSpecialTokens: false, into: &ids, session: &session)
+    return ids.count
   }
 }
