@@ -12,6 +12,9 @@ public struct FastTextArguments {
   public enum Command: Sendable {
     case supervised
     case quantize
+    /// Word vectors (`fasttext skipgram`, `fasttext cbow`).
+    case skipgram
+    case cbow
   }
 
   public var options = FastTextTrainingOptions()
@@ -28,14 +31,16 @@ public struct FastTextArguments {
 
   /// Parses `arguments`, starting from the defaults of `command`.
   public init(_ arguments: [String], command: Command) throws(FastTextArgumentError) {
-    if command == .quantize {
-      // Not `supervised`: the generic defaults apply to retraining.
+    if command != .supervised {
+      // Not `supervised`: the generic defaults apply to word vectors and to retraining.
       options.lr = 0.05
       options.minCount = 5
       options.minn = 3
       options.maxn = 6
       options.loss = .ns
     }
+    if command == .skipgram { options.model = .skipgram }
+    if command == .cbow { options.model = .cbow }
     var i = 0
     while i < arguments.count {
       let name = arguments[i]

@@ -414,8 +414,12 @@ struct StoredDictionary {
     let pruneSize = try r.int64()
     guard size >= 0 else { throw r.error("dictionary size \(size) is negative (dictionary field 'size')") }
     guard nwords >= 0 else { throw r.error("dictionary has \(nwords) words (dictionary field 'nwords')") }
-    guard nlabels >= 1 else {
-      throw r.error("dictionary has \(nlabels) labels; a classifier needs one at least (dictionary field 'nlabels')")
+    if args.model == FastTextModelKind.supervised.rawValue {
+      guard nlabels >= 1 else {
+        throw r.error("dictionary has \(nlabels) labels; a classifier needs one at least (dictionary field 'nlabels')")
+      }
+    } else {
+      guard nlabels >= 0 else { throw r.error("dictionary has \(nlabels) labels (dictionary field 'nlabels')") }
     }
     // Both are Int32s, so the sum cannot overflow an Int.
     guard size == nwords + nlabels else {

@@ -12,6 +12,12 @@ public enum FastTextLoss: Int32, Sendable {
   case hs = 1, ns = 2, softmax = 3, ova = 4
 }
 
+/// What a model was trained for (header field `model`; the values are fastText's enum values):
+/// word vectors by continuous bag of words or skip-gram, or a classifier.
+public enum FastTextModelKind: Int32, Sendable {
+  case cbow = 1, skipgram = 2, supervised = 3
+}
+
 /// The 13 stored training arguments of a model (`args.cc Args::save`).
 public struct FastTextArgs: Sendable, Equatable {
   public var dim: Int32 = 100
@@ -56,17 +62,26 @@ public final class FastTextModel: @unchecked Sendable {
 
   public var loss: FastTextLoss { FastTextLoss(rawValue: args.loss) ?? .softmax }
 
-  /// Loads a model file.
+  /// What the model was trained for.
+  public var kind: FastTextModelKind { FastTextModelKind(rawValue: args.model) ?? .supervised }
+
+  /// Loads a classifier's model file (a word-vector model is refused with an error that says so).
   public static func load(path: String) throws(FastTextError) -> FastTextModel {
     try load(try ModelReader(path: path))
   }
 
-  /// Loads a model from the bytes of a model file; `name` stands for the file in errors.
-  public static func load(bytes: [UInt8], name: String) throws(FastTextError) -> FastTextModel {
-    try load(ModelReader(bytes: bytes, path: name))
+  /// Loads a model file of any kind: a classifier, or word vectors (`skipgram`, `cbow`) when
+  /// `allowingUnsupervised`, for the commands and stages that only read vectors.
+  public static func load(path: String, allowingUnsupervised: Bool) throws(FastTextError) -> FastTextModel {
+    try load(try ModelReader(path: path), allowingUnsupervised: allowingUnsupervised)
   }
 
-  static func load(_ reader: ModelReader) throws(FastTextError) -> FastTextModel {
+  /// Loads a model from the bytes of a model file; `name` stands for the file in errors.
+  public static func load(bytes: [UInt8], name: String, allowingUnsupervised: Bool = false) throws(FastTextError) -> FastTextModel {
+    try load(ModelReader(bytes: bytes, path: name), allowingUnsupervised: allowingUnsupervised)
+  }
+
+  static func load(_ reader: ModelReader, allowingUnsupervised: Bool = false) throws(FastTextError) -> FastTextModel {
     var r = reader
     guard try r.int32() == magic else { throw r.error("not a fastText model (wrong magic number)") }
     let version = try r.int32()
@@ -88,9 +103,14 @@ public final class FastTextModel: @unchecked Sendable {
     a.lrUpdateRate = try r.int32()
     a.t = try r.double()
     try a.validate(r)
+    let supervised = a.model == FastTextModelKind.supervised.rawValue
+    guard supervised || allowingUnsupervised else {
+      throw r.error("a word-vector model (header field 'model' is \(a.model)), not a classifier; this command needs a classifier")
+    }
     if version == 11 { a.maxn = 0 }
     let stored = try StoredDictionary.read(&r, args: a)
-    try stored.validateForLoss(FastTextLoss(rawValue: a.loss)!, r)
+    // Only a classifier's loss is used again (prediction, quantize's retraining).
+    if supervised { try stored.validateForLoss(FastTextLoss(rawValue: a.loss)!, r) }
     let quantInput = try r.bool(field: "quant_input")
     if !quantInput && stored.pruneIndexSize >= 0 {
       throw r.error(
@@ -121,9 +141,16 @@ public final class FastTextModel: @unchecked Sendable {
       quantInput && qout
       ? .quantized(try QuantMatrix.load(&r, name: "output matrix"))
       : .dense(try DenseMatrix.load(&r, name: "output matrix"))
-    guard output.rows == stored.nlabels else {
-      throw r.error(
-        "output matrix has \(output.rows) rows, but there are \(stored.nlabels) labels (dictionary field 'nlabels')")
+    // A classifier has an output row per label, a word-vector model one per word.
+    if supervised {
+      guard output.rows == stored.nlabels else {
+        throw r.error(
+          "output matrix has \(output.rows) rows, but there are \(stored.nlabels) labels (dictionary field 'nlabels')")
+      }
+    } else {
+      guard output.rows == stored.nwords else {
+        throw r.error("output matrix has \(output.rows) rows, but there are \(stored.nwords) words (dictionary field 'nwords')")
+      }
     }
     guard output.columns == Int(a.dim) else {
       throw r.error("output matrix has \(output.columns) columns, but dim is \(a.dim) (header field 'dim')")
@@ -142,8 +169,8 @@ extension FastTextArgs {
   /// its own epoch, and any lrUpdateRate only changes how often progress is shared. maxn is
   /// checked with the words it applies to (`StoredDictionary.read`).
   func validate(_ r: ModelReader) throws(FastTextError) {
-    guard model == 3 else {
-      throw r.error("not a supervised model (header field 'model' is \(model)); only classifiers are supported")
+    guard FastTextModelKind(rawValue: model) != nil else {
+      throw r.error("unknown model kind \(model) (header field 'model'; 1 cbow, 2 skipgram, 3 supervised)")
     }
     guard FastTextLoss(rawValue: loss) != nil else { throw r.error("unknown loss \(loss) (header field 'loss')") }
     guard dim >= 1 else { throw r.error("dim \(dim) is not positive (header field 'dim')") }

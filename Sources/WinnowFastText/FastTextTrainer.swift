@@ -1,8 +1,11 @@
 import Glibc
 import Synchronization
 
-/// Options of `fasttext supervised` (`args.cc`), with its defaults.
+/// Options of `fasttext supervised`, `skipgram` and `cbow` (`args.cc`), with `supervised`'s
+/// defaults (`FastTextArguments` sets the word-vector ones).
 public struct FastTextTrainingOptions: Sendable {
+  /// What to train: a classifier, or word vectors by skip-gram or continuous bag of words.
+  public var model: FastTextModelKind = .supervised
   public var input = ""
   /// An explicit `-lr` is parsed as a float (`stof`); the default is the double 0.1.
   public var lr: Double = 0.1
@@ -53,7 +56,7 @@ public struct FastTextTrainingOptions: Sendable {
     a.neg = neg
     a.wordNgrams = wordNgrams
     a.loss = loss.rawValue
-    a.model = 3
+    a.model = model.rawValue
     a.bucket = wordNgrams <= 1 && maxn == 0 ? 0 : bucket
     a.minn = minn
     a.maxn = maxn
@@ -63,10 +66,11 @@ public struct FastTextTrainingOptions: Sendable {
   }
 }
 
-/// Supervised training exactly as `fasttext supervised` 0.9.2 does it (`FastText::train`):
-/// the same dictionary order, the same partial random initialisation, the same schedule, label
-/// draws and float32 updates, so that with one thread the saved `.bin` is the same, byte for
-/// byte, as the C++ one. More threads share the weights without locks, as fastText's do.
+/// Training exactly as `fasttext supervised`, `skipgram` and `cbow` 0.9.2 do it
+/// (`FastText::train`): the same dictionary order, the same partial random initialisation, the
+/// same schedule, subsampling, window, label and negative draws and float32 updates, so that
+/// with one thread the saved `.bin` is the same, byte for byte, as the C++ one. More threads
+/// share the weights without locks, as fastText's do.
 public enum FastTextTrainer {
   /// What training saw and did, as the C++ CLI reports it (words, labels, tokens, loss).
   public struct Report: Sendable {
@@ -96,13 +100,23 @@ public enum FastTextTrainer {
     vocabulary.read(text, minCount: Int64(o.minCount), minCountLabel: Int64(o.minCountLabel))
     let dict = vocabulary.dictionary(bucket: args.bucket, minn: args.minn, maxn: args.maxn)
     guard dict.entries.count > 0 else { throw FastTextError("\(o.input): empty vocabulary; try a smaller -minCount") }
-    guard dict.nlabels > 0 else { throw FastTextError("\(o.input): no labels (no token starts with \"\(o.label)\")") }
-    if o.loss == .ns && dict.nlabels < 2 { throw FastTextError("\(o.input): -loss ns needs at least two labels") }
+    let supervised = o.model == .supervised
+    if supervised {
+      guard dict.nlabels > 0 else { throw FastTextError("\(o.input): no labels (no token starts with \"\(o.label)\")") }
+      if o.loss == .ns && dict.nlabels < 2 { throw FastTextError("\(o.input): -loss ns needs at least two labels") }
+    } else {
+      // fastText would divide by zero (char n-gram buckets) or draw negatives forever.
+      guard o.ws >= 1 else { throw FastTextError("-ws must be at least 1") }
+      guard dict.nwords > 0 else { throw FastTextError("\(o.input): no words (every token is a label); try a smaller -minCount") }
+      if o.loss == .ns && dict.nwords < 2 { throw FastTextError("\(o.input): -loss ns needs at least two words") }
+      if o.maxn > 0 && o.bucket == 0 { throw FastTextError("-bucket 0 leaves no rows for the char n-grams of -maxn \(o.maxn)") }
+    }
     log?("Read \(dict.ntokens / 1_000_000)M words\nNumber of words:  \(dict.nwords)\nNumber of labels: \(dict.nlabels)")
 
     let dim = Int(o.dim)
     let inputRows = dict.nwords + Int(args.bucket)
-    let weights = SharedWeights(inputRows: inputRows, outputRows: dict.nlabels, dim: dim)
+    // A classifier scores labels; word vectors predict the words around a word.
+    let weights = SharedWeights(inputRows: inputRows, outputRows: supervised ? dict.nlabels : dict.nwords, dim: dim)
     weights.initialiseInput(a: Float(1.0 / Double(o.dim)), thread: Int(o.thread), seed: Int(o.seed))
     let losses = try optimise(TrainingSetup(options: o, dictionary: dict, text: text, weights: weights))
     let model = FastTextModel(
@@ -240,6 +254,8 @@ final class TrainingSetup: @unchecked Sendable {
   var codes: [[Bool]] = []
   /// ns: label ids, each repeated in proportion to the square root of its count.
   var negatives: [Int32] = []
+  /// Word vectors: the probability of keeping each word (`Dictionary::initTableDiscard`).
+  var keepProbability: [Float] = []
 
   init(options: FastTextTrainingOptions, dictionary: FastTextDictionary, text: [UInt8], weights: SharedWeights) {
     self.options = options
@@ -247,9 +263,22 @@ final class TrainingSetup: @unchecked Sendable {
     self.text = text
     self.weights = weights
     labelPrefix = Array(options.label.utf8)
-    let labelCounts = (0..<dictionary.nlabels).map { dictionary.entries[dictionary.nwords + $0].count }
-    if options.loss == .hs { buildTree(labelCounts) }
-    if options.loss == .ns { buildNegatives(labelCounts) }
+    // The output rows: labels for a classifier, words for word vectors (`getTargetCounts`).
+    let targetCounts =
+      options.model == .supervised
+      ? (0..<dictionary.nlabels).map { dictionary.entries[dictionary.nwords + $0].count }
+      : (0..<dictionary.nwords).map { dictionary.entries[$0].count }
+    if options.loss == .hs { buildTree(targetCounts) }
+    if options.loss == .ns { buildNegatives(targetCounts) }
+    if options.model != .supervised {
+      // f and the stored value are float32, t / f a double, as in fastText.
+      let ntokens = Float(dictionary.ntokens)
+      keepProbability = (0..<dictionary.nwords).map { i in
+        let f = Float(dictionary.entries[i].count) / ntokens
+        let ratio = options.t / Double(f)
+        return Float(ratio.squareRoot() + ratio)
+      }
+    }
   }
 
   /// The paths of `HierarchicalSoftmaxLoss::buildTree`'s tree.
@@ -326,6 +355,10 @@ struct TrainingWorker {
     var hashes: [Int32] = []
     var local: Int64 = 0
     let counter = setup.weights
+    if o.model != .supervised {
+      runUnsupervised(reader: &reader, total: total)
+      return examples > 0 ? lossSum / Float(examples) : 0
+    }
     setup.text.withUnsafeBufferPointer { p in
       while counter.tokenCount.load(ordering: .relaxed) < total {
         let progress = Float(counter.tokenCount.load(ordering: .relaxed)) / Float(total)
@@ -363,19 +396,131 @@ struct TrainingWorker {
     return examples > 0 ? lossSum / Float(examples) : 0
   }
 
-  /// `FastText::supervised` and `Model::update`.
+  /// The word-vector loop (`FastText::trainThread` with `cbow` or `skipgram`): lines as
+  /// `Dictionary::getLine` reads them for word vectors, then the model's windows.
+  mutating func runUnsupervised(reader: inout FastTextLineReader, total: Int64) {
+    let o = setup.options
+    let d = setup.dictionary
+    let counter = setup.weights
+    var eof = false
+    var line: [Int32] = []
+    var bow: [Int32] = []
+    var local: Int64 = 0
+    let keep = setup.keepProbability
+    let subwordRows = d.subwordRows
+    let subwordStart = d.subwordStart
+    setup.text.withUnsafeBufferPointer { p in
+      while counter.tokenCount.load(ordering: .relaxed) < total {
+        let progress = Float(counter.tokenCount.load(ordering: .relaxed)) / Float(total)
+        let lr = Float(o.lr * (1.0 - Double(progress)))
+        if eof {
+          reader.pos = 0
+          reader.pendingEOS = false
+          eof = false
+        }
+        // Unknown tokens are skipped without being counted; a word is kept with its
+        // probability (one uniform draw per word, none per label); a line ends at `</s>` or
+        // after 1,024 counted tokens (MAX_LINE_SIZE), the rest read as the next line.
+        line.removeAll(keepingCapacity: true)
+        var ntokens: Int64 = 0
+        while true {
+          guard let t = reader.readToken() else {
+            eof = true
+            break
+          }
+          let isNewline = t == FastTextLineReader.eosToken
+          let wid: Int32?
+          if isNewline {
+            wid = d.eosID
+          } else {
+            wid = d.id(p, t.0, t.1, hash: FastTextDictionary.hash(p.baseAddress! + t.0, t.1 - t.0))
+          }
+          guard let wid else { continue }
+          ntokens += 1
+          if !d.isLabelID[Int(wid)] {
+            let draw = Float(rng.uniformReal(0, 1))
+            if !(draw > keep[Int(wid)]) { line.append(wid) }
+          }
+          if ntokens > 1024 || isNewline || FastTextDictionary.isEOSText(p, t.0, t.1) { break }
+        }
+        local += ntokens
+        subwordRows.withUnsafeBufferPointer { rows in
+          line.withUnsafeBufferPointer { targets in
+            if o.model == .cbow {
+              cbow(lr: lr, line: targets, rows: rows, starts: subwordStart, bow: &bow)
+            } else {
+              skipgram(lr: lr, line: targets, rows: rows, starts: subwordStart)
+            }
+          }
+        }
+        if local > Int64(o.lrUpdateRate) {
+          counter.tokenCount.add(local, ordering: .relaxed)
+          local = 0
+        }
+      }
+    }
+  }
+
+  /// `FastText::cbow`: each word is predicted from the mean of the rows of the words in a
+  /// window of 1…ws words on each side (drawn per word).
+  mutating func cbow(
+    lr: Float, line: UnsafeBufferPointer<Int32>, rows: UnsafeBufferPointer<Int32>, starts: [Int32], bow: inout [Int32]
+  ) {
+    let ws = Int(setup.options.ws)
+    for w in 0..<line.count {
+      let boundary = rng.uniformInt(ws) + 1
+      bow.removeAll(keepingCapacity: true)
+      for c in -boundary...boundary where c != 0 && w + c >= 0 && w + c < line.count {
+        let id = Int(line[w + c])
+        bow.append(contentsOf: UnsafeBufferPointer(rebasing: rows[Int(starts[id])..<Int(starts[id + 1])]))
+      }
+      bow.withUnsafeBufferPointer { update(input: $0, targets: line, targetIndex: w, lr: lr, normalize: false) }
+    }
+  }
+
+  /// `FastText::skipgram`: each word's rows predict, one at a time, the words in a window of
+  /// 1…ws words on each side (drawn per word).
+  mutating func skipgram(lr: Float, line: UnsafeBufferPointer<Int32>, rows: UnsafeBufferPointer<Int32>, starts: [Int32]) {
+    let ws = Int(setup.options.ws)
+    for w in 0..<line.count {
+      let boundary = rng.uniformInt(ws) + 1
+      let id = Int(line[w])
+      let ngrams = UnsafeBufferPointer(rebasing: rows[Int(starts[id])..<Int(starts[id + 1])])
+      for c in -boundary...boundary where c != 0 && w + c >= 0 && w + c < line.count {
+        update(input: ngrams, targets: line, targetIndex: w + c, lr: lr, normalize: false)
+      }
+    }
+  }
+
+  /// `FastText::supervised`: one label drawn as the target (all of them for ova).
   @inline(__always)
   mutating func supervised(lr: Float, line: [Int32], labels: [Int32]) {
     if labels.isEmpty || line.isEmpty { return }
-    let target = setup.options.loss == .ova ? -1 : Int(labels[rng.uniformInt(labels.count)])
+    let targetIndex = setup.options.loss == .ova ? -1 : rng.uniformInt(labels.count)
+    line.withUnsafeBufferPointer { input in
+      labels.withUnsafeBufferPointer { targets in
+        update(input: input, targets: targets, targetIndex: targetIndex, lr: lr, normalize: true)
+      }
+    }
+  }
+
+  /// `Model::update`: the hidden vector is the mean of the input rows; the loss updates the
+  /// output rows and accumulates the gradient, which is added to every input row (divided by
+  /// their number for a classifier only). `targetIndex` is -1 for ova (every target).
+  @inline(__always)
+  mutating func update(
+    input: UnsafeBufferPointer<Int32>, targets: UnsafeBufferPointer<Int32>, targetIndex: Int, lr: Float, normalize: Bool
+  ) {
+    if input.isEmpty { return }
+    let target = targetIndex < 0 ? -1 : Int(targets[targetIndex])
     let wi = setup.weights.wi
     let dim = self.dim
     for j in 0..<dim { hidden[j] = 0 }
-    for r in line {
+    for r in input {
       let row = wi + Int(r) * dim
       for j in 0..<dim { hidden[j] += row[j] }
     }
-    let inv = Float(1.0 / Double(line.count))
+    let inv = Float(1.0 / Double(input.count))
     for j in 0..<dim { hidden[j] *= inv }
     for j in 0..<dim { grad[j] = 0 }
     var loss: Float
@@ -383,7 +528,7 @@ struct TrainingWorker {
     case .softmax: loss = softmax(target: target, lr: lr)
     case .ova:
       loss = 0
-      for i in 0..<setup.weights.outputRows { loss += binaryLogistic(row: i, positive: labels.contains(Int32(i)), lr: lr) }
+      for i in 0..<setup.weights.outputRows { loss += binaryLogistic(row: i, positive: targets.contains(Int32(i)), lr: lr) }
     case .hs:
       loss = 0
       let path = setup.paths[target]
@@ -400,8 +545,8 @@ struct TrainingWorker {
     }
     lossSum += loss
     examples += 1
-    for j in 0..<dim { grad[j] *= inv }
-    for r in line {
+    if normalize { for j in 0..<dim { grad[j] *= inv } }
+    for r in input {
       let row = wi + Int(r) * dim
       for j in 0..<dim { row[j] += grad[j] }
     }

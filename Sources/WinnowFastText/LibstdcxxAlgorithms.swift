@@ -111,6 +111,29 @@ enum LibstdcxxSort {
     }
   }
 
+  /// `std::push_heap`: the element at `last - 1` joins the heap `first..<last - 1`.
+  static func pushHeap<T>(_ a: UnsafeMutableBufferPointer<T>, _ first: Int, _ last: Int, _ less: (T, T) -> Bool) {
+    guard last - first >= 1 else { return }
+    let value = a[last - 1]
+    var hole = last - 1 - first
+    var parent = (hole - 1) / 2
+    while hole > 0 && less(a[first + parent], value) {
+      a[first + hole] = a[first + parent]
+      hole = parent
+      parent = (hole - 1) / 2
+    }
+    a[first + hole] = value
+  }
+
+  /// `std::pop_heap`: the front moves to `last - 1`, the rest stays a heap.
+  static func popHeap<T>(_ a: UnsafeMutableBufferPointer<T>, _ first: Int, _ lastIn: Int, _ less: (T, T) -> Bool) {
+    guard lastIn - first > 1 else { return }
+    let last = lastIn - 1
+    let v = a[last]
+    a[last] = a[first]
+    adjustHeap(a, first, 0, last - first, v, less)
+  }
+
   static func sortHeap<T>(_ a: UnsafeMutableBufferPointer<T>, _ first: Int, _ lastIn: Int, _ less: (T, T) -> Bool) {
     var last = lastIn
     while last - first > 1 {

@@ -8,7 +8,7 @@ import WinnowFastText
 struct FastTextCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "fasttext",
-    abstract: "fastText classifiers: the fastText CLI's verbs, same arguments, same output, same model files.",
+    abstract: "fastText classifiers and word vectors: the fastText CLI's verbs, same arguments, same output, same model files.",
     discussion: """
       Put `winnow ` in front of a fastText command line:
         winnow fasttext supervised -input train.txt -output model -wordNgrams 2 -thread 1
@@ -16,12 +16,16 @@ struct FastTextCommand: ParsableCommand {
         winnow fasttext test model.bin test.txt
         winnow fasttext quantize -output model -input train.txt -retrain -qnorm -cutoff 100000
         winnow fasttext dump model.bin args
+        winnow fasttext skipgram -input text.txt -output vectors -dim 100 -bucket 200000 -thread 1
+        winnow fasttext print-sentence-vectors vectors.bin < text.txt
+        echo linux | winnow fasttext nn vectors.bin 5
       Models are fastText 0.9.2 files (.bin, .ftz): the C++ fastText reads Winnow's and Winnow reads fastText's.
-      Only supervised (classifier) models are supported.
+      predict, test and quantize need a classifier; the vector commands take any model.
       """,
     subcommands: [
-      FastTextSupervised.self, FastTextPredict.self, FastTextPredictProb.self, FastTextTest.self, FastTextTestLabel.self,
-      FastTextQuantize.self, FastTextDump.self,
+      FastTextSupervised.self, FastTextSkipgram.self, FastTextCbow.self, FastTextPredict.self, FastTextPredictProb.self,
+      FastTextTest.self, FastTextTestLabel.self, FastTextQuantize.self, FastTextDump.self, FastTextPrintWordVectors.self,
+      FastTextPrintSentenceVectors.self, FastTextNearestNeighbours.self, FastTextAnalogies.self,
     ])
 }
 

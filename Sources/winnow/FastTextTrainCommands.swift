@@ -18,26 +18,68 @@ struct FastTextSupervised: ParsableCommand {
   @Argument(parsing: .captureForPassthrough, help: "fastText flags, e.g. -input train.txt -output model -epoch 25 -wordNgrams 2.")
   var arguments: [String] = []
 
-  func run() throws {
-    let flags = try fastTextArguments { try FastTextArguments(arguments, command: .supervised) }
-    guard !flags.options.input.isEmpty, !flags.output.isEmpty else {
-      throw ValidationError("-input and -output are required (winnow fasttext supervised -input FILE -output PREFIX)")
-    }
-    if flags.saveOutput { throw ValidationError("-saveOutput is not supported for supervised models") }
-    try guardFastTextOutputs([flags.output + ".bin", flags.output + ".vec"], reading: [flags.options.input])
-    let verbose = flags.options.verbose
-    let (model, report): (FastTextModel, FastTextTrainer.Report)
-    do {
-      (model, report) = try FastTextTrainer.train(flags.options, log: verbose > 0 ? { FileHandleOut.error($0 + "\n") } : nil)
-    } catch { throw fastTextFailure(error.message) }
-    do { try writeFileAtomically(flags.output + ".bin", model.serialized()) } catch { throw fastTextFailure(error.message) }
-    do { try writeFileAtomically(flags.output + ".vec", model.wordVectorsText()) } catch { throw fastTextFailure(error.message) }
-    if verbose > 1 {
-      let perThread = Double(report.tokens) * Double(flags.options.epoch) / max(report.seconds, 1e-9) / Double(flags.options.thread)
-      FileHandleOut.error(
-        "Progress: 100.0% words/sec/thread: \(Int(perThread)) lr: 0.000000 avg.loss: \(FastTextNumberFormat.string(Double(report.averageLoss), precision: 6, fixed: true)) "
-          + "time: \(FastTextNumberFormat.string(report.seconds, precision: 2, fixed: true))s\n")
-    }
+  func run() throws { try runFastTextTraining(arguments, command: .supervised) }
+}
+
+/// The flags `supervised`, `skipgram` and `cbow` share.
+let fastTextTrainingFlagsHelp = """
+  Flags (fastText's names): -input -output -lr -lrUpdateRate 100 -dim 100 -ws 5 -epoch 5 -minCount -minCountLabel 0
+  -neg 5 -wordNgrams 1 -loss softmax|hs|ns|ova -bucket 2000000 -minn -maxn -thread 12 -t 0.0001 -label __label__
+  -verbose 2 -seed 0 -saveOutput (also writes PREFIX.output, the output matrix as text).
+  """
+
+struct FastTextSkipgram: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "skipgram",
+    abstract: "Train word vectors with skip-gram (fasttext skipgram -input FILE -output PREFIX [flags]); writes PREFIX.bin and PREFIX.vec.",
+    discussion: fastTextTrainingFlagsHelp + """
+      Defaults for word vectors: -lr 0.05 -minCount 5 -minn 3 -maxn 6 -loss ns (and -bucket 2000000: a
+      100-dimensional model then holds 2,000,000 n-gram rows, 800 MB; give -bucket to shrink it).
+      With -thread 1 the model is the same, byte for byte, as the one fastText 0.9.2 writes with the same flags.
+      """)
+  @Argument(parsing: .captureForPassthrough, help: "fastText flags, e.g. -input text.txt -output vectors -dim 100 -epoch 5.")
+  var arguments: [String] = []
+  func run() throws { try runFastTextTraining(arguments, command: .skipgram) }
+}
+
+struct FastTextCbow: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "cbow",
+    abstract: "Train word vectors with continuous bag of words (fasttext cbow -input FILE -output PREFIX [flags]); writes PREFIX.bin and PREFIX.vec.",
+    discussion: fastTextTrainingFlagsHelp + """
+      Defaults for word vectors: -lr 0.05 -minCount 5 -minn 3 -maxn 6 -loss ns.
+      With -thread 1 the model is the same, byte for byte, as the one fastText 0.9.2 writes with the same flags.
+      """)
+  @Argument(parsing: .captureForPassthrough, help: "fastText flags, e.g. -input text.txt -output vectors -dim 100 -epoch 5.")
+  var arguments: [String] = []
+  func run() throws { try runFastTextTraining(arguments, command: .cbow) }
+}
+
+/// `supervised`, `skipgram`, `cbow`: trains, then writes PREFIX.bin, PREFIX.vec and, with
+/// -saveOutput, PREFIX.output, each atomically.
+func runFastTextTraining(_ arguments: [String], command: FastTextArguments.Command) throws {
+  let flags = try fastTextArguments { try FastTextArguments(arguments, command: command) }
+  guard !flags.options.input.isEmpty, !flags.output.isEmpty else {
+    throw ValidationError("-input and -output are required (winnow fasttext \(flags.options.model) -input FILE -output PREFIX)")
+  }
+  var outputs = [flags.output + ".bin", flags.output + ".vec"]
+  if flags.saveOutput { outputs.append(flags.output + ".output") }
+  try guardFastTextOutputs(outputs, reading: [flags.options.input])
+  let verbose = flags.options.verbose
+  let (model, report): (FastTextModel, FastTextTrainer.Report)
+  do {
+    (model, report) = try FastTextTrainer.train(flags.options, log: verbose > 0 ? { FileHandleOut.error($0 + "\n") } : nil)
+  } catch { throw fastTextFailure(error.message) }
+  do {
+    try writeFileAtomically(flags.output + ".bin", model.serialized())
+    try writeFileAtomically(flags.output + ".vec", model.wordVectorsText())
+    if flags.saveOutput { try writeFileAtomically(flags.output + ".output", try model.outputVectorsText()) }
+  } catch { throw fastTextFailure("\(error)") }
+  if verbose > 1 {
+    let perThread = Double(report.tokens) * Double(flags.options.epoch) / max(report.seconds, 1e-9) / Double(flags.options.thread)
+    FileHandleOut.error(
+      "Progress: 100.0% words/sec/thread: \(Int(perThread)) lr: 0.000000 avg.loss: \(FastTextNumberFormat.string(Double(report.averageLoss), precision: 6, fixed: true)) "
+        + "time: \(FastTextNumberFormat.string(report.seconds, precision: 2, fixed: true))s\n")
   }
 }
 
@@ -86,7 +128,7 @@ struct FastTextDump: ParsableCommand {
     guard arguments.count == 2, ["args", "dict", "input", "output"].contains(arguments[1]) else {
       throw ValidationError("usage: winnow fasttext dump MODEL args|dict|input|output")
     }
-    let model = try loadFastTextModel(arguments[0])
+    let model = try loadFastTextVectorModel(arguments[0])
     var out: [UInt8] = []
     switch arguments[1] {
     case "args": out = model.dumpedArgs()
