@@ -53,6 +53,7 @@ test: deps
 	         "python3 Tests/parity/mixing_parity.py --winnow $(DEBUG_BIN)" \
 	  --lane "python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/fasttext_vectors_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/select_checks.py --winnow $(DEBUG_BIN) --quick" \
 	         "python3 Tests/parity/tokenizer_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/python_package_checks.py --winnow $(DEBUG_BIN)"

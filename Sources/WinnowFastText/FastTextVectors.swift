@@ -27,12 +27,14 @@ public struct FastTextVectors {
   public static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
 
   /// The input rows of `word` (`Dictionary::getSubwords(const std::string&)`): a known word's
-  /// own row and char n-grams, an unknown word's char n-grams (none for `</s>`).
+  /// own row and char n-grams, an unknown word's char n-grams (none for `</s>`), none for a
+  /// label.
   static func appendRows(
     _ d: FastTextDictionary, of word: UnsafeBufferPointer<UInt8>, to out: inout [Int32], scratch: inout [UInt8]
   ) {
     if let base = word.baseAddress, let id = d.id(word, 0, word.count, hash: FastTextDictionary.hash(base, word.count)) {
-      out += d.subwords(Int(id))
+      // A label has no vector (fastText 0.9.2 stops on an assertion there).
+      if Int(id) < d.nwords { out += d.subwords(Int(id)) }
     } else if !FastTextDictionary.isEOSText(word, 0, word.count) {
       d.appendCharNgramRows(word, scratch: &scratch, into: &out)
     }
