@@ -176,6 +176,24 @@ public struct FastTextPredictor {
   /// hashes (4 bytes a word, for the word n-grams) are kept to the end.
   public mutating func predict(documentText text: UnsafeBufferPointer<UInt8>, k: Int, threshold: Float) -> [Prediction] {
     guard model.dictionary.nlabels > 0 else { return [] }
+    let count = sumRows(documentText: text)
+    guard count > 0 else { return [] }
+    return scoreHidden(rowCount: count, k: k, threshold: threshold)
+  }
+
+  /// The document's vector as `print-sentence-vectors` computes it for a classifier and the
+  /// text on one line: the mean of the rows `predict(documentText:)` sums (zeros when there
+  /// are none). `v` holds `dim` floats.
+  public mutating func documentVector(_ text: UnsafeBufferPointer<UInt8>, into v: UnsafeMutablePointer<Float>) {
+    let count = sumRows(documentText: text)
+    let inv = Float(1.0 / Double(max(count, 1)))
+    hidden.withUnsafeBufferPointer { h in
+      for j in 0..<h.count { v[j] = count > 0 ? h[j] * inv : 0 }
+    }
+  }
+
+  /// Sums the rows of the document's text, read as one line, into `hidden`; returns how many.
+  mutating func sumRows(documentText text: UnsafeBufferPointer<UInt8>) -> Int {
     let dictionary = model.dictionary
     let labelPrefix = model.labelPrefix
     let wordNgrams = Int(model.args.wordNgrams)
@@ -223,8 +241,7 @@ public struct FastTextPredictor {
     count += addRows()
     // An outsized document's hashes are given back rather than kept for the next one.
     if hashes.capacity > 1 << 22 { hashes = [] }
-    guard count > 0 else { return [] }
-    return scoreHidden(rowCount: count, k: k, threshold: threshold)
+    return count
   }
 
   /// Rows summed into the hidden vector at a time by `predict(documentText:)`.

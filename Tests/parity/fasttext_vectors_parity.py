@@ -20,14 +20,22 @@ quantized .ftz), `print-word-vectors`, `print-sentence-vectors`, `nn` (k 10 and 
 `</s>`, a NUL byte, Latin-1 and stray UTF-8 continuation bytes, non-Latin scripts, a
 5,000-word line, no final newline) must print the same bytes. fastText's `analogies` repeats
 its last triplet forever at the end of its input; Winnow's output must be a prefix of its
-output up to there. Exit 1 on any difference.
+output up to there.
+
+The `embed` stage: on documents of several lines (the last 300 text lines, each followed by a
+second line, plus empty, blank, Unicode and tab-and-CR texts; invalid UTF-8 never reaches a
+stage, the reader quarantines it), the vectors it writes (base64 float32) must print, with fastText's 5 significant digits, what `print-sentence-vectors`
+prints for each text on one line; its JSON arrays must hold the same float32 values and its
+float16 ones the same values to float16 precision. Exit 1 on any difference.
 """
 
 import argparse
+import base64
 import json
 import os
 import random
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -170,6 +178,42 @@ def main():
         ok = len(ref) > len(got) and ref.startswith(got) and got.count(b"? ") == 5
         failures += not ok
         print(f"{'PASS' if ok else 'FAIL'} {name}: analogies k 4 (4 triplets){' identical up to the end of input' if ok else ' DIFFERS'}")
+
+    # The embed stage: fastText's sentence vector of each document's text on one line.
+    docs = os.path.join(work, "docs.jsonl")
+    one_line = os.path.join(work, "docs-one-line.txt")
+    with open(paths["text"], encoding="utf-8") as f:
+        texts = [line.rstrip("\n") + "\nand a second line" for line in f.readlines()[-300:]]
+    texts += ["", "   ", "ünïcödé 日本語\nтекст файл", "tab\tseparated\r\nwords"]
+    with open(docs, "w", encoding="utf-8") as f, open(one_line, "w", encoding="utf-8") as g:
+        for i, t in enumerate(texts):
+            f.write(json.dumps({"id": str(i), "text": t}) + "\n")
+            g.write(t.replace("\n", " ") + "\n")
+
+    def embedded(model, encoding):
+        out = subprocess.run([args.winnow, "embed", "--model", model, "--encoding", encoding, docs], check=True,
+                             capture_output=True).stdout.decode("utf-8").splitlines()
+        vectors = []
+        for line in out:
+            v = json.loads(line)["embedding"]
+            if encoding == "json":
+                vectors.append([struct.unpack("<f", struct.pack("<f", x))[0] for x in v])
+            else:
+                raw = base64.b64decode(v[4:])
+                fmt = "<%d%s" % (len(raw) // (4 if encoding == "f32" else 2), "f" if encoding == "f32" else "e")
+                vectors.append(list(struct.unpack(fmt, raw)))
+        return vectors
+
+    for name, model in models:
+        f32 = embedded(model, "f32")
+        printed = b"".join(("".join("%.5g " % x for x in v) + "\n").encode() for v in f32)
+        ref = output([ft, "print-sentence-vectors", model], one_line)
+        nl = ref.count(b"\n")
+        same(f"{name}: embed stage vectors = print-sentence-vectors of each text on one line ({nl} documents)",
+             ref.replace(b"-0 ", b"0 "), printed.replace(b"-0 ", b"0 "))
+        same(f"{name}: embed --encoding json holds the same float32 values", f32, embedded(model, "json"))
+        half = [[struct.unpack("<e", struct.pack("<e", x))[0] for x in v] for v in f32]
+        same(f"{name}: embed --encoding f16 holds them at float16 precision", half, embedded(model, "f16"))
 
     # Two threads: lock-free like fastText, so not reproducible; the C++ CLI must read the model.
     two = os.path.join(work, "two-threads")
