@@ -51,6 +51,7 @@ test: deps
 	         "python3 Tests/parity/balance_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/feed_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/mixing_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/cluster_parity.py --winnow $(DEBUG_BIN)" \
 	  --lane "python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/fasttext_vectors_parity.py --winnow $(DEBUG_BIN)" \

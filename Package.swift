@@ -38,6 +38,9 @@ let package = Package(
     .target(name: "CTempFileCleanup"),
     // The MinHash signature loop, with an AVX2 version chosen at run time.
     .target(name: "CMinHashKernel", path: "Sources/CMinHashKernel"),
+    // Every point against every centroid (k-means, cluster assignments), with an AVX2/FMA
+    // version chosen at run time.
+    .target(name: "CVectorKernel", path: "Sources/CVectorKernel"),
 
     // Resources/ holds spaCy's English tokenizer tables for the tokenizer port (not used yet).
     .target(name: "WinnowText", dependencies: ["CICUShim"], exclude: ["Resources"]),
@@ -65,7 +68,7 @@ let package = Package(
     // SHA-256, with the x86 SHA extensions chosen at run time (DSIR hashes every n-gram).
     .target(name: "CSHA256", path: "Sources/CSHA256"),
     // Selection toward a target (dsir_select) and balancing (balance).
-    .target(name: "WinnowSelect", dependencies: ["WinnowCore", "WinnowText", "CSHA256", "CMemoryHints"]),
+    .target(name: "WinnowSelect", dependencies: ["WinnowCore", "WinnowText", "CSHA256", "CMemoryHints", "CVectorKernel"]),
     .target(name: "WinnowRecipe",
             dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "WinnowSelect", "WinnowFeed", "WinnowMixing", "CSQLite", "CProcessShim",
                            .product(name: "Yams", package: "Yams")]),
@@ -82,7 +85,7 @@ let package = Package(
     .target(name: "WinnowTestSupport", dependencies: ["WinnowCore"], path: "Tests/WinnowTestSupport"),
     .testTarget(name: "WinnowFiltersTests", dependencies: ["WinnowFilters", "WinnowCore", "WinnowTestSupport"]),
     .testTarget(name: "WinnowDedupTests", dependencies: ["WinnowDedup", "WinnowCore", "WinnowTestSupport", "CMinHashKernel"]),
-    .testTarget(name: "WinnowSelectTests", dependencies: ["WinnowSelect", "WinnowCore", "WinnowTestSupport", "CSHA256"]),
+    .testTarget(name: "WinnowSelectTests", dependencies: ["WinnowSelect", "WinnowCore", "WinnowTestSupport", "CSHA256", "CVectorKernel"]),
     .testTarget(name: "WinnowTokenizerTests", dependencies: ["WinnowTokenizer"]),
     .testTarget(name: "WinnowMixingTests", dependencies: ["WinnowMixing", "WinnowCore"]),
     .testTarget(name: "WinnowFeedTests", dependencies: ["WinnowFeed", "WinnowCore", "WinnowTestSupport"]),

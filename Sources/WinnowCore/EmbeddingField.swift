@@ -18,6 +18,8 @@ public enum EmbeddingProblem: String, Error, Sendable {
   case malformed = "embedding_malformed"
   case wrongLength = "embedding_wrong_length"
   case notFinite = "embedding_not_finite"
+  /// A zero vector where a direction is needed (cosine).
+  case zero = "embedding_zero"
 }
 
 /// Writing and reading embedding field values (`EmbeddingEncoding`).

@@ -86,3 +86,15 @@ MEGATRON_VENV = os.environ.get("WINNOW_MEGATRON_VENV", os.path.join(ROOT, ".venv
 
 def megatron_python():
     return peer_python(MEGATRON_PACKAGES, MEGATRON_VENV)
+
+
+# The clustering and selection references (cluster_parity.py, make bench): scikit-learn's KMeans
+# (Lloyd) and numpy ports of SemDeDup and Quad; faiss-cpu is the second k-means peer of make
+# bench only.
+SELECT_PACKAGES = ["numpy==2.4.6", "scikit-learn==1.9.1"]
+SELECT_VENV = os.environ.get("WINNOW_SELECT_VENV", os.path.join(ROOT, ".venv-select"))
+
+
+def select_python():
+    return peer_python(SELECT_PACKAGES, SELECT_VENV)
+
