@@ -51,6 +51,21 @@ public final class ClusterStage: GlobalStage, DocumentStage {
   public let key: String
   public let distanceKey: String
 
+  /// A stage with these settings (the recipe parameters of the same names).
+  public init(
+    options: KMeans.Options, field: String = "embedding", dims: Int? = nil, initCentroids: String? = nil,
+    saveCentroids: String? = nil, key: String = "cluster", distanceKey: String = "cluster_distance"
+  ) {
+    self.options = options
+    self.field = field
+    self.dims = dims
+    cosine = options.spherical
+    self.initCentroids = initCentroids
+    self.saveCentroids = saveCentroids
+    self.key = key
+    self.distanceKey = distanceKey
+  }
+
   init(_ p: StageParameters, _ ctx: StageContext) throws(WinnowError) {
     var o = KMeans.Options(k: p.int("k")!)
     o.iterations = p.int("iterations")!
