@@ -22,6 +22,14 @@ written by the embed stage). The documents are split over three input files (thr
 - Workers: one and two local workers write the same documents.
 - Cosine: metric cosine gives unit centroids, and every document's cluster is the centroid of
   largest cosine similarity.
+
+SemDeDup: the blob vectors plus 300 near-copies (a vector plus 1 % noise) and 20 exact copies,
+clustered (cosine, k 20), then `semdedup` (epsilon 0.01, mode annotate): every
+document's semdedup_max_similarity equals M of a numpy port of the reference (SemDeDup's
+`semdedup.py` with `sort_clusters.py`'s "keep hard" order: within a cluster, farthest from the
+centroid first, ties in input order; M = column maxima of the upper triangle of the similarity
+matrix) to 1e-6, the duplicate flags agree (except for M within 1e-6 of 1 − epsilon), mode
+select drops exactly the flagged documents, and 1 and 16 buckets give the same result.
 """
 
 import argparse
@@ -188,6 +196,50 @@ def main():
           f"{int(((labels != best) & ~close).sum())} are not")
     cd = np.array([docs[f"emb-{i}"]["cluster_distance"] for i in range(len(x))])
     check("cosine: cluster_distance is 1 − cosine similarity", bool(np.all(np.abs(cd - (1 - sims[np.arange(len(x)), labels])) < 1e-5)))
+
+    # SemDeDup against a numpy port of the reference.
+    name, x, inputs, k = sets[0]
+    rng = np.random.default_rng(21)
+    base = x.astype(np.float64)
+    picks = rng.choice(len(x), size=300, replace=False)
+    near = base[picks] + rng.normal(scale=0.01, size=(300, x.shape[1])) * np.abs(base[picks]).mean()
+    exact = base[rng.choice(len(x), size=20, replace=False)]
+    y = np.concatenate([base, near, exact]).astype(np.float32)
+    dup_inputs = write_inputs(work, "dup", y)
+    eps = 0.01
+
+    def semdedup_run(tag, buckets, mode):
+        return read_docs(run_recipe(winnow, work, tag, dup_inputs, [
+            {"cluster": {"k": 20, "metric": "cosine"}},
+            {"semdedup": {"epsilon": eps, "buckets": buckets, "mode": mode}}]))
+
+    annotated = semdedup_run("sd-annotate", 16, "annotate")
+    ids = [f"dup-{i}" for i in range(len(y))]
+    labels = np.array([annotated[i]["cluster"] for i in ids])
+    dist = np.array([annotated[i]["cluster_distance"] for i in ids], dtype=np.float32)
+    unit = (y.astype(np.float64) / np.linalg.norm(y.astype(np.float64), axis=1, keepdims=True)).astype(np.float32)
+    ref_m = np.zeros(len(y))
+    for c in range(20):
+        members = [i for i in range(len(y)) if labels[i] == c]
+        order = sorted(members, key=lambda i: dist[i], reverse=True)  # stable: ties in input order
+        reps = unit[order].astype(np.float64)
+        sim = reps @ reps.T
+        np.fill_diagonal(sim, 0.0)
+        m = np.triu(sim, k=1).max(axis=0) if len(order) > 1 else np.zeros(1)
+        ref_m[order] = m
+    got_m = np.array([annotated[i]["semdedup_max_similarity"] for i in ids])
+    mdiff = float(np.abs(got_m - ref_m).max())
+    check("semdedup: every document's M equals the reference port's to 1e-6", mdiff <= 1e-6, f"largest difference {mdiff:.3g}")
+    ref_dup = ref_m > 1 - eps
+    got_dup = np.array([annotated[i]["semdedup_duplicate"] for i in ids])
+    borderline = np.abs(ref_m - (1 - eps)) < 1e-6
+    check(f"semdedup: the same duplicates as the reference port ({int(ref_dup.sum())} of {len(y)})",
+          bool(np.all((got_dup == ref_dup) | borderline)), f"{int(((got_dup != ref_dup) & ~borderline).sum())} differ")
+    selected = semdedup_run("sd-select", 16, "select")
+    check("semdedup: mode select keeps exactly the documents not flagged",
+          set(selected) == {i for i, d in zip(ids, got_dup) if not d})
+    one_bucket = semdedup_run("sd-one", 1, "annotate")
+    check("semdedup: 1 and 16 buckets give the same result", one_bucket == annotated)
 
     if args.keep_work:
         print(f"work: {work}")
