@@ -55,6 +55,7 @@ test: deps
 	  --lane "python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/fasttext_vectors_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/bandit_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/select_checks.py --winnow $(DEBUG_BIN) --quick" \
 	         "python3 Tests/parity/tokenizer_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/python_package_checks.py --winnow $(DEBUG_BIN)"
