@@ -30,6 +30,13 @@ document's semdedup_max_similarity equals M of a numpy port of the reference (Se
 centroid first, ties in input order; M = column maxima of the upper triangle of the similarity
 matrix) to 1e-6, the duplicate flags agree (except for M within 1e-6 of 1 − epsilon), mode
 select drops exactly the flagged documents, and 1 and 16 buckets give the same result.
+
+Deita: the blob vectors with two score fields (uniform, their product the score), selected by
+`diversity_select` and by a numpy port of Deita's IterativeFilter (batch size 1, cosine,
+normalize_emb; threshold = 1 − tau; order by score, best first): the same documents (a) over
+the whole set (tau 0.02, budget 500), (b) within the 12 clusters of the cluster stage
+(per_cluster 30) and then the best-scored 200 of those, and (c) with method balanced (the 25
+best-scored of each cluster).
 """
 
 import argparse
@@ -240,6 +247,64 @@ def main():
           set(selected) == {i for i, d in zip(ids, got_dup) if not d})
     one_bucket = semdedup_run("sd-one", 1, "annotate")
     check("semdedup: 1 and 16 buckets give the same result", one_bucket == annotated)
+
+    # Deita's score-first selection against a numpy port of IterativeFilter.
+    name, x, _, k = sets[0]
+    srng = np.random.default_rng(31)
+    quality, complexity = srng.uniform(0.1, 1, len(x)), srng.uniform(0.1, 1, len(x))
+    extra = [{"quality": float(quality[i]), "complexity": float(complexity[i])} for i in range(len(x))]
+    deita_inputs = write_inputs(work, "deita", x, extra)
+    score = quality * complexity
+    unit = x.astype(np.float64) / np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True)
+
+    def deita_port(members, tau, cap):
+        order = sorted(members, key=lambda i: -score[i])  # stable: ties in input order
+        taken, near = [], 0.0
+        for i in order:
+            if len(taken) >= cap:
+                break
+            if taken:
+                sims = unit[taken] @ unit[i]
+                near = max(near, float(np.min(np.abs(sims - (1 - tau)))))
+                if np.any(sims > 1 - tau):
+                    continue
+            taken.append(i)
+        return taken
+
+    def selected_ids(out):
+        return set(read_docs(out))
+
+    got = selected_ids(run_recipe(winnow, work, "deita-all", deita_inputs, [{"diversity_select": {
+        "score_fields": ["quality", "complexity"], "tau": 0.02, "budget": 500}}]))
+    taken = deita_port(list(range(len(x))), 0.02, 500)
+    ref = {f"deita-{i}" for i in taken}
+    passed_over = sorted(range(len(x)), key=lambda i: -score[i]).index(taken[-1]) + 1 - len(taken)
+    check(f"deita: the same {len(ref)} documents as the reference port over the whole set "
+          f"({passed_over} better-scored ones skipped as too similar)", got == ref and passed_over > 0,
+          f"{len(got ^ ref)} differ")
+    clustered = read_docs(run_recipe(winnow, work, "deita-clusters", deita_inputs, [
+        {"cluster": {"k": k}},
+        {"diversity_select": {"method": "deita", "score_fields": ["quality", "complexity"], "tau": 0.02,
+                              "cluster_field": "cluster", "per_cluster": 30, "budget": 200, "buckets": 5}}]))
+    labelled = read_docs(run_recipe(winnow, work, "deita-labels", deita_inputs, [{"cluster": {"k": k}}]))
+    labels = np.array([labelled[f"deita-{i}"]["cluster"] for i in range(len(x))])
+    picks = []
+    for c in range(k):
+        picks += deita_port([i for i in range(len(x)) if labels[i] == c], 0.02, 30)
+    picks = sorted(picks, key=lambda i: (-score[i], i))[:200]
+    ref = {f"deita-{i}" for i in picks}
+    check("deita within clusters (per_cluster 30, then the best 200): the same documents as the reference port",
+          set(clustered) == ref, f"{len(set(clustered) ^ ref)} differ")
+    balanced = read_docs(run_recipe(winnow, work, "balanced", deita_inputs, [
+        {"cluster": {"k": k}},
+        {"diversity_select": {"method": "balanced", "score_fields": ["quality", "complexity"], "cluster_field": "cluster",
+                              "per_cluster": 25}}]))
+    ref = set()
+    for c in range(k):
+        members = sorted([i for i in range(len(x)) if labels[i] == c], key=lambda i: -score[i])[:25]
+        ref |= {f"deita-{i}" for i in members}
+    check(f"balanced: the 25 best-scored of each cluster ({len(ref)} documents)", set(balanced) == ref,
+          f"{len(set(balanced) ^ ref)} differ")
 
     if args.keep_work:
         print(f"work: {work}")

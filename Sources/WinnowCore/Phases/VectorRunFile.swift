@@ -2,10 +2,11 @@ import CXXHash
 import Glibc
 
 /// A global stage's file of document vectors: for each document, its ordinal in the task's
-/// stream, a 64-bit tag (a cluster, a score's bits) and its vector of `dims` float32 values.
+/// stream (or a key made of task and ordinal), two 64-bit words for the stage (a cluster, a
+/// score's bits) and its vector of `dims` float32 values.
 ///
 /// Layout, little-endian: the magic `WNVECRUN`, the format version (u32, 1) and `dims` (u32);
-/// then the entries (u64 ordinal, u64 tag, dims × f32); then a footer of the entry count (u64)
+/// then the entries (u64 ordinal, u64 tag, u64 extra, dims × f32); then a footer of the entry count (u64)
 /// and the XXH3-64 of every byte before the footer. A reader checks the magic, the version,
 /// that the file's size is exactly header + count × entry + footer (computed with
 /// overflow-checked arithmetic before anything is allocated), the dims it expects, and the
@@ -16,7 +17,7 @@ public enum VectorRunFile {
   static let headerSize = 16
   static let footerSize = 16
   /// Bytes of one entry with `dims` values.
-  public static func entrySize(dims: Int) -> Int { 16 + 4 * dims }
+  public static func entrySize(dims: Int) -> Int { 24 + 4 * dims }
 }
 
 /// Writes a vector run file entry by entry (under a temporary name, renamed when finished).
@@ -44,10 +45,11 @@ public final class VectorRunWriter {
   func appendLE(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { buffer += $0 } }
 
   /// Appends one entry; `vector` holds `dims` values.
-  public func append(ordinal: UInt64, tag: UInt64, vector: UnsafeBufferPointer<Float>) throws(WinnowError) {
+  public func append(ordinal: UInt64, tag: UInt64, extra: UInt64 = 0, vector: UnsafeBufferPointer<Float>) throws(WinnowError) {
     precondition(vector.count == dims && dims > 0)
     appendLE(ordinal)
     appendLE(tag)
+    appendLE(extra)
     for x in vector { appendLE(x.bitPattern) }
     count += 1
     if buffer.count >= 1 << 20 { try flush() }
@@ -88,6 +90,8 @@ public final class VectorRunReader {
   let entrySize: Int
   /// The current entry's vector (valid until the next call to `next`).
   public private(set) var vector: [Float]
+  /// The current entry's extra word.
+  public private(set) var extra: UInt64 = 0
 
   /// Opens a recorded file (its size and checksum must be the recorded ones) whose vectors must
   /// have `dims` values (any, when nil).
@@ -194,13 +198,17 @@ public final class VectorRunReader {
       }
     }
     let p = pos
-    let (ordinal, tag) = buffer.withUnsafeBytes { b in
-      (b.loadUnaligned(fromByteOffset: p, as: UInt64.self).littleEndian, b.loadUnaligned(fromByteOffset: p + 8, as: UInt64.self).littleEndian)
+    let (ordinal, tag, extra) = buffer.withUnsafeBytes { b in
+      (
+        b.loadUnaligned(fromByteOffset: p, as: UInt64.self).littleEndian, b.loadUnaligned(fromByteOffset: p + 8, as: UInt64.self).littleEndian,
+        b.loadUnaligned(fromByteOffset: p + 16, as: UInt64.self).littleEndian
+      )
     }
+    self.extra = extra
     let d = dims
     buffer.withUnsafeBytes { b in
       vector.withUnsafeMutableBufferPointer { v in
-        for j in 0..<d { v[j] = Float(bitPattern: b.loadUnaligned(fromByteOffset: p + 16 + 4 * j, as: UInt32.self).littleEndian) }
+        for j in 0..<d { v[j] = Float(bitPattern: b.loadUnaligned(fromByteOffset: p + 24 + 4 * j, as: UInt32.self).littleEndian) }
       }
     }
     pos += entrySize
