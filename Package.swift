@@ -68,7 +68,7 @@ let package = Package(
     // SHA-256, with the x86 SHA extensions chosen at run time (DSIR hashes every n-gram).
     .target(name: "CSHA256", path: "Sources/CSHA256"),
     // Selection toward a target (dsir_select) and balancing (balance).
-    .target(name: "WinnowSelect", dependencies: ["WinnowCore", "WinnowText", "CSHA256", "CMemoryHints", "CVectorKernel"]),
+    .target(name: "WinnowSelect", dependencies: ["WinnowCore", "WinnowText", "WinnowFastText", "CSHA256", "CMemoryHints", "CVectorKernel"]),
     .target(name: "WinnowRecipe",
             dependencies: ["WinnowCore", "WinnowFilters", "WinnowDedup", "WinnowSelect", "WinnowFeed", "WinnowMixing", "CSQLite", "CProcessShim",
                            .product(name: "Yams", package: "Yams")]),

@@ -6,5 +6,4 @@ public enum Filters {
     [LengthFilter.descriptor, FieldFilter.descriptor, SampleFilter.descriptor]
     + QualityFilters.descriptors + CleaningFilters.descriptors
     + [FastTextScoreStage.descriptor, FastTextFilterStage.descriptor, LanguageStage.descriptor, DomainStage.descriptor]
-    + [EmbedStage.descriptor]
 }

@@ -3,7 +3,7 @@ import Testing
 import WinnowTestSupport
 
 @testable import WinnowCore
-@testable import WinnowFilters
+@testable import WinnowSelect
 
 @Suite("embed stage and embedding fields")
 struct EmbedStageTests {
@@ -26,7 +26,7 @@ struct EmbedStageTests {
   @Test("a classifier's vector is the mean of the rows it sums (words and </s>), in every encoding")
   func fastTextClassifier() throws {
     let dir = try TempDir()
-    let model = try writeTinyModel(dir)
+    let model = try writeTinyEmbedModel(dir)
     for encoding in ["f32", "f16", "json"] {
       let r = try runPipeline(
         [try build(d, ["model": v(model), "encoding": v(encoding)])],
@@ -99,10 +99,41 @@ struct EmbedStageTests {
     }
   }
 
+  @Test("method hashed: unit vectors, deterministic; similar texts are closer; IDF from a sample; non-English and empty texts")
+  func hashed() throws {
+    let dir = try TempDir()
+    let texts = [
+      "the kernel schedules processes on every cpu", "the kernel schedules threads on every cpu core",
+      "bake the bread for forty minutes", "日本語の文章を書きます", "",
+    ]
+    let lines = texts.enumerated().map { docLine(id: "t\($0.offset)", text: $0.element) }
+    let idf = try dir.writeLines("idf.jsonl", lines)
+    func run(_ extra: [String: RawParameter]) throws -> [[Float]] {
+      var p: [String: RawParameter] = ["method": v("hashed"), "dims": v("48")]
+      p.merge(extra) { _, b in b }
+      let r = try runPipeline([try build(d, p)], lines: lines)
+      #expect(r.stats.isBalanced && r.kept.count == texts.count)
+      return r.kept.map { vector($0)! }
+    }
+    func cos(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+    for extra in [[:], ["idf_corpus": list([idf])]] as [[String: RawParameter]] {
+      let vs = try run(extra)
+      for k in 0..<4 { #expect(abs(cos(vs[k], vs[k]) - 1) < 1e-5) }
+      #expect(vs[4].allSatisfy { $0 == 0 })  // no words: a zero vector
+      #expect(cos(vs[0], vs[1]) > cos(vs[0], vs[2]) + 0.2)
+      #expect(try run(extra) == vs)
+    }
+    // Another seed gives another projection; IDF changes the weights.
+    #expect(try run(["seed": v("9")]) != (try run([:])))
+    #expect(try run(["idf_corpus": list([idf])]) != (try run([:])))
+    let missing = winnowError { _ = try build(d, ["method": v("hashed"), "idf_corpus": list(["/nonexistent/idf.jsonl"])]) }
+    #expect(missing?.message.contains("/nonexistent/idf.jsonl") == true)
+  }
+
   @Test("empty input, malformed JSON and invalid UTF-8 (quarantined), a huge document, bad parameters")
   func edgeCases() throws {
     let dir = try TempDir()
-    let model = try writeTinyModel(dir)
+    let model = try writeTinyEmbedModel(dir)
     let stage = try build(d, ["model": v(model)])
     let empty = try runPipeline([stage], files: [[]])
     #expect(empty.stats.documentsRead == 0 && empty.outputLines.isEmpty)
@@ -118,4 +149,35 @@ struct EmbedStageTests {
     let missing = winnowError { _ = try build(d, ["model": v("/nonexistent/m.bin")]) }
     #expect(missing?.message.contains("/nonexistent/m.bin") == true)
   }
+}
+
+/// A 2-dimensional classifier: "</s>" → (0, 0), "good" → (4, 0); labels hq and lq.
+func writeTinyEmbedModel(_ dir: TempDir) throws -> String {
+  var b: [UInt8] = []
+  func i32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
+  func i64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
+  func f32(_ v: Float) { withUnsafeBytes(of: v.bitPattern.littleEndian) { b += $0 } }
+  i32(793_712_314)
+  i32(12)
+  for v: Int32 in [2, 5, 5, 1, 5, 1, 3, 3, 0, 0, 0, 100] { i32(v) }  // dim 2, softmax, sup, no buckets
+  withUnsafeBytes(of: (1e-4 as Double).bitPattern.littleEndian) { b += $0 }
+  i32(4)
+  i32(2)
+  i32(2)
+  i64(10)
+  i64(-1)
+  for (w, c, t) in [("</s>", 5, 0), ("good", 3, 0), ("__label__hq", 3, 1), ("__label__lq", 2, 1)] as [(String, Int64, UInt8)] {
+    b += Array(w.utf8) + [0]
+    i64(c)
+    b.append(t)
+  }
+  b.append(0)  // dense input
+  i64(2)
+  i64(2)
+  for v: Float in [0, 0, 4, 0] { f32(v) }
+  b.append(0)  // dense output
+  i64(2)
+  i64(2)
+  for v: Float in [1, 0, 0, 0] { f32(v) }
+  return try dir.write("tiny.bin", b)
 }

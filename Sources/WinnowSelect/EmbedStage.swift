@@ -8,6 +8,8 @@ import WinnowFastText
 ///   line (newlines as spaces), exactly as `fasttext print-sentence-vectors` computes it: for a
 ///   word-vector model (skipgram, cbow) the mean of the unit-length word vectors, for a
 ///   classifier the mean of the input rows it sums to predict;
+/// - `method: hashed`: no model — TF-IDF-weighted hashed word n-grams projected to `dims`
+///   dimensions (`HashedTFIDFProjection`), unit length;
 /// - `method: field`: a vector the document already carries (`embedding_field`: a JSON array
 ///   of numbers, or a field `embed` wrote), checked for its length and finite values.
 ///
@@ -21,10 +23,15 @@ public final class EmbedStage: DocumentStage {
     summary: "Write each document's vector (fastText sentence vector, or a checked vector field) to a field",
     role: .transform,
     parameters: [
-      ParameterSpec("method", .choice(["fasttext", "field"]), default: .string("fasttext"), help: "where vectors come from"),
+      ParameterSpec("method", .choice(["fasttext", "hashed", "field"]), default: .string("fasttext"), help: "where vectors come from: a fastText model, hashed TF-IDF n-grams, or a field"),
       ParameterSpec("model", .string, file: .reads, help: "fastText model (.bin or .ftz; word vectors or a classifier) for method fasttext"),
       ParameterSpec("embedding_field", .string, help: "for method field: the field holding the vector (JSON array, or f32:/f16: base64)"),
-      ParameterSpec("dims", .int(min: 1, max: 1 << 20), help: "for method field: the length every vector must have"),
+      ParameterSpec("dims", .int(min: 1, max: 1 << 20), help: "method field: the length every vector must have; method hashed: the projection's length (default 256)"),
+      ParameterSpec("ngrams", .int(min: 1, max: 5), default: .int(2), help: "method hashed: word n-grams from 1 to this"),
+      ParameterSpec("buckets", .int(min: 1, max: 1 << 26), default: .int(1 << 20), help: "method hashed: hash buckets of the n-grams"),
+      ParameterSpec("idf_corpus", .scalarList, file: .reads, help: "method hashed: JSON Lines documents (a sample of the corpus) the document frequencies are counted on (default: no IDF weighting)"),
+      ParameterSpec("idf_text_field", .string, default: .string("text"), help: "method hashed: the idf_corpus field holding the text"),
+      ParameterSpec("seed", .int(min: 0, max: nil), default: .int(0), help: "method hashed: seed of the random projection (the same seed gives comparable vectors)"),
       ParameterSpec("key", .string, default: .string("embedding"), help: "field the vector is written to"),
       ParameterSpec(
         "encoding", .choice(EmbeddingEncoding.allCases.map(\.rawValue)), default: .string("f32"),
@@ -35,6 +42,7 @@ public final class EmbedStage: DocumentStage {
 
   enum Source {
     case fastText(FastTextVectors, FastTextPredictor?)
+    case hashed(HashedTFIDFProjection)
     case field(String, dims: Int)
   }
 
@@ -50,7 +58,14 @@ public final class EmbedStage: DocumentStage {
     key = p.string("key")!
     encoding = EmbeddingEncoding(rawValue: p.string("encoding")!)!
     normalize = p.bool("normalize")!
-    if p.string("method") == "field" {
+    if p.string("method") == "hashed" {
+      var projection = HashedTFIDFProjection(
+        dims: p.int("dims") ?? 256, ngrams: p.int("ngrams")!, buckets: p.int("buckets")!, seed: UInt64(p.int("seed")!))
+      if let corpus = p.list("idf_corpus"), !corpus.isEmpty {
+        try projection.countDocumentFrequencies(files: corpus, textField: p.string("idf_text_field")!)
+      }
+      source = .hashed(projection)
+    } else if p.string("method") == "field" {
       guard let field = p.string("embedding_field") else {
         throw .usage("stage 'embed': method field needs embedding_field (the field that holds each document's vector)")
       }
@@ -70,8 +85,14 @@ public final class EmbedStage: DocumentStage {
   public var dimensions: Int {
     switch source {
     case .fastText(let v, _): return v.dimension
+    case .hashed(let h): return h.dims
     case .field(_, let dims): return dims
     }
+  }
+
+  var isHashed: Bool {
+    if case .hashed = source { return true }
+    return false
   }
 
   public func process(_ doc: Document) -> Verdict {
@@ -88,12 +109,16 @@ public final class EmbedStage: DocumentStage {
           vectors.sentenceVector(words: doc.text, into: v.baseAddress!)
         }
       }
+    case .hashed(var projection):
+      source = .field("", dims: 0)
+      defer { source = .hashed(projection) }
+      projection.embed(doc.text, into: &vector)
     case .field(let name, let dims):
       if let problem = EmbeddingField.read(doc.field(name), dims: dims, into: &vector, scratch: &scratch) {
         return .drop(problem.rawValue)
       }
     }
-    if normalize {
+    if normalize || isHashed {
       var sum: Double = 0
       for x in vector { sum += Double(x) * Double(x) }
       if sum > 0 {
