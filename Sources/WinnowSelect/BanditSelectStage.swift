@@ -24,7 +24,8 @@ public final class BanditSelectStage: GlobalStage, DocumentStage {
     parameters: [
       ParameterSpec("score_field", .string, required: true, help: "field holding each document's reward score (influence, quality)"),
       ParameterSpec("cluster_field", .string, default: .string("cluster"), help: "field holding each document's cluster"),
-      ParameterSpec("centroids", .string, file: .reads, help: "cluster centroids (.npy, as cluster's save_centroids writes); neighbours are clusters closer than radius (default: none but the cluster itself)"),
+      ParameterSpec("centroids", .string, file: .reads, help: "cluster centroids (.npy, as cluster's save_centroids writes); neighbours are clusters closer than radius"),
+      ParameterSpec("embedding_field", .string, help: "without centroids: each cluster's centroid is the mean of its documents' vectors in this field (default: no neighbours but the cluster itself)"),
       ParameterSpec("distance", .choice(["cosine", "euclidean"]), default: .string("cosine"), help: "centroid distance for the neighbours: 1 − cosine, or Euclidean"),
       ParameterSpec("arms", .int(min: 1, max: nil), default: .int(50), help: "clusters per round"),
       ParameterSpec("probe_size", .int(min: 1, max: nil), default: .int(10), help: "probe documents measured per arm"),
@@ -48,6 +49,8 @@ public final class BanditSelectStage: GlobalStage, DocumentStage {
   public let scoreField: String
   public let clusterField: String
   public let centroids: (rows: Int, columns: Int, values: [Double])?
+  /// Where the documents' vectors are, for centroids computed as cluster means.
+  public let embeddingField: String?
   public let cosine: Bool
   public let options: QuadBandit.Options
   public let rewardOffset: Double
@@ -58,9 +61,10 @@ public final class BanditSelectStage: GlobalStage, DocumentStage {
   /// A stage with these settings (the recipe parameters of the same names).
   public init(
     scoreField: String, clusterField: String = "cluster", centroids: (rows: Int, columns: Int, values: [Double])? = nil,
-    cosine: Bool = true, options: QuadBandit.Options = QuadBandit.Options(), rewardOffset: Double = 0.002, maxRounds: Int = 200,
-    budget: Int = 10_000_000, saveRounds: String? = nil
+    embeddingField: String? = nil, cosine: Bool = true, options: QuadBandit.Options = QuadBandit.Options(), rewardOffset: Double = 0.002,
+    maxRounds: Int = 200, budget: Int = 10_000_000, saveRounds: String? = nil
   ) {
+    self.embeddingField = centroids == nil ? embeddingField : nil
     self.scoreField = scoreField
     self.clusterField = clusterField
     self.centroids = centroids
@@ -82,7 +86,7 @@ public final class BanditSelectStage: GlobalStage, DocumentStage {
     self.init(
       scoreField: p.string("score_field")!, clusterField: p.string("cluster_field")!,
       centroids: try p.string("centroids").map { (path) throws(WinnowError) in try NumpyArrayFile.read(path) },
-      cosine: p.string("distance") == "cosine", options: o, rewardOffset: p.double("reward_offset")!, maxRounds: p.int("max_rounds")!,
+      embeddingField: p.string("embedding_field"), cosine: p.string("distance") == "cosine", options: o, rewardOffset: p.double("reward_offset")!, maxRounds: p.int("max_rounds")!,
       budget: p.int("budget")!, saveRounds: p.string("save_rounds"))
   }
 
@@ -154,7 +158,32 @@ public final class BanditSelectStage: GlobalStage, DocumentStage {
     if let centroids, centroids.rows < sizes.count {
       throw .usage("stage 'bandit_select': the centroids file holds \(centroids.rows) centroids, but documents have clusters up to \(sizes.count - 1)")
     }
-    let distance: ((Int, Int) -> Double)? = centroids.map { c in { i, j in self.centroidDistance(c, i, j) } }
+    var means = centroids
+    if embeddingField != nil {
+      let sumFiles = try phase.files(ofPass: 0, suffix: "-sums.vec", fromEveryTask: "bandit_select: cluster vector sums")
+      var total: [Int: ([Double], Int)] = [:]
+      var d: Int? = nil
+      for f in sumFiles {
+        let r = try VectorRunReader(file: f, dims: nil)
+        guard r.count > 0 else { continue }
+        if let dd = d, dd != r.dims { throw .usage("stage 'bandit_select': vectors of \(dd) and of \(r.dims) values (\(f.path))") }
+        d = r.dims
+        while let e = try r.next() {
+          var t = total[Int(e.ordinal)] ?? ([Double](repeating: 0, count: r.dims), 0)
+          for j in 0..<r.dims { t.0[j] += Double(r.vector[j]) }
+          t.1 += Int(e.tag)
+          total[Int(e.ordinal)] = t
+        }
+      }
+      if let d {
+        var values = [Double](repeating: 0, count: sizes.count * d)
+        for (c, (s, n)) in total where c < sizes.count && n > 0 {
+          for j in 0..<d { values[c * d + j] = s[j] / Double(n) }
+        }
+        means = (sizes.count, d, values)
+      }
+    }
+    let distance: ((Int, Int) -> Double)? = means.map { c in { i, j in self.centroidDistance(c, i, j) } }
     var bandit = QuadBandit(sizes: sizes, distance: distance, options: options)
     var log: [UInt8] = []
     for _ in 0..<maxRounds {
@@ -246,6 +275,11 @@ final class BanditEntryStage: PhaseDocumentStage {
   let phase: PhaseTask
   var entries: [BanditEntry] = []
   var ordinal: UInt64 = 0
+  /// Per cluster, the sum of its documents' vectors and their number (centroids as means).
+  var sums: [UInt64: ([Double], Int)] = [:]
+  var dims: Int? = nil
+  var v: [Float] = []
+  var scratch: [UInt8] = []
 
   init(_ owner: BanditSelectStage, phase: PhaseTask) {
     self.owner = owner
@@ -258,11 +292,30 @@ final class BanditEntryStage: PhaseDocumentStage {
     var score = Double.nan
     if case .number(let s, _)? = doc.field(owner.scoreField), s.isFinite { score = s }
     entries.append(BanditEntry(cluster: c, key: UInt64(phase.task) << 40 | ordinal, score: score.bitPattern))
+    if let field = owner.embeddingField,
+      EmbeddingField.read(doc.field(field), dims: dims, into: &v, scratch: &scratch) == nil
+    {
+      if dims == nil { dims = v.count }
+      var entry = sums[c] ?? ([Double](repeating: 0, count: v.count), 0)
+      for j in 0..<v.count { entry.0[j] += Double(v[j]) }
+      entry.1 += 1
+      sums[c] = entry
+    }
     return .keep
   }
 
   func finish() throws(WinnowError) {
     try phase.write(&entries, name: "\(phase.name)-entries.run")
+    guard owner.embeddingField != nil else { return }
+    // The sums as doubles split over two floats each would be exact; the mean is enough for
+    // neighbourhoods: written as float32 sums with their counts.
+    let w = try VectorRunWriter(path: phase.directory + "/\(phase.name)-sums.vec", dims: dims ?? 0)
+    for c in sums.keys.sorted() {
+      let (s, n) = sums[c]!
+      let row = s.map { Float($0) }
+      try row.withUnsafeBufferPointer { (b) throws(WinnowError) in try w.append(ordinal: c, tag: UInt64(n), vector: b) }
+    }
+    phase.record(try w.finish())
   }
 }
 
