@@ -1442,6 +1442,148 @@ def bench_feed(ctx: Context) -> list[Result]:
     return []
 
 
+KMEANS_SCRIPT = r"""
+import json, sys, time
+import numpy as np
+which, vectors, init, iterations = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+x = np.load(vectors)
+c0 = np.load(init)
+k, d = c0.shape
+started = time.process_time(); wall = time.time()
+if which == "sklearn":
+    from sklearn.cluster import KMeans
+    km = KMeans(n_clusters=k, init=c0, n_init=1, max_iter=iterations, tol=0, algorithm="lloyd").fit(x)
+    inertia, passes = float(km.inertia_), km.n_iter_ + 1
+else:
+    import faiss
+    faiss.omp_set_num_threads(1)
+    km = faiss.Kmeans(d, k, niter=iterations, max_points_per_centroid=10**9, seed=1, verbose=False)
+    km.train(x, init_centroids=c0)
+    inertia, passes = float(km.obj[-1]), iterations
+print(json.dumps({"cpu": time.process_time() - started, "wall": time.time() - wall, "inertia": inertia, "passes": passes}))
+"""
+
+
+def kmeans_data(rows: int, log=print) -> tuple[Path, Path, str]:
+    """bench-data/kmeans-<rows>/: `rows` float32 vectors of 256 values (1,000 Gaussian clusters of
+    different spreads, plus 5 % uniform noise; seeded), and 1,000 of them as the common start."""
+    sys.path.insert(0, str(ROOT / "Tests" / "parity"))
+    from peers import SELECT_PACKAGES, peer_python
+    python = peer_python(SELECT_PACKAGES + ["faiss-cpu==1.15.1"], str(ROOT / ".venv-bench-kmeans"))
+    d = BENCH_DATA / f"kmeans-{rows}"
+    vectors, init = d / "vectors.npy", d / "init.npy"
+    if not (vectors.exists() and init.exists()):
+        d.mkdir(parents=True, exist_ok=True)
+        log(f"generating {vectors} ({rows:,} x 256 float32)")
+        subprocess.run([python, "-c", f"""
+import numpy as np
+rng = np.random.default_rng({SEED})
+n, d, k = {rows}, 256, 1000
+centers = rng.normal(size=(k, d)).astype(np.float32) * 2
+labels = rng.integers(0, k, n)
+x = np.empty((n, d), dtype=np.float32)
+for s in range(0, n, 100000):
+    e = min(n, s + 100000)
+    x[s:e] = centers[labels[s:e]] + rng.normal(size=(e - s, d)).astype(np.float32) * rng.uniform(0.3, 1.5, size=(e - s, 1)).astype(np.float32)
+noise = rng.choice(n, n // 20, replace=False)
+x[noise] = rng.uniform(-6, 6, size=(len(noise), d)).astype(np.float32)
+np.save("{vectors}", x)
+np.save("{init}", x[rng.choice(n, k, replace=False)])
+"""], check=True)
+    return vectors, init, python
+
+
+def bench_kmeans(ctx: Context) -> list[Result]:
+    """Benchmark K: k-means, 1,000,000 vectors x 256 (100,000 with --quick), k = 1,000, 10 Lloyd
+    iterations from the same start, one thread each: `winnow kmeans` (the cluster stage's k-means,
+    vectors streamed from the .npy file) against scikit-learn 1.9.1 (KMeans lloyd, OpenBLAS on one
+    thread) and faiss-cpu 1.15.1 (faiss.Kmeans, all points, omp 1 thread). Targets: at least as
+    fast as scikit-learn, within 2x of faiss."""
+    rows = 100_000 if ctx.corpus.dir.name.endswith("quick") else 1_000_000
+    vectors, init, python = kmeans_data(rows)
+    iterations = 10
+    print(f"\n== kmeans: {rows:,} x 256 float32, k = 1,000, {iterations} iterations from the same start, one thread each ==")
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    out = subprocess.run([str(ctx.winnow), "kmeans", str(vectors), "--k", "1000", "--init-centroids", str(init),
+                          "--iterations", str(iterations), "--tolerance", "0"], check=True, capture_output=True, text=True)
+    summary = json.loads(out.stdout)
+    peers = {}
+    for which in ("sklearn", "faiss"):
+        r = subprocess.run([python, "-c", KMEANS_SCRIPT, which, str(vectors), str(init), str(iterations)], check=True,
+                           capture_output=True, text=True, env=env)
+        peers[which] = json.loads(r.stdout.strip().splitlines()[-1])
+    lloyd = summary["lloyd_seconds"]
+    print(f"  winnow kmeans: {lloyd:.1f} s for {summary['iterations']} iterations + the final assignment "
+          f"({summary['iterations'] + 1} passes), peak RSS {summary['peak_rss_mb']:.0f} MB, inertia {summary['inertia']:.6g}")
+    for which, m in peers.items():
+        print(f"  {which}: {m['cpu']:.1f} s CPU ({m['wall']:.1f} s wall) for {m['passes']} passes, inertia {m['inertia']:.6g}")
+    per_pass = lloyd / (summary["iterations"] + 1)
+    t1 = Target("kmeans: scikit-learn time per pass / winnow time per pass", peers["sklearn"]["cpu"] / peers["sklearn"]["passes"] / per_pass, 1.0,
+                higher_is_better=True)
+    t2 = Target("kmeans: faiss time per pass / winnow time per pass", peers["faiss"]["cpu"] / peers["faiss"]["passes"] / per_pass, 0.5,
+                higher_is_better=True)
+    for t in (t1, t2):
+        ctx.targets.append(t)
+        print(f"  {t}")
+    return []
+
+
+SELECT_SCALE_RECIPE = """name: select-scale
+seed: 1
+workers: 2
+input:
+  paths: {inputs}
+output:
+  path: {out}
+  compression: zstd
+stages:
+  - cluster: {{k: 1000, iterations: 10, init_centroids: {init}, tolerance: 0}}
+  - {stage}
+"""
+
+
+def bench_select_scale(ctx: Context) -> list[Result]:
+    """Benchmark S: the selection stages at scale: the k-means vectors (1,000,000 x 256; 100,000
+    with --quick) as documents (base64 float32 embeddings, 8 shards), `winnow run` with cluster
+    (k = 1,000, 10 iterations) followed by semdedup (epsilon 0.05), or by diversity_select
+    (Deita within clusters, tau 0.1, 20 per cluster), on 2 local workers. Reports wall time and
+    the peak RSS of the run's processes."""
+    rows = 100_000 if ctx.corpus.dir.name.endswith("quick") else 1_000_000
+    vectors, init, python = kmeans_data(rows)
+    d = BENCH_DATA / f"select-scale-{rows}"
+    if not (d / "done").exists():
+        d.mkdir(parents=True, exist_ok=True)
+        print(f"writing {rows:,} documents with embeddings to {d}")
+        subprocess.run([python, "-c", f"""
+import base64, json, subprocess, numpy as np
+x = np.load("{vectors}", mmap_mode="r")
+n = len(x)
+for s in range(8):
+    lo, hi = s * n // 8, (s + 1) * n // 8
+    with open("{d}/part-%d.jsonl" % s, "w") as f:
+        for i in range(lo, hi):
+            f.write(json.dumps({{"id": "v%d" % i, "text": "document %d" % i, "score": float((i * 2654435761) % 1000) / 1000,
+                                 "embedding": "f32:" + base64.b64encode(x[i].astype("<f4").tobytes()).decode()}}) + "\n")
+    subprocess.run(["zstd", "-q", "-3", "--rm", "-f", "{d}/part-%d.jsonl" % s], check=True)
+open("{d}/done", "w").write("ok")
+"""], check=True)
+    inputs = json.dumps(sorted(str(p) for p in d.glob("part-*.jsonl.zst")))
+    print(f"\n== select at scale: {rows:,} documents x 256, cluster (k 1,000, 10 iterations) then one selection stage, 2 workers ==")
+    for name, stage in (("semdedup", "semdedup: {epsilon: 0.05}"),
+                        ("diversity_select", "diversity_select: {score_fields: [score], tau: 0.1, cluster_field: cluster, per_cluster: 20}")):
+        out = ctx.work / f"select-{name}"
+        recipe = ctx.work / f"select-{name}.yaml"
+        recipe.write_text(SELECT_SCALE_RECIPE.format(inputs=inputs, out=json.dumps(str(out)), init=json.dumps(str(init)), stage=stage))
+        m = measure([str(ctx.winnow), "run", str(recipe), "--fresh", "--no-progress"])
+        stats = json.loads((out / "stats.json").read_text())
+        stage_stats = [st for st in stats.get("stages", []) if st.get("stage") == name]
+        dropped = stage_stats[0].get("dropped_by_reason") if stage_stats else {}
+        print(f"  cluster + {name}: {m.wall:.1f} s wall, {m.cpu:.1f} s CPU, peak RSS {m.maxrss_kb / 1024:.0f} MB; "
+              f"kept {stats.get('documents_written'):,} of {stats.get('documents_read'):,} ({dropped})")
+        shutil.rmtree(out, ignore_errors=True)
+    return []
+
+
 # name -> (function, one-line description).
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "foundation": (bench_foundation, "winnow cat vs zstd -dc | zstd -3 (read, validate, recompress)"),
@@ -1454,6 +1596,8 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "fasttext": (bench_fasttext, "fastText training and predict-prob: winnow vs the C++ fastText CLI (CPU, same files)"),
     "tokenize": (bench_tokenize, "exact BPE encoding: winnow tokenize vs tokenizers / tiktoken, single thread (MB/s, tokens/s)"),
     "feed": (bench_feed, "mixture stream from memory-mapped Megatron datasets (tokens/s, one process)"),
+    "kmeans": (bench_kmeans, "k-means 1M x 256, k 1,000, 10 iterations: winnow kmeans vs scikit-learn and faiss, one thread each"),
+    "select-scale": (bench_select_scale, "cluster + semdedup / diversity_select on 1M documents with 256-dim embeddings (wall, RSS)"),
 }
 
 

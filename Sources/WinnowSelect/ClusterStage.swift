@@ -140,10 +140,7 @@ public final class ClusterStage: GlobalStage, DocumentStage {
       }
       initial = a.values
       if cosine { KMeans.normalizeRows(&initial, dims: d) }
-      // Only the variance is needed from the sample.
-      var o = options
-      o.initSample = 1
-      tolerance = options.tolerance * (try KMeans.sample(source, m: 1, seed: o.seed).meanVariance)
+      tolerance = try KMeans.tolerance(source, relative: options.tolerance)
     } else {
       (initial, _, tolerance) = try KMeans.initialise(source, options)
     }

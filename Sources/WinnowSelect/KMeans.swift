@@ -76,8 +76,9 @@ public struct VectorFilesSource: VectorSource {
   }
 }
 
-/// The centroids in the form the assignment kernel reads (float32, transposed, padded to a
-/// multiple of 16 columns, with their squared norms), and in double for exact answers.
+/// The centroids in the form the assignment kernel reads (float32, in contiguous panels of 16
+/// centroids stored value by value, padded to a multiple of 16, with their squared norms), and
+/// in double for exact answers.
 public struct CentroidIndex: Sendable {
   public let k: Int
   public let dims: Int
@@ -103,7 +104,7 @@ public struct CentroidIndex: Sendable {
       var sd = 0.0
       for j in 0..<dims {
         let v = Float(centroids[c * dims + j])
-        t[j * padded + c] = v
+        t[(c / 16) * 16 * dims + j * 16 + c % 16] = v
         s += v * v
         sd += centroids[c * dims + j] * centroids[c * dims + j]
       }
@@ -326,6 +327,32 @@ public enum KMeans {
       h.swapAt(i, m)
       i = m
     }
+  }
+
+  /// scikit-learn's absolute tolerance: `relative` × the mean over dimensions of the vectors'
+  /// variance (one pass).
+  public static func tolerance(_ source: VectorSource, relative: Double) throws(WinnowError) -> Double {
+    let d = source.dims
+    var sum = [Double](repeating: 0, count: d)
+    var sumSq = [Double](repeating: 0, count: d)
+    var count = 0
+    try source.forEachBlock { (b, n) throws(WinnowError) in
+      for i in 0..<n {
+        for j in 0..<d {
+          let x = Double(b[i * d + j])
+          sum[j] += x
+          sumSq[j] += x * x
+        }
+      }
+      count += n
+    }
+    guard count > 0 else { return 0 }
+    var variance = 0.0
+    for j in 0..<d {
+      let mean = sum[j] / Double(count)
+      variance += max(0, sumSq[j] / Double(count) - mean * mean)
+    }
+    return relative * variance / Double(d)
   }
 
   /// Greedy k-means++ (Arthur and Vassilvitskii 2007, with scikit-learn's 2 + ln k candidate

@@ -29,8 +29,9 @@ public enum NumpyArrayFile {
     return try parse(bytes, name: path)
   }
 
-  /// Parses the bytes of an `.npy` file; `name` stands for it in errors.
-  public static func parse(_ b: [UInt8], name: String) throws(WinnowError) -> (rows: Int, columns: Int, values: [Double]) {
+  /// The layout an `.npy` header declares: where the data starts, its shape and the width of
+  /// a value (4 or 8 bytes). `b` holds at least the header; `fileSize` is the whole file's.
+  public static func header(_ b: [UInt8], fileSize: Int, name: String) throws(WinnowError) -> (dataStart: Int, rows: Int, columns: Int, width: Int) {
     func bad(_ why: String) -> WinnowError { .io("\(name): not a 2-D float .npy array: \(why)") }
     guard b.count >= 10, Array(b[0..<6]) == magic else { throw bad("no NumPy magic") }
     let major = b[6]
@@ -67,9 +68,16 @@ public enum NumpyArrayFile {
     let dataStart = start + headerLength
     let (cells, o1) = rows.multipliedReportingOverflow(by: columns)
     let (bytes, o2) = cells.multipliedReportingOverflow(by: width)
-    guard !o1, !o2, bytes == b.count - dataStart else {
-      throw bad("shape (\(rows), \(columns)) needs \(o1 || o2 ? "too many" : String(bytes)) bytes of data, the file has \(b.count - dataStart)")
+    guard !o1, !o2, bytes == fileSize - dataStart else {
+      throw bad("shape (\(rows), \(columns)) needs \(o1 || o2 ? "too many" : String(bytes)) bytes of data, the file has \(fileSize - dataStart)")
     }
+    return (dataStart, rows, columns, width)
+  }
+
+  /// Parses the bytes of an `.npy` file; `name` stands for it in errors.
+  public static func parse(_ b: [UInt8], name: String) throws(WinnowError) -> (rows: Int, columns: Int, values: [Double]) {
+    let (dataStart, rows, columns, width) = try header(b, fileSize: b.count, name: name)
+    let cells = rows * columns
     var values = [Double](repeating: 0, count: cells)
     b.withUnsafeBytes { raw in
       for i in 0..<cells {
@@ -93,5 +101,65 @@ public enum NumpyArrayFile {
     out.reserveCapacity(out.count + 4 * values.count)
     for v in values { withUnsafeBytes(of: Float(v).bitPattern.littleEndian) { out += $0 } }
     return out
+  }
+}
+
+/// The rows of a 2-D float `.npy` file, streamed in blocks (bounded memory whatever its size).
+public struct NumpyVectorSource: VectorSource {
+  public let path: String
+  public let rows: Int
+  public let dims: Int
+  let dataStart: Int
+  let width: Int
+  /// Scale each row to unit length (spherical k-means).
+  public var normalize = false
+
+  public init(path: String) throws(WinnowError) {
+    self.path = path
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw .io("\(path): cannot open (\(String(cString: strerror(errno))))") }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw .io("\(path): not a regular file") }
+    var head = [UInt8](repeating: 0, count: min(Int(st.st_size), 1 << 16))
+    let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+    guard n == head.count else { throw .io("\(path): cannot read the header") }
+    (dataStart, rows, dims, width) = try NumpyArrayFile.header(head, fileSize: Int(st.st_size), name: path)
+  }
+
+  public func forEachBlock(_ body: (UnsafeBufferPointer<Float>, Int) throws(WinnowError) -> Void) throws(WinnowError) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw .io("\(path): cannot open (\(String(cString: strerror(errno))))") }
+    defer { close(fd) }
+    let block = 4096
+    var raw = [UInt8](repeating: 0, count: block * dims * width)
+    var values = [Float](repeating: 0, count: block * dims)
+    var row = 0
+    while row < rows {
+      let n = min(block, rows - row)
+      let want = n * dims * width
+      var got = 0
+      while got < want {
+        let r = raw.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, want - got, off_t(dataStart + row * dims * width + got)) }
+        if r < 0 && errno == EINTR { continue }
+        guard r > 0 else { throw .io("\(path): cannot read rows \(row)…\(row + n) (\(r < 0 ? String(cString: strerror(errno)) : "file shrank"))") }
+        got += r
+      }
+      raw.withUnsafeBytes { b in
+        values.withUnsafeMutableBufferPointer { v in
+          for i in 0..<(n * dims) {
+            v[i] =
+              width == 4
+              ? Float(bitPattern: b.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)
+              : Float(Double(bitPattern: b.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian))
+          }
+          if normalize {
+            for r in 0..<n { KMeans.normalize(UnsafeMutableBufferPointer(rebasing: v[(r * dims)..<((r + 1) * dims)])) }
+          }
+        }
+      }
+      try values.withUnsafeBufferPointer { (v) throws(WinnowError) in try body(UnsafeBufferPointer(rebasing: v[0..<(n * dims)]), n) }
+      row += n
+    }
   }
 }

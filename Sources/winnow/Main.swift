@@ -65,7 +65,7 @@ struct WinnowCommand: ParsableCommand {
       \(exitCodeHelp)
       """,
     version: winnowVersion,
-    subcommands: [RunCommand.self, CatCommand.self, StatsCommand.self, StagesCommand.self, WordsCommand.self, MinHashCommand.self, DSIRCommand.self, TokenizerCommand.self, MixCommand.self, MixtureCommand.self, FastTextCommand.self, StatusCommand.self, ReportCommand.self, JobsCommand.self, WorkerCommand.self])
+    subcommands: [RunCommand.self, CatCommand.self, StatsCommand.self, StagesCommand.self, WordsCommand.self, MinHashCommand.self, DSIRCommand.self, TokenizerCommand.self, MixCommand.self, MixtureCommand.self, KMeansCommand.self, FastTextCommand.self, StatusCommand.self, ReportCommand.self, JobsCommand.self, WorkerCommand.self])
 }
 
 let winnowVersion = "0.1.0"

@@ -10,7 +10,8 @@ extern "C" {
 
 // Nearest centroids by squared Euclidean distance, up to the points' own norms: for each of the
 // n points (rows of d floats in x), the value v(c) = c2[c] - 2 x.c over the kp centroids given
-// transposed in ct (ct[j * kp + c], kp a multiple of 16; padding columns have c2 = +infinity),
+// in panels of 16 (centroid c's value j at ct[(c / 16) * 16 * d + j * 16 + c % 16], each panel
+// contiguous; kp a multiple of 16; padding centroids have c2 = +infinity),
 // the index of the smallest (the lowest index among equal values) in best, that value in
 // bestValue and the second smallest value in secondValue. Float32 arithmetic: callers that need
 // exact answers recompute close calls (secondValue near bestValue) in double. Uses AVX2 and
