@@ -1563,7 +1563,7 @@ for s in range(8):
     with open("{d}/part-%d.jsonl" % s, "w") as f:
         for i in range(lo, hi):
             f.write(json.dumps({{"id": "v%d" % i, "text": "document %d" % i, "score": float((i * 2654435761) % 1000) / 1000,
-                                 "embedding": "f32:" + base64.b64encode(x[i].astype("<f4").tobytes()).decode()}}) + "\n")
+                                 "embedding": "f32:" + base64.b64encode(x[i].astype("<f4").tobytes()).decode()}}) + "\\n")
     subprocess.run(["zstd", "-q", "-3", "--rm", "-f", "{d}/part-%d.jsonl" % s], check=True)
 open("{d}/done", "w").write("ok")
 """], check=True)

@@ -132,9 +132,12 @@ public struct CentroidIndex: Sendable {
   /// equally near ones), with its exact squared distance. The float32 kernel picks; a close
   /// call (second-nearest within the kernel's rounding error) is decided again in double over
   /// every centroid, so the answer is the exact one whatever the CPU.
+  ///
+  /// With `exact` false the distances are the kernel's float32 estimates (the labels are exact
+  /// all the same): Lloyd's iterations need them only to rank the farthest vectors.
   public func assign(
     _ block: UnsafePointer<Float>, _ n: Int, labels: UnsafeMutablePointer<Int32>, squaredDistances: UnsafeMutablePointer<Double>,
-    scratch: inout AssignmentScratch
+    scratch: inout AssignmentScratch, exact: Bool = true
   ) {
     guard n > 0 else { return }
     scratch.reserve(n)
@@ -146,8 +149,7 @@ public struct CentroidIndex: Sendable {
     let margin = (1e-5 + 1e-6 * Double(dims))
     for i in 0..<n {
       let x = block + i * dims
-      var xn = 0.0
-      for j in 0..<dims { xn += Double(x[j]) * Double(x[j]) }
+      let xn = Double(Self.squaredNorm(x, dims))
       let gap = Double(scratch.second[i]) - Double(scratch.best[i])
       if !(gap > margin * (xn + maxNorm)) {
         var best = 0
@@ -162,9 +164,27 @@ public struct CentroidIndex: Sendable {
         labels[i] = Int32(best)
         squaredDistances[i] = bestD
       } else {
-        squaredDistances[i] = squaredDistance(x, Int(labels[i]))
+        squaredDistances[i] = exact ? squaredDistance(x, Int(labels[i])) : max(0, xn + Double(scratch.best[i]))
       }
     }
+  }
+
+  /// ‖x‖² in float32, eight lanes at a time (for the close-call margin, which needs no more).
+  @inline(__always)
+  static func squaredNorm(_ x: UnsafePointer<Float>, _ d: Int) -> Float {
+    var acc = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= d {
+      let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)
+      acc += v * v
+      j += 8
+    }
+    var s = acc.sum()
+    while j < d {
+      s += x[j] * x[j]
+      j += 1
+    }
+    return s
   }
 }
 
@@ -486,15 +506,21 @@ public enum KMeans {
         }
         distances.withUnsafeMutableBufferPointer { dist in
           blockLabels.withUnsafeMutableBufferPointer { lab in
-            index.assign(b.baseAddress!, n, labels: lab.baseAddress!, squaredDistances: dist.baseAddress!, scratch: &scratch)
+            index.assign(b.baseAddress!, n, labels: lab.baseAddress!, squaredDistances: dist.baseAddress!, scratch: &scratch, exact: false)
+          }
+        }
+        labels.append(contentsOf: blockLabels[0..<n])
+        sums.withUnsafeMutableBufferPointer { sp in
+          let xs = b.baseAddress!
+          for i in 0..<n {
+            let c = Int(blockLabels[i])
+            counts[c] += 1
+            let row = sp.baseAddress! + c * d
+            let x = xs + i * d
+            for j in 0..<d { row[j] += Double(x[j]) }
           }
         }
         for i in 0..<n {
-          let c = Int(blockLabels[i])
-          labels.append(blockLabels[i])
-          counts[c] += 1
-          let base = c * d
-          for j in 0..<d { sums[base + j] += Double(b[i * d + j]) }
           let dist = distances[i]
           if far.count < k || (dist, -(position + i)) > (far[0].0, -far[0].1) {
             let entry = (dist, position + i, Array(b[(i * d)..<((i + 1) * d)]))

@@ -147,11 +147,16 @@ public struct NumpyVectorSource: VectorSource {
       }
       raw.withUnsafeBytes { b in
         values.withUnsafeMutableBufferPointer { v in
-          for i in 0..<(n * dims) {
-            v[i] =
-              width == 4
-              ? Float(bitPattern: b.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)
-              : Float(Double(bitPattern: b.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian))
+          if width == 4 && UInt32(1).littleEndian == 1 {
+            // Little-endian float32 on a little-endian machine: the bytes are the values.
+            UnsafeMutableRawPointer(v.baseAddress!).copyMemory(from: b.baseAddress!, byteCount: n * dims * 4)
+          } else {
+            for i in 0..<(n * dims) {
+              v[i] =
+                width == 4
+                ? Float(bitPattern: b.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)
+                : Float(Double(bitPattern: b.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian))
+            }
           }
           if normalize {
             for r in 0..<n { KMeans.normalize(UnsafeMutableBufferPointer(rebasing: v[(r * dims)..<((r + 1) * dims)])) }
