@@ -20,5 +20,8 @@ let package = Package(
     .executableTarget(name: "fuzz-token-files", dependencies: [.product(name: "Winnow", package: "Winnow")]),
     // The mixture tools' files: tables, priors and weights, fitted models, prepared-data manifests.
     .executableTarget(name: "fuzz-mixture-files", dependencies: [.product(name: "Winnow", package: "Winnow")]),
+    // The embedding and selection stages' inputs: vector run files, .npy arrays, embedding
+    // fields, word-vector fastText models.
+    .executableTarget(name: "fuzz-vector-files", dependencies: [.product(name: "Winnow", package: "Winnow")]),
   ]
 )

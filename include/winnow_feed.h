@@ -69,6 +69,29 @@ int winnow_mixture_update(winnow_mixture *mixture, uint64_t sample, const double
  * it fits; returns the length it needs without the NUL (-1 for a NULL handle). */
 int64_t winnow_mixture_config(winnow_mixture *mixture, char *buffer, size_t capacity);
 
+/* Quad's cluster bandit (Zhang et al. 2025) for online selection: clusters are arms of an
+ * upper-confidence-bound bandit; a trainer chooses a round's arms, measures each on its probe
+ * documents (window `sampled`), reports the rewards (mean influence minus an offset), and draws
+ * from the clusters that won blocks (winnow_bandit_won), for instance by giving a mixture
+ * stream's datasets those weights (winnow_mixture_update). Not thread-safe per handle. */
+typedef struct winnow_bandit winnow_bandit;
+
+/* `count` clusters of `sizes[i]` documents; `distances`: NULL (no neighbours but itself) or a
+ * row-major count x count matrix of centroid distances; Quad's arms (50), probe_size (10),
+ * block_size (20000), alpha (1e-4), radius (0.2). NULL on bad arguments (message in error). */
+winnow_bandit *winnow_bandit_open(const uint64_t *sizes, uint64_t count, const double *distances, uint64_t arms,
+                                  uint64_t probe_size, uint64_t block_size, double alpha, double radius, char *error,
+                                  size_t error_capacity);
+void winnow_bandit_close(winnow_bandit *bandit);
+/* The next round's arms (cluster, times sampled before), at most `capacity`; returns how many
+ * (0: the clusters ran out; -1: bad arguments). */
+int64_t winnow_bandit_choose(winnow_bandit *bandit, uint64_t *clusters, uint64_t *sampled, uint64_t capacity);
+/* A round's rewards, one per arm as winnow_bandit_choose gave them; 0, or -1 for bad arms. */
+int winnow_bandit_update(winnow_bandit *bandit, const uint64_t *clusters, const uint64_t *sampled, const double *rewards,
+                         uint64_t count);
+/* Blocks won per cluster into `won` (`count` entries, may be NULL); returns the total. */
+int64_t winnow_bandit_won(winnow_bandit *bandit, uint64_t *won, uint64_t count);
+
 /* The ABI version ("1"); functions are only added, never changed. */
 const char *winnow_feed_version(void);
 

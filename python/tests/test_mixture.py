@@ -277,6 +277,41 @@ def main():
     except ValueError:
         check("DoReMiWeights: an excess without tokens is refused", True)
 
+    # 7b. Quad's bandit online: the same rounds as the reference port on a fixed reward stream.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "parity", "peers"))
+    import quad_reference
+    brng = np.random.default_rng(4)
+    sizes = [int(x) for x in brng.integers(3, 60, 12)]
+    clusters = [[(f"c{c}-{j}", float(brng.normal(0.004 * (c % 4) - 0.005, 0.01))) for j in range(sizes[c])] for c in range(12)]
+    cents = [list(map(float, brng.normal(size=4))) for _ in range(12)]
+    dist = [[quad_reference.centroid_distance(cents, i, j) for j in range(12)] for i in range(12)]
+    ref_rounds, _ = quad_reference.run(clusters, cents, 3, 2, 5, 0.01, 0.5, 0.002, 15, 10**9)
+    bandit = winnow_feed.QuadBandit(sizes, distances=dist, arms=3, probe_size=2, block_size=5, alpha=0.01, radius=0.5)
+    got_rounds = []
+    for _ in range(15):
+        arms = bandit.choose()
+        if not arms:
+            break
+        rewards = [float(np.mean([x for _, x in clusters[c][s * 2:(s + 1) * 2]])) - 0.002 for c, s in arms]
+        bandit.update(arms, rewards)
+        got_rounds.append((arms, rewards))
+    check(f"QuadBandit online: the reference's arms and rewards in all {len(ref_rounds)} rounds",
+          [r[0] for r in ref_rounds] == [r[0] for r in got_rounds] and
+          all(np.allclose(a[1], b[1], rtol=0, atol=0) for a, b in zip(ref_rounds, got_rounds)))
+    won = bandit.won()
+    check("QuadBandit online: won blocks per cluster, as many as positive rewards",
+          sum(won) == sum(1 for _, rw in got_rounds for x in rw if x > 0))
+    try:
+        bandit.update([(99, 0)], [0.1])
+        check("QuadBandit: an arm that was not chosen is refused", False)
+    except WinnowFeedError:
+        check("QuadBandit: an arm that was not chosen is refused", True)
+    try:
+        winnow_feed.QuadBandit([])
+        check("QuadBandit: no clusters is refused", False)
+    except ValueError:
+        check("QuadBandit: no clusters is refused", True)
+
     # 8. torch: DataLoader workers split a rank's stream and the loader's order is the rank's.
     try:
         import torch

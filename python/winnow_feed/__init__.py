@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-__all__ = ["WinnowMixture", "WinnowFeedError", "library_path", "torch_dataset"]
+__all__ = ["WinnowMixture", "WinnowFeedError", "QuadBandit", "library_path", "torch_dataset"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -68,6 +68,21 @@ def _library():
             ctypes.c_size_t]
         lib.winnow_mixture_config.restype = ctypes.c_int64
         lib.winnow_mixture_config.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+        lib.winnow_bandit_open.restype = ctypes.c_void_p
+        lib.winnow_bandit_open.argtypes = [
+            ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_uint64,
+            ctypes.c_uint64, ctypes.c_uint64, ctypes.c_double, ctypes.c_double, ctypes.c_char_p, ctypes.c_size_t]
+        lib.winnow_bandit_close.restype = None
+        lib.winnow_bandit_close.argtypes = [ctypes.c_void_p]
+        lib.winnow_bandit_choose.restype = ctypes.c_int64
+        lib.winnow_bandit_choose.argtypes = [
+            ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint64]
+        lib.winnow_bandit_update.restype = ctypes.c_int
+        lib.winnow_bandit_update.argtypes = [
+            ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64),
+            ctypes.POINTER(ctypes.c_double), ctypes.c_uint64]
+        lib.winnow_bandit_won.restype = ctypes.c_int64
+        lib.winnow_bandit_won.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_uint64]
         lib.winnow_feed_version.restype = ctypes.c_char_p
         if lib.winnow_feed_version() != b"1":
             raise WinnowFeedError(f"{library_path()}: ABI version {lib.winnow_feed_version()!r}, this package needs 1")
@@ -211,6 +226,73 @@ class WinnowMixture:
             for row in block:
                 yield row
             step += chunk
+
+
+class QuadBandit:
+    """Quad's cluster bandit (Zhang et al. 2025) for online selection, the one bandit_select
+    runs offline: clusters are arms of an upper-confidence-bound bandit. Each round, `choose()`
+    gives the arms as (cluster, sampled) pairs — measure each cluster on its probe documents
+    (window `sampled` of `probe_size` documents), then `update(arms, rewards)` with the mean
+    influence minus an offset (Quad: 0.002). `won()` is each cluster's number of won blocks of
+    `block_size` documents: draw the next training samples from those clusters, for example by
+    `WinnowMixture.update_weights(won)` on a mixture whose datasets are the clusters.
+
+        bandit = QuadBandit(sizes, distances=centroid_distances, arms=50)
+        arms = bandit.choose()
+        bandit.update(arms, [influence(c, s) - 0.002 for c, s in arms])
+    """
+
+    def __init__(self, sizes, distances=None, arms=50, probe_size=10, block_size=20000, alpha=1e-4, radius=0.2):
+        sizes = [int(x) for x in sizes]
+        n = len(sizes)
+        if n == 0 or any(x < 0 for x in sizes):
+            raise ValueError("sizes must be one non-negative count per cluster")
+        size_array = (ctypes.c_uint64 * n)(*sizes)
+        dist = None
+        if distances is not None:
+            flat = [float(x) for row in distances for x in row]
+            if len(flat) != n * n:
+                raise ValueError(f"distances must be a {n} x {n} matrix")
+            dist = (ctypes.c_double * (n * n))(*flat)
+        err = ctypes.create_string_buffer(512)
+        self._handle = _library().winnow_bandit_open(size_array, n, dist, int(arms), int(probe_size), int(block_size),
+                                                     float(alpha), float(radius), err, len(err))
+        if not self._handle:
+            raise WinnowFeedError(err.value.decode(errors="replace"))
+        self.clusters = n
+        self.arms = min(int(arms), n)
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle:
+            _library().winnow_bandit_close(handle)
+            self._handle = None
+
+    def choose(self):
+        """The next round's arms, [(cluster, sampled), ...]; empty when the clusters ran out."""
+        c = (ctypes.c_uint64 * self.arms)()
+        s = (ctypes.c_uint64 * self.arms)()
+        k = _library().winnow_bandit_choose(self._handle, c, s, self.arms)
+        if k < 0:
+            raise WinnowFeedError("winnow_bandit_choose failed")
+        return [(int(c[i]), int(s[i])) for i in range(k)]
+
+    def update(self, arms, rewards):
+        """Reports one reward per arm of the last `choose()`, in its order."""
+        if len(arms) != len(rewards):
+            raise ValueError(f"{len(rewards)} rewards for {len(arms)} arms")
+        n = len(arms)
+        c = (ctypes.c_uint64 * n)(*[a[0] for a in arms])
+        s = (ctypes.c_uint64 * n)(*[a[1] for a in arms])
+        r = (ctypes.c_double * n)(*[float(x) for x in rewards])
+        if _library().winnow_bandit_update(self._handle, c, s, r, n) != 0:
+            raise WinnowFeedError("winnow_bandit_update: arms that are not the last round's, or a reward that is not finite")
+
+    def won(self):
+        """Blocks won by each cluster so far."""
+        out = (ctypes.c_uint64 * self.clusters)()
+        _library().winnow_bandit_won(self._handle, out, self.clusters)
+        return [int(x) for x in out]
 
 
 class DoReMiWeights:

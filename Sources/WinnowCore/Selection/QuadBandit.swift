@@ -35,8 +35,15 @@ public struct QuadBandit: Sendable {
   /// An arm of a round: a cluster and how many times it had been sampled before (its block and
   /// probe window number).
   public struct Arm: Sendable, Equatable {
+    /// The cluster.
     public var cluster: Int
+    /// Times it had been an arm before this round: its block and probe window number.
     public var sampled: Int
+    /// An arm of `cluster`, sampled `sampled` times before.
+    public init(cluster: Int, sampled: Int) {
+      self.cluster = cluster
+      self.sampled = sampled
+    }
   }
 
   public let options: Options
