@@ -9,14 +9,23 @@
 /// Readers accept all three, so a vector written by `embed` in any encoding, or brought by the
 /// user as a JSON array, is read the same way.
 public enum EmbeddingEncoding: String, Sendable, CaseIterable {
-  case f32, f16, json
+  /// Base64 of little-endian float32, after `f32:` (exact).
+  case f32
+  /// Base64 of little-endian IEEE half floats, after `f16:`.
+  case f16
+  /// A JSON array of numbers.
+  case json
 }
 
 /// Why a field could not be read as an embedding: a drop reason.
 public enum EmbeddingProblem: String, Error, Sendable {
+  /// The field is absent or null.
   case missing = "embedding_missing"
+  /// Not a JSON array of numbers, nor `f32:`/`f16:` base64.
   case malformed = "embedding_malformed"
+  /// Not the expected number of values (or none).
   case wrongLength = "embedding_wrong_length"
+  /// A value is NaN, infinite or null, or beyond float32's range.
   case notFinite = "embedding_not_finite"
   /// A zero vector where a direction is needed (cosine).
   case zero = "embedding_zero"

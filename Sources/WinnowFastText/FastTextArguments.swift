@@ -12,8 +12,9 @@ public struct FastTextArguments {
   public enum Command: Sendable {
     case supervised
     case quantize
-    /// Word vectors (`fasttext skipgram`, `fasttext cbow`).
+    /// Word vectors by skip-gram (`fasttext skipgram`).
     case skipgram
+    /// Word vectors by continuous bag of words (`fasttext cbow`).
     case cbow
   }
 

@@ -15,7 +15,12 @@ public enum FastTextLoss: Int32, Sendable {
 /// What a model was trained for (header field `model`; the values are fastText's enum values):
 /// word vectors by continuous bag of words or skip-gram, or a classifier.
 public enum FastTextModelKind: Int32, Sendable {
-  case cbow = 1, skipgram = 2, supervised = 3
+  /// Word vectors by continuous bag of words (`fasttext cbow`).
+  case cbow = 1
+  /// Word vectors by skip-gram (`fasttext skipgram`).
+  case skipgram = 2
+  /// A classifier (`fasttext supervised`).
+  case supervised = 3
 }
 
 /// The 13 stored training arguments of a model (`args.cc Args::save`).

@@ -4,6 +4,7 @@
 /// print-word-vectors`, `print-sentence-vectors`, `nn` and `analogies` print is what `fasttext`
 /// prints, and the `embed` stage's vectors are fastText's sentence vectors.
 public struct FastTextVectors {
+  /// The model whose input rows make the vectors.
   public let model: FastTextModel
   /// The vector length (the model's `dim`).
   public let dimension: Int
@@ -16,6 +17,7 @@ public struct FastTextVectors {
   /// Every word's vector divided by its norm, computed on first use (`precomputeWordVectors`).
   var normalizedWords: [Float]? = nil
 
+  /// Vectors of `model` (a classifier or a word-vector model).
   public init(_ model: FastTextModel) {
     self.model = model
     dimension = Int(model.args.dim)
@@ -201,7 +203,9 @@ public struct FastTextVectors {
 
   /// A neighbour: a word id and its cosine similarity to the query.
   public struct Neighbour: Sendable {
+    /// Cosine similarity to the query.
     public var similarity: Float
+    /// The word's id in the dictionary.
     public var word: Int
   }
 

@@ -17,6 +17,7 @@ import WinnowCore
 ///    positions written (and each round to `save_rounds` when asked);
 /// 3. documents (apply): keep the selected documents.
 public final class BanditSelectStage: GlobalStage, DocumentStage {
+  /// The recipe name, parameters and factories.
   public static let descriptor = StageDescriptor(
     name: "bandit_select",
     summary: "Select clusters with Quad's upper-confidence-bound bandit, rewarded by a per-document score",
@@ -44,18 +45,28 @@ public final class BanditSelectStage: GlobalStage, DocumentStage {
 
   /// Drop reasons.
   public static let notSelected = "bandit_not_selected"
+  /// Drop reason: the document has no cluster.
   public static let noCluster = "bandit_no_cluster"
 
+  /// The field holding each document's reward score.
   public let scoreField: String
+  /// The field holding each document's cluster.
   public let clusterField: String
+  /// The clusters' centroids from a file, when given (neighbours by their distance).
   public let centroids: (rows: Int, columns: Int, values: [Double])?
   /// Where the documents' vectors are, for centroids computed as cluster means.
   public let embeddingField: String?
+  /// Centroid distance 1 − cosine (else Euclidean).
   public let cosine: Bool
+  /// The bandit's settings (arms, probe and block sizes, α, radius).
   public let options: QuadBandit.Options
+  /// Subtracted from each arm's mean score.
   public let rewardOffset: Double
+  /// Rounds at most.
   public let maxRounds: Int
+  /// Stop once the won blocks hold this many documents.
   public let budget: Int
+  /// Where each round is logged (JSON Lines), if anywhere.
   public let saveRounds: String?
 
   /// A stage with these settings (the recipe parameters of the same names).

@@ -18,6 +18,7 @@ import WinnowCore
 /// `embedding_malformed`, `embedding_wrong_length`, `embedding_not_finite`, and
 /// `embedding_zero` for a zero vector under cosine).
 public final class ClusterStage: GlobalStage, DocumentStage {
+  /// The recipe name, parameters and factories.
   public static let descriptor = StageDescriptor(
     name: "cluster",
     summary: "k-means over the documents' vectors; annotate each document's cluster and distance",
@@ -42,13 +43,21 @@ public final class ClusterStage: GlobalStage, DocumentStage {
       throw .usage("stage 'cluster' runs k-means over every document's vector before it annotates one: run it in a recipe ('winnow run')")
     })
 
+  /// The k-means settings.
   public let options: KMeans.Options
+  /// Field holding each document's vector.
   public let field: String
+  /// The length every vector must have (nil: the length found).
   public let dims: Int?
+  /// Spherical k-means (unit vectors, cosine).
   public let cosine: Bool
+  /// Starting centroids (.npy), instead of k-means++.
   public let initCentroids: String?
+  /// Where the final centroids are written (.npy), if anywhere.
   public let saveCentroids: String?
+  /// Field the cluster number is written to.
   public let key: String
+  /// Field the distance to the centroid is written to.
   public let distanceKey: String
 
   /// A stage with these settings (the recipe parameters of the same names).

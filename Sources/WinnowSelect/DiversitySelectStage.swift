@@ -22,6 +22,7 @@ import WinnowCore
 /// 3. middle × 1: the overall budget over every cluster's choices;
 /// 4. documents (apply): keep the selected documents (others: `diversity_not_selected`).
 public final class DiversitySelectStage: GlobalStage, DocumentStage {
+  /// The recipe name, parameters and factories.
   public static let descriptor = StageDescriptor(
     name: "diversity_select",
     summary: "Select by score while skipping near neighbours of what is taken (Deita), or a capped number per cluster",
@@ -46,19 +47,32 @@ public final class DiversitySelectStage: GlobalStage, DocumentStage {
 
   /// Drop reasons.
   public static let notSelected = "diversity_not_selected"
+  /// Drop reason: a score field is missing or not a finite number.
   public static let noScore = "diversity_no_score"
+  /// Drop reason: the document has no cluster (with `cluster_field`).
   public static let noCluster = "diversity_no_cluster"
 
+  /// Plain cluster-balanced sampling instead of Deita's selection.
   public let balanced: Bool
+  /// Fields whose product is the score.
   public let scoreFields: [String]
+  /// Field holding each document's vector.
   public let field: String
+  /// The length every vector must have (nil: the length found).
   public let dims: Int?
+  /// The smallest cosine distance to every taken document.
   public let tau: Double
+  /// Select within the clusters of this field, when given.
   public let clusterField: String?
+  /// Documents each cluster may contribute at most.
   public let perCluster: Int?
+  /// Documents selected at most, over all clusters.
   public let budget: Int?
+  /// Balanced sampling by a seeded draw instead of by score.
   public let randomOrder: Bool
+  /// Seed of the draw of `randomOrder`.
   public let seed: UInt64
+  /// Middle tasks (1 without clusters).
   public let buckets: Int
 
   /// A stage with these settings (the recipe parameters of the same names).

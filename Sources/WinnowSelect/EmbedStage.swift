@@ -18,6 +18,7 @@ import WinnowFastText
 /// written as base64 float32 (`f32`, exact) or float16 (`f16`), or as a JSON array (`json`):
 /// see `EmbeddingField`.
 public final class EmbedStage: DocumentStage {
+  /// The recipe name, parameters and factories.
   public static let descriptor = StageDescriptor(
     name: "embed",
     summary: "Write each document's vector (fastText sentence vector, or a checked vector field) to a field",

@@ -12,9 +12,13 @@ import WinnowCore
 /// settings give the same vector on every machine; the `embed` stage then scales it to unit
 /// length, so cosine similarity approximates that of the TF-IDF vectors.
 public struct HashedTFIDFProjection: Sendable {
+  /// Values per vector.
   public let dims: Int
+  /// Word n-grams from 1 to this.
   public let ngrams: Int
+  /// Hash buckets of the n-grams.
   public let buckets: Int
+  /// Seed of the random projection.
   public let seed: UInt64
   /// Per bucket, its IDF (empty: every IDF is 1).
   public private(set) var idf: [Float] = []
@@ -23,6 +27,7 @@ public struct HashedTFIDFProjection: Sendable {
   var featurizer: HashedNGramFeaturizer
   var features: [Int] = []
 
+  /// A projection to `dims` values of n-grams 1…`ngrams` in `buckets` buckets, seeded by `seed` (IDF 1 until `countDocumentFrequencies`).
   public init(dims: Int, ngrams: Int = 2, buckets: Int = 1 << 20, seed: UInt64 = 0) {
     precondition(dims >= 1 && ngrams >= 1 && buckets >= 1)
     self.dims = dims

@@ -20,6 +20,7 @@ import WinnowCore
 ///    every task are merged with them; the matches are written per input task;
 /// 3. documents (apply): each document gets its match's fields.
 public final class JoinStage: GlobalStage, DocumentStage {
+  /// The recipe name, parameters and factories.
   public static let descriptor = StageDescriptor(
     name: "join",
     summary: "Copy fields of a JSON Lines side file (scores by id) onto the documents with the same id",
@@ -41,12 +42,19 @@ public final class JoinStage: GlobalStage, DocumentStage {
   /// Drop reason of a document without a match (`missing: drop`).
   public static let noMatch = "join_no_match"
 
+  /// The side files (JSON Lines).
   public let files: [String]
+  /// The side records' id field.
   public let key: String
+  /// The documents' field to match (nil: the id field).
   public let on: String?
+  /// Side fields to copy (nil: all but the key).
   public let fields: [String]?
+  /// Put before each copied field's name.
   public let prefix: String
+  /// Drop documents without a match (else keep them unchanged).
   public let dropMissing: Bool
+  /// Middle tasks, each holding 1/buckets of the side file.
   public let buckets: Int
 
   /// A stage with these settings (the recipe parameters of the same names).

@@ -14,9 +14,12 @@ public protocol VectorSource {
 /// Vectors held in memory (tests, tools, the library).
 public struct InMemoryVectors: VectorSource {
   public let dims: Int
+  /// The vectors, row-major.
   public let values: [Float]
+  /// Number of vectors.
   public var count: Int { values.count / dims }
 
+  /// Vectors of `dims` values, row-major in `values`.
   public init(dims: Int, values: [Float]) {
     precondition(dims >= 1 && values.count % dims == 0)
     self.dims = dims
@@ -42,9 +45,12 @@ public struct InMemoryVectors: VectorSource {
 /// length (spherical k-means).
 public struct VectorFilesSource: VectorSource {
   public let dims: Int
+  /// The vector run files, read in this order.
   public let files: [WrittenFile]
+  /// Scale each vector to unit length.
   public let normalize: Bool
 
+  /// The vectors of `files` (each of `dims` values), scaled to unit length when `normalize`.
   public init(files: [WrittenFile], dims: Int, normalize: Bool) {
     self.files = files
     self.dims = dims
@@ -80,7 +86,9 @@ public struct VectorFilesSource: VectorSource {
 /// centroids stored value by value, padded to a multiple of 16, with their squared norms), and
 /// in double for exact answers.
 public struct CentroidIndex: Sendable {
+  /// Number of centroids.
   public let k: Int
+  /// Values per centroid.
   public let dims: Int
   /// Row-major k × dims, in double.
   public let centroids: [Double]
@@ -90,6 +98,7 @@ public struct CentroidIndex: Sendable {
   /// The largest squared norm, for the margin of close calls.
   let maxNorm: Double
 
+  /// The index of `k` centroids of `dims` values (row-major).
   public init(centroids: [Double], k: Int, dims: Int) {
     precondition(centroids.count == k * dims && k >= 1)
     self.k = k
@@ -194,6 +203,7 @@ public struct AssignmentScratch {
   var second: UnsafeMutablePointer<Float>
   var capacity: Int
 
+  /// Buffers for blocks of up to 4,096 vectors (grown when needed).
   public init() {
     capacity = 4096
     best = .allocate(capacity: capacity)
@@ -209,6 +219,7 @@ public struct AssignmentScratch {
     second = .allocate(capacity: n)
   }
 
+  /// Releases the buffers (the scratch must not be used after).
   public func free() {
     best.deallocate()
     second.deallocate()
@@ -223,6 +234,7 @@ public struct AssignmentScratch {
 /// or the centroids moved less than the tolerance. Spherical k-means (cosine) reads unit
 /// vectors and rescales the centroids to unit length after each step.
 public enum KMeans {
+  /// What to run: k, iterations, tolerance, metric and initialisation.
   public struct Options: Sendable {
     /// Number of clusters.
     public var k: Int
@@ -244,9 +256,11 @@ public enum KMeans {
     /// 5·10⁷, else 3.
     public var initRuns: Int? = nil
 
+    /// Options for `k` clusters, the other settings at their defaults.
     public init(k: Int) { self.k = k }
   }
 
+  /// The centroids, cluster sizes and inertia of a run.
   public struct Result: Sendable {
     /// k × dims, row-major.
     public var centroids: [Double]

@@ -106,7 +106,9 @@ public enum NumpyArrayFile {
 
 /// The rows of a 2-D float `.npy` file, streamed in blocks (bounded memory whatever its size).
 public struct NumpyVectorSource: VectorSource {
+  /// The `.npy` file.
   public let path: String
+  /// Number of rows (vectors).
   public let rows: Int
   public let dims: Int
   let dataStart: Int
@@ -114,6 +116,7 @@ public struct NumpyVectorSource: VectorSource {
   /// Scale each row to unit length (spherical k-means).
   public var normalize = false
 
+  /// The rows of the `.npy` file at `path` (its header checked against its size).
   public init(path: String) throws(WinnowError) {
     self.path = path
     let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -20,6 +20,7 @@ import WinnowCore
 /// Memory: one bucket of vectors in a middle task (the corpus's vectors / buckets). Documents
 /// without a usable vector, cluster or distance are dropped with the reason.
 public final class SemDedupStage: GlobalStage, DocumentStage {
+  /// The recipe name, parameters and factories.
   public static let descriptor = StageDescriptor(
     name: "semdedup",
     summary: "Drop semantic near-duplicates within clusters (SemDeDup): keep the one farthest from its centroid",
@@ -43,12 +44,19 @@ public final class SemDedupStage: GlobalStage, DocumentStage {
   /// Drop reasons of documents without a cluster or distance.
   public static let noClusterReason = "semdedup_no_cluster"
 
+  /// A document more similar than 1 − epsilon to one before it is a duplicate.
   public let epsilon: Double
+  /// Field holding each document's vector.
   public let field: String
+  /// Field holding each document's cluster.
   public let clusterField: String
+  /// Field holding the distance to the cluster's centroid.
   public let distanceField: String
+  /// The length every vector must have (nil: the length found).
   public let dims: Int?
+  /// Middle tasks, each holding 1/buckets of the clusters.
   public let buckets: Int
+  /// Keep every document and annotate instead of dropping.
   public let annotate: Bool
 
   /// A stage with these settings (the recipe parameters of the same names).

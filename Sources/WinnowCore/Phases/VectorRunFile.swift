@@ -23,9 +23,12 @@ public enum VectorRunFile {
 /// Writes a vector run file entry by entry (under a temporary name, renamed when finished).
 public final class VectorRunWriter {
   let sink: FileSink
+  /// Values per vector.
   public let dims: Int
+  /// Entries written so far.
   public private(set) var count: UInt64 = 0
   var buffer: [UInt8] = []
+  /// Where the finished file goes.
   public let path: String
 
   /// A writer of vectors of `dims` values (0 only for a file that stays empty: a task that saw
@@ -75,10 +78,13 @@ public final class VectorRunWriter {
 
 /// Streams the entries of a vector run file, verifying it (see `VectorRunFile`).
 public final class VectorRunReader {
+  /// The file read.
   public let path: String
+  /// Values per vector.
   public let dims: Int
   /// Entries in the file.
   public let count: UInt64
+  /// Entries not yet read.
   public private(set) var remaining: UInt64
   let fd: Int32
   let hasher = StreamingXXH3()
@@ -99,6 +105,7 @@ public final class VectorRunReader {
     try self.init(path: file.path, dims: dims, expected: file)
   }
 
+  /// Opens `path` (checked against `expected` when given), whose vectors must have `dims` values (any, when nil).
   public init(path: String, dims expectedDims: Int?, expected: WrittenFile? = nil) throws(WinnowError) {
     self.path = path
     self.expected = expected

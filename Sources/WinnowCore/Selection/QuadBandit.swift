@@ -29,6 +29,7 @@ public struct QuadBandit: Sendable {
     public var blockSize = 20_000
     /// Probe documents measured per arm.
     public var probeSize = 10
+    /// The reference's settings.
     public init() {}
   }
 
@@ -46,20 +47,27 @@ public struct QuadBandit: Sendable {
     }
   }
 
+  /// The bandit's settings.
   public let options: Options
   /// Documents per cluster.
   public let sizes: [Int]
   /// Each cluster's neighbours within the radius, with their distances.
   public let neighbours: [[(cluster: Int, distance: Double)]]
+  /// score_c: the sum of each cluster's weighted rewards.
   public private(set) var score: [Double]
+  /// n_c: neighbour updates each cluster received.
   public private(set) var chosen: [Int]
+  /// CS_c: each cluster's upper-confidence score.
   public private(set) var clusterScore: [Double]
   /// Times each cluster was an arm.
   public private(set) var sampled: [Int]
   /// Blocks won by each cluster.
   public private(set) var won: [Int]
+  /// N: neighbour updates of all clusters.
   public private(set) var totalChosen = 0
+  /// Blocks won by all clusters.
   public private(set) var totalWon = 0
+  /// Rounds completed.
   public private(set) var round = 0
   /// The value the reference gives exhausted clusters.
   public static let exhausted = -9_999_999.0
