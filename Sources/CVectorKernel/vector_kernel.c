@@ -165,55 +165,6 @@ AVX2 static void nearest_avx2(const float *x, size_t n, size_t d, const float *c
       fold(b[2 * r], bi[2 * r], s[2 * r], b[2 * r + 1], bi[2 * r + 1], s[2 * r + 1], best + i + r, bestValue + i + r,
            secondValue + i + r);
   }
-  for (; i + 4 <= n; i += 4) {
-    const float *x0 = x + i * d, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
-    __m256 b[8], s[8];
-    __m256i bi[8];
-    for (int r = 0; r < 8; r++) {
-      b[r] = _mm256_set1_ps(INFINITY);
-      s[r] = _mm256_set1_ps(INFINITY);
-      bi[r] = _mm256_setzero_si256();
-    }
-    __m256i idx0 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i idx1 = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
-    for (size_t cb = 0; cb < kp; cb += 16) {
-      __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a10 = _mm256_setzero_ps(),
-             a11 = _mm256_setzero_ps(), a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps(),
-             a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
-      const float *col = ct + cb * d;
-      for (size_t j = 0; j < d; j++) {
-        __m256 c0 = _mm256_loadu_ps(col + j * 16);
-        __m256 c1 = _mm256_loadu_ps(col + j * 16 + 8);
-        __m256 v;
-        v = _mm256_broadcast_ss(x0 + j);
-        a00 = _mm256_fmadd_ps(v, c0, a00);
-        a01 = _mm256_fmadd_ps(v, c1, a01);
-        v = _mm256_broadcast_ss(x1 + j);
-        a10 = _mm256_fmadd_ps(v, c0, a10);
-        a11 = _mm256_fmadd_ps(v, c1, a11);
-        v = _mm256_broadcast_ss(x2 + j);
-        a20 = _mm256_fmadd_ps(v, c0, a20);
-        a21 = _mm256_fmadd_ps(v, c1, a21);
-        v = _mm256_broadcast_ss(x3 + j);
-        a30 = _mm256_fmadd_ps(v, c0, a30);
-        a31 = _mm256_fmadd_ps(v, c1, a31);
-      }
-      __m256 n0 = _mm256_loadu_ps(c2 + cb), n1 = _mm256_loadu_ps(c2 + cb + 8);
-      lane_update(_mm256_fnmadd_ps(two, a00, n0), idx0, &b[0], &bi[0], &s[0]);
-      lane_update(_mm256_fnmadd_ps(two, a01, n1), idx1, &b[1], &bi[1], &s[1]);
-      lane_update(_mm256_fnmadd_ps(two, a10, n0), idx0, &b[2], &bi[2], &s[2]);
-      lane_update(_mm256_fnmadd_ps(two, a11, n1), idx1, &b[3], &bi[3], &s[3]);
-      lane_update(_mm256_fnmadd_ps(two, a20, n0), idx0, &b[4], &bi[4], &s[4]);
-      lane_update(_mm256_fnmadd_ps(two, a21, n1), idx1, &b[5], &bi[5], &s[5]);
-      lane_update(_mm256_fnmadd_ps(two, a30, n0), idx0, &b[6], &bi[6], &s[6]);
-      lane_update(_mm256_fnmadd_ps(two, a31, n1), idx1, &b[7], &bi[7], &s[7]);
-      idx0 = _mm256_add_epi32(idx0, step);
-      idx1 = _mm256_add_epi32(idx1, step);
-    }
-    for (int r = 0; r < 4; r++)
-      fold(b[2 * r], bi[2 * r], s[2 * r], b[2 * r + 1], bi[2 * r + 1], s[2 * r + 1], best + i + r, bestValue + i + r,
-           secondValue + i + r);
-  }
   for (; i < n; i++) {
     const float *x0 = x + i * d;
     __m256 b0 = _mm256_set1_ps(INFINITY), b1 = b0, s0 = b0, s1 = b0;

@@ -164,7 +164,7 @@ public final class DiversitySelectStage: GlobalStage, DocumentStage {
     var stats = RunStats()
     if phase.pass == 1 {
       let bucket = phase.task
-      let files = try phase.files(ofPass: 0, suffix: "-b\(pad(bucket, 5)).vec", fromEveryTask: "diversity_select: vectors of bucket \(bucket)")
+      let files = try phase.files(ofPass: 0, suffix: BucketVectorFiles.suffix(bucket), fromEveryTask: "diversity_select: vectors of bucket \(bucket)")
       var d: Int? = balanced ? 1 : dims
       var vectors: [Float] = []
       var entries: [(cluster: UInt64, score: Double, key: UInt64, row: Int)] = []
@@ -261,46 +261,27 @@ struct DiversityPick: KeyValueRunRecord {
 final class DiversityVectorStage: PhaseDocumentStage {
   let owner: DiversitySelectStage
   let phase: PhaseTask
-  var writers: [VectorRunWriter?]
-  var dims: Int?
+  let files: BucketVectorFiles
   var ordinal: UInt64 = 0
   var v: [Float] = []
   var scratch: [UInt8] = []
-  var failure: WinnowError? = nil
 
   init(_ owner: DiversitySelectStage, phase: PhaseTask) {
     self.owner = owner
     self.phase = phase
-    writers = [VectorRunWriter?](repeating: nil, count: owner.buckets)
-    dims = owner.balanced ? 1 : owner.dims
+    files = BucketVectorFiles(phase: phase, buckets: owner.buckets, dims: owner.balanced ? 1 : owner.dims)
   }
-
-  func path(_ b: Int) -> String { phase.directory + "/\(phase.name)-b\(pad(b, 5)).vec" }
 
   func process(_ doc: Document) -> Verdict {
     defer { ordinal += 1 }
-    guard case .success(let e) = owner.read(doc, dims: dims, into: &v, scratch: &scratch) else { return .keep }
-    let b = Int(e.cluster % UInt64(owner.buckets))
-    do throws(WinnowError) {
-      if dims == nil { dims = v.count }
-      if writers[b] == nil { writers[b] = try VectorRunWriter(path: path(b), dims: v.count) }
-      let key = UInt64(phase.task) << 40 | ordinal
-      try v.withUnsafeBufferPointer { (p) throws(WinnowError) in
-        try writers[b]!.append(ordinal: key, tag: e.score.bitPattern, extra: e.cluster, vector: p)
-      }
-    } catch {
-      failure = error
-    }
+    guard case .success(let e) = owner.read(doc, dims: files.dims, into: &v, scratch: &scratch) else { return .keep }
+    files.append(
+      bucket: Int(e.cluster % UInt64(owner.buckets)), key: UInt64(phase.task) << 40 | ordinal, tag: e.score.bitPattern,
+      extra: e.cluster, vector: v)
     return .keep
   }
 
-  func finish() throws(WinnowError) {
-    if let failure { throw failure }
-    for b in 0..<owner.buckets {
-      if writers[b] == nil { writers[b] = try VectorRunWriter(path: path(b), dims: dims ?? 0) }
-      phase.record(try writers[b]!.finish())
-    }
-  }
+  func finish() throws(WinnowError) { try files.finish() }
 }
 
 /// Pass 4: keeps the selected documents.

@@ -113,7 +113,7 @@ public final class SemDedupStage: GlobalStage, DocumentStage {
   public func runMiddle(_ phase: PhaseTask) throws(WinnowError) -> RunStats {
     try phase.prepareDirectory()
     let bucket = phase.task
-    let files = try phase.files(ofPass: 0, suffix: "-b\(pad(bucket, 5)).vec", fromEveryTask: "semdedup: vectors of bucket \(bucket)")
+    let files = try phase.files(ofPass: 0, suffix: BucketVectorFiles.suffix(bucket), fromEveryTask: "semdedup: vectors of bucket \(bucket)")
     // The bucket's documents, grouped by cluster.
     var dims: Int? = self.dims
     var vectors: [Float] = []
@@ -187,45 +187,27 @@ struct SemDedupScore: KeyValueRunRecord {
 final class SemDedupVectorStage: PhaseDocumentStage {
   let owner: SemDedupStage
   let phase: PhaseTask
-  var writers: [VectorRunWriter?]
-  var dims: Int?
+  let files: BucketVectorFiles
   var ordinal: UInt64 = 0
   var v: [Float] = []
   var scratch: [UInt8] = []
-  var failure: WinnowError? = nil
 
   init(_ owner: SemDedupStage, phase: PhaseTask) {
     self.owner = owner
     self.phase = phase
-    writers = [VectorRunWriter?](repeating: nil, count: owner.buckets)
-    dims = owner.dims
+    files = BucketVectorFiles(phase: phase, buckets: owner.buckets, dims: owner.dims)
   }
-
-  func path(_ b: Int) -> String { phase.directory + "/\(phase.name)-b\(pad(b, 5)).vec" }
 
   func process(_ doc: Document) -> Verdict {
     defer { ordinal += 1 }
-    guard case .success(let (cluster, distance)) = owner.read(doc, dims: dims, into: &v, scratch: &scratch) else { return .keep }
-    let b = Int(cluster) % owner.buckets
-    do throws(WinnowError) {
-      if dims == nil { dims = v.count }
-      if writers[b] == nil { writers[b] = try VectorRunWriter(path: path(b), dims: v.count) }
-      let tag = UInt64(cluster) << 32 | UInt64(distance.bitPattern)
-      let key = SemDedupStage.key(task: phase.task, ordinal: ordinal)
-      try v.withUnsafeBufferPointer { (p) throws(WinnowError) in try writers[b]!.append(ordinal: key, tag: tag, vector: p) }
-    } catch {
-      failure = error
-    }
+    guard case .success(let (cluster, distance)) = owner.read(doc, dims: files.dims, into: &v, scratch: &scratch) else { return .keep }
+    files.append(
+      bucket: Int(cluster) % owner.buckets, key: SemDedupStage.key(task: phase.task, ordinal: ordinal),
+      tag: UInt64(cluster) << 32 | UInt64(distance.bitPattern), vector: v)
     return .keep
   }
 
-  func finish() throws(WinnowError) {
-    if let failure { throw failure }
-    for b in 0..<owner.buckets {
-      if writers[b] == nil { writers[b] = try VectorRunWriter(path: path(b), dims: dims ?? 0) }
-      phase.record(try writers[b]!.finish())
-    }
-  }
+  func finish() throws(WinnowError) { try files.finish() }
 }
 
 /// Pass 3: drops duplicates (or annotates every document).

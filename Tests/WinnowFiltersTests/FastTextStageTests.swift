@@ -4,37 +4,6 @@ import Testing
 @testable import WinnowCore
 @testable import WinnowFilters
 
-/// A two-word, two-label softmax model written byte by byte in fastText's format: "good" pulls
-/// towards __label__hq, anything else (only `</s>` then) is even.
-func writeTinyModel(_ dir: TempDir) throws -> String {
-  var b: [UInt8] = []
-  func i32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
-  func i64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
-  func f32(_ v: Float) { withUnsafeBytes(of: v.bitPattern.littleEndian) { b += $0 } }
-  i32(793_712_314)
-  i32(12)
-  for v: Int32 in [2, 5, 5, 1, 5, 1, 3, 3, 0, 0, 0, 100] { i32(v) }  // dim 2, softmax, sup, no buckets
-  withUnsafeBytes(of: (1e-4 as Double).bitPattern.littleEndian) { b += $0 }
-  i32(4)
-  i32(2)
-  i32(2)
-  i64(10)
-  i64(-1)
-  for (w, c, t) in [("</s>", 5, 0), ("good", 3, 0), ("__label__hq", 3, 1), ("__label__lq", 2, 1)] as [(String, Int64, UInt8)] {
-    b += Array(w.utf8) + [0]
-    i64(c)
-    b.append(t)
-  }
-  b.append(0)  // dense input
-  i64(2)
-  i64(2)
-  for v: Float in [0, 0, 4, 0] { f32(v) }
-  b.append(0)  // dense output
-  i64(2)
-  i64(2)
-  for v: Float in [1, 0, 0, 0] { f32(v) }
-  return try dir.write("tiny.bin", b)
-}
 
 @Suite("fasttext_score and fasttext_filter stages")
 struct FastTextStageTests {

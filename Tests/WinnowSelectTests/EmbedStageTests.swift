@@ -26,7 +26,7 @@ struct EmbedStageTests {
   @Test("a classifier's vector is the mean of the rows it sums (words and </s>), in every encoding")
   func fastTextClassifier() throws {
     let dir = try TempDir()
-    let model = try writeTinyEmbedModel(dir)
+    let model = try writeTinyModel(dir)
     for encoding in ["f32", "f16", "json"] {
       let r = try runPipeline(
         [try build(d, ["model": v(model), "encoding": v(encoding)])],
@@ -133,7 +133,7 @@ struct EmbedStageTests {
   @Test("empty input, malformed JSON and invalid UTF-8 (quarantined), a huge document, bad parameters")
   func edgeCases() throws {
     let dir = try TempDir()
-    let model = try writeTinyEmbedModel(dir)
+    let model = try writeTinyModel(dir)
     let stage = try build(d, ["model": v(model)])
     let empty = try runPipeline([stage], files: [[]])
     #expect(empty.stats.documentsRead == 0 && empty.outputLines.isEmpty)
@@ -149,35 +149,4 @@ struct EmbedStageTests {
     let missing = winnowError { _ = try build(d, ["model": v("/nonexistent/m.bin")]) }
     #expect(missing?.message.contains("/nonexistent/m.bin") == true)
   }
-}
-
-/// A 2-dimensional classifier: "</s>" → (0, 0), "good" → (4, 0); labels hq and lq.
-func writeTinyEmbedModel(_ dir: TempDir) throws -> String {
-  var b: [UInt8] = []
-  func i32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
-  func i64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
-  func f32(_ v: Float) { withUnsafeBytes(of: v.bitPattern.littleEndian) { b += $0 } }
-  i32(793_712_314)
-  i32(12)
-  for v: Int32 in [2, 5, 5, 1, 5, 1, 3, 3, 0, 0, 0, 100] { i32(v) }  // dim 2, softmax, sup, no buckets
-  withUnsafeBytes(of: (1e-4 as Double).bitPattern.littleEndian) { b += $0 }
-  i32(4)
-  i32(2)
-  i32(2)
-  i64(10)
-  i64(-1)
-  for (w, c, t) in [("</s>", 5, 0), ("good", 3, 0), ("__label__hq", 3, 1), ("__label__lq", 2, 1)] as [(String, Int64, UInt8)] {
-    b += Array(w.utf8) + [0]
-    i64(c)
-    b.append(t)
-  }
-  b.append(0)  // dense input
-  i64(2)
-  i64(2)
-  for v: Float in [0, 0, 4, 0] { f32(v) }
-  b.append(0)  // dense output
-  i64(2)
-  i64(2)
-  for v: Float in [1, 0, 0, 0] { f32(v) }
-  return try dir.write("tiny.bin", b)
 }
