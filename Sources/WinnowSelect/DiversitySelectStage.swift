@@ -166,7 +166,7 @@ public final class DiversitySelectStage: GlobalStage, DocumentStage {
       let bucket = phase.task
       let files = try phase.files(ofPass: 0, suffix: BucketVectorFiles.suffix(bucket), fromEveryTask: "diversity_select: vectors of bucket \(bucket)")
       var d: Int? = balanced ? 1 : dims
-      var vectors: [Float] = []
+      var vectors: [Double] = []
       var entries: [(cluster: UInt64, score: Double, key: UInt64, row: Int)] = []
       for f in files {
         let r = try VectorRunReader(file: f, dims: nil)
@@ -177,7 +177,7 @@ public final class DiversitySelectStage: GlobalStage, DocumentStage {
         d = r.dims
         while let e = try r.next() {
           entries.append((r.extra, Double(bitPattern: e.tag), e.ordinal, entries.count))
-          vectors += r.vector.prefix(r.dims)
+          vectors += r.vector.prefix(r.dims).map(Double.init)
         }
       }
       entries.sort { a, b in
@@ -201,8 +201,7 @@ public final class DiversitySelectStage: GlobalStage, DocumentStage {
               let vj = v.baseAddress! + entries[j].row * dd
               for t in taken {
                 let vt = v.baseAddress! + entries[t].row * dd
-                var s = 0.0
-                for x in 0..<dd { s += Double(vt[x]) * Double(vj[x]) }
+                let s = dotProduct(vt, vj, dd)
                 if s > limit {
                   ok = false
                   break

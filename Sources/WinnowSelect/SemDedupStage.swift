@@ -116,7 +116,8 @@ public final class SemDedupStage: GlobalStage, DocumentStage {
     let files = try phase.files(ofPass: 0, suffix: BucketVectorFiles.suffix(bucket), fromEveryTask: "semdedup: vectors of bucket \(bucket)")
     // The bucket's documents, grouped by cluster.
     var dims: Int? = self.dims
-    var vectors: [Float] = []
+    // In double, so that the pairwise products are exact to double rounding.
+    var vectors: [Double] = []
     var entries: [(cluster: UInt32, distance: Float, key: UInt64, row: Int)] = []
     for f in files {
       let r = try VectorRunReader(file: f, dims: nil)
@@ -127,7 +128,7 @@ public final class SemDedupStage: GlobalStage, DocumentStage {
       dims = r.dims
       while let e = try r.next() {
         entries.append((UInt32(truncatingIfNeeded: e.tag >> 32), Float(bitPattern: UInt32(truncatingIfNeeded: e.tag)), e.ordinal, entries.count))
-        vectors += r.vector.prefix(r.dims)
+        vectors += r.vector.prefix(r.dims).map(Double.init)
       }
     }
     // By cluster; within a cluster farthest from the centroid first, ties in input order.
@@ -147,8 +148,7 @@ public final class SemDedupStage: GlobalStage, DocumentStage {
           let vj = v.baseAddress! + entries[j].row * d
           for i in start..<j {
             let vi = v.baseAddress! + entries[i].row * d
-            var s = 0.0
-            for t in 0..<d { s += Double(vi[t]) * Double(vj[t]) }
+            let s = dotProduct(vi, vj, d)
             if s > m { m = s }
           }
           records.append(SemDedupScore(key: entries[j].key, value: m.bitPattern))
