@@ -28,7 +28,8 @@ public final class ClusterStage: GlobalStage, DocumentStage {
       ParameterSpec("embedding_field", .string, default: .string("embedding"), help: "field holding each document's vector (as embed writes it, or a JSON array)"),
       ParameterSpec("dims", .int(min: 1, max: 1 << 20), help: "the length every vector must have (default: the length of the vectors found)"),
       ParameterSpec("metric", .choice(["euclidean", "cosine"]), default: .string("euclidean"), help: "euclidean: k-means; cosine: spherical k-means on unit vectors"),
-      ParameterSpec("iterations", .int(min: 0, max: 100_000), default: .int(20), help: "Lloyd iterations at most"),
+      ParameterSpec("iterations", .int(min: 0, max: 100_000), default: .int(20), help: "Lloyd iterations at most (with minibatch: passes)"),
+      ParameterSpec("minibatch", .int(min: 1, max: nil), help: "mini-batch k-means: move the centroids after every batch of this many vectors, in input order (default: Lloyd)"),
       ParameterSpec("tolerance", .double(min: 0, max: nil), default: .double(1e-4), help: "stop when the centroids move less than this × the vectors' mean variance (scikit-learn's tol)"),
       ParameterSpec("init_sample", .int(min: 1, max: nil), help: "vectors k-means++ draws the initial centroids from (default max(10000, 40·k))"),
       ParameterSpec("init_runs", .int(min: 1, max: 1000), help: "k-means++ starts tried on the sample, each refined there; the best starts the full run (default 25, 10 when sample × k exceeds 5·10⁶, 3 beyond 5·10⁷)"),
@@ -83,6 +84,7 @@ public final class ClusterStage: GlobalStage, DocumentStage {
     o.seed = p.int("seed").map(UInt64.init) ?? ctx.seed
     o.initSample = p.int("init_sample")
     o.initRuns = p.int("init_runs")
+    o.miniBatch = p.int("minibatch")
     options = o
     field = p.string("embedding_field")!
     dims = p.int("dims")

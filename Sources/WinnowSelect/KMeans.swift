@@ -255,6 +255,10 @@ public enum KMeans {
     /// at the cost of the sample only). nil: 25 when sample size × k is at most 5·10⁶, 10 up to
     /// 5·10⁷, else 3.
     public var initRuns: Int? = nil
+    /// Mini-batch k-means: centroids move after every batch of this many vectors (in input
+    /// order), each by the batch's mean weighted against all the vectors it has taken so far
+    /// (Sculley 2010, per-centre rates); `iterations` is then the number of passes. nil: Lloyd.
+    public var miniBatch: Int? = nil
 
     /// Options for `k` clusters, the other settings at their defaults.
     public init(k: Int) { self.k = k }
@@ -491,6 +495,7 @@ public enum KMeans {
     _ source: VectorSource, initial: [Double], _ o: Options, tolerance: Double,
     onIteration: ((Int, [Double]) -> Void)? = nil
   ) throws(WinnowError) -> Result {
+    if let batch = o.miniBatch { return try miniBatch(source, initial: initial, o, batch: batch) }
     let d = source.dims
     let k = o.k
     precondition(initial.count == k * d)
@@ -502,8 +507,6 @@ public enum KMeans {
     var iterations = 0
     var distances = [Double](repeating: 0, count: 4096)
     var blockLabels = [Int32](repeating: 0, count: 4096)
-    var sizes = [Int](repeating: 0, count: k)
-    var inertia = 0.0
     var count = 0
     for it in 0..<max(o.iterations, 0) {
       let index = CentroidIndex(centroids: centroids, k: k, dims: d)
@@ -580,17 +583,82 @@ public enum KMeans {
       }
       centroids = next
       iterations = it + 1
-      sizes = counts
       onIteration?(iterations, centroids)
       if labels == labelsOld { break }
       if shift <= tolerance { break }
       swap(&labels, &labelsOld)
     }
-    // The final assignment against the final centroids (sizes and inertia).
+    return try finalAssignment(source, centroids: centroids, k: k, iterations: iterations)
+  }
+
+  /// Mini-batch k-means (`Options.miniBatch`): passes over the vectors in batches of `batch`;
+  /// after each batch every centroid c that took n_c of its vectors (sum s_c) becomes
+  /// (c·N_c + s_c) / (N_c + n_c), N_c its vectors so far; spherical: unit length again.
+  static func miniBatch(_ source: VectorSource, initial: [Double], _ o: Options, batch: Int) throws(WinnowError) -> Result {
+    let d = source.dims
+    let k = o.k
+    precondition(initial.count == k * d && batch >= 1)
+    var centroids = initial
+    var taken = [Double](repeating: 0, count: k)
+    var scratch = AssignmentScratch()
+    defer { scratch.free() }
+    var pending: [Float] = []
+    pending.reserveCapacity(batch * d)
+    var labels = [Int32](repeating: 0, count: batch)
+    var distances = [Double](repeating: 0, count: batch)
+    func step() {
+      let n = pending.count / d
+      guard n > 0 else { return }
+      let index = CentroidIndex(centroids: centroids, k: k, dims: d)
+      pending.withUnsafeBufferPointer { p in
+        labels.withUnsafeMutableBufferPointer { lab in
+          distances.withUnsafeMutableBufferPointer { dist in
+            index.assign(p.baseAddress!, n, labels: lab.baseAddress!, squaredDistances: dist.baseAddress!, scratch: &scratch, exact: false)
+          }
+        }
+      }
+      var sums = [Double](repeating: 0, count: k * d)
+      var counts = [Int](repeating: 0, count: k)
+      for i in 0..<n {
+        let c = Int(labels[i])
+        counts[c] += 1
+        for j in 0..<d { sums[c * d + j] += Double(pending[i * d + j]) }
+      }
+      for c in 0..<k where counts[c] > 0 {
+        let total = taken[c] + Double(counts[c])
+        for j in 0..<d { centroids[c * d + j] = (centroids[c * d + j] * taken[c] + sums[c * d + j]) / total }
+        taken[c] = total
+      }
+      if o.spherical { normalizeRows(&centroids, dims: d) }
+      pending.removeAll(keepingCapacity: true)
+    }
+    for _ in 0..<max(o.iterations, 0) {
+      try source.forEachBlock { (b, n) throws(WinnowError) in
+        var i = 0
+        while i < n {
+          let room = batch - pending.count / d
+          let m = min(room, n - i)
+          pending.append(contentsOf: b[(i * d)..<((i + m) * d)])
+          i += m
+          if pending.count / d == batch { step() }
+        }
+      }
+      step()
+    }
+    return try finalAssignment(source, centroids: centroids, k: k, iterations: o.iterations)
+  }
+
+  /// Assigns every vector to the final centroids: sizes and inertia (exact distances).
+  static func finalAssignment(_ source: VectorSource, centroids: [Double], k: Int, iterations: Int) throws(WinnowError) -> Result {
+    let d = source.dims
+    var scratch = AssignmentScratch()
+    defer { scratch.free() }
+    var distances = [Double](repeating: 0, count: 4096)
+    var blockLabels = [Int32](repeating: 0, count: 4096)
+    var sizes = [Int](repeating: 0, count: k)
+    var inertia = 0.0
+    var count = 0
     let index = CentroidIndex(centroids: centroids, k: k, dims: d)
-    sizes = [Int](repeating: 0, count: k)
-    inertia = 0
-    count = 0
     try source.forEachBlock { (b, n) throws(WinnowError) in
       if distances.count < n {
         distances = [Double](repeating: 0, count: n)

@@ -43,6 +43,9 @@ struct KMeansCommand: ParsableCommand {
   @Option(help: "k-means++ starts tried on the sample (default 25, 10 or 3 by sample size × k).")
   var initRuns: Int?
 
+  @Option(help: "Mini-batch k-means: move the centroids after every batch of this many vectors (default: Lloyd).")
+  var minibatch: Int?
+
   @Option(help: "Seed of the initialisation.")
   var seed: UInt64 = 0
 
@@ -52,6 +55,7 @@ struct KMeansCommand: ParsableCommand {
   func validate() throws {
     guard k >= 1 else { throw ValidationError("--k must be at least 1") }
     guard iterations >= 0 else { throw ValidationError("--iterations must not be negative") }
+    if let minibatch, minibatch < 1 { throw ValidationError("--minibatch must be at least 1") }
     guard ["euclidean", "cosine"].contains(metric) else { throw ValidationError("--metric must be euclidean or cosine") }
   }
 
@@ -72,6 +76,7 @@ struct KMeansCommand: ParsableCommand {
       o.seed = seed
       o.initSample = initSample
       o.initRuns = initRuns
+      o.miniBatch = minibatch
       let initial: [Double]
       let tol: Double
       if let initCentroids {

@@ -49,6 +49,33 @@ struct ClusterStageTests {
     #expect(byTasks[0] == byTasks[1] && byTasks[1] == byTasks[2])
   }
 
+  @Test("mini-batch k-means: close to Lloyd's inertia, the same for any task count")
+  func miniBatch() throws {
+    var g = SplitMix(seed: 3)
+    var values: [Float] = []
+    for i in 0..<6000 {
+      let c = i % 5
+      for j in 0..<8 { values.append(Float((j == c ? 10.0 : 0.0) + (g.unit() - 0.5))) }
+    }
+    let source = InMemoryVectors(dims: 8, values: values)
+    var o = KMeans.Options(k: 5)
+    o.seed = 1
+    let (initial, _, tol) = try KMeans.initialise(source, o)
+    let lloyd = try KMeans.lloyd(source, initial: initial, o, tolerance: tol)
+    o.miniBatch = 256
+    o.iterations = 3
+    let mini = try KMeans.lloyd(source, initial: initial, o, tolerance: tol)
+    #expect(mini.inertia <= lloyd.inertia * 1.05, "\(mini.inertia) vs \(lloyd.inertia)")
+    #expect(mini.count == 6000 && mini.sizes.reduce(0, +) == 6000)
+    // Through the stage: the same clusters for 1 and 3 tasks.
+    var so = KMeans.Options(k: 3)
+    so.miniBatch = 7
+    so.seed = 2
+    let a = try GlobalRun.run(ClusterStage(options: so), split(Self.corpus, into: 1))
+    let b = try GlobalRun.run(ClusterStage(options: so), split(Self.corpus, into: 3))
+    #expect(a.kept.map { $0["cluster"] as? Int } == b.kept.map { $0["cluster"] as? Int })
+  }
+
   @Test("bad vectors are dropped with their reason; bad lines are quarantined before the stage; a huge document")
   func badVectors() throws {
     var lines = Self.corpus
@@ -202,4 +229,18 @@ struct ClusterStageTests {
     }
     for i in 0..<n where s2[i] - b2[i] > 1e-4 { #expect(l2[i] == l3[i]) }
   }
+}
+
+/// A small seeded generator for test data.
+struct SplitMix {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }
