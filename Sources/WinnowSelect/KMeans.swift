@@ -58,7 +58,8 @@ public struct VectorFilesSource: VectorSource {
   }
 
   public func forEachBlock(_ body: (UnsafeBufferPointer<Float>, Int) throws(WinnowError) -> Void) throws(WinnowError) {
-    let block = 4096
+    // Blocks of up to 4,096 vectors and about 64 MB, whatever the vectors' length.
+    let block = max(1, min(4096, (16 << 20) / max(dims, 1)))
     var buffer = [Float](repeating: 0, count: block * dims)
     var n = 0
     for f in files {

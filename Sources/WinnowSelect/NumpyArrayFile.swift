@@ -134,7 +134,8 @@ public struct NumpyVectorSource: VectorSource {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw .io("\(path): cannot open (\(String(cString: strerror(errno))))") }
     defer { close(fd) }
-    let block = 4096
+    // Blocks of up to 4,096 rows and about 64 MB, whatever the row length.
+    let block = max(1, min(4096, rows, (64 << 20) / (dims * width)))
     var raw = [UInt8](repeating: 0, count: block * dims * width)
     var values = [Float](repeating: 0, count: block * dims)
     var row = 0

@@ -158,6 +158,13 @@ struct ClusterStageTests {
     bytes[0] = 0
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     #expect(winnowError { _ = try VectorRunReader(path: path, dims: 3) }?.message.contains("not a Winnow vector file") == true)
+    // A header declaring vectors of a billion values, with no entries: refused before anything
+    // is allocated for them.
+    var huge = Array("WNVECRUN".utf8)
+    for v: UInt32 in [1, 1_058_668_544] { withUnsafeBytes(of: v.littleEndian) { huge += $0 } }
+    huge += [UInt8](repeating: 0, count: 16)
+    try Data(huge).write(to: URL(fileURLWithPath: path))
+    #expect(winnowError { _ = try VectorRunReader(path: path, dims: nil) }?.message.contains("more than") == true)
   }
 
   @Test(".npy centroids: float32 round trip; hostile headers are errors naming the file")

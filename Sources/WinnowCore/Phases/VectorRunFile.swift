@@ -16,6 +16,9 @@ public enum VectorRunFile {
   static let magic = Array("WNVECRUN".utf8)
   static let headerSize = 16
   static let footerSize = 16
+  /// The longest vector a file may declare (2^24 values, 64 MB): a header that claims more is
+  /// damaged, whatever its count says.
+  public static let maxDims = 1 << 24
   /// Bytes of one entry with `dims` values.
   public static func entrySize(dims: Int) -> Int { 24 + 4 * dims }
 }
@@ -140,6 +143,10 @@ public final class VectorRunReader {
       Glibc.close(fd)
       throw .io("\(path): vector file format version \(version), expected 1")
     }
+    guard dims <= VectorRunFile.maxDims else {
+      Glibc.close(fd)
+      throw .io("\(path): vector file declares vectors of \(dims) values (more than \(VectorRunFile.maxDims)); delete the run's .winnow directory or pass --fresh")
+    }
     // An empty file may have been written before the length was known (dims 0).
     let emptyUnknown = dims == 0 && count == 0
     guard emptyUnknown || (dims >= 1 && (expectedDims == nil || dims == expectedDims!)) else {
@@ -155,8 +162,9 @@ public final class VectorRunReader {
     }
     self.dims = dims
     remaining = count
-    buffer = [UInt8](repeating: 0, count: max(1 << 20, entrySize * 4))
-    vector = [Float](repeating: 0, count: max(dims, expectedDims ?? 0))
+    // Sized by what the file holds (its size was checked above), never by the header alone.
+    buffer = count == 0 ? [] : [UInt8](repeating: 0, count: max(1 << 20, entrySize * 2))
+    vector = count == 0 ? [] : [Float](repeating: 0, count: dims)
     header.withUnsafeBytes { hasher.update($0) }
     guard lseek(fd, off_t(VectorRunFile.headerSize), SEEK_SET) >= 0 else {
       Glibc.close(fd)
