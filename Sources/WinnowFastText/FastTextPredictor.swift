@@ -13,6 +13,12 @@ public struct FastTextLineReader {
 
   public var atEnd: Bool { pos >= bytes.count && !pendingEOS }
 
+  /// Back to the start of the text (`Dictionary::reset` after the end of the file).
+  mutating func rewind() {
+    pos = 0
+    pendingEOS = false
+  }
+
   @inline(__always)
   static func isSeparator(_ b: UInt8) -> Bool {
     b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C || b == 0x00

@@ -361,12 +361,10 @@ struct TrainingWorker {
     }
     setup.text.withUnsafeBufferPointer { p in
       while counter.tokenCount.load(ordering: .relaxed) < total {
-        let progress = Float(counter.tokenCount.load(ordering: .relaxed)) / Float(total)
-        let lr = Float(o.lr * (1.0 - Double(progress)))
+        let lr = learningRate(total: total)
         // `Dictionary::getLine`: after the end of the file, start again from its beginning.
         if eof {
-          reader.pos = 0
-          reader.pendingEOS = false
+          reader.rewind()
           eof = false
         }
         tokens.removeAll(keepingCapacity: true)
@@ -387,13 +385,27 @@ struct TrainingWorker {
           hashes: &hashes)
         local += Int64(tokens.count)
         supervised(lr: lr, line: line, labels: labels)
-        if local > Int64(o.lrUpdateRate) {
-          counter.tokenCount.add(local, ordering: .relaxed)
-          local = 0
-        }
+        shareProgress(&local)
       }
     }
     return examples > 0 ? lossSum / Float(examples) : 0
+  }
+
+  /// `FastText::trainThread`'s rate: lr · (1 − progress), progress a float32 share of the
+  /// tokens to train on.
+  @inline(__always)
+  func learningRate(total: Int64) -> Float {
+    let progress = Float(setup.weights.tokenCount.load(ordering: .relaxed)) / Float(total)
+    return Float(setup.options.lr * (1.0 - Double(progress)))
+  }
+
+  /// Adds this thread's tokens to the shared count once more than lrUpdateRate have gathered.
+  @inline(__always)
+  func shareProgress(_ local: inout Int64) {
+    if local > Int64(setup.options.lrUpdateRate) {
+      setup.weights.tokenCount.add(local, ordering: .relaxed)
+      local = 0
+    }
   }
 
   /// The word-vector loop (`FastText::trainThread` with `cbow` or `skipgram`): lines as
@@ -411,11 +423,9 @@ struct TrainingWorker {
     let subwordStart = d.subwordStart
     setup.text.withUnsafeBufferPointer { p in
       while counter.tokenCount.load(ordering: .relaxed) < total {
-        let progress = Float(counter.tokenCount.load(ordering: .relaxed)) / Float(total)
-        let lr = Float(o.lr * (1.0 - Double(progress)))
+        let lr = learningRate(total: total)
         if eof {
-          reader.pos = 0
-          reader.pendingEOS = false
+          reader.rewind()
           eof = false
         }
         // Unknown tokens are skipped without being counted; a word is kept with its
@@ -453,10 +463,7 @@ struct TrainingWorker {
             }
           }
         }
-        if local > Int64(o.lrUpdateRate) {
-          counter.tokenCount.add(local, ordering: .relaxed)
-          local = 0
-        }
+        shareProgress(&local)
       }
     }
   }

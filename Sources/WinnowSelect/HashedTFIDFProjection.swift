@@ -86,11 +86,8 @@ public struct HashedTFIDFProjection: Sendable {
       var state = seed ^ (UInt64(f) &* 0x9E37_79B9_7F4A_7C15)
       var j = 0
       while j < dims {
+        var z = KMeans.splitmix(state)
         state = state &+ 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
         for _ in 0..<8 where j < dims {
           let u = z & 0xFF
           if u < 43 { acc[j] += w * root3 } else if u < 86 { acc[j] -= w * root3 }

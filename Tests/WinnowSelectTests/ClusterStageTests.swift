@@ -51,11 +51,14 @@ struct ClusterStageTests {
 
   @Test("mini-batch k-means: close to Lloyd's inertia, the same for any task count")
   func miniBatch() throws {
-    var g = SplitMix(seed: 3)
+    var state: UInt64 = 3
     var values: [Float] = []
     for i in 0..<6000 {
       let c = i % 5
-      for j in 0..<8 { values.append(Float((j == c ? 10.0 : 0.0) + (g.unit() - 0.5))) }
+      for j in 0..<8 {
+        state = KMeans.splitmix(state)
+        values.append(Float((j == c ? 10.0 : 0.0) + Double(state >> 11) * 0x1p-53 - 0.5))
+      }
     }
     let source = InMemoryVectors(dims: 8, values: values)
     var o = KMeans.Options(k: 5)
@@ -236,18 +239,4 @@ struct ClusterStageTests {
     }
     for i in 0..<n where s2[i] - b2[i] > 1e-4 { #expect(l2[i] == l3[i]) }
   }
-}
-
-/// A small seeded generator for test data.
-struct SplitMix {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }
