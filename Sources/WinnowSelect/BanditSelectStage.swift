@@ -113,7 +113,7 @@ public final class BanditSelectStage: GlobalStage, DocumentStage {
 
   public func observer(_ phase: PhaseTask) throws(WinnowError) -> PhaseDocumentStage {
     try phase.prepareDirectory()
-    guard phase.task < 1 << 24 else { throw .usage("stage 'bandit_select': more than 2^24 input tasks") }
+    try TaskOrdinalKey.check(phase, stage: "bandit_select")
     return BanditEntryStage(self, phase: phase)
   }
 
@@ -248,7 +248,7 @@ public final class BanditSelectStage: GlobalStage, DocumentStage {
     let r = try SortedRunReader<BanditEntry>(file: files[0])
     let task = UInt64(phase.task)
     while let e = try r.next() {
-      if e.key >> 40 == task { keep.insert(e.key & ((1 << 40) - 1)) }
+      if TaskOrdinalKey.task(of: e.key) == task { keep.insert(TaskOrdinalKey.ordinal(of: e.key)) }
     }
     return BanditApplyStage(self, keep: keep)
   }
@@ -302,7 +302,7 @@ final class BanditEntryStage: PhaseDocumentStage {
     guard let c = owner.cluster(doc) else { return .keep }
     var score = Double.nan
     if case .number(let s, _)? = doc.field(owner.scoreField), s.isFinite { score = s }
-    entries.append(BanditEntry(cluster: c, key: UInt64(phase.task) << 40 | ordinal, score: score.bitPattern))
+    entries.append(BanditEntry(cluster: c, key: TaskOrdinalKey.make(task: phase.task, ordinal: ordinal), score: score.bitPattern))
     if let field = owner.embeddingField,
       EmbeddingField.read(doc.field(field), dims: dims, into: &v, scratch: &scratch) == nil
     {

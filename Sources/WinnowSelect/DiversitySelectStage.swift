@@ -155,7 +155,7 @@ public final class DiversitySelectStage: GlobalStage, DocumentStage {
 
   public func observer(_ phase: PhaseTask) throws(WinnowError) -> PhaseDocumentStage {
     try phase.prepareDirectory()
-    guard phase.task < 1 << 24 else { throw .usage("stage 'diversity_select': more than 2^24 input tasks") }
+    try TaskOrdinalKey.check(phase, stage: "diversity_select")
     return DiversityVectorStage(self, phase: phase)
   }
 
@@ -243,7 +243,7 @@ public final class DiversitySelectStage: GlobalStage, DocumentStage {
     let r = try SortedRunReader<DiversityPick>(file: files[0])
     let task = UInt64(phase.task)
     while let e = try r.next() {
-      if e.key >> 40 == task { keep.insert(e.key & ((1 << 40) - 1)) }
+      if TaskOrdinalKey.task(of: e.key) == task { keep.insert(TaskOrdinalKey.ordinal(of: e.key)) }
     }
     return DiversityApplyStage(self, keep: keep)
   }
@@ -275,7 +275,7 @@ final class DiversityVectorStage: PhaseDocumentStage {
     defer { ordinal += 1 }
     guard case .success(let e) = owner.read(doc, dims: files.dims, into: &v, scratch: &scratch) else { return .keep }
     files.append(
-      bucket: Int(e.cluster % UInt64(owner.buckets)), key: UInt64(phase.task) << 40 | ordinal, tag: e.score.bitPattern,
+      bucket: Int(e.cluster % UInt64(owner.buckets)), key: TaskOrdinalKey.make(task: phase.task, ordinal: ordinal), tag: e.score.bitPattern,
       extra: e.cluster, vector: v)
     return .keep
   }

@@ -101,12 +101,9 @@ public final class SemDedupStage: GlobalStage, DocumentStage {
     init(_ r: String) { reason = r }
   }
 
-  /// The key of a document in the middle pass's files: its task and ordinal.
-  static func key(task: Int, ordinal: UInt64) -> UInt64 { UInt64(task) << 40 | ordinal }
-
   public func observer(_ phase: PhaseTask) throws(WinnowError) -> PhaseDocumentStage {
     try phase.prepareDirectory()
-    guard phase.task < 1 << 24 else { throw .usage("stage 'semdedup': more than 2^24 input tasks") }
+    try TaskOrdinalKey.check(phase, stage: "semdedup")
     return SemDedupVectorStage(self, phase: phase)
   }
 
@@ -169,7 +166,7 @@ public final class SemDedupStage: GlobalStage, DocumentStage {
     for f in files {
       let r = try SortedRunReader<SemDedupScore>(file: f)
       while let s = try r.next() {
-        if s.key >> 40 == task { scores[s.key & ((1 << 40) - 1)] = Double(bitPattern: s.value) }
+        if TaskOrdinalKey.task(of: s.key) == task { scores[TaskOrdinalKey.ordinal(of: s.key)] = Double(bitPattern: s.value) }
       }
     }
     return SemDedupApplyStage(self, scores: scores)
@@ -202,7 +199,7 @@ final class SemDedupVectorStage: PhaseDocumentStage {
     defer { ordinal += 1 }
     guard case .success(let (cluster, distance)) = owner.read(doc, dims: files.dims, into: &v, scratch: &scratch) else { return .keep }
     files.append(
-      bucket: Int(cluster) % owner.buckets, key: SemDedupStage.key(task: phase.task, ordinal: ordinal),
+      bucket: Int(cluster) % owner.buckets, key: TaskOrdinalKey.make(task: phase.task, ordinal: ordinal),
       tag: UInt64(cluster) << 32 | UInt64(distance.bitPattern), vector: v)
     return .keep
   }
