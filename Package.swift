@@ -25,6 +25,9 @@ let package = Package(
     .systemLibrary(name: "CXXHash", path: "Sources/CXXHash", pkgConfig: "libxxhash",
                    providers: [.apt(["libxxhash-dev"])]),
     .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+    // Parquet page codecs: snappy, LZ4 and brotli.
+    .systemLibrary(name: "CParquetCodecs", path: "Sources/CParquetCodecs",
+                   providers: [.apt(["libsnappy-dev", "liblz4-dev", "libbrotli-dev"])]),
     .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                    providers: [.apt(["libsqlite3-dev"])]),
     // ICU is wrapped in C so that no Swift module sees <unicode/*.h> next to
@@ -44,7 +47,7 @@ let package = Package(
 
     // Resources/ holds spaCy's English tokenizer tables for the tokenizer port (not used yet).
     .target(name: "WinnowText", dependencies: ["CICUShim"], exclude: ["Resources"]),
-    .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib", "CTempFileCleanup"]),
+    .target(name: "WinnowCore", dependencies: ["WinnowText", "CZstd", "CXXHash", "CZlib", "CParquetCodecs", "CTempFileCleanup"]),
     .target(name: "WinnowFilters", dependencies: ["WinnowCore", "WinnowText", "WinnowFastText", "CWinnowLanguageModel"]),
     // printf's %g and %f for the fastText CLI's output, without Swift's va_list overhead.
     .target(name: "CNumberFormat"),

@@ -3,8 +3,9 @@
 # Debian/Ubuntu only (apt-get); run as root, or with sudo available.
 set -euo pipefail
 
+# libsnappy-dev, liblz4-dev, libbrotli-dev: Parquet page codecs.
 # fasttext: the C++ fastText CLI that the fastText parity test compares with.
-packages=(libzstd-dev libxxhash-dev libsqlite3-dev libicu-dev zlib1g-dev zstd pkg-config python3 python3-venv fasttext)
+packages=(libzstd-dev libxxhash-dev libsqlite3-dev libicu-dev zlib1g-dev libsnappy-dev liblz4-dev libbrotli-dev zstd pkg-config python3 python3-venv fasttext)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -40,6 +40,14 @@ public final class DocumentReader {
   let stampContent: Bool
   var index = -1
   var reader: LineReader?
+  /// The current input when it is a Parquet file (then `reader` is nil), and the row it read.
+  var parquet: ParquetRowReader?
+  let row = ByteBuffer(capacity: 1 << 16)
+  /// The top-level Parquet columns to read (nil: every column that can be read).
+  public var parquetColumns: [String]?
+  /// Parquet fields left out of the documents (nested ones this reader cannot read yet), as
+  /// `FILE: FIELD (why)`, for the run's stats.
+  public private(set) var skippedParquetFields: [String] = []
   /// Decompressed bytes of the finished files plus the current one.
   var bytesBefore = 0
   var rawBefore = 0
@@ -67,17 +75,41 @@ public final class DocumentReader {
 
   public var currentFile: String { index >= 0 && index < inputs.count ? inputs[index].displayName : "" }
 
-  /// Uncompressed bytes read so far.
-  public var bytesRead: Int { bytesBefore + (reader?.bytesRead ?? 0) }
+  /// Uncompressed bytes read so far (for Parquet: the bytes of the rows as JSON).
+  public var bytesRead: Int { bytesBefore + (reader?.bytesRead ?? parquet?.bytesProduced ?? 0) }
   /// Bytes read from disk so far (compressed size for compressed files), for progress.
-  public var rawBytesRead: Int { rawBefore + (reader?.source.rawBytesRead ?? 0) }
+  public var rawBytesRead: Int { rawBefore + (reader?.source.rawBytesRead ?? parquet?.rawBytesRead ?? 0) }
 
   /// The next document or bad line; nil when every input is done.
   public func next() throws(WinnowError) -> Item? {
     while true {
+      if let p = parquet {
+        guard try p.nextRow(into: row) else {
+          bytesBefore += p.bytesProduced
+          rawBefore += p.rawBytesRead
+          stamps.append(p.stamp)
+          parquet = nil
+          continue
+        }
+        if row.count > maxDocumentBytes {
+          return .tooLarge(TooLargeLine(file: p.path, line: p.rowNumber, limit: maxDocumentBytes))
+        }
+        do {
+          try document.load(line: row.bytes, source: p.path, lineNumber: p.rowNumber)
+          return .document(document)
+        } catch {
+          return .bad(BadLine(file: p.path, line: p.rowNumber, reason: error.reason, offset: error.offset, bytes: Array(row.bytes)))
+        }
+      }
       if reader == nil {
         index += 1
         guard index < inputs.count else { return nil }
+        if origins == nil, !inputs[index].isStdin, ParquetFileMetadata.isParquet(path: inputs[index].path) {
+          let p = try ParquetRowReader(path: inputs[index].path, columns: parquetColumns, stampContent: stampContent)
+          for f in p.skippedFields { skippedParquetFields.append("\(p.path): \(f.name) (\(f.reason))") }
+          parquet = p
+          continue
+        }
         reader = LineReader(
           source: try openByteSource(inputs[index], stampContent: stampContent), maxLineBytes: maxDocumentBytes)
       }
@@ -125,6 +157,10 @@ public final class DocumentReader {
 
   /// Hands the bytes of the `.tooLarge` line just returned to `body`, in pieces.
   public func drainTooLarge(_ body: (UnsafeBufferPointer<UInt8>) throws(WinnowError) -> Void) throws(WinnowError) {
+    if parquet != nil {
+      try body(row.bytes)
+      return
+    }
     try reader?.drainOversizedLine(body)
   }
 
@@ -169,5 +205,6 @@ public final class DocumentReader {
   public func close() {
     reader?.close()
     reader = nil
+    parquet = nil
   }
 }

@@ -26,7 +26,7 @@ public enum InputSet {
   /// File names a directory walk picks up.
   public static let documentSuffixes = [
     ".jsonl", ".jsonl.zst", ".jsonl.zstd", ".jsonl.gz", ".json", ".json.zst", ".json.gz", ".ndjson",
-    ".ndjson.zst", ".ndjson.gz",
+    ".ndjson.zst", ".ndjson.gz", ".parquet",
   ]
 
   public static func expand(_ specs: [String]) throws(WinnowError) -> [InputFile] {
@@ -40,7 +40,7 @@ public enum InputSet {
       if isDirectory(spec) {
         let files = try walk(spec)
         if files.isEmpty {
-          throw .usage("\(spec): directory holds no JSONL files (\(documentSuffixes.joined(separator: ", ")))")
+          throw .usage("\(spec): directory holds no document files (\(documentSuffixes.joined(separator: ", ")))")
         }
         out.append(contentsOf: files.map(InputFile.init(path:)))
         continue

@@ -40,6 +40,8 @@ public struct PipelineOptions {
   public var inputOrigins: [String]?
   /// Told to every stage's `start` (and the observer's).
   public var stageContext = StageRunContext()
+  /// The top-level columns read from Parquet inputs (nil: every column that can be read).
+  public var parquetColumns: [String]?
 
   public static let defaultMaxDocumentBytes = 64_000_000
 
@@ -171,6 +173,7 @@ public final class Pipeline {
     let reader = DocumentReader(
       inputs: inputs, fields: options.fields, maxDocumentBytes: options.maxDocumentBytes, stampContent: options.stampInputs,
       origins: options.inputOrigins)
+    reader.parquetColumns = options.parquetColumns
     defer { reader.close() }
     let rejects = try options.rejects.map { (spec) throws(WinnowError) in try DocumentWriter(spec) }
     let quarantine: DocumentWriter?
@@ -263,6 +266,7 @@ public final class Pipeline {
     run.inputStamps = reader.stamps
     run.bytesRead = reader.bytesRead
     run.blankLines = reader.blankLines
+    run.skippedColumns = reader.skippedParquetFields
     run.stages = stats
     run.seconds = Double(clock.nanoseconds() - start) / 1e9
     return run

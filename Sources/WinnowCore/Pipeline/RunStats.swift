@@ -42,6 +42,9 @@ public struct RunStats: Sendable {
   /// What was read of each input file (size, modification time, checksum of its bytes when
   /// they were checksummed): a resumed run redoes work whose inputs changed.
   public var inputStamps: [FileStamp] = []
+  /// Parquet fields left out of the documents because this reader cannot read them yet
+  /// (nested columns), as `FILE: FIELD (why)`: listed so that nothing is dropped unsaid.
+  public var skippedColumns: [String] = []
 
   public init() {}
 
@@ -77,6 +80,8 @@ public struct RunStats: Sendable {
     w.key("bytes_written"); w.raw(String(bytesWritten))
     w.key("seconds"); w.raw(String(format3(seconds)))
     w.key("input_files"); w.strings(inputFiles)
+    // Only when there are some, so that other runs' stats keep their shape.
+    if !skippedColumns.isEmpty { w.key("parquet_columns_skipped"); w.strings(skippedColumns) }
     w.key("output_files"); w.strings(outputFiles)
     w.key("stages")
     w.open("[")
@@ -174,6 +179,7 @@ extension RunStats: Codable {
     case blankLines = "blank_lines_skipped", bytesRead = "bytes_read", bytesWritten = "bytes_written"
     case outputFiles = "output_files", stages, seconds
     case writtenFiles = "written_files", inputStamps = "input_stamps", copiesAdded = "copies_added"
+    case skippedColumns = "parquet_columns_skipped"
   }
 
   public init(from decoder: Decoder) throws {
@@ -192,6 +198,7 @@ extension RunStats: Codable {
     writtenFiles = try c.decodeIfPresent([WrittenFile].self, forKey: .writtenFiles) ?? []
     inputStamps = try c.decodeIfPresent([FileStamp].self, forKey: .inputStamps) ?? []
     copiesAdded = try c.decodeIfPresent(Int.self, forKey: .copiesAdded) ?? 0
+    skippedColumns = try c.decodeIfPresent([String].self, forKey: .skippedColumns) ?? []
   }
 
   /// Adds another part's counts (a task of the same plan: same stages in the same order).
@@ -208,6 +215,7 @@ extension RunStats: Codable {
     outputFiles += other.outputFiles
     writtenFiles += other.writtenFiles
     inputStamps += other.inputStamps
+    skippedColumns += other.skippedColumns
     seconds += other.seconds
     if stages.isEmpty { stages = other.stages.map { StageStats(name: $0.name) } }
     for (k, s) in other.stages.enumerated() where k < stages.count {

@@ -21,6 +21,10 @@ public struct ParquetFileMetadata: Sendable, Equatable {
     public var convertedType: Int32?
     /// Bytes per value of a FIXED_LEN_BYTE_ARRAY.
     public var typeLength: Int32?
+    /// The logical type (`LogicalType`), when given.
+    public var logicalType: ParquetLogicalType? = nil
+    /// Digits after the point of a DECIMAL.
+    public var scale: Int32? = nil
   }
 
   /// One column chunk of a row group.
@@ -43,6 +47,8 @@ public struct ParquetFileMetadata: Sendable, Equatable {
     public var totalCompressedSize: Int64
     /// Bytes of its pages once decompressed.
     public var totalUncompressedSize: Int64
+    /// Another file holding the chunk (`file_path`): not supported, and an error when read.
+    public var filePath: String? = nil
   }
 
   /// One row group.
@@ -97,7 +103,9 @@ public struct ParquetFileMetadata: Sendable, Equatable {
           name: try string(s[4], "schema element \(k) name"),
           numChildren: try s[5].map { (v) throws(WinnowError) in try int32(v, "schema element \(k) num_children") },
           convertedType: try s[6].map { (v) throws(WinnowError) in try int32(v, "schema element \(k) converted_type") },
-          typeLength: try s[2].map { (v) throws(WinnowError) in try int32(v, "schema element \(k) type_length") }))
+          typeLength: try s[2].map { (v) throws(WinnowError) in try int32(v, "schema element \(k) type_length") },
+          logicalType: s[10].flatMap(ParquetLogicalType.init(thrift:)),
+          scale: try s[7].map { (v) throws(WinnowError) in try int32(v, "schema element \(k) scale") }))
     }
     let numRows = try int64(m[3], "num_rows")
     guard numRows >= 0 else { throw bad("num_rows \(numRows) is negative") }
@@ -121,7 +129,8 @@ public struct ParquetFileMetadata: Sendable, Equatable {
           numValues: try int64(md[5], "\(what) num_values"), dataPageOffset: try int64(md[9], "\(what) data_page_offset"),
           dictionaryPageOffset: try md[11].map { (v) throws(WinnowError) in try int64(v, "\(what) dictionary_page_offset") },
           totalCompressedSize: try int64(md[7], "\(what) total_compressed_size"),
-          totalUncompressedSize: try int64(md[6], "\(what) total_uncompressed_size"))
+          totalUncompressedSize: try int64(md[6], "\(what) total_uncompressed_size"),
+          filePath: cm[1]?.bytes.map { String(decoding: $0, as: UTF8.self) })
         guard chunk.numValues >= 0, chunk.dataPageOffset >= 0, chunk.totalCompressedSize >= 0, chunk.totalUncompressedSize >= 0,
           (chunk.dictionaryPageOffset ?? 0) >= 0
         else { throw bad("\(what) has a negative count, size or offset") }
@@ -131,6 +140,18 @@ public struct ParquetFileMetadata: Sendable, Equatable {
     }
     let createdBy = m[6]?.bytes.map { String(decoding: $0, as: UTF8.self) }
     return ParquetFileMetadata(version: version, schema: schema, numRows: numRows, rowGroups: rowGroups, createdBy: createdBy)
+  }
+
+  /// Whether `path` is a regular file that starts with Parquet's magic `PAR1` (no JSON line
+  /// starts that way, so a Parquet file is told apart whatever its name).
+  public static func isParquet(path: String) -> Bool {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return false }
+    var head = [UInt8](repeating: 0, count: 4)
+    return head.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 4, 0) }) == 4 && head == Array("PAR1".utf8)
   }
 
   /// Reads the footer of the Parquet file at `path`: `PAR1` at both ends, the footer's length
@@ -161,5 +182,61 @@ public struct ParquetFileMetadata: Sendable, Equatable {
     let got = footer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, footerLength, off_t(size - 8 - footerLength)) }
     guard got == footerLength else { throw .io("\(path): cannot read the Parquet footer") }
     return try footer.withUnsafeBufferPointer { (b) throws(WinnowError) in try decode(b, name: path) }
+  }
+}
+
+/// A column's logical type (`LogicalType` in `parquet.thrift`), the kinds a reader renders
+/// differently from its physical type.
+public enum ParquetLogicalType: Sendable, Equatable {
+  case string, map, list, enumeration, json, bson, uuid, date, float16
+  case decimal(scale: Int32, precision: Int32)
+  /// Time of day in the unit (1 000 for milliseconds, 1 000 000 micro-, 1 000 000 000 nanoseconds).
+  case time(unitsPerSecond: Int64, utc: Bool)
+  case timestamp(unitsPerSecond: Int64, utc: Bool)
+  case integer(bits: Int, signed: Bool)
+  /// Always null.
+  case unknown
+  /// A kind this reader does not know (newer than it): rendered as its physical type.
+  case other(Int16)
+
+  /// Decodes the `LogicalType` union; nil when it is not a union with one member.
+  init?(thrift: ThriftValue) {
+    guard let m = thrift.members, let (id, value) = m.first else { return nil }
+    func unit(_ v: ThriftValue?) -> Int64? {
+      guard let u = v?.members?.keys.first else { return nil }
+      switch u {
+      case 1: return 1_000
+      case 2: return 1_000_000
+      case 3: return 1_000_000_000
+      default: return nil
+      }
+    }
+    let fields = value.members ?? [:]
+    switch id {
+    case 1: self = .string
+    case 2: self = .map
+    case 3: self = .list
+    case 4: self = .enumeration
+    case 5:
+      guard let s = fields[1]?.int, let p = fields[2]?.int, let s32 = Int32(exactly: s), let p32 = Int32(exactly: p) else { return nil }
+      self = .decimal(scale: s32, precision: p32)
+    case 6: self = .date
+    case 7, 8:
+      guard let u = unit(fields[2]) else { return nil }
+      let utc: Bool
+      if case .bool(let b)? = fields[1] { utc = b } else { utc = false }
+      self = id == 7 ? .time(unitsPerSecond: u, utc: utc) : .timestamp(unitsPerSecond: u, utc: utc)
+    case 10:
+      guard let b = fields[1]?.int, [8, 16, 32, 64].contains(b) else { return nil }
+      let signed: Bool
+      if case .bool(let x)? = fields[2] { signed = x } else { signed = true }
+      self = .integer(bits: Int(b), signed: signed)
+    case 11: self = .unknown
+    case 12: self = .json
+    case 13: self = .bson
+    case 14: self = .uuid
+    case 15: self = .float16
+    default: self = .other(id)
+    }
   }
 }
