@@ -129,7 +129,11 @@ public struct Plan {
       }
     }
     let inputs: [InputFile]
-    if let fixedInputs { inputs = fixedInputs } else { inputs = try InputSet.expand(recipe.input.paths) }
+    if let fixedInputs {
+      inputs = fixedInputs
+    } else {
+      inputs = try splitByRowGroups(try InputSet.expand(recipe.input.paths), per: recipe.rowGroupsPerTask)
+    }
     if inputs.contains(where: \.isStdin) {
       throw .usage("\(recipe.source): a recipe reads files, not standard input ('-'); pipe into 'winnow <stage>' instead")
     }
@@ -140,6 +144,28 @@ public struct Plan {
     return Plan(
       recipe: recipe, inputs: inputs, passes: passes(globals: globals, stageCount: stages.count, tasks: tasks),
       stages: stages, globals: globals, fingerprint: fingerprint(recipe, inputs: inputs))
+  }
+
+  /// Parquet files with more than `per` row groups, as parts of `per` row groups each (other
+  /// inputs as they are). Reads each Parquet file's footer.
+  static func splitByRowGroups(_ inputs: [InputFile], per: Int?) throws(WinnowError) -> [InputFile] {
+    guard let per else { return inputs }
+    var out: [InputFile] = []
+    for input in inputs {
+      guard !input.isStdin, ParquetFileMetadata.isParquet(path: input.path) else {
+        out.append(input)
+        continue
+      }
+      let groups = try ParquetFileMetadata.read(path: input.path).rowGroups.count
+      guard groups > per else {
+        out.append(input)
+        continue
+      }
+      for start in stride(from: 0, to: groups, by: per) {
+        out.append(InputFile(path: input.path, rowGroups: start..<min(start + per, groups)))
+      }
+    }
+    return out
   }
 
   /// The passes of a chain of `stageCount` per-document stages with `globals` among them.
@@ -220,7 +246,11 @@ public struct Plan {
     // runs without them stay as they were.)
     if r.output.format != "jsonl" { parts.append("format=" + r.output.format) }
     if let field = r.output.routeBy { parts.append("route_by=" + field) }
-    parts += inputs.map(\.path)
+    if let columns = r.input.columns { parts.append("columns=" + columns.joined(separator: "\u{1}")) }
+    if let n = r.rowGroupsPerTask { parts.append("row_groups_per_task=\(n)") }
+    parts += inputs.map { input in
+      input.rowGroups.map { g in "\(input.path)\u{1}\(g.lowerBound)..<\(g.upperBound)" } ?? input.path
+    }
     for step in r.stages {
       parts.append("stage:" + step.stage)
       for k in step.parameters.keys.sorted() {

@@ -12,6 +12,8 @@ public struct Recipe: Sendable {
     public var strict = false
     /// Lines longer than this are quarantined as `document_too_large` instead of being read.
     public var maxDocumentBytes = PipelineOptions.defaultMaxDocumentBytes
+    /// The top-level columns read from Parquet inputs (`input.columns`; nil: all of them).
+    public var columns: [String]?
   }
 
   /// The `output:` section: where kept documents go, how they are compressed and sharded,
@@ -77,6 +79,10 @@ public struct Recipe: Sendable {
   public var maxRetries = 2
   /// Input files per task (a task's output shards are named after it).
   public var filesPerTask = 1
+  /// Split Parquet inputs into parts of this many row groups, each read by a task of its own
+  /// (`row_groups_per_task`; nil: one task per file), so that one huge file still spreads over
+  /// workers.
+  public var rowGroupsPerTask: Int?
   public var slurm = Slurm()
   public var input: Input
   public var output: Output
@@ -94,10 +100,10 @@ public struct Recipe: Sendable {
 /// line and column, the key, and what is allowed.
 public enum RecipeParser {
   static let topKeys = [
-    "name", "seed", "executor", "workers", "max_retries", "files_per_task", "slurm", "input", "output", "stages",
+    "name", "seed", "executor", "workers", "max_retries", "files_per_task", "row_groups_per_task", "slurm", "input", "output", "stages",
   ]
   static let slurmKeys = ["partition", "account", "time", "mem", "cpus_per_task", "max_parallel", "extra_args", "poll_seconds"]
-  static let inputKeys = ["paths", "text_field", "id_field", "strict", "max_document_bytes"]
+  static let inputKeys = ["paths", "text_field", "id_field", "strict", "max_document_bytes", "columns"]
   static let outputKeys = [
     "path", "compression", "compression_level", "max_shard_bytes", "max_shard_docs", "rejects", "quarantine", "format", "route_by",
     "tokenizer", "pattern", "add_special_tokens", "append_eod", "eod_id", "name", "merge",
@@ -147,6 +153,11 @@ public enum RecipeParser {
     if let n = inMap["max_document_bytes"] {
       input.maxDocumentBytes = try p.int(n, key: "input.max_document_bytes", range: 1...Int.max)
     }
+    if let n = inMap["columns"] {
+      let columns = try p.stringList(n, key: "input.columns")
+      if columns.isEmpty { throw p.error(n, "'input.columns' is empty (leave it out to read every column)") }
+      input.columns = columns
+    }
 
     let outMap = try p.mapping(outputNode, what: "'output'", allowed: outputKeys)
     guard let outPath = outMap["path"] else { throw p.error(outputNode, "'output' needs 'path' (a directory for the shards)") }
@@ -194,6 +205,9 @@ public enum RecipeParser {
     if let n = top["workers"] { recipe.workers = try p.int(n, key: "workers", range: 1...4096) }
     if let n = top["max_retries"] { recipe.maxRetries = try p.int(n, key: "max_retries", range: 0...100) }
     if let n = top["files_per_task"] { recipe.filesPerTask = try p.int(n, key: "files_per_task", range: 1...Int.max) }
+    if let n = top["row_groups_per_task"] {
+      recipe.rowGroupsPerTask = try p.int(n, key: "row_groups_per_task", range: 1...Int.max)
+    }
     if let n = top["slurm"] {
       let m = try p.mapping(n, what: "'slurm'", allowed: slurmKeys)
       var sl = Recipe.Slurm()

@@ -119,7 +119,10 @@ public enum RecipeRunner {
     try runDir.ensureLayout()
     let planFile = PlanFile(
       recipeName: recipe.name, recipeSource: recipe.source, recipeText: recipe.text, fingerprint: plan.fingerprint,
-      inputs: plan.inputs.map(\.path), passes: plan.passes.map(\.tasks), passKinds: plan.passes.map(\.kind),
+      inputs: plan.inputs.map(\.path),
+      inputRowGroups: plan.inputs.contains { $0.rowGroups != nil }
+        ? plan.inputs.map { $0.rowGroups.map { [$0.lowerBound, $0.upperBound] } } : nil,
+      passes: plan.passes.map(\.tasks), passKinds: plan.passes.map(\.kind),
       maxRetries: recipe.maxRetries,
       strict: options.strict ?? recipe.input.strict)
     try runDir.writePlan(planFile)

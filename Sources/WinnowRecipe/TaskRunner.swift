@@ -20,7 +20,7 @@ package enum TaskRunner {
       throw .usage("\(runDir.path): the plan has no task \(task) in pass \(pass)")
     }
     let recipe = try RecipeParser.parse(planFile.recipeText, source: planFile.recipeSource)
-    let inputs = planFile.inputs.map(InputFile.init(path:))
+    let inputs = planFile.inputFiles
     let plan = try Plan.make(recipe, inputs: inputs, registry: registry)
     let mine = planFile.passes[pass][task].map { inputs[$0] }
 
@@ -50,6 +50,7 @@ package enum TaskRunner {
     options.fields = recipe.input.fields
     options.strict = planFile.strict
     options.maxDocumentBytes = recipe.input.maxDocumentBytes
+    options.parquetColumns = recipe.input.columns
     // Every pass that reads inputs checksums them: the record says exactly what was read.
     options.stampInputs = true
     for side in sides {

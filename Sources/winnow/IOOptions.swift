@@ -24,8 +24,17 @@ struct IOOptions: ParsableArguments {
   @Flag(help: "Stop with an error (exit 3) at the first bad input line instead of quarantining it.")
   var strict = false
 
-  @Option(help: "Output compression: zstd, gzip or none (default: from the file extension; zstd for directories).")
+  @Option(help: "Output compression: zstd, gzip or none (default: from the file extension; zstd for directories). Parquet output: zstd (default), snappy, gzip or none, applied to its pages.")
   var compression: String?
+
+  @Option(help: "Output format: jsonl or parquet (default: parquet for a file named *.parquet, else jsonl). Rejects and quarantine are always JSON lines.")
+  var format: String?
+
+  @Option(help: "Parquet output: write a row group once this many bytes of documents are buffered (default 64M).")
+  var rowGroupBytes: Int?
+
+  @Option(help: "Parquet output: the columns and their types as NAME:TYPE,… (TYPE: string, int64, double, bool, json); default: inferred from the first row group.")
+  var parquetSchema: String?
 
   @Option(help: "Compression level (zstd: 1-22, default 3; gzip: 1-9, default 6).")
   var compressionLevel: Int?
@@ -48,8 +57,42 @@ struct IOOptions: ParsableArguments {
   @Option(help: "Lines longer than this many bytes are not read as documents: they are quarantined as document_too_large (default 64M).")
   var maxDocumentBytes: Int = PipelineOptions.defaultMaxDocumentBytes
 
+  @Option(help: "Parquet input: read only these top-level columns (comma-separated; default: every column). Each row becomes a JSON object of the columns read.")
+  var columns: String?
+
   func outputSpec() throws(WinnowError) -> OutputSpec {
     var spec = OutputSpec(path: output, compressionLevel: compressionLevel, overwrite: force)
+    if let format, format != "jsonl" && format != "parquet" {
+      throw .usage("--format must be jsonl or parquet, got '\(format)'")
+    }
+    let isParquet = format == "parquet" || (format == nil && output.hasSuffix(".parquet"))
+    if isParquet {
+      var p = ParquetWriteOptions()
+      if let compression {
+        guard let c = ParquetWriteOptions.Codec(rawValue: compression) else {
+          throw .usage("--compression for Parquet output must be one of zstd|snappy|gzip|none, got '\(compression)'")
+        }
+        p.codec = c
+      }
+      p.level = compressionLevel
+      if let n = rowGroupBytes {
+        guard n > 0 else { throw .usage("--row-group-bytes must be positive") }
+        p.rowGroupBytes = n
+      }
+      if let parquetSchema { p.schema = try ParquetWriteOptions.parseSchema(parquetSchema) }
+      spec.parquet = p
+      if let n = maxShardBytes, n <= 0 { throw .usage("--max-shard-bytes must be positive") }
+      if let n = maxShardDocs, n <= 0 { throw .usage("--max-shard-docs must be positive") }
+      spec.maxShardBytes = maxShardBytes
+      spec.maxShardDocs = maxShardDocs
+      return spec
+    }
+    if rowGroupBytes != nil || parquetSchema != nil {
+      throw .usage("--row-group-bytes and --parquet-schema are for Parquet output (-o FILE.parquet, or --format parquet)")
+    }
+    for (flag, path) in [("--rejects", rejects), ("--quarantine", quarantine)] where path?.hasSuffix(".parquet") == true {
+      throw .usage("\(flag) \(path!): rejects and quarantine are written as JSON lines; name the file .jsonl (or .jsonl.zst)")
+    }
     if let compression {
       guard let c = Compression(rawValue: compression) else {
         throw .usage("--compression must be one of zstd|gzip|none, got '\(compression)'")
@@ -87,6 +130,7 @@ struct IOOptions: ParsableArguments {
     o.quarantine = quarantine.map { OutputSpec(path: $0, compressionLevel: compressionLevel, overwrite: force) }
     if progress ?? ProgressLine.stderrIsTerminal { o.progress = { ProgressLine.shared.update($0) } }
     o.maxDocumentBytes = maxDocumentBytes
+    o.parquetColumns = columns.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
     return o
   }
 
@@ -96,6 +140,9 @@ struct IOOptions: ParsableArguments {
     _ stages: [NamedStage], stageFiles: [OutputGuard.Input] = [], stageOutputs: [OutputGuard.Output] = []
   ) throws(WinnowError) {
     guard maxDocumentBytes > 0 else { throw .usage("--max-document-bytes must be positive") }
+    if let c = columns, c.split(separator: ",").allSatisfy({ $0.allSatisfy(\.isWhitespace) }) {
+      throw .usage("--columns names no column (leave it out to read every column)")
+    }
     let inputs = try InputSet.expand(self.inputs)
     let spec = try outputSpec()
     try guardPaths(inputs, stageFiles: stageFiles, stageOutputs: stageOutputs, spec: spec)
@@ -104,6 +151,9 @@ struct IOOptions: ParsableArguments {
     let result = try Pipeline(stages: stages).run(inputs: inputs, output: writer, options: options)
     ProgressLine.shared.finish()
     if let stats { try writeFileAtomically(stats, Array(result.json().utf8)) }
+    for skipped in result.skippedColumns {
+      printError("winnow: note: Parquet column left out of the documents: \(skipped)")
+    }
     if result.quarantined > 0 {
       let where_ = quarantine.map { "written to \($0)" } ?? "skipped; --quarantine PATH keeps them"
       printError("winnow: \(result.quarantined) bad input line(s) \(where_)")

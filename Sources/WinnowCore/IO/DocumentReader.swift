@@ -105,7 +105,8 @@ public final class DocumentReader {
         index += 1
         guard index < inputs.count else { return nil }
         if origins == nil, !inputs[index].isStdin, ParquetFileMetadata.isParquet(path: inputs[index].path) {
-          let p = try ParquetRowReader(path: inputs[index].path, columns: parquetColumns, stampContent: stampContent)
+          let p = try ParquetRowReader(
+            path: inputs[index].path, columns: parquetColumns, rowGroups: inputs[index].rowGroups, stampContent: stampContent)
           for f in p.skippedFields { skippedParquetFields.append("\(p.path): \(f.name) (\(f.reason))") }
           parquet = p
           continue

@@ -3,10 +3,16 @@ import Glibc
 /// One input stream: a file, or standard input.
 public struct InputFile: Sendable, Hashable {
   public var path: String
+  /// For a Parquet file read in parts (a recipe's `row_groups_per_task`): the row groups of
+  /// this part. nil: the whole file.
+  public var rowGroups: Range<Int>?
   public var isStdin: Bool { path == "-" }
   public var displayName: String { isStdin ? "<stdin>" : path }
 
-  public init(path: String) { self.path = path }
+  public init(path: String, rowGroups: Range<Int>? = nil) {
+    self.path = path
+    self.rowGroups = rowGroups
+  }
 
   public static let stdin = InputFile(path: "-")
 
@@ -42,7 +48,7 @@ public enum InputSet {
         if files.isEmpty {
           throw .usage("\(spec): directory holds no document files (\(documentSuffixes.joined(separator: ", ")))")
         }
-        out.append(contentsOf: files.map(InputFile.init(path:)))
+        out.append(contentsOf: files.map { InputFile(path: $0) })
         continue
       }
       if spec.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" }) && !fileExists(spec) {
@@ -50,7 +56,7 @@ public enum InputSet {
         if matches.isEmpty { throw .usage("\(spec): no file matches this pattern") }
         for m in matches {
           if isDirectory(m) {
-            out.append(contentsOf: try walk(m).map(InputFile.init(path:)))
+            out.append(contentsOf: try walk(m).map { InputFile(path: $0) })
           } else if isRegularFile(m) {
             out.append(InputFile(path: m))
           } else {

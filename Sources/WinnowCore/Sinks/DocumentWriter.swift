@@ -22,6 +22,8 @@ public struct OutputSpec: Sendable, Equatable {
   /// Directory output: shard names are this prefix plus a five-digit counter. A task of a
   /// multi-task run writes `part-00003-00000.jsonl.zst`, … (prefix `part-00003-`).
   public var shardPrefix = "part-"
+  /// Write Parquet (a file, or `*.parquet` shards) instead of JSON lines.
+  public var parquet: ParquetWriteOptions?
 
   public init(
     path: String, compression: Compression? = nil, compressionLevel: Int? = nil, maxShardBytes: Int? = nil,
@@ -44,6 +46,32 @@ public struct OutputSpec: Sendable, Equatable {
     let leaf = path.split(separator: "/").last.map(String.init) ?? path
     return !InputSet.documentSuffixes.contains(where: { leaf.hasSuffix($0) })
       && !leaf.hasSuffix(".zst") && !leaf.hasSuffix(".gz") && !leaf.hasSuffix(".txt")
+  }
+}
+
+/// One output file being written: JSON lines (`LineWriter`) or Parquet (`ParquetFileWriter`).
+protocol DocumentFileWriter: AnyObject {
+  func write(line: UnsafeBufferPointer<UInt8>) throws(WinnowError)
+  func writeStreamed(
+    _ body: ((UnsafeBufferPointer<UInt8>) throws(WinnowError) -> Void) throws(WinnowError) -> Void
+  ) throws(WinnowError)
+  func finish() throws(WinnowError)
+  func abort()
+  var linesWritten: Int { get }
+  var bytesWritten: Int { get }
+  var sink: ByteSink { get }
+}
+
+extension LineWriter: DocumentFileWriter {}
+
+extension ParquetFileWriter: DocumentFileWriter {
+  /// A document given in pieces is put together first: a row is written whole.
+  func writeStreamed(
+    _ body: ((UnsafeBufferPointer<UInt8>) throws(WinnowError) -> Void) throws(WinnowError) -> Void
+  ) throws(WinnowError) {
+    var line: [UInt8] = []
+    try body { (piece: UnsafeBufferPointer<UInt8>) throws(WinnowError) in line.append(contentsOf: piece) }
+    try typed { try line.withUnsafeBufferPointer { try write(line: $0) } }
   }
 }
 
@@ -124,7 +152,9 @@ public final class DocumentWriter {
   let compression: Compression
   /// Decided once: `OutputSpec.isDirectory` looks at the file system.
   let isDirectory: Bool
-  var current: LineWriter?
+  var current: DocumentFileWriter?
+  /// Parquet output's options (nil: JSON lines).
+  let parquet: ParquetWriteOptions?
   var shardIndex = 0
   /// Files completed so far (empty for standard output).
   public private(set) var files: [String] = []
@@ -136,6 +166,7 @@ public final class DocumentWriter {
   public init(_ spec: OutputSpec) throws(WinnowError) {
     self.spec = spec
     isDirectory = spec.isDirectory
+    parquet = spec.parquet
     if isDirectory {
       compression = spec.compression ?? .zstd
       try Self.prepareDirectory(spec)
@@ -145,8 +176,17 @@ public final class DocumentWriter {
         let parent = spec.path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         if !parent.isEmpty { try makeDirectories(parent) }
       }
-      current = LineWriter(sink: try openByteSink(path: spec.path, compression: compression, level: spec.compressionLevel))
+      current = try open(spec.path)
     }
+  }
+
+  /// Opens one output file (standard output for `-`).
+  func open(_ path: String) throws(WinnowError) -> DocumentFileWriter {
+    if let parquet {
+      let file = path == "-" ? FileSink(fd: 1, name: "<stdout>") : try FileSink(path: path)
+      return try ParquetFileWriter(sink: file, options: parquet)
+    }
+    return LineWriter(sink: try openByteSink(path: path, compression: compression, level: spec.compressionLevel))
   }
 
   /// The list of shards a directory writer leaves beside them: `name<TAB>bytes<TAB>xxh3`.
@@ -199,12 +239,13 @@ public final class DocumentWriter {
   var shardPath: String {
     let dir = spec.path.hasSuffix("/") ? String(spec.path.dropLast()) : spec.path
     let n = String(shardIndex)
-    return "\(dir)/\(spec.shardPrefix)\(String(repeating: "0", count: max(0, 5 - n.count)))\(n).jsonl\(compression.fileExtension)"
+    let suffix = parquet != nil ? ".parquet" : ".jsonl\(compression.fileExtension)"
+    return "\(dir)/\(spec.shardPrefix)\(String(repeating: "0", count: max(0, 5 - n.count)))\(n)\(suffix)"
   }
 
   public func write(line: UnsafeBufferPointer<UInt8>) throws(WinnowError) {
     if current == nil {
-      current = LineWriter(sink: try openByteSink(path: shardPath, compression: compression, level: spec.compressionLevel))
+      current = try open(shardPath)
     }
     let w = current!
     try w.write(line: line)
@@ -227,7 +268,7 @@ public final class DocumentWriter {
     _ body: ((UnsafeBufferPointer<UInt8>) throws(WinnowError) -> Void) throws(WinnowError) -> Void
   ) throws(WinnowError) {
     if current == nil {
-      current = LineWriter(sink: try openByteSink(path: shardPath, compression: compression, level: spec.compressionLevel))
+      current = try open(shardPath)
     }
     let w = current!
     let before = w.bytesWritten
@@ -259,7 +300,7 @@ public final class DocumentWriter {
   /// shard, so that downstream steps find the output they expect.
   public func finish() throws(WinnowError) {
     if isDirectory && current == nil && shardIndex == 0 {
-      current = LineWriter(sink: try openByteSink(path: shardPath, compression: compression, level: spec.compressionLevel))
+      current = try open(shardPath)
     }
     try rotate()
     if isDirectory && !spec.ownsPrefix { try writeShardList() }

@@ -10,6 +10,9 @@ package struct PlanFile: Codable, Sendable {
   package var recipeText: String
   package var fingerprint: String
   package var inputs: [String]
+  /// For inputs read in parts (`row_groups_per_task`): each input's row groups as
+  /// `[first, end]`, or nil for a whole file. nil when no input is split.
+  package var inputRowGroups: [[Int]?]?
   /// Per pass, the input file indices of each task.
   package var passes: [[[Int]]]
   package var passKinds: [Plan.PassKind]
@@ -19,7 +22,18 @@ package struct PlanFile: Codable, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case version, recipeName = "recipe_name", recipeSource = "recipe_source", recipeText = "recipe_text"
-    case fingerprint, inputs, passes, passKinds = "pass_kinds", maxRetries = "max_retries", strict
+    case fingerprint, inputs, inputRowGroups = "input_row_groups", passes, passKinds = "pass_kinds"
+    case maxRetries = "max_retries", strict
+  }
+
+  /// The inputs as the plan made them (with their row-group parts).
+  package var inputFiles: [InputFile] {
+    inputs.enumerated().map { k, path in
+      guard let groups = inputRowGroups, k < groups.count, let g = groups[k], g.count == 2, g[0] <= g[1] else {
+        return InputFile(path: path)
+      }
+      return InputFile(path: path, rowGroups: g[0]..<g[1])
+    }
   }
 }
 

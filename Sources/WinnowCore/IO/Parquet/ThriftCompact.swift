@@ -196,3 +196,86 @@ public struct ThriftCompactReader {
     }
   }
 }
+
+/// Writes Thrift's compact protocol: structs as field headers (id deltas) and values, the
+/// subset Parquet's metadata uses (i16/i32/i64 as zigzag varints, binary, lists, structs, bools).
+struct ThriftCompactWriter {
+  var bytes: [UInt8] = []
+  private var lastField: [Int16] = [0]
+
+  mutating func varint(_ v: UInt64) {
+    var x = v
+    while x >= 0x80 {
+      bytes.append(UInt8(x & 0x7F) | 0x80)
+      x >>= 7
+    }
+    bytes.append(UInt8(x))
+  }
+
+  mutating func zigzag(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
+
+  private mutating func fieldHeader(_ id: Int16, type: UInt8) {
+    let delta = Int(id) - Int(lastField[lastField.count - 1])
+    if delta > 0 && delta <= 15 {
+      bytes.append(UInt8(delta) << 4 | type)
+    } else {
+      bytes.append(type)
+      zigzag(Int64(id))
+    }
+    lastField[lastField.count - 1] = id
+  }
+
+  mutating func i32(_ id: Int16, _ v: Int32) {
+    fieldHeader(id, type: 5)
+    zigzag(Int64(v))
+  }
+
+  mutating func i64(_ id: Int16, _ v: Int64) {
+    fieldHeader(id, type: 6)
+    zigzag(v)
+  }
+
+  mutating func bool(_ id: Int16, _ v: Bool) { fieldHeader(id, type: v ? 1 : 2) }
+
+  mutating func binary(_ id: Int16, _ v: [UInt8]) {
+    fieldHeader(id, type: 8)
+    varint(UInt64(v.count))
+    bytes.append(contentsOf: v)
+  }
+
+  mutating func string(_ id: Int16, _ v: String) { binary(id, Array(v.utf8)) }
+
+  /// A list field: its header, then the caller writes `count` elements of `elementType`
+  /// (5 i32, 8 binary, 12 struct: each struct element between `beginElement` and `end`).
+  mutating func list(_ id: Int16, elementType: UInt8, count: Int) {
+    fieldHeader(id, type: 9)
+    if count < 15 {
+      bytes.append(UInt8(count) << 4 | elementType)
+    } else {
+      bytes.append(0xF0 | elementType)
+      varint(UInt64(count))
+    }
+  }
+
+  mutating func listI32(_ v: Int32) { zigzag(Int64(v)) }
+
+  mutating func listBinary(_ v: [UInt8]) {
+    varint(UInt64(v.count))
+    bytes.append(contentsOf: v)
+  }
+
+  /// A struct field (ends with `end`).
+  mutating func beginStruct(_ id: Int16) {
+    fieldHeader(id, type: 12)
+    lastField.append(0)
+  }
+
+  /// A struct that is a list element (ends with `end`).
+  mutating func beginElement() { lastField.append(0) }
+
+  /// Ends the current struct (writes STOP).
+  mutating func end() {
+    bytes.append(0)
+    lastField.removeLast()
+  }
+}
