@@ -248,6 +248,10 @@ public struct Plan {
     if let field = r.output.routeBy { parts.append("route_by=" + field) }
     if let columns = r.input.columns { parts.append("columns=" + columns.joined(separator: "\u{1}")) }
     if let n = r.rowGroupsPerTask { parts.append("row_groups_per_task=\(n)") }
+    if let q = r.output.parquet {
+      parts.append("parquet=\(q.codec.rawValue),\(q.level ?? -99),\(q.rowGroupBytes)")
+      if let schema = q.schema { parts.append("parquet_schema=" + schema.map { "\($0.name):\($0.type.rawValue)" }.joined(separator: ",")) }
+    }
     parts += inputs.map { input in
       input.rowGroups.map { g in "\(input.path)\u{1}\(g.lowerBound)..<\(g.upperBound)" } ?? input.path
     }

@@ -33,9 +33,11 @@ public struct Recipe: Sendable {
     public var routeBy: String?
     /// For the token formats: the tokenizer and how the datasets are written.
     public var export: TokenExportOptions?
+    /// For `output.format: parquet`: codec, row group size and schema.
+    public var parquet: ParquetWriteOptions?
 
     /// The sink formats `output.format` may name.
-    public static let formats = ["jsonl"] + TokenExportOptions.Format.allCases.map(\.rawValue)
+    public static let formats = ["jsonl", "parquet"] + TokenExportOptions.Format.allCases.map(\.rawValue)
 
     /// Where documents whose `field` routes to `route` go, under the output directory.
     public static func routeDirectory(field: String, route: String) -> String {
@@ -106,7 +108,7 @@ public enum RecipeParser {
   static let inputKeys = ["paths", "text_field", "id_field", "strict", "max_document_bytes", "columns"]
   static let outputKeys = [
     "path", "compression", "compression_level", "max_shard_bytes", "max_shard_docs", "rejects", "quarantine", "format", "route_by",
-    "tokenizer", "pattern", "add_special_tokens", "append_eod", "eod_id", "name", "merge",
+    "row_group_bytes", "parquet_schema", "tokenizer", "pattern", "add_special_tokens", "append_eod", "eod_id", "name", "merge",
   ]
   /// The output keys only the token formats use.
   static let exportKeys = ["tokenizer", "pattern", "add_special_tokens", "append_eod", "eod_id", "name", "merge"]
@@ -162,14 +164,41 @@ public enum RecipeParser {
     let outMap = try p.mapping(outputNode, what: "'output'", allowed: outputKeys)
     guard let outPath = outMap["path"] else { throw p.error(outputNode, "'output' needs 'path' (a directory for the shards)") }
     var output = Recipe.Output(path: try p.string(outPath, key: "output.path"))
-    if let n = outMap["compression"] {
+    let wantsParquet = try outMap["format"].map { (n) throws(WinnowError) in try p.string(n, key: "output.format") } == "parquet"
+    if wantsParquet {
+      var options = ParquetWriteOptions()
+      if let n = outMap["compression"] {
+        let c = try p.string(n, key: "output.compression")
+        guard let codec = ParquetWriteOptions.Codec(rawValue: c) else {
+          throw p.error(n, "'output.compression' for Parquet must be one of zstd|snappy|gzip|none, got '\(c)'")
+        }
+        options.codec = codec
+      }
+      if let n = outMap["row_group_bytes"] {
+        options.rowGroupBytes = try p.int(n, key: "output.row_group_bytes", range: 1...Int.max)
+      }
+      if let n = outMap["parquet_schema"] {
+        do { options.schema = try ParquetWriteOptions.parseSchema(try p.string(n, key: "output.parquet_schema")) } catch {
+          throw p.error(n, "'output.parquet_schema': \(error.message)")
+        }
+      }
+      if let n = outMap["compression_level"] {
+        options.level = try p.int(n, key: "output.compression_level", range: options.codec == .gzip ? 0...9 : -7...22)
+      }
+      output.parquet = options
+    } else {
+      for key in ["row_group_bytes", "parquet_schema"] where outMap[key] != nil {
+        throw p.error(outMap[key]!, "'output.\(key)' is for Parquet output (output.format: parquet)")
+      }
+    }
+    if let n = outMap["compression"], !wantsParquet {
       let c = try p.string(n, key: "output.compression")
       guard let comp = Compression(rawValue: c) else {
         throw p.error(n, "'output.compression' must be one of zstd|gzip|none, got '\(c)'")
       }
       output.compression = comp
     }
-    if let n = outMap["compression_level"] {
+    if let n = outMap["compression_level"], !wantsParquet {
       output.compressionLevel = try p.int(n, key: "output.compression_level", range: output.compression == .gzip ? 0...9 : -7...22)
     }
     if let n = outMap["max_shard_bytes"] { output.maxShardBytes = try p.int(n, key: "output.max_shard_bytes", range: 1...Int.max) }

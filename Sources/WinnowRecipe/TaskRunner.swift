@@ -163,9 +163,15 @@ package enum TaskRunner {
         try sink(base + "/" + Recipe.Output.routeDirectory(field: field, route: route))
       }
     }
-    guard let field = out.routeBy else { return try DocumentWriter(spec(out.path)) }
+    // Only the output itself may be Parquet: rejects and quarantine stay JSON lines.
+    func documents(_ dir: String) throws(WinnowError) -> DocumentSink {
+      var s = spec(dir)
+      s.parquet = out.parquet
+      return try DocumentWriter(s)
+    }
+    guard let field = out.routeBy else { return try documents(out.path) }
     return RoutingSink(field: field) { (route: String) throws(WinnowError) -> DocumentSink in
-      try DocumentWriter(spec(out.path + "/" + Recipe.Output.routeDirectory(field: field, route: route)))
+      try documents(out.path + "/" + Recipe.Output.routeDirectory(field: field, route: route))
     }
   }
 

@@ -98,3 +98,13 @@ SELECT_VENV = os.environ.get("WINNOW_SELECT_VENV", os.path.join(ROOT, ".venv-sel
 def select_python():
     return peer_python(SELECT_PACKAGES, SELECT_VENV)
 
+
+# The Parquet reader's references (parquet_parity.py): pyarrow writes the test files and reads
+# every one back (the rows Winnow must print); DuckDB writes a second writer's files.
+PARQUET_PACKAGES = ["pyarrow==26.0.1", "duckdb==2.0.1"]
+PARQUET_VENV = os.environ.get("WINNOW_PARQUET_VENV", os.path.join(ROOT, ".venv-parquet"))
+
+
+def parquet_python():
+    return peer_python(PARQUET_PACKAGES, PARQUET_VENV)
+

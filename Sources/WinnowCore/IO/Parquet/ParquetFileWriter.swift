@@ -32,13 +32,15 @@ public struct ParquetWriteOptions: Sendable, Equatable {
   public var rowGroupBytes = 64 << 20
   /// A page is cut once this many bytes of a column's values are in it.
   public var pageBytes = 1 << 20
+  /// Write each page's CRC-32 in its header (readers check it).
+  public var pageChecksums = true
   /// The columns, in order (nil: inferred from the documents of the first row group).
   public var schema: [(name: String, type: ParquetColumnType)]?
 
   public init() {}
 
   public static func == (a: ParquetWriteOptions, b: ParquetWriteOptions) -> Bool {
-    a.codec == b.codec && a.level == b.level && a.rowGroupBytes == b.rowGroupBytes && a.pageBytes == b.pageBytes
+    a.codec == b.codec && a.level == b.level && a.pageChecksums == b.pageChecksums && a.rowGroupBytes == b.rowGroupBytes && a.pageBytes == b.pageBytes
       && a.schema?.map(\.name) == b.schema?.map(\.name) && a.schema?.map(\.type) == b.schema?.map(\.type)
   }
 
@@ -444,7 +446,9 @@ public final class ParquetFileWriter {
         h.i32(1, 0)
         h.i32(2, Int32(body.count))
         h.i32(3, Int32(compressedCount))
-        h.i32(4, Int32(bitPattern: UInt32(truncatingIfNeeded: crc32(0, stored.base, UInt32(compressedCount)))))
+        if options.pageChecksums {
+          h.i32(4, Int32(bitPattern: UInt32(truncatingIfNeeded: crc32(0, stored.base, UInt32(compressedCount)))))
+        }
         h.beginStruct(5)
         h.i32(1, Int32(levels.count))
         h.i32(2, 0)  // PLAIN
