@@ -106,8 +106,9 @@ struct ParquetValues {
   }
 }
 
-/// Reads one column chunk of one row group page by page, handing out one value (or null) per
-/// row. Only flat columns (no repetition) are read this way.
+/// Reads one column chunk of one row group page by page: one value (or null) per row for a
+/// flat column (`appendNext`), or the (repetition, definition, value) triplets of one row for a
+/// column inside lists and structs (`readRecord`).
 final class ParquetColumnReader {
   let file: ParquetFileHandle
   let leaf: ParquetSchema.Leaf
@@ -125,6 +126,7 @@ final class ParquetColumnReader {
   /// A DELTA_BYTE_ARRAY page's rebuilt values, BYTE_STREAM_SPLIT's regrouped bytes.
   private let scratch = PageBuffer(capacity: 16)
   private var levels: [UInt32] = []
+  private var repetitionLevels: [UInt32] = []
   private var levelCount = 0
   private var levelPosition = 0
   private var values = ParquetValues()
@@ -240,17 +242,19 @@ final class ParquetColumnReader {
           page.reserve(uncompressed)
           try decompressPage(codec: chunk.codec, stored.base, count: compressed, into: page.base, size: uncompressed)
           var bytes = PageBytes(page.base, count: uncompressed)
-          guard leaf.maxRepetition == 0 else { throw ParquetPageError("repetition levels in a flat column") }
+          try readRepetitionLevels(&bytes, count: Int(n), lengthPrefixed: true)
           try readLevels(&bytes, count: Int(n), encoding: d[3]?.int ?? 3, lengthPrefixed: true, byteLength: nil)
           try decodeValues(&bytes, encoding: encoding)
         case 3:
           guard let d = header[8]?.members, let n = d[1]?.int, n >= 0, n <= Int64(Int32.max), let encoding = d[4]?.int,
-            let defLength = d[5]?.int, let repLength = d[6]?.int, defLength >= 0, repLength == 0,
-            defLength <= Int64(compressed)
-          else { throw ParquetPageError("a data page (v2) without its header, or with repetition levels in a flat column") }
+            let defLength = d[5]?.int, let repLength = d[6]?.int, defLength >= 0, repLength >= 0,
+            defLength <= Int64(compressed), repLength <= Int64(compressed) - defLength
+          else { throw ParquetPageError("a data page (v2) without its header") }
+          guard leaf.maxRepetition > 0 || repLength == 0 else { throw ParquetPageError("repetition levels in a flat column") }
           var isCompressed = true
           if case .bool(let b)? = d[7] { isCompressed = b }
-          let levelBytes = Int(defLength)
+          let repBytes = Int(repLength)
+          let levelBytes = Int(defLength) + repBytes
           guard levelBytes <= uncompressed else { throw ParquetPageError("levels longer than the page") }
           let valueSize = uncompressed - levelBytes
           page.shrink()
@@ -264,8 +268,10 @@ final class ParquetColumnReader {
             guard compressed == uncompressed else { throw ParquetPageError("an uncompressed page whose sizes differ") }
             (page.base + levelBytes).update(from: stored.base + levelBytes, count: valueSize)
           }
-          var levelsOnly = PageBytes(page.base, count: levelBytes)
-          try readLevels(&levelsOnly, count: Int(n), encoding: 3, lengthPrefixed: false, byteLength: levelBytes)
+          var repOnly = PageBytes(page.base, count: repBytes)
+          try readRepetitionLevels(&repOnly, count: Int(n), lengthPrefixed: false)
+          var levelsOnly = PageBytes(page.base + repBytes, count: levelBytes - repBytes)
+          try readLevels(&levelsOnly, count: Int(n), encoding: 3, lengthPrefixed: false, byteLength: levelBytes - repBytes)
           var bytes = PageBytes(page.base, count: uncompressed)
           bytes.offset = levelBytes
           try decodeValues(&bytes, encoding: encoding)
@@ -282,6 +288,24 @@ final class ParquetColumnReader {
       }
     }
     return false
+  }
+
+  /// Repetition levels of a page (none for a column outside lists); the first level of a page
+  /// of a v2 file and of every row is 0.
+  private func readRepetitionLevels(_ bytes: inout PageBytes, count: Int, lengthPrefixed: Bool) throws(ParquetPageError) {
+    let maxRep = leaf.maxRepetition
+    guard maxRep > 0 else {
+      repetitionLevels.removeAll(keepingCapacity: true)
+      return
+    }
+    let width = Int.bitWidth - UInt(maxRep).leadingZeroBitCount
+    var levelBytes = bytes
+    if lengthPrefixed {
+      let n = try bytes.uint32LE()
+      let at = try bytes.take(n)
+      levelBytes = PageBytes(bytes.base + at, count: n)
+    }
+    try decodeHybrid(&levelBytes, bitWidth: width, count: count, limit: UInt32(maxRep + 1), into: &repetitionLevels)
   }
 
   /// Definition levels of a page (none when the column is required: every value is there).
@@ -485,6 +509,48 @@ final class ParquetColumnReader {
     } else {
       guard i < values.count else { throw fail("a page with fewer values than its levels say") }
       try ParquetRendering.append(values, i, physical: physical, rendering, to: out)
+    }
+  }
+
+  /// One triplet of `readRecord`: levels, and where the value's JSON lies in the scratch
+  /// buffer (present only when `definition` is the column's maximum).
+  struct Triplet {
+    var repetition: UInt32
+    var definition: UInt32
+    var start: Int
+    var end: Int
+  }
+
+  /// Reads the triplets of the next row (every level up to the next repetition level 0),
+  /// rendering present values as JSON into `scratch`.
+  func readRecord(into triplets: inout [Triplet], scratch: ByteBuffer) throws(WinnowError) {
+    triplets.removeAll(keepingCapacity: true)
+    let maxDef = UInt32(leaf.maxDefinition)
+    while true {
+      if levelPosition == levelCount {
+        guard try nextDataPage() else {
+          if triplets.isEmpty { throw fail("has fewer rows than its row group") }
+          return
+        }
+      }
+      let r = leaf.maxRepetition > 0 ? repetitionLevels[levelPosition] : 0
+      if r == 0 && !triplets.isEmpty { return }
+      guard r == 0 || !triplets.isEmpty else { throw fail("a row that does not start at repetition level 0") }
+      let d = leaf.maxDefinition > 0 ? levels[levelPosition] : 0
+      levelPosition += 1
+      let start = scratch.count
+      if d == maxDef {
+        let i = valuePosition
+        valuePosition += 1
+        if usesDictionary {
+          guard i < indices.count else { throw fail("a page with fewer values than its levels say") }
+          try ParquetRendering.append(dictionary!, Int(indices[i]), physical: physical, rendering, to: scratch)
+        } else {
+          guard i < values.count else { throw fail("a page with fewer values than its levels say") }
+          try ParquetRendering.append(values, i, physical: physical, rendering, to: scratch)
+        }
+      }
+      triplets.append(Triplet(repetition: r, definition: d, start: start, end: scratch.count))
     }
   }
 

@@ -3,8 +3,9 @@
 /// page per column, plus the dictionary), reads only the columns asked for, and turns every
 /// damaged byte into an error naming the file, row group and column.
 ///
-/// Fields it cannot read yet (nested lists, maps and structs; INTERVAL) are left out of every
-/// row and listed in `skippedFields`, unless they were asked for by name: then opening fails.
+/// Nested fields (lists, maps, structs) become JSON arrays and objects (`ParquetNestedField`).
+/// Fields it cannot read (INTERVAL, logical types newer than it) are left out of every row and
+/// listed in `skippedFields`, unless they were asked for by name: then opening fails.
 public final class ParquetRowReader {
   public let path: String
   public let metadata: ParquetFileMetadata
@@ -23,7 +24,12 @@ public final class ParquetRowReader {
   private let fieldsRead: [(field: Int, key: [UInt8])]
   private var group: Int
   private var rowsLeftInGroup = 0
-  private var columns: [ParquetColumnReader] = []
+  private enum FieldReader {
+    case flat(ParquetColumnReader)
+    case nested(ParquetNestedField)
+  }
+  private var columns: [FieldReader] = []
+  private var leafReaders: [ParquetColumnReader] = []
   private var finished = false
 
   /// Opens `path`. `columns`: the top-level fields to read (nil: all that can be read); a name
@@ -96,8 +102,9 @@ public final class ParquetRowReader {
   /// Writes the next row into `out` (cleared first) as a JSON object; false after the last.
   public func nextRow(into out: ByteBuffer) throws(WinnowError) -> Bool {
     while rowsLeftInGroup == 0 {
-      for c in columns { try c.finish() }
+      for c in leafReaders { try c.finish() }
       columns.removeAll()
+      leafReaders.removeAll()
       group += 1
       guard group < rowGroups.upperBound else {
         if !finished {
@@ -111,14 +118,18 @@ public final class ParquetRowReader {
       rowsLeftInGroup = Int(g.numRows)
       for (field, _) in fieldsRead {
         let f = schema.fields[field]
-        let leafIndex = f.leaves.lowerBound
-        let leaf = schema.leaves[leafIndex]
-        guard case .success(let rendering) = leaf.rendering else { throw .io("\(path): column '\(f.name)' cannot be read") }
-        let chunk = g.columns[leafIndex]
-        guard chunk.path == leaf.path else {
-          throw .io("\(path): damaged Parquet footer: row group \(group) column \(leafIndex) is '\(chunk.path.joined(separator: "."))', the schema says '\(leaf.path.joined(separator: "."))'")
+        var readers: [ParquetColumnReader] = []
+        for leafIndex in f.leaves {
+          let leaf = schema.leaves[leafIndex]
+          guard case .success(let rendering) = leaf.rendering else { throw .io("\(path): column '\(f.name)' cannot be read") }
+          let chunk = g.columns[leafIndex]
+          guard chunk.path == leaf.path else {
+            throw .io("\(path): damaged Parquet footer: row group \(group) column \(leafIndex) is '\(chunk.path.joined(separator: "."))', the schema says '\(leaf.path.joined(separator: "."))'")
+          }
+          readers.append(try ParquetColumnReader(file: file, leaf: leaf, rendering: rendering, chunk: chunk, rowGroup: group))
         }
-        columns.append(try ParquetColumnReader(file: file, leaf: leaf, rendering: rendering, chunk: chunk, rowGroup: group))
+        leafReaders += readers
+        columns.append(f.isFlat ? .flat(readers[0]) : .nested(ParquetNestedField(schema: schema, field: f, readers: readers)))
       }
     }
     rowsLeftInGroup -= 1
@@ -128,7 +139,10 @@ public final class ParquetRowReader {
     for (k, c) in columns.enumerated() {
       if k > 0 { out.append(UInt8(ascii: ",")) }
       fieldsRead[k].key.withUnsafeBufferPointer { out.append($0) }
-      try c.appendNext(to: out)
+      switch c {
+      case .flat(let r): try r.appendNext(to: out)
+      case .nested(let n): try n.appendNext(to: out)
+      }
     }
     out.append(UInt8(ascii: "}"))
     bytesProduced += out.count

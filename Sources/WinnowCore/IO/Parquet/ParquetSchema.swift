@@ -53,12 +53,43 @@ public struct ParquetSchema: Sendable {
     public var name: String
     /// Its leaf columns (one for a flat field).
     public var leaves: Range<Int>
-    /// Why it is not read as a plain value (nested: lists, maps, structs), or nil.
+    /// Why it cannot be read, or nil.
     public var unsupported: String?
+    /// Its node in `nodes`.
+    public var node: Int
+    /// Whether it is one optional or required leaf (no groups, no repetition).
+    public var isFlat: Bool
+  }
+
+  /// A node of the schema tree: how a nested value is put together from its leaves.
+  public struct Node: Sendable {
+    public enum Kind: Sendable, Equatable {
+      /// A leaf column (index into `leaves`).
+      case leaf(Int)
+      /// A group: a JSON object of its children.
+      case group
+      /// A LIST-annotated group: a JSON array of the values of `element`, a node under its
+      /// repeated child (the child's only child, or the repeated child itself).
+      case list(element: Int)
+      /// A MAP-annotated group: a JSON array of `[key, value]` pairs (as pyarrow's `to_pylist`
+      /// gives them), from the children of its repeated child.
+      case map(keyValue: Int)
+    }
+    public var name: String
+    public var kind: Kind
+    public var children: [Int]
+    /// REQUIRED 0, OPTIONAL 1, REPEATED 2.
+    public var repetitionType: Int32
+    /// Definition and repetition levels at which this node is present / repeats.
+    public var definition: Int
+    public var repetition: Int
+    /// The leaves under it.
+    public var leaves: Range<Int>
   }
 
   public var fields: [Field]
   public var leaves: [Leaf]
+  public var nodes: [Node]
 
   /// Builds the tree from the flat, depth-first list of a footer. A list whose child counts do
   /// not add up, or that nests deeper than 64 levels, is an error naming `name`.
@@ -69,9 +100,11 @@ public struct ParquetSchema: Sendable {
     }
     var fields: [Field] = []
     var leaves: [Leaf] = []
+    var nodes: [Node] = []
     var next = 1
-    // Walks one element and its subtree; returns whether any element of it repeats.
-    func walk(path: [String], definition: Int, repetition: Int, field: Int, depth: Int) throws(WinnowError) {
+    // Walks one element and its subtree; returns its node.
+    @discardableResult
+    func walk(path: [String], definition: Int, repetition: Int, field: Int, depth: Int) throws(WinnowError) -> Int {
       guard depth <= 64 else { throw bad("nested more than 64 levels deep") }
       guard next < elements.count else { throw bad("a group has more children than the schema has elements") }
       let e = elements[next]
@@ -87,9 +120,31 @@ public struct ParquetSchema: Sendable {
       default: throw bad("element '\(e.name)' has repetition type \(e.repetition!)")
       }
       let p = path + [e.name]
+      let me = nodes.count
+      let firstLeaf = leaves.count
+      nodes.append(
+        Node(name: e.name, kind: .group, children: [], repetitionType: e.repetition ?? 0, definition: d, repetition: r, leaves: 0..<0))
       if let n = e.numChildren, n > 0 || e.type == nil {
         guard n >= 0 else { throw bad("element '\(e.name)' has \(n) children") }
-        for _ in 0..<n { try walk(path: p, definition: d, repetition: r, field: field, depth: depth + 1) }
+        var children: [Int] = []
+        for _ in 0..<n { children.append(try walk(path: p, definition: d, repetition: r, field: field, depth: depth + 1)) }
+        nodes[me].children = children
+        nodes[me].leaves = firstLeaf..<leaves.count
+        let isList = e.convertedType == 3 || e.logicalType == .list
+        let isMap = e.convertedType == 1 || e.convertedType == 2 || e.logicalType == .map
+        if (isList || isMap), children.count == 1, nodes[children[0]].repetitionType == 2 {
+          let c = children[0]
+          if isMap {
+            if case .group = nodes[c].kind, (1...2).contains(nodes[c].children.count) { nodes[me].kind = .map(keyValue: c) }
+          } else if case .leaf = nodes[c].kind {
+            nodes[me].kind = .list(element: c)
+          } else if nodes[c].children.count == 1 && nodes[c].name != "array" && nodes[c].name != e.name + "_tuple" {
+            nodes[me].kind = .list(element: nodes[c].children[0])
+          } else {
+            nodes[me].kind = .list(element: c)
+          }
+        }
+        return me
       } else {
         guard let t = e.type, (0...7).contains(t) else { throw bad("leaf '\(e.name)' has no physical type (or an unknown one)") }
         if t == 7 {
@@ -98,26 +153,35 @@ public struct ParquetSchema: Sendable {
         leaves.append(
           Leaf(
             path: p, element: e, maxDefinition: d, maxRepetition: r, field: field, rendering: Self.rendering(of: e)))
+        nodes[me].kind = .leaf(leaves.count - 1)
+        nodes[me].leaves = (leaves.count - 1)..<leaves.count
+        return me
       }
     }
     for k in 0..<Int(rootChildren) {
       guard next < elements.count else { throw bad("the root has more children than the schema has elements") }
       let e = elements[next]
       let first = leaves.count
-      try walk(path: [], definition: 0, repetition: 0, field: k, depth: 1)
+      let node = try walk(path: [], definition: 0, repetition: 0, field: k, depth: 1)
       var unsupported: String?
-      if e.numChildren != nil && (e.numChildren! > 0 || e.type == nil) {
-        unsupported = "a nested column (group); nested columns are not read yet"
-      } else if e.repetition == 2 {
-        unsupported = "a repeated column; nested columns are not read yet"
-      } else if case .failure(let why) = leaves[first].rendering {
-        unsupported = why.reason
+      if leaves.count == first {
+        unsupported = "a group without columns"
+      } else {
+        for l in leaves[first...] {
+          if case .failure(let why) = l.rendering {
+            unsupported = l.path.count > 1 ? "\(why.reason) (in \(l.path.joined(separator: ".")))" : why.reason
+            break
+          }
+        }
       }
-      fields.append(Field(name: e.name, leaves: first..<leaves.count, unsupported: unsupported))
+      let isFlat: Bool
+      if case .leaf = nodes[node].kind, e.repetition != 2 { isFlat = true } else { isFlat = false }
+      fields.append(Field(name: e.name, leaves: first..<leaves.count, unsupported: unsupported, node: node, isFlat: isFlat))
     }
     guard next == elements.count else { throw bad("\(elements.count - next) elements belong to no field") }
     self.fields = fields
     self.leaves = leaves
+    self.nodes = nodes
   }
 
   /// How a leaf's values are written, from its physical, converted and logical types.
@@ -141,7 +205,7 @@ public struct ParquetSchema: Sendable {
         guard (type == 1 && bits <= 32) || (type == 2 && bits == 64) else { return no("an INTEGER annotation of the wrong width") }
         return .success(signed ? .signed : .unsigned)
       case .unknown: return .success(.null)
-      case .map, .list: return no("a nested column; nested columns are not read yet")
+      case .map, .list: return no("a LIST or MAP annotation on a leaf")
       case .other(let id): return no("logical type \(id), unknown to this reader")
       }
     }
@@ -159,7 +223,7 @@ public struct ParquetSchema: Sendable {
         return type == 2 ? .success(.timestamp(unitsPerSecond: 1_000_000, utc: true)) : no("a TIMESTAMP_MICROS that is not INT64")
       case 11, 12, 13, 14: return type == 1 || type == 2 ? .success(.unsigned) : no("an unsigned annotation on a non-integer")
       case 15, 16, 17, 18: return type == 1 || type == 2 ? .success(.signed) : no("a signed annotation on a non-integer")
-      case 1, 2, 3: return no("a nested column; nested columns are not read yet")
+      case 1, 2, 3: return no("a LIST or MAP annotation on a leaf")
       case 21: return no("an INTERVAL column, which this reader does not read")
       default: return no("converted type \(c), unknown to this reader")
       }
