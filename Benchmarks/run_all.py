@@ -1583,6 +1583,93 @@ open("{d}/done", "w").write("ok")
         shutil.rmtree(out, ignore_errors=True)
     return []
 
+PARQUET_READ_SCRIPT = """
+import sys, time, pyarrow.parquet as pq
+t0 = time.process_time()
+t = pq.read_table(sys.argv[1], columns=["id", "text"], use_threads=False)
+print(time.process_time() - t0, t.num_rows)
+"""
+
+PARQUET_FILTER_RECIPE = """name: parquet-filter
+executor: inline
+input: {{paths: [{input}]}}
+output: {{path: {out}, compression: none}}
+stages:
+  - gopher_repetition: {{}}
+  - gopher_quality: {{}}
+  - fineweb_quality: {{}}
+"""
+
+
+def bench_parquet(ctx: Context) -> list[Result]:
+    """Benchmark P: Parquet input. The benchmark corpus (long technical documents and short
+    web-like ones, 8 shards of .jsonl.zst) written as one Parquet file by pyarrow 26.0.1 with its
+    defaults (snappy, dictionary pages, one row group per 1M rows; `meta` a nested struct).
+    (1) Reading the text and id columns, one thread each: `winnow cat --columns id,text -o
+    /dev/null` (read, turn rows into documents, validate, write) against pyarrow's
+    `read_table(columns=[id, text], use_threads=False)` (its CPU inside the process, without
+    interpreter start and import). Target: winnow's CPU <= 1.5x pyarrow's. (2) The same filter
+    recipe (gopher_repetition, gopher_quality, fineweb_quality; inline) on the Parquet file and on
+    the .jsonl.zst shards. Target: Parquet's CPU within 10 % of JSONL's."""
+    sys.path.insert(0, str(ROOT / "Tests" / "parity"))
+    from peers import parquet_python
+    python = parquet_python()
+    c = ctx.corpus
+    d = BENCH_DATA / ("parquet" + c.dir.name.removeprefix("corpus"))
+    pfile = d / "corpus.parquet"
+    want = {"source": c.sha256, "pyarrow": "26.0.1"}
+    stamp = d / "stamp.json"
+    if not pfile.exists() or not stamp.exists() or json.loads(stamp.read_text()) != want:
+        d.mkdir(parents=True, exist_ok=True)
+        print(f"writing {pfile.relative_to(ROOT)} from {c.dir.relative_to(ROOT)} with pyarrow's defaults ...")
+        subprocess.run([python, "-c", f"""
+import json, subprocess, pyarrow as pa, pyarrow.parquet as pq
+rows = []
+for f in {json.dumps([str(x) for x in c.shards])}:
+    out = subprocess.run(["zstd", "-dcq", f], check=True, capture_output=True).stdout
+    rows += [json.loads(l) for l in out.decode("utf-8").splitlines() if l.strip()]
+pq.write_table(pa.Table.from_pylist(rows), "{pfile}.tmp")
+"""], check=True)
+        os.replace(f"{pfile}.tmp", pfile)
+        stamp.write_text(json.dumps(want))
+    fmb = pfile.stat().st_size / MB
+    mb = c.bytes / MB
+    print(f"\n== parquet: the benchmark corpus ({mb:.1f} MB of JSON) as one {fmb:.1f} MB Parquet file (pyarrow defaults) ==")
+    res = compare([Variant("winnow cat --columns id,text", [ctx.winnow, "cat", "--columns", "id,text", str(pfile), "-o", "/dev/null"])],
+                  mb, ctx.runs)
+    w = res["winnow cat --columns id,text"]
+    # pyarrow's CPU varies from run to run with its allocator's page faults: more runs.
+    inner = []
+    for _ in range(max(ctx.runs, 5)):
+        r = subprocess.run([python, "-c", PARQUET_READ_SCRIPT, str(pfile)], check=True, capture_output=True, text=True)
+        inner.append(float(r.stdout.split()[0]))
+    pa_cpu = statistics.median(inner)
+    print(f"  pyarrow read_table(columns=[id, text], use_threads=False): {pa_cpu:.2f} s CPU inside the process "
+          f"(median of {len(inner)}: {', '.join(f'{x:.2f}' for x in inner)}; fastest {min(inner):.2f})")
+    t1 = Target("parquet read: winnow CPU / pyarrow read_table CPU (text+id, one thread)", w.cpu / pa_cpu, 1.5)
+    outs = {}
+    variants = []
+    for name, inputs in (("recipe on parquet", [pfile]), ("recipe on jsonl.zst", list(c.shards))):
+        tag = "parquet" if name.endswith("parquet") else "jsonl"
+        out = ctx.work / ("pq-out-" + tag)
+        recipe = ctx.work / ("pq-recipe-" + tag + ".yaml")
+        recipe.write_text(PARQUET_FILTER_RECIPE.format(input=", ".join(json.dumps(str(x)) for x in inputs), out=json.dumps(str(out))))
+        outs[name] = out
+        variants.append(Variant(name, [ctx.winnow, "run", str(recipe), "--fresh", "--no-progress"]))
+    res2 = compare(variants, mb, ctx.runs)
+    p, j = res2["recipe on parquet"], res2["recipe on jsonl.zst"]
+    print_table("Benchmark P (parquet): medians; CPU = user+sys", [w, p, j], baseline=j)
+    print(f"  {ratio_checks(p, j)}")
+    kept = [json.loads((outs[n] / "stats.json").read_text())["documents_written"] for n in ("recipe on parquet", "recipe on jsonl.zst")]
+    print(f"  documents kept: parquet {kept[0]:,}, jsonl.zst {kept[1]:,} ({'same' if kept[0] == kept[1] else 'DIFFERENT'})")
+    t2 = Target("filter recipe: CPU on parquet / CPU on jsonl.zst", p.cpu / j.cpu, 1.10)
+    for t in (t1, t2):
+        ctx.targets.append(t)
+        print(f"  {t}")
+    for o in outs.values():
+        shutil.rmtree(o, ignore_errors=True)
+    return [w, p, j]
+
 
 # name -> (function, one-line description).
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
@@ -1597,6 +1684,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "tokenize": (bench_tokenize, "exact BPE encoding: winnow tokenize vs tokenizers / tiktoken, single thread (MB/s, tokens/s)"),
     "feed": (bench_feed, "mixture stream from memory-mapped Megatron datasets (tokens/s, one process)"),
     "kmeans": (bench_kmeans, "k-means 1M x 256, k 1,000, 10 iterations: winnow kmeans vs scikit-learn and faiss, one thread each"),
+    "parquet": (bench_parquet, "Parquet input: winnow vs pyarrow read_table (text+id, one thread); a filter recipe on Parquet vs .jsonl.zst"),
     "select-scale": (bench_select_scale, "cluster + semdedup / diversity_select on 1M documents with 256-dim embeddings (wall, RSS)"),
 }
 

@@ -65,6 +65,9 @@ struct IOOptions: ParsableArguments {
     if let format, format != "jsonl" && format != "parquet" {
       throw .usage("--format must be jsonl or parquet, got '\(format)'")
     }
+    for (flag, path) in [("--rejects", rejects), ("--quarantine", quarantine)] where path?.hasSuffix(".parquet") == true {
+      throw .usage("\(flag) \(path!): rejects and quarantine are written as JSON lines; name the file .jsonl (or .jsonl.zst)")
+    }
     let isParquet = format == "parquet" || (format == nil && output.hasSuffix(".parquet"))
     if isParquet {
       var p = ParquetWriteOptions()
@@ -89,9 +92,6 @@ struct IOOptions: ParsableArguments {
     }
     if rowGroupBytes != nil || parquetSchema != nil {
       throw .usage("--row-group-bytes and --parquet-schema are for Parquet output (-o FILE.parquet, or --format parquet)")
-    }
-    for (flag, path) in [("--rejects", rejects), ("--quarantine", quarantine)] where path?.hasSuffix(".parquet") == true {
-      throw .usage("\(flag) \(path!): rejects and quarantine are written as JSON lines; name the file .jsonl (or .jsonl.zst)")
     }
     if let compression {
       guard let c = Compression(rawValue: compression) else {

@@ -266,7 +266,14 @@ public func openByteSource(_ input: InputFile, stampContent: Bool = false) throw
   let raw: FileByteSource =
     input.isStdin
     ? FileByteSource(fd: 0, name: input.displayName) : try FileByteSource(path: input.path, stampContent: stampContent)
-  switch Compression.sniff(try raw.peek(4)) {
+  let head = try raw.peek(4)
+  if head == Array("PAR1".utf8) {
+    raw.close()
+    throw input.isStdin || !InputSet.isRegularFile(input.path)
+      ? .usage("\(input.displayName): Parquet data from a pipe cannot be read (Parquet needs random access to its footer); write it to a file and name the file")
+      : .usage("\(input.displayName): is a Parquet file, and this reads JSON lines here; convert it with 'winnow cat \(input.displayName) -o FILE.jsonl'")
+  }
+  switch Compression.sniff(head) {
   case .zstd: return ZstdSource(raw)
   case .gzip: return try GzipSource(raw)
   case .none: return raw

@@ -104,7 +104,11 @@ public final class DocumentReader {
       if reader == nil {
         index += 1
         guard index < inputs.count else { return nil }
-        if origins == nil, !inputs[index].isStdin, ParquetFileMetadata.isParquet(path: inputs[index].path) {
+        // A file that starts with Parquet's magic, or is named *.parquet (a damaged one is then
+        // an error, not thousands of bad lines).
+        if origins == nil, !inputs[index].isStdin,
+          ParquetFileMetadata.isParquet(path: inputs[index].path) || inputs[index].path.lowercased().hasSuffix(".parquet")
+        {
           let p = try ParquetRowReader(
             path: inputs[index].path, columns: parquetColumns, rowGroups: inputs[index].rowGroups, stampContent: stampContent)
           for f in p.skippedFields { skippedParquetFields.append("\(p.path): \(f.name) (\(f.reason))") }

@@ -89,10 +89,28 @@ public enum JSONString {
       let table = shortEscapes
       let n = text.count
       var runStart = 0
-      for i in 0..<n {
+      var i = 0
+      while i < n {
+        // Eight bytes at a time while none needs an escape (no quote, backslash or control
+        // character; bytes of 0x80 and above never do).
+        if i + 8 <= n {
+          let x = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+          let ones: UInt64 = 0x0101_0101_0101_0101
+          let highs: UInt64 = 0x8080_8080_8080_8080
+          let control = (x &- 0x2020_2020_2020_2020) & ~x & highs
+          let q = x ^ 0x2222_2222_2222_2222
+          let b = x ^ 0x5C5C_5C5C_5C5C_5C5C
+          let special = control | ((q &- ones) & ~q & highs) | ((b &- ones) & ~b & highs)
+          if special == 0 {
+            i += 8
+            continue
+          }
+        }
         let c = p[i]
+        i += 1
         guard c < 0x80, table[Int(c)] != 0 else { continue }
-        if i > runStart { out.append(bytes: UnsafeBufferPointer(start: p + runStart, count: i - runStart)) }
+        let at = i - 1
+        if at > runStart { out.append(bytes: UnsafeBufferPointer(start: p + runStart, count: at - runStart)) }
         out.append(UInt8(ascii: "\\"))
         let e = table[Int(c)]
         out.append(e)
@@ -102,7 +120,7 @@ public enum JSONString {
           out.append(hexDigits[Int(c >> 4)])
           out.append(hexDigits[Int(c & 0xF)])
         }
-        runStart = i + 1
+        runStart = at + 1
       }
       if n > runStart { out.append(bytes: UnsafeBufferPointer(start: p + runStart, count: n - runStart)) }
     }

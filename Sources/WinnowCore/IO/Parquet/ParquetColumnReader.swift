@@ -155,6 +155,13 @@ final class ParquetColumnReader {
     guard chunk.type == physical else {
       throw .io("\(file.path): \(context): the chunk's type \(chunk.type) differs from the schema's \(physical)")
     }
+    // A chunk of no values (a row group of no rows) has no pages to read; writers put any
+    // offsets there.
+    if chunk.numValues == 0 {
+      cursor = 0
+      end = 0
+      return
+    }
     // Some writers store 0 for "no dictionary page"; a dictionary comes before the data.
     var start = Int(chunk.dataPageOffset)
     if let d = chunk.dictionaryPageOffset, d > 0, d < chunk.dataPageOffset { start = Int(d) }

@@ -79,11 +79,17 @@ enum ParquetRendering {
       var julianBits: UInt32 = 0
       for k in 0..<4 { julianBits |= UInt32(b[8 + k]) << (8 * UInt32(k)) }
       let julian = Int64(julianBits)
-      // Julian day 2 440 588 is 1970-01-01.
+      // Julian day 2 440 588 is 1970-01-01. Seconds and nanoseconds apart: the day's start in
+      // nanoseconds may lie outside 64 bits where the instant itself does not.
       let days = julian - 2_440_588
-      let (a, o1) = days.multipliedReportingOverflow(by: 86_400_000_000_000)
-      let (t, o2) = a.addingReportingOverflow(Int64(bitPattern: nanos))
-      if o1 || o2 { out.append(null) } else { appendTimestamp(t, unitsPerSecond: 1_000_000_000, utc: false, to: out) }
+      let nanosOfDay = Int64(bitPattern: nanos)
+      let (daySeconds, o1) = days.multipliedReportingOverflow(by: 86_400)
+      let (seconds, o2) = daySeconds.addingReportingOverflow(nanosOfDay / 1_000_000_000)
+      if o1 || o2 || seconds.magnitude > 1 << 40 {
+        out.append(null)
+      } else {
+        appendTimestamp(seconds: seconds, fraction: nanosOfDay % 1_000_000_000, unitsPerSecond: 1_000_000_000, utc: false, to: out)
+      }
     case .time(let units):
       let x = int(v, i, physical: physical)
       out.append(UInt8(ascii: "\""))
@@ -250,8 +256,12 @@ enum ParquetRendering {
   }
 
   static func appendTimestamp(_ t: Int64, unitsPerSecond: Int64, utc: Bool, to out: ByteBuffer) {
-    var seconds = t / unitsPerSecond
-    var fraction = t % unitsPerSecond
+    appendTimestamp(seconds: t / unitsPerSecond, fraction: t % unitsPerSecond, unitsPerSecond: unitsPerSecond, utc: utc, to: out)
+  }
+
+  static func appendTimestamp(seconds s: Int64, fraction f: Int64, unitsPerSecond: Int64, utc: Bool, to out: ByteBuffer) {
+    var seconds = s
+    var fraction = f
     if fraction < 0 {
       fraction += unitsPerSecond
       seconds -= 1
