@@ -29,7 +29,8 @@ run: build
 # MetaCLIP balancing against a port of its balancing.py with the same draws; tokenizers against
 # Hugging Face tokenizers and tiktoken (models trained locally); token exports against megatron-core's
 # own builder and reader; the mixture stream's Python package, installed as a user installs it; the selection recipe through
-# every executor and kill -9 at each selection pass (select_checks.py --quick); fastText
+# every executor and kill -9 at each selection pass (select_checks.py --quick); Parquet read and written
+# against pyarrow and DuckDB (parquet_parity.py); fastText
 # predictions, training and quantization against the C++ fastText CLI (Debian package); peers pinned in a throw-away venv,
 # Tests/parity/peers.py); then the Slurm executor on a throw-away single-node cluster (started and always stopped;
 # MaxArraySize 4 so that arrays of 5 and more tasks are split); last, a package that depends on
@@ -52,6 +53,7 @@ test: deps
 	         "python3 Tests/parity/feed_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/mixing_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/cluster_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/parquet_parity.py --winnow $(DEBUG_BIN)" \
 	  --lane "python3 Tests/parity/phase_checks.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/fasttext_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/fasttext_vectors_parity.py --winnow $(DEBUG_BIN)" \

@@ -1671,6 +1671,51 @@ pq.write_table(pa.Table.from_pylist(rows), "{pfile}.tmp")
     return [w, p, j]
 
 
+def bench_parquet_memory(ctx: Context) -> list[Result]:
+    """Benchmark Q: Parquet in bounded memory: a 10 GB file (1 GB with --quick; the benchmark
+    corpus's rows again and again with new ids, uncompressed, a row group per 46k rows as
+    pyarrow's ParquetWriter writes them) read whole by `winnow cat -o /dev/null` and by `winnow cat
+    --columns id,text`: peak RSS and time."""
+    sys.path.insert(0, str(ROOT / "Tests" / "parity"))
+    from peers import parquet_python
+    python = parquet_python()
+    c = ctx.corpus
+    quick = c.dir.name.endswith("quick")
+    size = 10**9 if quick else 10 * 10**9
+    d = BENCH_DATA / ("parquet-memory" + ("-quick" if quick else ""))
+    big = d / "big.parquet"
+    want = {"source": c.sha256, "pyarrow": "26.0.1", "bytes": size}
+    stamp = d / "stamp.json"
+    if not big.exists() or not stamp.exists() or json.loads(stamp.read_text()) != want:
+        d.mkdir(parents=True, exist_ok=True)
+        print(f"writing {big.relative_to(ROOT)} ({size / 1e9:.0f} GB) ...")
+        subprocess.run([python, "-c", f"""
+import json, os, subprocess, pyarrow as pa, pyarrow.parquet as pq
+rows = []
+for f in {json.dumps([str(x) for x in c.shards])}:
+    out = subprocess.run(["zstd", "-dcq", f], check=True, capture_output=True).stdout
+    rows += [json.loads(l) for l in out.decode("utf-8").splitlines() if l.strip()]
+base = pa.Table.from_pylist(rows)
+w = pq.ParquetWriter("{big}.tmp", base.schema, compression="none")
+k = 0
+while os.path.getsize("{big}.tmp") < {size}:
+    ids = pa.array([f"{{i}}-copy{{k}}" for i in base.column("id").to_pylist()])
+    w.write_table(base.set_column(0, "id", ids))
+    k += 1
+w.close()
+"""], check=True)
+        os.replace(f"{big}.tmp", big)
+        stamp.write_text(json.dumps(want))
+    gb = big.stat().st_size / 1e9
+    print(f"\n== parquet memory: one {gb:.1f} GB Parquet file read whole ==")
+    out = []
+    for name, extra in (("winnow cat (every column)", []), ("winnow cat --columns id,text", ["--columns", "id,text"])):
+        m = measure([ctx.winnow, "cat", *extra, str(big), "-o", "/dev/null"])
+        print(f"  {name}: {m.wall:.1f} s wall, {m.cpu:.1f} s CPU, peak RSS {m.maxrss_kb / 1024:.0f} MB")
+        out.append(Result(name, big.stat().st_size / MB, [m], ""))
+    return out
+
+
 # name -> (function, one-line description).
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "foundation": (bench_foundation, "winnow cat vs zstd -dc | zstd -3 (read, validate, recompress)"),
@@ -1685,6 +1730,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "feed": (bench_feed, "mixture stream from memory-mapped Megatron datasets (tokens/s, one process)"),
     "kmeans": (bench_kmeans, "k-means 1M x 256, k 1,000, 10 iterations: winnow kmeans vs scikit-learn and faiss, one thread each"),
     "parquet": (bench_parquet, "Parquet input: winnow vs pyarrow read_table (text+id, one thread); a filter recipe on Parquet vs .jsonl.zst"),
+    "parquet-memory": (bench_parquet_memory, "a 10 GB Parquet file read whole by winnow cat (peak RSS, time)"),
     "select-scale": (bench_select_scale, "cluster + semdedup / diversity_select on 1M documents with 256-dim embeddings (wall, RSS)"),
 }
 

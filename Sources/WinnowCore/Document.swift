@@ -141,6 +141,22 @@ public final class Document {
 
   /// Points the document at a new line. Throws when the line is not a usable document.
   public func load(line: UnsafeBufferPointer<UInt8>, source: String, lineNumber: Int) throws(JSONScanError) {
+    reset(line: line, source: source, lineNumber: lineNumber)
+    try scanner.scanObject(line)
+    try findText()
+  }
+
+  /// Points the document at a line its reader built as valid JSON (valid UTF-8 included) and
+  /// indexed as it built it: a Parquet row. Only the text field is checked.
+  package func load(
+    builtLine line: UnsafeBufferPointer<UInt8>, members: [JSONMember], closingBrace: Int, source: String, lineNumber: Int
+  ) throws(JSONScanError) {
+    reset(line: line, source: source, lineNumber: lineNumber)
+    scanner.adopt(members: members, closingBrace: closingBrace)
+    try findText()
+  }
+
+  private func reset(line: UnsafeBufferPointer<UInt8>, source: String, lineNumber: Int) {
     self.line = line
     sourceName = source
     self.lineNumber = lineNumber
@@ -157,7 +173,9 @@ public final class Document {
     // Buffers grown for an outsized document are given back once documents are small again.
     if textStorage.capacity > max(1 << 24, 4 * line.count) { textStorage = ByteBuffer(capacity: 1 << 16) }
     if output.capacity > max(1 << 24, 4 * line.count) { output = ByteBuffer(capacity: 1 << 16) }
-    try scanner.scanObject(line)
+  }
+
+  private func findText() throws(JSONScanError) {
     var found: Int?
     for (k, m) in scanner.members.enumerated() where keyMatches(m, textKey) {
       if let earlier = found { shadowedTextMembers.append(earlier) }

@@ -133,6 +133,7 @@ public struct Plan {
       inputs = fixedInputs
     } else {
       inputs = try splitByRowGroups(try InputSet.expand(recipe.input.paths), per: recipe.rowGroupsPerTask)
+      if let columns = recipe.input.columns { try requireColumns(columns, in: inputs) }
     }
     if inputs.contains(where: \.isStdin) {
       throw .usage("\(recipe.source): a recipe reads files, not standard input ('-'); pipe into 'winnow <stage>' instead")
@@ -166,6 +167,19 @@ public struct Plan {
       }
     }
     return out
+  }
+
+  /// Refuses, before any task runs, a Parquet input that lacks a column of `input.columns`.
+  static func requireColumns(_ columns: [String], in inputs: [InputFile]) throws(WinnowError) {
+    var seen = Set<String>()
+    for input in inputs where !input.isStdin && seen.insert(input.path).inserted && ParquetFileMetadata.isParquet(path: input.path) {
+      let m = try ParquetFileMetadata.read(path: input.path)
+      let schema = try ParquetSchema(m.schema, name: input.path)
+      let names = schema.fields.map(\.name)
+      for c in columns where !names.contains(c) {
+        throw .usage("input.columns: \(input.path) has no column '\(c)' (it has: \(names.joined(separator: ", ")))")
+      }
+    }
   }
 
   /// The passes of a chain of `stageCount` per-document stages with `globals` among them.

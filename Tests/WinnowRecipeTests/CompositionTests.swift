@@ -148,12 +148,19 @@ struct CompositionTests {
     let dir = try TempDir()
     _ = try Corpus.write(dir, files: 1, docs: 5)
     _ = try RecipeParser.parse(runnerRecipe(dir, output: "\n  format: jsonl"), source: "ok.yaml")
+    let parquet = try RecipeParser.parse(runnerRecipe(dir, output: "\n  format: parquet\n  compression: snappy"), source: "pq.yaml")
+    #expect(parquet.output.parquet?.codec == .snappy)
     do {
-      _ = try RecipeParser.parse(runnerRecipe(dir, output: "\n  format: parquet"), source: "bad.yaml")
-      Issue.record("format: parquet was accepted")
+      _ = try RecipeParser.parse(runnerRecipe(dir, output: "\n  format: orc"), source: "bad.yaml")
+      Issue.record("format: orc was accepted")
     } catch {
-      #expect(error.message.contains("'output.format' must be one of jsonl"), "\(error.message)")
+      #expect(error.message.contains("'output.format' must be one of jsonl|parquet"), "\(error.message)")
       #expect(error.message.contains("bad.yaml:"), "\(error.message)")
+    }
+    // Parquet's keys are refused for other formats, and a codec JSON lines do not have for Parquet.
+    #expect(throws: WinnowError.self) { try RecipeParser.parse(runnerRecipe(dir, output: "\n  row_group_bytes: 1000"), source: "x.yaml") }
+    #expect(throws: WinnowError.self) {
+      try RecipeParser.parse(runnerRecipe(dir, output: "\n  format: parquet\n  compression: lzo"), source: "x.yaml")
     }
   }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Winnow's Parquet reader against pyarrow: every row `winnow cat` prints equals the row pyarrow reads.
+"""Winnow's Parquet reader and writer against pyarrow (and DuckDB): every row `winnow cat` prints
+equals the row pyarrow reads, and Parquet Winnow writes reads back as the JSON lines it came from.
 
     python3 Tests/parity/parquet_parity.py --winnow .build/debug/winnow [--keep-work]
 
@@ -797,6 +798,26 @@ def check_quarantine(winnow):
           f"exit {rc}, {len(out.splitlines())} printed, {len(quarantine)} quarantined, reasons {reasons}")
     check_file(winnow, name, label=f"{name} --text-field body", extra=("--text-field", "body"), text_field="body")
 
+    # Invalid UTF-8 in a binary text column and in a string column that is not the text (pyarrow
+    # writes a string column's bytes unchecked from a binary array cast): those rows are
+    # quarantined as invalid_utf8, as the same rows as JSON lines would be; the others read.
+    name = "bad-utf8.parquet"
+    texts = [f"row {i} ok".encode() for i in range(20)]
+    texts[3] = b"bad \xff byte"
+    texts[11] = b"cut \xe6\x97"
+    others = [f"v{i}".encode() for i in range(20)]
+    others[15] = b"\xed\xa0\x80 surrogate"
+    tbl = pa.table({"text": pa.array(texts, pa.binary()),
+                    "tag": pa.array(others, pa.binary()).view(pa.string())})
+    pq.write_table(tbl, os.path.join(winnow.work, name))
+    rc, out, err, quarantine, _, _ = winnow.cat(name)
+    bad = sorted((r.get("line"), r.get("reason")) for r in quarantine)
+    printed = [json.loads(line) for line in out.splitlines() if line.strip()] if out else []
+    check(f"{name}: rows with invalid UTF-8 (text and another column) quarantined as invalid_utf8, the other 17 read",
+          rc == 0 and bad == [(4, "invalid_utf8"), (12, "invalid_utf8"), (16, "invalid_utf8")] and len(printed) == 17
+          and all(p["text"].startswith("row ") for p in printed),
+          f"exit {rc}, quarantined {bad}, {len(printed)} printed")
+
 
 def check_big_cell(winnow):
     name = "big-cell.parquet"
@@ -934,6 +955,109 @@ def check_hostile(winnow, table):
             print(f"     stderr: {err.strip()[:300]}", flush=True)
 
 
+# --------------------------------------------------------------------------------------
+# writing
+
+
+WRITER_SKIP = {"u64", "u64_n", "dec38_10", "dec38_10_n", "attrs", "codes"}
+
+
+def _same_value(a, b):
+    """JSON values equal, an integer equal to the same number as a float (a double column)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b or (a == b and type(a) is type(b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_same_value(a[k], b[k]) for k in a)
+    return a == b
+
+
+def _first_difference(got, expected):
+    if len(got) != len(expected):
+        return f"{len(got)} rows, expected {len(expected)}"
+    for i, (g, e) in enumerate(zip(got, expected)):
+        if list(g) != list(e):
+            return f"row {i}: keys {list(g)[:8]} != {list(e)[:8]}"
+        for k in e:
+            if not _same_value(g[k], e[k]):
+                return f"row {i}, column {k}: {short(g[k])} != {short(e[k])}"
+    return None
+
+
+def check_writer(winnow, nested):
+    """Parquet written by Winnow (`winnow cat rows.jsonl -o out.parquet`) read back by pyarrow,
+    by DuckDB and by Winnow equals the JSON lines it came from: the rows of the nested table as
+    Winnow reads them (columns whose JSON numbers a double cannot hold exactly left out: uint64,
+    decimal128(38, 10); and the maps, whose [key, value] pairs mix kinds and are written as JSON
+    text). Every codec, row groups of 200 kB."""
+    keep = [c for c in nested.column_names if c not in WRITER_SKIP]
+    src = os.path.join(winnow.work, "writer-source.parquet")
+    pq.write_table(nested.select(keep), src)
+    rows_path = os.path.join(winnow.work, "writer-rows.jsonl")
+    rc, _, err, _, _, _ = winnow.cat("writer-source.parquet", "-o", rows_path)
+    check("writer: the source rows as JSON lines", rc == 0, err[:300])
+    with open(rows_path, "rb") as f:
+        expected = [json.loads(line) for line in f if line.strip()]
+    for codec in ("zstd", "snappy", "gzip", "none"):
+        name = f"written-{codec}.parquet"
+        out = os.path.join(winnow.work, name)
+        p = subprocess.run([winnow.path, "cat", rows_path, "-o", out, "--compression", codec, "--row-group-bytes", "200000",
+                            "--no-progress"], capture_output=True, text=True)
+        if p.returncode != 0:
+            check(f"writer: {name} written", False, p.stderr[:300])
+            continue
+        md = pq.ParquetFile(out).metadata
+        got = pq.read_table(out).to_pylist()
+        diff = _first_difference(got, expected)
+        check(f"writer: {name} ({md.num_row_groups} row groups, {md.num_columns} leaf columns) read by pyarrow equals "
+              f"the {len(expected)} JSON lines it came from", diff is None, diff or "")
+        back = subprocess.run([winnow.path, "cat", out, "--no-progress"], capture_output=True)
+        mine = [json.loads(line) for line in back.stdout.splitlines() if line.strip()]
+        diff = _first_difference(mine, expected)
+        check(f"writer: {name} read back by winnow equals them", back.returncode == 0 and diff is None,
+              diff or back.stderr.decode()[:300])
+        if duckdb is not None and codec in ("zstd", "snappy"):
+            rel = duckdb.sql(f"SELECT * FROM read_parquet('{out}')")
+            cols = rel.columns
+            drows = [dict(zip(cols, r)) for r in rel.fetchall()]
+            diff = _first_difference(drows, got)
+            check(f"writer: {name} read by duckdb {duckdb.__version__} equals pyarrow's reading", diff is None, diff or "")
+
+
+def check_recipe(winnow):
+    """Recipes/parquet.yaml (Samples/parquet in, output.format: parquet) writes, as read by
+    pyarrow, exactly the documents the same recipe writes as JSON lines."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    text = open(os.path.join(root, "Recipes", "parquet.yaml")).read()
+    outs = {}
+    for fmt in ("parquet", "jsonl"):
+        out = os.path.join(winnow.work, f"recipe-{fmt}")
+        body = text.replace("paths: [Samples/parquet/]", f"paths: [{json.dumps(os.path.join(root, 'Samples', 'parquet'))}]")
+        body = body.replace("path: out/parquet\n", f"path: {json.dumps(out)}\n")
+        body = body.replace("rejects: out/parquet-rejects", f"rejects: {json.dumps(out + '-rejects')}")
+        if fmt == "jsonl":
+            body = body.replace("format: parquet", "format: jsonl")
+        recipe = os.path.join(winnow.work, f"recipe-{fmt}.yaml")
+        with open(recipe, "w") as f:
+            f.write(body)
+        p = subprocess.run([winnow.path, "run", recipe, "--no-progress"], capture_output=True, text=True)
+        check(f"recipe: Recipes/parquet.yaml with output.format {fmt} runs", p.returncode == 0, p.stderr[-300:])
+        outs[fmt] = out
+    import glob
+    got = []
+    for f in sorted(glob.glob(os.path.join(outs["parquet"], "*.parquet"))):
+        got += pq.read_table(f).to_pylist()
+    expected = []
+    for f in sorted(glob.glob(os.path.join(outs["jsonl"], "*.jsonl.zst"))):
+        data = subprocess.run(["zstd", "-dcq", f], capture_output=True, check=True).stdout
+        expected += [json.loads(line) for line in data.splitlines() if line.strip()]
+    diff = _first_difference(got, expected)
+    check(f"recipe: its {len(got)} Parquet rows equal its {len(expected)} JSON lines", diff is None and len(got) > 0, diff or "")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--winnow", required=True)
@@ -953,6 +1077,8 @@ def main():
     check_quarantine(winnow)
     check_duckdb(winnow)
     check_hostile(winnow, table)
+    check_writer(winnow, nested)
+    check_recipe(winnow)
     del table, nested
     check_big_cell(winnow)
 

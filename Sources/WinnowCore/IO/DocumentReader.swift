@@ -95,7 +95,13 @@ public final class DocumentReader {
           return .tooLarge(TooLargeLine(file: p.path, line: p.rowNumber, limit: maxDocumentBytes))
         }
         do {
-          try document.load(line: row.bytes, source: p.path, lineNumber: p.rowNumber)
+          if p.rowIsValidUTF8 {
+            // The row reader built the line and indexed its members: no need to scan it again.
+            try document.load(
+              builtLine: row.bytes, members: p.members, closingBrace: p.closingBrace, source: p.path, lineNumber: p.rowNumber)
+          } else {
+            try document.load(line: row.bytes, source: p.path, lineNumber: p.rowNumber)
+          }
           return .document(document)
         } catch {
           return .bad(BadLine(file: p.path, line: p.rowNumber, reason: error.reason, offset: error.offset, bytes: Array(row.bytes)))

@@ -83,6 +83,59 @@ package struct JSONScanner {
     if cursor.i != cursor.end { throw JSONScanError(.trailingData, at: cursor.i) }
   }
 
+  /// Takes the members of an object line someone else built and already knows to be valid
+  /// JSON (a Parquet row: see `Document.load(builtLine:members:closingBrace:…)`).
+  package mutating func adopt(members: [JSONMember], closingBrace: Int) {
+    self.members.removeAll(keepingCapacity: true)
+    self.members.append(contentsOf: members)
+    self.closingBrace = closingBrace
+  }
+
+  /// Whether `bytes` are valid UTF-8 by the scanner's own rules (RFC 3629: no overlongs,
+  /// surrogates or code points above U+10FFFF), eight ASCII bytes at a time.
+  package static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let p = bytes.baseAddress else { return true }
+    let n = bytes.count
+    var i = 0
+    @inline(__always) func cont(_ b: UInt8) -> Bool { b & 0xC0 == 0x80 }
+    while i < n {
+      if n - i >= 8, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & highs == 0 {
+        i += 8
+        continue
+      }
+      let c = p[i]
+      if c < 0x80 {
+        i += 1
+      } else if c < 0xC2 {
+        return false
+      } else if c < 0xE0 {
+        guard i + 1 < n, cont(p[i + 1]) else { return false }
+        i += 2
+      } else if c < 0xF0 {
+        guard i + 2 < n, cont(p[i + 2]) else { return false }
+        let d = p[i + 1]
+        switch c {
+        case 0xE0: guard d >= 0xA0 && d <= 0xBF else { return false }
+        case 0xED: guard d >= 0x80 && d <= 0x9F else { return false }
+        default: guard cont(d) else { return false }
+        }
+        i += 3
+      } else if c <= 0xF4 {
+        guard i + 3 < n, cont(p[i + 2]), cont(p[i + 3]) else { return false }
+        let d = p[i + 1]
+        switch c {
+        case 0xF0: guard d >= 0x90 && d <= 0xBF else { return false }
+        case 0xF4: guard d >= 0x80 && d <= 0x8F else { return false }
+        default: guard cont(d) else { return false }
+        }
+        i += 4
+      } else {
+        return false
+      }
+    }
+    return true
+  }
+
   /// Validates any JSON value filling `bytes` (surrounding whitespace allowed).
   package static func validateValue(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONScanError) {
     guard let base = bytes.baseAddress, bytes.count > 0 else { throw JSONScanError(.invalidJSON, at: 0) }

@@ -135,6 +135,8 @@ final class ParquetColumnReader {
   private var valuePosition = 0
   private var deltas: [Int64] = []
   private var deltaLengths: [Int64] = []
+  /// Set when a string value handed out was not valid UTF-8 (the row reader clears it per row).
+  var invalidUTF8 = false
   /// Values (nulls included) read from the chunk's pages so far.
   private(set) var valuesInPages: Int64 = 0
 
@@ -512,10 +514,10 @@ final class ParquetColumnReader {
     valuePosition += 1
     if usesDictionary {
       guard i < indices.count else { throw fail("a page with fewer values than its levels say") }
-      try ParquetRendering.append(dictionary!, Int(indices[i]), physical: physical, rendering, to: out)
+      if !(try ParquetRendering.append(dictionary!, Int(indices[i]), physical: physical, rendering, to: out)) { invalidUTF8 = true }
     } else {
       guard i < values.count else { throw fail("a page with fewer values than its levels say") }
-      try ParquetRendering.append(values, i, physical: physical, rendering, to: out)
+      if !(try ParquetRendering.append(values, i, physical: physical, rendering, to: out)) { invalidUTF8 = true }
     }
   }
 
@@ -551,10 +553,10 @@ final class ParquetColumnReader {
         valuePosition += 1
         if usesDictionary {
           guard i < indices.count else { throw fail("a page with fewer values than its levels say") }
-          try ParquetRendering.append(dictionary!, Int(indices[i]), physical: physical, rendering, to: scratch)
+          if !(try ParquetRendering.append(dictionary!, Int(indices[i]), physical: physical, rendering, to: scratch)) { invalidUTF8 = true }
         } else {
           guard i < values.count else { throw fail("a page with fewer values than its levels say") }
-          try ParquetRendering.append(values, i, physical: physical, rendering, to: scratch)
+          if !(try ParquetRendering.append(values, i, physical: physical, rendering, to: scratch)) { invalidUTF8 = true }
         }
       }
       triplets.append(Triplet(repetition: r, definition: d, start: start, end: scratch.count))

@@ -34,13 +34,18 @@ enum ParquetRendering {
     }
   }
 
+  /// Appends value `i` as JSON; false when it is a string that is not valid UTF-8 (its bytes are
+  /// written all the same: the document's own scan then reports where).
+  @discardableResult
   static func append(
     _ v: ParquetValues, _ i: Int, physical: Int32, _ rendering: ParquetSchema.Rendering, to out: ByteBuffer
-  ) throws(WinnowError) {
+  ) throws(WinnowError) -> Bool {
     switch rendering {
     case .string:
       var o = out
-      JSONString.appendQuoted(bytes(v, i), to: &o)
+      let b = bytes(v, i)
+      JSONString.appendQuoted(b, to: &o)
+      return JSONScanner.isValidUTF8(b)
     case .boolean:
       out.append(int(v, i, physical: physical) != 0 ? trueBytes : falseBytes)
     case .signed:
@@ -127,6 +132,7 @@ enum ParquetRendering {
     case .null:
       out.append(null)
     }
+    return true
   }
 
   static func appendInteger(_ x: Int64, to out: ByteBuffer) {

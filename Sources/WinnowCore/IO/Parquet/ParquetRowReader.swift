@@ -1,3 +1,5 @@
+import Glibc
+
 /// Reads a Parquet file row by row, each row as the JSON object line it would have been: its
 /// top-level fields as keys in schema order. Streams by row group and page (memory holds one
 /// page per column, plus the dictionary), reads only the columns asked for, and turns every
@@ -22,6 +24,15 @@ public final class ParquetRowReader {
   private let file: ParquetFileHandle
   /// Fields read, in schema order, each with its key already written as `"name":`.
   private let fieldsRead: [(field: Int, key: [UInt8])]
+  /// Whether each key needed an escape.
+  private let keyEscapes: [Bool]
+  /// The members of the row `nextRow` last built (for `Document.load(builtLine:…)`), and where
+  /// its closing brace is.
+  package private(set) var members: [JSONMember] = []
+  package private(set) var closingBrace = 0
+  /// Whether every string of the last row was valid UTF-8 (else the row must be scanned, which
+  /// reports where it is not).
+  public private(set) var rowIsValidUTF8 = true
   private var group: Int
   private var rowsLeftInGroup = 0
   private enum FieldReader {
@@ -82,6 +93,7 @@ public final class ParquetRowReader {
       read.append((k, key))
     }
     fieldsRead = read
+    keyEscapes = read.map { $0.1.contains(UInt8(ascii: "\\")) }
     skippedFields = skipped
     group = groups.lowerBound - 1
     for g in 0..<groups.lowerBound { rowNumber += Int(metadata.rowGroups[g].numRows) }
@@ -136,15 +148,42 @@ public final class ParquetRowReader {
     rowNumber += 1
     out.removeAll()
     out.append(UInt8(ascii: "{"))
+    members.removeAll(keepingCapacity: true)
     for (k, c) in columns.enumerated() {
       if k > 0 { out.append(UInt8(ascii: ",")) }
+      let keyStart = out.count + 1
       fieldsRead[k].key.withUnsafeBufferPointer { out.append($0) }
+      let keyEnd = out.count - 2
+      let valueStart = out.count
       switch c {
       case .flat(let r): try r.appendNext(to: out)
       case .nested(let n): try n.appendNext(to: out)
       }
+      let valueEnd = out.count
+      let kind: JSONValueKind
+      var escapes = false
+      switch out.base[valueStart] {
+      case UInt8(ascii: "\""):
+        kind = .string
+        escapes = memchr(out.base + valueStart + 1, 0x5C, valueEnd - valueStart - 2) != nil
+      case UInt8(ascii: "{"): kind = .object
+      case UInt8(ascii: "["): kind = .array
+      case UInt8(ascii: "t"), UInt8(ascii: "f"): kind = .bool
+      case UInt8(ascii: "n"): kind = .null
+      default: kind = .number
+      }
+      members.append(
+        JSONMember(
+          keyStart: keyStart, keyEnd: keyEnd, keyHasEscapes: keyEscapes[k], valueStart: valueStart, valueEnd: valueEnd,
+          kind: kind, valueHasEscapes: escapes))
     }
+    closingBrace = out.count
     out.append(UInt8(ascii: "}"))
+    rowIsValidUTF8 = true
+    for r in leafReaders where r.invalidUTF8 {
+      rowIsValidUTF8 = false
+      r.invalidUTF8 = false
+    }
     bytesProduced += out.count
     return true
   }
