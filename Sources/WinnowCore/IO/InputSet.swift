@@ -9,6 +9,7 @@ public struct InputFile: Sendable, Hashable {
   public var isStdin: Bool { path == "-" }
   public var displayName: String { isStdin ? "<stdin>" : path }
 
+  /// The file at `path` (`-`: standard input), or the given row groups of a Parquet file.
   public init(path: String, rowGroups: Range<Int>? = nil) {
     self.path = path
     self.rowGroups = rowGroups

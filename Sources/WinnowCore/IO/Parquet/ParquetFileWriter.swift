@@ -22,9 +22,17 @@ public enum ParquetColumnType: String, Sendable, Equatable, CaseIterable {
 public struct ParquetWriteOptions: Sendable, Equatable {
   /// The page codec.
   public enum Codec: String, Sendable, Equatable, CaseIterable {
-    case zstd, snappy, gzip, none
+    /// Zstandard (the default).
+    case zstd
+    /// Snappy (pyarrow's and Spark's default).
+    case snappy
+    /// gzip.
+    case gzip
+    /// No compression.
+    case none
   }
 
+  /// The page codec.
   public var codec = Codec.zstd
   /// zstd: 1-22 (default 3); gzip: 1-9 (default 6).
   public var level: Int?
@@ -37,6 +45,7 @@ public struct ParquetWriteOptions: Sendable, Equatable {
   /// The columns, in order (nil: inferred from the documents of the first row group).
   public var schema: [(name: String, type: ParquetColumnType)]?
 
+  /// The defaults: zstd, 64 MB row groups, 1 MB pages, CRCs, the schema inferred.
   public init() {}
 
   public static func == (a: ParquetWriteOptions, b: ParquetWriteOptions) -> Bool {
@@ -135,6 +144,7 @@ public final class ParquetFileWriter {
   var unescaped: [UInt8] = []
   /// The document being striped (for messages).
   var document = 0
+  /// Documents written.
   public private(set) var linesWritten = 0
   /// Bytes of documents (as JSON lines) written.
   public private(set) var bytesWritten = 0
@@ -164,6 +174,7 @@ public final class ParquetFileWriter {
     offset += count
   }
 
+  /// Writes one document (a JSON object line); a row group is written once enough are buffered.
   public func write(line: UnsafeBufferPointer<UInt8>) throws(WinnowError) {
     rows.append(line)
     rowEnds.append(rows.count)
@@ -172,6 +183,7 @@ public final class ParquetFileWriter {
     if rows.count >= options.rowGroupBytes { try flushRowGroup() }
   }
 
+  /// Writes the last row group and the footer, and moves the file into place.
   public func finish() throws(WinnowError) {
     if !rowEnds.isEmpty { try flushRowGroup() }
     // No document at all and no schema given: a file of no columns and no rows.
@@ -246,6 +258,7 @@ public final class ParquetFileWriter {
     try sink.finish()
   }
 
+  /// Abandons the file: nothing is left under its name.
   public func abort() { sink.abort() }
 
   static func physicalType(_ t: ParquetColumnType) -> Int32 {

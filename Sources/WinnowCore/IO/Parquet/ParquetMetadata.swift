@@ -188,11 +188,31 @@ public struct ParquetFileMetadata: Sendable, Equatable {
 /// A column's logical type (`LogicalType` in `parquet.thrift`), the kinds a reader renders
 /// differently from its physical type.
 public enum ParquetLogicalType: Sendable, Equatable {
-  case string, map, list, enumeration, json, bson, uuid, date, float16
+  /// UTF-8 text.
+  case string
+  /// A MAP group.
+  case map
+  /// A LIST group.
+  case list
+  /// An enum's name as text.
+  case enumeration
+  /// JSON text.
+  case json
+  /// BSON bytes.
+  case bson
+  /// A 16-byte UUID.
+  case uuid
+  /// Days since 1970-01-01.
+  case date
+  /// A half-precision float in 2 bytes.
+  case float16
+  /// A fixed-point number: `scale` digits after the point, `precision` in all.
   case decimal(scale: Int32, precision: Int32)
   /// Time of day in the unit (1 000 for milliseconds, 1 000 000 micro-, 1 000 000 000 nanoseconds).
   case time(unitsPerSecond: Int64, utc: Bool)
+  /// An instant in the unit since 1970-01-01; `utc`: adjusted to UTC.
   case timestamp(unitsPerSecond: Int64, utc: Bool)
+  /// An integer of `bits` bits, signed or not.
   case integer(bits: Int, signed: Bool)
   /// Always null.
   case unknown

@@ -9,8 +9,11 @@ import Glibc
 /// Fields it cannot read (INTERVAL, logical types newer than it) are left out of every row and
 /// listed in `skippedFields`, unless they were asked for by name: then opening fails.
 public final class ParquetRowReader {
+  /// The file.
   public let path: String
+  /// Its footer.
   public let metadata: ParquetFileMetadata
+  /// Its schema.
   public let schema: ParquetSchema
   /// The row groups read, in order.
   public let rowGroups: Range<Int>

@@ -6,8 +6,11 @@ public struct ParquetSchema: Sendable {
   public enum Rendering: Sendable, Equatable {
     /// A JSON string of the value's bytes (strings, binary, enums, JSON and BSON columns).
     case string
+    /// `true` or `false`.
     case boolean
+    /// A signed integer.
     case signed
+    /// An unsigned integer (written from the bits as stored).
     case unsigned
     /// A float or double, written as the shortest decimal that reads back as the same value.
     case floating
@@ -35,7 +38,9 @@ public struct ParquetSchema: Sendable {
     public var path: [String]
     /// Its schema element.
     public var element: ParquetFileMetadata.SchemaElement
+    /// The definition level of a present value (the optional and repeated nodes above it).
     public var maxDefinition: Int
+    /// The repetition level of its innermost list (the repeated nodes above it).
     public var maxRepetition: Int
     /// The top-level field it belongs to.
     public var field: Int
@@ -45,11 +50,13 @@ public struct ParquetSchema: Sendable {
 
   /// Why a column cannot be read (it is skipped, with a note, unless it is needed).
   public struct ParquetUnsupported: Error, Sendable, Equatable {
+    /// What the column is, for the note that names it.
     public var reason: String
   }
 
   /// A top-level field: a JSON key of every row.
   public struct Field: Sendable {
+    /// Its name: the row's JSON key.
     public var name: String
     /// Its leaf columns (one for a flat field).
     public var leaves: Range<Int>
@@ -63,6 +70,7 @@ public struct ParquetSchema: Sendable {
 
   /// A node of the schema tree: how a nested value is put together from its leaves.
   public struct Node: Sendable {
+    /// What a node is.
     public enum Kind: Sendable, Equatable {
       /// A leaf column (index into `leaves`).
       case leaf(Int)
@@ -75,20 +83,27 @@ public struct ParquetSchema: Sendable {
       /// gives them), from the children of its repeated child.
       case map(keyValue: Int)
     }
+    /// Its name (a JSON key when it is a group's child).
     public var name: String
+    /// How its value is put together.
     public var kind: Kind
+    /// Its children's indices in `nodes`.
     public var children: [Int]
     /// REQUIRED 0, OPTIONAL 1, REPEATED 2.
     public var repetitionType: Int32
     /// Definition and repetition levels at which this node is present / repeats.
     public var definition: Int
+    /// The repetition level at which it repeats (its repeated ancestors and itself).
     public var repetition: Int
     /// The leaves under it.
     public var leaves: Range<Int>
   }
 
+  /// The top-level fields, in schema order.
   public var fields: [Field]
+  /// The leaf columns, in schema order (a row group's column chunks, in the same order).
   public var leaves: [Leaf]
+  /// The schema tree; fields' and leaves' nodes index into it.
   public var nodes: [Node]
 
   /// Builds the tree from the flat, depth-first list of a footer. A list whose child counts do
