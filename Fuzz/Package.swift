@@ -23,5 +23,8 @@ let package = Package(
     // The embedding and selection stages' inputs: vector run files, .npy arrays, embedding
     // fields, word-vector fastText models.
     .executableTarget(name: "fuzz-vector-files", dependencies: [.product(name: "Winnow", package: "Winnow")]),
+    // Parquet files (footer, pages, codecs, encodings, nested columns), and Parquet written
+    // from JSON lines and read back.
+    .executableTarget(name: "fuzz-parquet", dependencies: [.product(name: "Winnow", package: "Winnow")]),
   ]
 )

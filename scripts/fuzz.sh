@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 seconds=${FUZZ_SECONDS:-180}
-targets=${FUZZ_TARGETS:-"json recipe fasttext run-files token-files mixture-files vector-files"}
+targets=${FUZZ_TARGETS:-"json recipe fasttext run-files token-files mixture-files vector-files parquet"}
 config=${FUZZ_CONFIG:-debug}
 scratch="$PWD/.build-fuzz"
 
