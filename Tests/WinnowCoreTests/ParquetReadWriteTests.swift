@@ -228,6 +228,31 @@ struct ParquetReadWriteTests {
     }
   }
 
+  @Test("an input's stamp: size, time and the checksum of the bytes read, once every row was; a changed file changes it")
+  func stamps() throws {
+    let d = try Dir()
+    let f = d.file("s.parquet")
+    try writeParquet(f, (0..<50).map { #"{"id":"\#($0)","text":"t \#($0)"}"# })
+    func stamp(columns: [String]? = nil) throws -> FileStamp {
+      let r = try ParquetRowReader(path: f, columns: columns, stampContent: true)
+      let b = ByteBuffer()
+      #expect(r.stamp.checksum == nil)
+      while try r.nextRow(into: b) {}
+      return r.stamp
+    }
+    let a = try stamp()
+    let size = try FileManager.default.attributesOfItem(atPath: f)[.size] as? Int
+    #expect(a.checksum != nil && a.bytes == size)
+    let again = try stamp()
+    #expect(again == a)
+    // Other columns read: other bytes, another checksum (a run reads the same columns in every pass).
+    let textOnly = try stamp(columns: ["text"])
+    #expect(textOnly.checksum != a.checksum)
+    try writeParquet(f, (0..<50).map { #"{"id":"\#($0)","text":"T \#($0)"}"# })
+    let changed = try stamp()
+    #expect(changed.checksum != a.checksum)
+  }
+
   @Test("a directory of Parquet and JSONL shards is read in name order")
   func directory() throws {
     let d = try Dir()
