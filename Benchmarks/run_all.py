@@ -1716,6 +1716,87 @@ w.close()
     return out
 
 
+REAL_KINDS = ["man", "kernel", "python-docs", "handbook", "short"]
+REAL_VERSION = 1     # bump when scripts/make-real-corpus.py changes what it writes
+
+
+def real_corpus(ctx: Context) -> tuple[Path, dict]:
+    """bench-data/real/ (real-quick/ with --quick): scripts/make-real-corpus.py's kinds of text
+    from Debian packages (installed first when missing: python3-doc, debian-handbook, linux-doc,
+    fortunes), 12 MB of text per kind (2 MB with --quick)."""
+    quick = ctx.corpus.dir.name.endswith("quick")
+    d = BENCH_DATA / ("real-quick" if quick else "real")
+    mb = 2 if quick else 12
+    want = {"version": REAL_VERSION, "mb_per_kind": mb}
+    stamp = d / "stamp.json"
+    if not stamp.exists() or json.loads(stamp.read_text()) != want or not all((d / f"{k}.jsonl").exists() for k in REAL_KINDS):
+        print(f"building {d.relative_to(ROOT)} from Debian packages ...")
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "make-real-corpus.py"), "--out", str(d), "--mb-per-kind", str(mb),
+                        "--install"], check=True)
+        stamp.write_text(json.dumps(want))
+    return d, json.loads((d / "summary.json").read_text())
+
+
+def bench_real(ctx: Context) -> list[Result]:
+    """Benchmark R: the quality chain and the word splitter on real text by kind (man pages,
+    kernel documentation, Python's HTML documentation as text, the Debian handbook in 12
+    languages, short fortunes and licence paragraphs; scripts/make-real-corpus.py). Per kind,
+    one process each, same run: winnow run with FineWeb's four filters (as benchmark C) against
+    datatrove 0.10.1's chain on the same file (documents and MB per CPU-second, their ratio, the
+    documents each keeps), and the word splitter's MB/s: text bytes / (CPU of `winnow words
+    --count` - CPU of `winnow cat -o /dev/null`), the splitting alone."""
+    sys.path.insert(0, str(ROOT / "Tests" / "parity"))
+    from peers import peer_python
+    python = peer_python()
+    d, summary = real_corpus(ctx)
+    script = ctx.work / "datatrove_chain.py"
+    script.write_text(DATATROVE_CHAIN)
+    results = []
+    rows = []
+    print(f"\n== real text by kind: quality chain (winnow {ctx.runs} runs, datatrove 1) and the word splitter ==")
+    for kind in REAL_KINDS:
+        src = ctx.work / f"real-{kind}"
+        src.mkdir(parents=True, exist_ok=True)
+        shutil.copy(d / f"{kind}.jsonl", src / f"{kind}.jsonl")
+        f = src / f"{kind}.jsonl"
+        mb = f.stat().st_size / MB
+        text_mb = summary[kind]["text_bytes"] / MB
+        docs = summary[kind]["documents"]
+        wout = ctx.work / f"real-{kind}-winnow"
+        recipe = ctx.work / f"real-{kind}.yaml"
+        recipe.write_text(
+            "name: real\n"
+            f"input: {{paths: [{json.dumps(str(f))}]}}\n"
+            f"output: {{path: {json.dumps(str(wout))}, compression: none}}\n"
+            "stages:\n  - gopher_repetition: {}\n  - gopher_quality: {}\n"
+            "  - c4_quality: {filter_no_terminal_punct: false}\n  - fineweb_quality: {}\n")
+        res = compare([Variant(f"winnow chain {kind}", [ctx.winnow, "run", str(recipe), "--fresh", "--no-progress",
+                                                        "--executor", "inline"]),
+                       Variant(f"winnow words --count {kind}", [ctx.winnow, "words", "--count", str(f)]),
+                       Variant(f"winnow cat {kind}", [ctx.winnow, "cat", str(f), "-o", "/dev/null"])], mb, ctx.runs)
+        w, wc, cat = res[f"winnow chain {kind}"], res[f"winnow words --count {kind}"], res[f"winnow cat {kind}"]
+        dout, dlogs = ctx.work / f"real-{kind}-dt", ctx.work / f"real-{kind}-dt-logs"
+        m = measure([python, str(script), str(src), str(dout), str(dlogs)])
+        dt = Result(f"datatrove chain {kind}", mb, [m], "")
+        kept_w = sum(1 for _ in open(next(wout.glob("*.jsonl")), "rb")) if list(wout.glob("*.jsonl")) else 0
+        kept_d = sum(sum(1 for _ in open(p, "rb")) for p in dout.glob("*.jsonl"))
+        split = text_mb / max(wc.cpu - cat.cpu, 1e-3)
+        ratio = (docs / w.cpu) / (docs / m.cpu)
+        rows.append((kind, docs, text_mb, w.cpu, m.cpu, ratio, kept_w, kept_d, split))
+        results += [w, dt]
+        ctx.targets.append(Target(f"real {kind}: chain, datatrove CPU / winnow CPU", ratio, 100, higher_is_better=True))
+        shutil.rmtree(dout, ignore_errors=True)
+        shutil.rmtree(dlogs, ignore_errors=True)
+        shutil.rmtree(wout, ignore_errors=True)
+    print(f"\n  {'kind':<12} {'docs':>6} {'text MB':>8} {'winnow s':>9} {'docs/s':>8} {'MB/s':>6} {'datatrove s':>11} "
+          f"{'docs/s':>7} {'ratio':>6} {'kept w/d':>11} {'splitter MB/s':>13}")
+    for kind, docs, tmb, wcpu, dcpu, ratio, kw, kd, split in rows:
+        print(f"  {kind:<12} {docs:6d} {tmb:8.1f} {wcpu:9.2f} {docs / wcpu:8.0f} {tmb / wcpu:6.1f} {dcpu:11.1f} "
+              f"{docs / dcpu:7.1f} {ratio:6.1f} {kw:5d}/{kd:<5d} {split:13.1f}"
+              + ("" if kw == kd else "  KEPT DIFFERS"))
+    return results
+
+
 # name -> (function, one-line description).
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "foundation": (bench_foundation, "winnow cat vs zstd -dc | zstd -3 (read, validate, recompress)"),
@@ -1729,6 +1810,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "tokenize": (bench_tokenize, "exact BPE encoding: winnow tokenize vs tokenizers / tiktoken, single thread (MB/s, tokens/s)"),
     "feed": (bench_feed, "mixture stream from memory-mapped Megatron datasets (tokens/s, one process)"),
     "kmeans": (bench_kmeans, "k-means 1M x 256, k 1,000, 10 iterations: winnow kmeans vs scikit-learn and faiss, one thread each"),
+    "real": (bench_real, "real text by kind (man, kernel docs, Python docs, Debian handbook, short): quality chain vs datatrove, word splitter MB/s"),
     "parquet": (bench_parquet, "Parquet input: winnow vs pyarrow read_table (text+id, one thread); a filter recipe on Parquet vs .jsonl.zst"),
     "parquet-memory": (bench_parquet_memory, "a 10 GB Parquet file read whole by winnow cat (peak RSS, time)"),
     "select-scale": (bench_select_scale, "cluster + semdedup / diversity_select on 1M documents with 256-dim embeddings (wall, RSS)"),

@@ -31,6 +31,9 @@ struct WordsCommand: ParsableCommand {
   @Option(help: "Lines longer than this many bytes are not read as documents: they are counted as quarantined (document_too_large).")
   var maxDocumentBytes: Int = PipelineOptions.defaultMaxDocumentBytes
 
+  @Flag(help: "Print only each document's number of words ({\"id\": …, \"words\": N}), splitting each text once (no sentences): what the word splitter costs.")
+  var count = false
+
   func run() throws {
     do throws(WinnowError) {
       guard maxDocumentBytes > 0 else { throw WinnowError.usage("--max-document-bytes must be positive") }
@@ -44,6 +47,13 @@ struct WordsCommand: ParsableCommand {
       while let doc = try docs.next() {
         let text = doc.text
         tokenizer.words(text, into: &words)
+        if count {
+          out.append(contentsOf: Array(#"{"id":"#.utf8))
+          JSONString.appendQuoted(doc.idBytes, to: &out)
+          out.append(contentsOf: Array(",\"words\":\(words.count)}\n".utf8))
+          if out.count > 1 << 20 { try writeStandardOutput(&out) }
+          continue
+        }
         let sentences = tokenizer.sentenceCount(text)
         out.append(contentsOf: Array(#"{"id":"#.utf8))
         JSONString.appendQuoted(doc.idBytes, to: &out)
