@@ -1797,6 +1797,93 @@ def bench_real(ctx: Context) -> list[Result]:
     return results
 
 
+SCALING_RECIPE = """name: scaling
+input: {{paths: [{input}]}}
+output: {{path: {out}, compression: zstd}}
+stages:
+  - gopher_repetition: {{}}
+  - gopher_quality: {{}}
+  - c4_quality: {{filter_no_terminal_punct: false}}
+  - fineweb_quality: {{}}
+  - exact_dedup: {{}}
+"""
+
+
+def scaling_report(out: Path, workers: int) -> list[str]:
+    """Where a run's wall time went, from its run database: per pass, the span from its first
+    task's start to its last task's end, the tasks' own processing time (`seconds`, inside the
+    pipeline) and their wall time as the coordinator saw it (process start, plan, records), the
+    longest task, and the utilisation busy / (span x workers); and the gaps between passes."""
+    import sqlite3
+    db = sqlite3.connect(str(out / ".winnow" / "run.sqlite"))
+    rows = db.execute("SELECT pass, started, finished, seconds FROM tasks ORDER BY pass, task").fetchall()
+    run = db.execute("SELECT started, finished FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    db.close()
+    lines = []
+    passes = sorted({r[0] for r in rows})
+    previous_end = run[0] if run else None
+    for p in passes:
+        ts = [r for r in rows if r[0] == p]
+        start = min(r[1] for r in ts)
+        end = max(r[2] for r in ts)
+        span = end - start
+        wall = sum(r[2] - r[1] for r in ts)
+        work = sum(r[3] or 0 for r in ts)
+        longest = max(r[2] - r[1] for r in ts)
+        util = wall / (span * workers) if span > 0 else 1.0
+        gap = start - previous_end if previous_end is not None else 0.0
+        lines.append(f"    pass {p}: {len(ts):3d} tasks, span {span:6.2f} s (gap before {gap:5.2f} s), task wall {wall:7.2f} s "
+                     f"(work {work:7.2f} s, overhead {wall - work:5.2f} s), longest task {longest:5.2f} s, "
+                     f"utilisation {util * 100:5.1f} %")
+        previous_end = end
+    if run and run[1]:
+        lines.append(f"    after the last pass: {run[1] - previous_end:5.2f} s (merge steps, stats)")
+    return lines
+
+
+def bench_scaling(ctx: Context) -> list[Result]:
+    """Benchmark S2: worker scaling of the filter chain + exact_dedup recipe (FineWeb's four
+    filters then exact_dedup: two document passes around its reduce pass) over the benchmark
+    corpus cut into 32 shards, local executor at 1, 2, 4, 8 and 16 workers (as many as the
+    machine has cores). Wall-time speed-ups against 1 worker, and for each run where the time
+    went, pass by pass, from its run database (`scaling_report`)."""
+    c = ctx.corpus
+    d = BENCH_DATA / ("scaling" + c.dir.name.removeprefix("corpus"))
+    want = {"source": c.sha256, "shards": 32}
+    stamp = d / "stamp.json"
+    if not stamp.exists() or json.loads(stamp.read_text()) != want:
+        shutil.rmtree(d, ignore_errors=True)
+        per = -(-c.lines // 32)
+        subprocess.run([ctx.winnow, "cat", str(c.dir), "-o", str(d), "--max-shard-docs", str(per), "--no-progress"], check=True)
+        stamp.write_text(json.dumps(want))
+    shards = sorted(d.glob("part-*.jsonl.zst"))
+    mb = c.bytes / MB
+    cores = os.cpu_count() or 1
+    counts = [w for w in (1, 2, 4, 8, 16) if w <= cores]
+    out = ctx.work / "scaling-out"
+    recipe = ctx.work / "scaling.yaml"
+    recipe.write_text(SCALING_RECIPE.format(input=json.dumps(str(d)), out=json.dumps(str(out))))
+    print(f"\n== scaling: filter chain + exact_dedup on {mb:.1f} MB in {len(shards)} shards, local executor, "
+          f"workers {counts} ({cores} cores); {ctx.runs} runs each ==")
+    results = []
+    base = None
+    for w in counts:
+        res = compare([Variant(f"winnow run --workers {w}", [ctx.winnow, "run", str(recipe), "--fresh", "--no-progress",
+                                                            "--executor", "local", "--workers", str(w)])], mb, ctx.runs)
+        r = res[f"winnow run --workers {w}"]
+        results.append(r)
+        base = base or r
+        print(f"  {w:2d} workers: wall {r.wall:6.2f} s, speed-up {base.wall / r.wall:5.2f}x, CPU {r.cpu:6.2f} s")
+        for line in scaling_report(out, w):
+            print(line)
+        if w == 2:
+            ctx.targets.append(Target("scaling: wall(1 worker) / wall(2 workers)", base.wall / r.wall, 1.9, higher_is_better=True))
+        if w == 16:
+            ctx.targets.append(Target("scaling: wall(1 worker) / wall(16 workers)", base.wall / r.wall, 13, higher_is_better=True))
+    shutil.rmtree(out, ignore_errors=True)
+    return results
+
+
 # name -> (function, one-line description).
 BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "foundation": (bench_foundation, "winnow cat vs zstd -dc | zstd -3 (read, validate, recompress)"),
@@ -1810,6 +1897,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Context], list[Result]], str]] = {
     "tokenize": (bench_tokenize, "exact BPE encoding: winnow tokenize vs tokenizers / tiktoken, single thread (MB/s, tokens/s)"),
     "feed": (bench_feed, "mixture stream from memory-mapped Megatron datasets (tokens/s, one process)"),
     "kmeans": (bench_kmeans, "k-means 1M x 256, k 1,000, 10 iterations: winnow kmeans vs scikit-learn and faiss, one thread each"),
+    "scaling": (bench_scaling, "filter chain + exact_dedup, local executor at 1, 2, 4, 8, 16 workers (as cores allow): speed-ups and where the time goes"),
     "real": (bench_real, "real text by kind (man, kernel docs, Python docs, Debian handbook, short): quality chain vs datatrove, word splitter MB/s"),
     "parquet": (bench_parquet, "Parquet input: winnow vs pyarrow read_table (text+id, one thread); a filter recipe on Parquet vs .jsonl.zst"),
     "parquet-memory": (bench_parquet_memory, "a 10 GB Parquet file read whole by winnow cat (peak RSS, time)"),
