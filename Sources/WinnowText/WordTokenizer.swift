@@ -18,6 +18,8 @@ public struct WordTokenizer {
   public enum Kind: Sendable, Equatable { case spacyEnglish, icu }
   public let language: String
   public let kind: Kind
+  /// Made on first use: compiling spaCy's rules takes a few milliseconds, which a task that
+  /// builds a word-counting stage but never runs it (a later pass of a recipe) need not pay.
   var spacy: SpacyTokenizer?
   var breaker = WordBreaker()
   var batch: [Range<Int>] = []
@@ -28,7 +30,6 @@ public struct WordTokenizer {
   public init(language: String = "en") {
     self.language = language
     kind = language == "en" ? .spacyEnglish : .icu
-    if kind == .spacyEnglish { spacy = .english() }
   }
 
   /// The word tokens of `text` (whitespace tokens dropped), replacing `out`'s contents.
@@ -46,7 +47,7 @@ public struct WordTokenizer {
     batch.removeAll(keepingCapacity: true)
     switch kind {
     case .spacyEnglish:
-      var spacy = self.spacy!
+      var spacy = self.spacy ?? .english()
       self.spacy = nil
       spacy.forEachTokenBatch(text) { tokens in
         for t in tokens where !t.isSpace { batch.append(t.range) }
@@ -84,6 +85,7 @@ public struct WordTokenizer {
   public mutating func sentenceCount(_ text: UnsafeBufferPointer<UInt8>) -> Int {
     switch kind {
     case .spacyEnglish:
+      if spacy == nil { spacy = .english() }
       return spacy!.sentenceCount(text)
     case .icu:
       var counter = SentenceCounter()

@@ -187,6 +187,7 @@ enum JobProcess {
     var queue = jobs.map { ($0, 1) }
     var running: [pid_t: (job: JobSpec, attempt: Int, devices: [Int])] = [:]
     var free = Array(0..<gpus)
+    var nap: UInt32 = 1000
     while !queue.isEmpty || !running.isEmpty {
       // Start what fits, in order; a job waiting for GPUs does not hold back those after it.
       var k = 0
@@ -211,9 +212,12 @@ enum JobProcess {
         throw .io("waiting for jobs failed: \(String(cString: strerror(errno)))")
       }
       guard pid > 0, let r = running.removeValue(forKey: pid) else {
-        usleep(20_000)
+        // 1 ms after a change, doubling up to 20 ms while nothing happens (see LocalExecutor).
+        usleep(nap)
+        nap = min(nap * 2, 20_000)
         continue
       }
+      nap = 1000
       free = (free + r.devices).sorted()
       let (code, message) = exitCode(status)
       if !events(.finished(r.job, attempt: r.attempt, exitCode: code, message: message)) {

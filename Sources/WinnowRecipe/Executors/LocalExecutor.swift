@@ -43,7 +43,12 @@ public struct LocalExecutor: TaskExecutor {
     var queue = tasks.map { ($0, 1) }[...]
     var running: [pid_t: (TaskRef, Int)] = [:]
     var lastTick = Date()
+    // How long to wait before looking at the workers again: 1 ms after a change, doubling up to
+    // 20 ms while nothing happens, so that a short task's end is noticed at once (tasks of a
+    // middle or apply pass take tens of milliseconds) without polling busily on long ones.
+    var nap: UInt32 = 1000
     while !queue.isEmpty || !running.isEmpty {
+      if running.count < workers && !queue.isEmpty { nap = 1000 }
       while running.count < workers, let (t, attempt) = queue.popFirst() {
         let log = runDir.logPath(pass: t.pass, task: t.task)
         let pid = try spawn(t, runDir: runDir, log: log, attempt: attempt)
@@ -53,6 +58,7 @@ public struct LocalExecutor: TaskExecutor {
       var status: Int32 = 0
       let pid = running.keys.lazy.map { waitpid($0, &status, WNOHANG) }.first { $0 != 0 } ?? 0  // own workers only
       if pid > 0, let (t, attempt) = running.removeValue(forKey: pid) {
+        nap = 1000
         let exited = status & 0x7f == 0
         let code = exited ? Int((status >> 8) & 0xff) : 128 + Int(status & 0x7f)
         if code == 0, let record = runDir.readRecord(pass: t.pass, task: t.task) {
@@ -72,7 +78,8 @@ public struct LocalExecutor: TaskExecutor {
       if pid < 0 && errno != EINTR && errno != ECHILD {
         throw .io("waiting for workers failed: \(String(cString: strerror(errno)))")
       }
-      usleep(20_000)
+      usleep(nap)
+      nap = min(nap * 2, 20_000)
       if Date().timeIntervalSince(lastTick) > 0.5 {
         tick()
         lastTick = Date()
