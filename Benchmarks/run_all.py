@@ -1601,6 +1601,18 @@ stages:
 """
 
 
+def corpus_table_script(c: Corpus) -> str:
+    """Python (for the pyarrow venv) that reads the corpus's shards into a pyarrow table `base`."""
+    return f"""
+import json, os, subprocess, pyarrow as pa, pyarrow.parquet as pq
+rows = []
+for f in {json.dumps([str(x) for x in c.shards])}:
+    out = subprocess.run(["zstd", "-dcq", f], check=True, capture_output=True).stdout
+    rows += [json.loads(l) for l in out.decode("utf-8").splitlines() if l.strip()]
+base = pa.Table.from_pylist(rows)
+"""
+
+
 def bench_parquet(ctx: Context) -> list[Result]:
     """Benchmark P: Parquet input. The benchmark corpus (long technical documents and short
     web-like ones, 8 shards of .jsonl.zst) written as one Parquet file by pyarrow 26.0.1 with its
@@ -1622,13 +1634,8 @@ def bench_parquet(ctx: Context) -> list[Result]:
     if not pfile.exists() or not stamp.exists() or json.loads(stamp.read_text()) != want:
         d.mkdir(parents=True, exist_ok=True)
         print(f"writing {pfile.relative_to(ROOT)} from {c.dir.relative_to(ROOT)} with pyarrow's defaults ...")
-        subprocess.run([python, "-c", f"""
-import json, subprocess, pyarrow as pa, pyarrow.parquet as pq
-rows = []
-for f in {json.dumps([str(x) for x in c.shards])}:
-    out = subprocess.run(["zstd", "-dcq", f], check=True, capture_output=True).stdout
-    rows += [json.loads(l) for l in out.decode("utf-8").splitlines() if l.strip()]
-pq.write_table(pa.Table.from_pylist(rows), "{pfile}.tmp")
+        subprocess.run([python, "-c", corpus_table_script(c) + f"""
+pq.write_table(base, "{pfile}.tmp")
 """], check=True)
         os.replace(f"{pfile}.tmp", pfile)
         stamp.write_text(json.dumps(want))
@@ -1689,13 +1696,7 @@ def bench_parquet_memory(ctx: Context) -> list[Result]:
     if not big.exists() or not stamp.exists() or json.loads(stamp.read_text()) != want:
         d.mkdir(parents=True, exist_ok=True)
         print(f"writing {big.relative_to(ROOT)} ({size / 1e9:.0f} GB) ...")
-        subprocess.run([python, "-c", f"""
-import json, os, subprocess, pyarrow as pa, pyarrow.parquet as pq
-rows = []
-for f in {json.dumps([str(x) for x in c.shards])}:
-    out = subprocess.run(["zstd", "-dcq", f], check=True, capture_output=True).stdout
-    rows += [json.loads(l) for l in out.decode("utf-8").splitlines() if l.strip()]
-base = pa.Table.from_pylist(rows)
+        subprocess.run([python, "-c", corpus_table_script(c) + f"""
 w = pq.ParquetWriter("{big}.tmp", base.schema, compression="none")
 k = 0
 while os.path.getsize("{big}.tmp") < {size}:

@@ -507,18 +507,25 @@ final class ParquetColumnReader {
     let present = leaf.maxDefinition == 0 || levels[levelPosition] == UInt32(leaf.maxDefinition)
     levelPosition += 1
     guard present else {
-      out.append(Array("null".utf8))
+      out.append(ParquetRendering.null)
       return
     }
+    try appendNextValue(to: out)
+  }
+
+  /// Renders the page's next present value (from the dictionary or the page) into `out`.
+  private func appendNextValue(to out: ByteBuffer) throws(WinnowError) {
     let i = valuePosition
     valuePosition += 1
+    let valid: Bool
     if usesDictionary {
       guard i < indices.count else { throw fail("a page with fewer values than its levels say") }
-      if !(try ParquetRendering.append(dictionary!, Int(indices[i]), physical: physical, rendering, to: out)) { invalidUTF8 = true }
+      valid = try ParquetRendering.append(dictionary!, Int(indices[i]), physical: physical, rendering, to: out)
     } else {
       guard i < values.count else { throw fail("a page with fewer values than its levels say") }
-      if !(try ParquetRendering.append(values, i, physical: physical, rendering, to: out)) { invalidUTF8 = true }
+      valid = try ParquetRendering.append(values, i, physical: physical, rendering, to: out)
     }
+    if !valid { invalidUTF8 = true }
   }
 
   /// One triplet of `readRecord`: levels, and where the value's JSON lies in the scratch
@@ -548,17 +555,7 @@ final class ParquetColumnReader {
       let d = leaf.maxDefinition > 0 ? levels[levelPosition] : 0
       levelPosition += 1
       let start = scratch.count
-      if d == maxDef {
-        let i = valuePosition
-        valuePosition += 1
-        if usesDictionary {
-          guard i < indices.count else { throw fail("a page with fewer values than its levels say") }
-          if !(try ParquetRendering.append(dictionary!, Int(indices[i]), physical: physical, rendering, to: scratch)) { invalidUTF8 = true }
-        } else {
-          guard i < values.count else { throw fail("a page with fewer values than its levels say") }
-          if !(try ParquetRendering.append(values, i, physical: physical, rendering, to: scratch)) { invalidUTF8 = true }
-        }
-      }
+      if d == maxDef { try appendNextValue(to: scratch) }
       triplets.append(Triplet(repetition: r, definition: d, start: start, end: scratch.count))
     }
   }

@@ -98,14 +98,7 @@ enum ParquetRendering {
     case .time(let units):
       let x = int(v, i, physical: physical)
       out.append(UInt8(ascii: "\""))
-      let seconds = x / units
-      let fraction = x % units
-      appendTwo(Int(seconds / 3600), to: out)
-      out.append(UInt8(ascii: ":"))
-      appendTwo(Int(seconds / 60 % 60), to: out)
-      out.append(UInt8(ascii: ":"))
-      appendTwo(Int(seconds % 60), to: out)
-      appendFraction(fraction, unitsPerSecond: units, to: out)
+      appendClock(secondOfDay: x / units, fraction: x % units, unitsPerSecond: units, to: out)
       out.append(UInt8(ascii: "\""))
     case .decimal(let scale):
       var magnitude: [UInt8]
@@ -281,14 +274,19 @@ enum ParquetRendering {
     out.append(UInt8(ascii: "\""))
     appendDate(days: days, to: out)
     out.append(UInt8(ascii: "T"))
+    appendClock(secondOfDay: secondOfDay, fraction: fraction, unitsPerSecond: unitsPerSecond, to: out)
+    if utc { out.append(Array("+00:00".utf8)) }
+    out.append(UInt8(ascii: "\""))
+  }
+
+  /// `HH:MM:SS[.fraction]` of a second of the day (Python's `time.isoformat`).
+  static func appendClock(secondOfDay: Int64, fraction: Int64, unitsPerSecond: Int64, to out: ByteBuffer) {
     appendTwo(Int(secondOfDay / 3600), to: out)
     out.append(UInt8(ascii: ":"))
     appendTwo(Int(secondOfDay / 60 % 60), to: out)
     out.append(UInt8(ascii: ":"))
     appendTwo(Int(secondOfDay % 60), to: out)
     appendFraction(fraction, unitsPerSecond: unitsPerSecond, to: out)
-    if utc { out.append(Array("+00:00".utf8)) }
-    out.append(UInt8(ascii: "\""))
   }
 
   /// The decimal digits of a big-endian two's-complement integer, and its sign.
