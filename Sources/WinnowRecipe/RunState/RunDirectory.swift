@@ -242,13 +242,18 @@ public struct RunDirectory: Sendable {
     }.sorted().map { base + $0 }
   }
 
-  /// Removes the hidden temporary files killed writers left in `dirs`.
+  /// Removes the hidden temporary files killed writers left in `dirs`, and the temporary task
+  /// records of workers killed with their coordinator.
   func removeTemporaryFiles(in dirs: [String]) {
     for dir in dirs {
       for name in listDirectory(dir) where TemporaryFiles.isTemporary(name, of: "part-") {
         unlink((dir.hasSuffix("/") ? dir : dir + "/") + name)
       }
     }
+    // A worker killed while writing its task record (with its coordinator, -9) leaves the
+    // record's temporary file; nothing writes records while a coordinator starts.
+    let tasks = stateDirectory + "/tasks"
+    for name in listDirectory(tasks) where TemporaryFiles.isTemporary(name) { unlink(tasks + "/" + name) }
   }
 
   /// Takes the run directory's lock (flock on `.winnow/lock`) for as long as the returned
