@@ -27,16 +27,16 @@ struct PageBytes {
     return base[offset]
   }
 
+  /// An unsigned LEB128 varint (the encoding Thrift's compact protocol uses too).
   mutating func uleb() throws(ParquetPageError) -> UInt64 {
-    var v: UInt64 = 0
-    var shift: UInt64 = 0
-    for _ in 0..<10 {
-      let b = try byte()
-      v |= UInt64(b & 0x7F) << shift
-      if b & 0x80 == 0 { return v }
-      shift += 7
+    var r = ThriftCompactReader(UnsafeBufferPointer(start: base, count: count), offset: offset)
+    do throws(ThriftDecodeError) {
+      let v = try r.varint()
+      offset = r.offset
+      return v
+    } catch {
+      throw ParquetPageError(error.message == "unexpected end of data" ? "the page ends early" : error.message)
     }
-    throw ParquetPageError("a varint longer than 10 bytes")
   }
 
   mutating func zigzag() throws(ParquetPageError) -> Int64 {
