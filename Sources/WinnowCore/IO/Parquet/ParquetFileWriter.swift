@@ -425,7 +425,8 @@ public final class ParquetFileWriter {
     }
     if kinds > 1 || s.depth >= Self.maxNesting && (s.arrays > 0 || s.objects > 0) { return leaf(.json) }
     if s.arrays > 0 {
-      return Node(name: name, kind: .list(s.element.map { decide($0, name: "element", types: &types) } ?? leaf2("element", &types)))
+      // Arrays that were always empty: elements of no kind seen, strings.
+      return Node(name: name, kind: .list(decide(s.element ?? Seen(depth: s.depth + 1), name: "element", types: &types)))
     }
     if s.objects > 0 {
       if s.keys.isEmpty { return leaf(.json) }
@@ -434,11 +435,6 @@ public final class ParquetFileWriter {
     if s.integers + s.fractions > 0 { return leaf(s.fractions > 0 ? .double : .int64) }
     if s.bools > 0 { return leaf(.bool) }
     return leaf(.string)
-  }
-
-  private func leaf2(_ name: String, _ types: inout [ParquetColumnType]) -> Node {
-    types.append(.string)
-    return Node(name: name, kind: .leaf(-1))
   }
 
   /// Decides the fields from the buffered documents.
