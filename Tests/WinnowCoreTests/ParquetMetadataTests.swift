@@ -3,17 +3,20 @@ import Testing
 
 @testable import WinnowCore
 
+/// The message of the error `body` throws (a `WinnowError`'s own), or nil when it throws none.
+func errorMessage(_ body: () throws -> Void) -> String? {
+  do {
+    try body()
+    return nil
+  } catch let e as WinnowError { return e.message } catch { return "\(error)" }
+}
+
 @Suite("Parquet footers and Thrift's compact protocol")
 struct ParquetMetadataTests {
   static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fixtures/parquet/tiny-zstd.parquet").path
 
-  func message(_ body: () throws -> Void) -> String? {
-    do {
-      try body()
-      return nil
-    } catch let e as WinnowError { return e.message } catch { return "\(error)" }
-  }
+  func message(_ body: () throws -> Void) -> String? { errorMessage(body) }
 
   @Test("a pyarrow file's footer: schema, rows, row groups, column chunks")
   func pyarrowFile() throws {

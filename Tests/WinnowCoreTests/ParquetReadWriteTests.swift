@@ -40,12 +40,7 @@ struct ParquetReadWriteTests {
     return out
   }
 
-  func message(_ body: () throws -> Void) -> String? {
-    do {
-      try body()
-      return nil
-    } catch let e as WinnowError { return e.message } catch { return "\(error)" }
-  }
+  func message(_ body: () throws -> Void) -> String? { errorMessage(body) }
 
   @Test("the pyarrow fixture reads as JSON objects in schema order, nulls included")
   func pyarrowFixture() throws {

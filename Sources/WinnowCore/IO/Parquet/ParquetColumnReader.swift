@@ -252,7 +252,7 @@ final class ParquetColumnReader {
           try decompressPage(codec: chunk.codec, stored.base, count: compressed, into: page.base, size: uncompressed)
           var bytes = PageBytes(page.base, count: uncompressed)
           try readRepetitionLevels(&bytes, count: Int(n), lengthPrefixed: true)
-          try readLevels(&bytes, count: Int(n), encoding: d[3]?.int ?? 3, lengthPrefixed: true, byteLength: nil)
+          try readLevels(&bytes, count: Int(n), encoding: d[3]?.int ?? 3, lengthPrefixed: true)
           try decodeValues(&bytes, encoding: encoding)
         case 3:
           guard let d = header[8]?.members, let n = d[1]?.int, n >= 0, n <= Int64(Int32.max), let encoding = d[4]?.int,
@@ -280,7 +280,7 @@ final class ParquetColumnReader {
           var repOnly = PageBytes(page.base, count: repBytes)
           try readRepetitionLevels(&repOnly, count: Int(n), lengthPrefixed: false)
           var levelsOnly = PageBytes(page.base + repBytes, count: levelBytes - repBytes)
-          try readLevels(&levelsOnly, count: Int(n), encoding: 3, lengthPrefixed: false, byteLength: levelBytes - repBytes)
+          try readLevels(&levelsOnly, count: Int(n), encoding: 3, lengthPrefixed: false)
           var bytes = PageBytes(page.base, count: uncompressed)
           bytes.offset = levelBytes
           try decodeValues(&bytes, encoding: encoding)
@@ -302,45 +302,42 @@ final class ParquetColumnReader {
   /// Repetition levels of a page (none for a column outside lists); the first level of a page
   /// of a v2 file and of every row is 0.
   private func readRepetitionLevels(_ bytes: inout PageBytes, count: Int, lengthPrefixed: Bool) throws(ParquetPageError) {
-    let maxRep = leaf.maxRepetition
-    guard maxRep > 0 else {
-      repetitionLevels.removeAll(keepingCapacity: true)
-      return
-    }
-    let width = Int.bitWidth - UInt(maxRep).leadingZeroBitCount
-    var levelBytes = bytes
-    if lengthPrefixed {
-      let n = try bytes.uint32LE()
-      let at = try bytes.take(n)
-      levelBytes = PageBytes(bytes.base + at, count: n)
-    }
-    try decodeHybrid(&levelBytes, bitWidth: width, count: count, limit: UInt32(maxRep + 1), into: &repetitionLevels)
+    try readHybridLevels(&bytes, count: count, maxLevel: leaf.maxRepetition, lengthPrefixed: lengthPrefixed, into: &repetitionLevels)
   }
 
   /// Definition levels of a page (none when the column is required: every value is there).
   private func readLevels(
-    _ bytes: inout PageBytes, count: Int, encoding: Int64, lengthPrefixed: Bool, byteLength: Int?
+    _ bytes: inout PageBytes, count: Int, encoding: Int64, lengthPrefixed: Bool
   ) throws(ParquetPageError) {
     levelCount = count
     levelPosition = 0
     let maxDef = leaf.maxDefinition
-    guard maxDef > 0 else {
-      levels.removeAll(keepingCapacity: true)
-      return
-    }
-    let width = Int.bitWidth - UInt(maxDef).leadingZeroBitCount
-    if encoding == 4 {
+    if encoding == 4 && maxDef > 0 {
+      let width = Int.bitWidth - UInt(maxDef).leadingZeroBitCount
       try decodeBitPackedLevels(&bytes, bitWidth: width, count: count, limit: UInt32(maxDef + 1), into: &levels)
       return
     }
-    guard encoding == 3 else { throw ParquetPageError("definition levels in encoding \(encoding)") }
+    guard encoding == 3 || maxDef == 0 else { throw ParquetPageError("definition levels in encoding \(encoding)") }
+    try readHybridLevels(&bytes, count: count, maxLevel: maxDef, lengthPrefixed: lengthPrefixed, into: &levels)
+  }
+
+  /// Levels up to `maxLevel` in the RLE / bit-packed hybrid, after their 4-byte length in a v1
+  /// page; none when `maxLevel` is 0 (every level is 0).
+  private func readHybridLevels(
+    _ bytes: inout PageBytes, count: Int, maxLevel: Int, lengthPrefixed: Bool, into out: inout [UInt32]
+  ) throws(ParquetPageError) {
+    guard maxLevel > 0 else {
+      out.removeAll(keepingCapacity: true)
+      return
+    }
+    let width = Int.bitWidth - UInt(maxLevel).leadingZeroBitCount
     var levelBytes = bytes
     if lengthPrefixed {
       let n = try bytes.uint32LE()
       let at = try bytes.take(n)
       levelBytes = PageBytes(bytes.base + at, count: n)
     }
-    try decodeHybrid(&levelBytes, bitWidth: width, count: count, limit: UInt32(maxDef + 1), into: &levels)
+    try decodeHybrid(&levelBytes, bitWidth: width, count: count, limit: UInt32(maxLevel + 1), into: &out)
   }
 
   /// How many of the page's values are present (not null).

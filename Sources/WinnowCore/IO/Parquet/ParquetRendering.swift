@@ -7,6 +7,7 @@ enum ParquetRendering {
   static let null = Array("null".utf8)
   static let trueBytes = Array("true".utf8)
   static let falseBytes = Array("false".utf8)
+  static let utcOffset = Array("+00:00".utf8)
 
   @inline(__always)
   static func int(_ v: ParquetValues, _ i: Int, physical: Int32) -> Int64 {
@@ -275,7 +276,7 @@ enum ParquetRendering {
     appendDate(days: days, to: out)
     out.append(UInt8(ascii: "T"))
     appendClock(secondOfDay: secondOfDay, fraction: fraction, unitsPerSecond: unitsPerSecond, to: out)
-    if utc { out.append(Array("+00:00".utf8)) }
+    if utc { out.append(utcOffset) }
     out.append(UInt8(ascii: "\""))
   }
 
