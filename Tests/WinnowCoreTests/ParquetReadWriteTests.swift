@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import WinnowCore
@@ -260,5 +261,30 @@ struct ParquetReadWriteTests {
       if case .document(let doc) = item { texts.append(String(decoding: doc.text, as: UTF8.self)) }
     }
     #expect(texts == ["from parquet", "from jsonl"])
+  }
+
+  @Test("looking for Parquet's magic never opens a FIFO: a writer waiting on it stays waiting until the real reader opens it")
+  func sniffingLeavesFIFOsAlone() throws {
+    let d = try Dir()
+    let fifo = d.file("feed")
+    #expect(mkfifo(fifo, 0o600) == 0)
+    // A writer blocks in open() until some reader opens the FIFO; had the sniff opened it, the
+    // writer would wake, and write into a pipe closed again at once (EPIPE).
+    let opened = Mutex(false)
+    let writer = Thread {
+      let fd = open(fifo, O_WRONLY | O_CLOEXEC)
+      opened.withLock { $0 = true }
+      if fd >= 0 { close(fd) }
+    }
+    writer.start()
+    usleep(50_000)
+    #expect(!ParquetFileMetadata.isParquet(path: fifo))
+    usleep(100_000)
+    #expect(!opened.withLock { $0 }, "the magic check opened the FIFO")
+    // Unblock the writer (non-blocking, so a writer already gone cannot hang the test).
+    let fd = open(fifo, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    for _ in 0..<200 where !opened.withLock({ $0 }) { usleep(5_000) }
+    if fd >= 0 { close(fd) }
+    #expect(opened.withLock { $0 })
   }
 }

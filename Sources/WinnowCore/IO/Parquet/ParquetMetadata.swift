@@ -145,6 +145,10 @@ public struct ParquetFileMetadata: Sendable, Equatable {
   /// Whether `path` is a regular file that starts with Parquet's magic `PAR1` (no JSON line
   /// starts that way, so a Parquet file is told apart whatever its name).
   public static func isParquet(path: String) -> Bool {
+    // Checked with stat before anything is opened: opening a FIFO, even to look, would wake
+    // its writer and (closed again at once) leave it writing into a pipe with no reader.
+    var pathStat = stat()
+    guard stat(path, &pathStat) == 0, pathStat.st_mode & S_IFMT == S_IFREG else { return false }
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard fd >= 0 else { return false }
     defer { close(fd) }
