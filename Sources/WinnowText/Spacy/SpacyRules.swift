@@ -24,6 +24,22 @@ final class SpacyRules: @unchecked Sendable {
     /// For an ASCII last byte: the ASCII bytes a suffix rule ending with it needs before
     /// it (all of its rules have a lookbehind gate), as a bitmap; nil when one has no gate.
     var suffixGate = [(UInt64, UInt64)?](repeating: nil, count: 128)
+    /// Per byte, what the fused chunk scan needs in one lookup (`ByteClass` bits).
+    var byteClass = [UInt8](repeating: 0, count: 256)
+  }
+
+  /// The bits of `Quick.byteClass`.
+  enum ByteClass {
+    /// ASCII whitespace (Python's `str.isspace` below 0x80).
+    static let space: UInt8 = 1
+    /// A byte of a multi-byte UTF-8 sequence: the scalar must be decoded.
+    static let high: UInt8 = 2
+    /// An infix rule may start with it.
+    static let infix: UInt8 = 4
+    /// A prefix rule may start with it.
+    static let prefix: UInt8 = 8
+    /// A suffix rule may end with it.
+    static let suffixEnd: UInt8 = 16
   }
   let quick: Quick
   /// Special cases that the affix rules split, as token sequences to find again.
@@ -81,6 +97,14 @@ final class SpacyRules: @unchecked Sendable {
       q.prefixStart[c] = 1
       q.infixStart[c] = 1
       q.suffixEnd[c] = 1
+    }
+    for c in 0..<256 {
+      var k: UInt8 = c >= 0x80 ? ByteClass.high : 0
+      if c < 0x80 && UnicodeWhitespace.isASCIIWhitespace(UInt8(c)) { k |= ByteClass.space }
+      if q.infixStart[c] != 0 { k |= ByteClass.infix }
+      if q.prefixStart[c] != 0 { k |= ByteClass.prefix }
+      if q.suffixEnd[c] != 0 { k |= ByteClass.suffixEnd }
+      q.byteClass[c] = k
     }
     quick = q
     var punct = Set<UInt32>()

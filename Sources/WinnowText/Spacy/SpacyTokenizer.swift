@@ -88,11 +88,15 @@ public struct SpacyTokenizer {
     var pending = self.pending
     self.pending = []
     pending.removeAll(keepingCapacity: true)
-    var flushAt = batchSize
-    var chunks = WhitespaceChunks(text)
-    while let c = chunks.next() {
-      chunk(text, c.start, c.end, isSpace: c.isSpace, true, &pending)
-      if pending.count >= flushAt { flushAt = emitSettled(text, &pending, body) }
+    if rules.spaceChunksAreWhole {
+      scanChunks(text, &pending, body)
+    } else {
+      var flushAt = batchSize
+      var chunks = WhitespaceChunks(text)
+      while let c = chunks.next() {
+        chunk(text, c.start, c.end, isSpace: c.isSpace, true, &pending)
+        if pending.count >= flushAt { flushAt = emitSettled(text, &pending, body) }
+      }
     }
     applySpecialCases(text, &pending)
     if !pending.isEmpty { pending.withUnsafeBufferPointer(body) }
@@ -157,6 +161,86 @@ public struct SpacyTokenizer {
       for t in batch { counter.add(text, t, rules) }
     }
     return counter.sentences
+  }
+
+  // MARK: - Steps 1 and 2 fused, for rules whose whitespace chunks are whole tokens
+
+  /// Steps 1 and 2 in one pass over the bytes: the chunks of `WhitespaceChunks`, with most
+  /// ASCII words settled as they are scanned. One table lookup per byte (`ByteClass`) finds
+  /// the chunk's end and gathers what the one-token test needs (infix starts inside it); a
+  /// chunk that may be cut, or holds a scalar above ASCII, goes to `chunk` as before.
+  /// Whitespace runs are single tokens here (`spaceChunksAreWhole`).
+  private mutating func scanChunks(
+    _ text: UnsafeBufferPointer<UInt8>, _ pending: inout [Token], _ body: (UnsafeBufferPointer<Token>) -> Void
+  ) {
+    let n = text.count
+    guard n > 0, let p = text.baseAddress else { return }
+    let table = rules.quick.byteClass
+    let specials = rules.specials
+    var flushAt = batchSize
+    table.withUnsafeBufferPointer { cls in
+      let stop = SpacyRules.ByteClass.space | SpacyRules.ByteClass.high
+      var i = 0
+      // Whether the scan is at the start of the text or just after a non-space chunk (where a
+      // single 0x20 separates chunks and is no token).
+      var afterChunk = false
+      while i < n {
+        // A whitespace run, if one starts here.
+        if afterChunk && p[i] == 0x20 { i &+= 1 }
+        afterChunk = true
+        let runStart = i
+        while i < n {
+          let b = p[i]
+          if cls[Int(b)] & SpacyRules.ByteClass.space != 0 {
+            i &+= 1
+          } else if b >= 0x80, case let l = UnicodeWhitespace.length(p, i, n), l > 0 {
+            i &+= l
+          } else {
+            break
+          }
+        }
+        if i > runStart { pending.append(Token(start: runStart, end: i, isSpace: true)) }
+        guard i < n else { break }
+        // A non-space chunk.
+        let start = i
+        var acc: UInt8 = 0
+        var c = cls[Int(p[i])]
+        while c & stop == 0 {
+          acc |= c
+          i &+= 1
+          if i == n { break }
+          c = cls[Int(p[i])]
+        }
+        if i < n && c & SpacyRules.ByteClass.high != 0 && UnicodeWhitespace.length(p, i, n) == 0 {
+          // A scalar above ASCII inside the chunk: find its end scalar by scalar.
+          while i < n {
+            let b = p[i]
+            if b < 0x80 {
+              if cls[Int(b)] & SpacyRules.ByteClass.space != 0 { break }
+              i &+= 1
+            } else {
+              if UnicodeWhitespace.length(p, i, n) > 0 { break }
+              i &+= UTF8Bytes.decode(text, at: i).length
+            }
+          }
+          chunk(text, start, i, isSpace: false, true, &pending)
+        } else if acc & SpacyRules.ByteClass.infix == 0 && cls[Int(p[start])] & SpacyRules.ByteClass.prefix == 0
+          && (cls[Int(p[i &- 1])] & SpacyRules.ByteClass.suffixEnd == 0
+            || asciiChunkIsOneToken(UnsafeBufferPointer(start: p + start, count: i &- start)))
+        {
+          // One plain ASCII token, unless it is a special case.
+          let bytes = UnsafeBufferPointer(start: p + start, count: i &- start)
+          if specials.mayContain(first: p[start], last: p[i &- 1], length: i &- start), let pieces = specials.pieces(bytes) {
+            appendPieces(pieces, at: start, isSpace: false, &pending)
+          } else {
+            pending.append(Token(start: start, end: i, isSpace: false))
+          }
+        } else {
+          chunk(text, start, i, isSpace: false, true, &pending)
+        }
+        if pending.count >= flushAt { flushAt = emitSettled(text, &pending, body) }
+      }
+    }
   }
 
   // MARK: - Step 1: whitespace
