@@ -1795,7 +1795,50 @@ def bench_real(ctx: Context) -> list[Result]:
         print(f"  {kind:<12} {docs:6d} {tmb:8.1f} {wcpu:9.2f} {docs / wcpu:8.0f} {tmb / wcpu:6.1f} {dcpu:11.1f} "
               f"{docs / dcpu:7.1f} {ratio:6.1f} {kw:5d}/{kd:<5d} {split:13.1f}"
               + ("" if kw == kd else "  KEPT DIFFERS"))
+    results += _real_minhash(ctx, d, python)
     return results
+
+
+def _real_minhash(ctx: Context, d: Path, python: str) -> list[Result]:
+    """`minhash_dedup` at defaults over every kind of the real corpus together (one directory
+    of five files: translations of the same handbook page, man pages of related commands and
+    repeated licence texts are its natural near-duplicates): winnow run (inline executor)
+    against datatrove 0.10.1's four stages (Tests/parity/peers/datatrove_minhash.py) on the
+    same files; CPU of each, their ratio, and the documents each removes (which must be the
+    same ids)."""
+    src = ctx.work / "real-all"
+    src.mkdir(parents=True, exist_ok=True)
+    for kind in REAL_KINDS:
+        shutil.copy(d / f"{kind}.jsonl", src / f"{kind}.jsonl")
+    mb = sum((src / f"{k}.jsonl").stat().st_size for k in REAL_KINDS) / MB
+    wout = ctx.work / "real-minhash-winnow"
+    recipe = ctx.work / "real-minhash.yaml"
+    recipe.write_text(MINHASH_RECIPE.format(name="real-minhash", input=json.dumps(str(src)), out=json.dumps(str(wout))))
+    print(f"\n== real text, all kinds together ({mb:.1f} MB): minhash_dedup at defaults (winnow {ctx.runs} runs, "
+          f"datatrove 1) ==")
+    name = "winnow minhash_dedup real"
+    w = compare([Variant(name, [ctx.winnow, "run", str(recipe), "--fresh", "--no-progress"])], mb, ctx.runs)[name]
+    dwork = ctx.work / "real-minhash-dt"
+    shutil.rmtree(dwork, ignore_errors=True)
+    script = ROOT / "Tests" / "parity" / "peers" / "datatrove_minhash.py"
+    m = measure([python, str(script), str(src), "*.jsonl", str(dwork)])
+    dt = Result("datatrove minhash real (4 stages)", mb, [m], "")
+
+    def ids(folder: Path) -> set:
+        out = set()
+        for f in folder.glob("*.jsonl"):
+            with open(f, "rb") as fh:
+                out.update(json.loads(line)["id"] for line in fh if line.strip())
+        return out
+    kept_w, kept_d = ids(wout), ids(dwork / "kept")
+    ratio = m.cpu / w.cpu
+    print(f"  winnow CPU {w.cpu:.2f} s, datatrove CPU {m.cpu:.1f} s: ratio {ratio:.1f}; kept winnow {len(kept_w):,}, "
+          f"datatrove {len(kept_d):,}" + ("" if kept_w == kept_d else
+                                          f"  KEPT DIFFERS ({len(kept_w - kept_d)} only winnow, {len(kept_d - kept_w)} only datatrove)"))
+    ctx.targets.append(Target("real all kinds: minhash_dedup, datatrove CPU / winnow CPU", ratio, 50, higher_is_better=True))
+    shutil.rmtree(dwork, ignore_errors=True)
+    shutil.rmtree(wout, ignore_errors=True)
+    return [w, dt]
 
 
 SCALING_RECIPE = """name: scaling

@@ -361,6 +361,8 @@ final class PhraseTable: Sendable {
   private let phrases: [[[UInt8]]]
   private let groups: [[Int]]
   private let firstBytes: [Bool]
+  /// `firstBytes` as four 64-bit words (bytes 0–63, 64–127, 128–191, 192–255).
+  let firstByteSet: (UInt64, UInt64, UInt64, UInt64)
   private let maxFirstLength: Int
   private let index: SpecialCaseTable
   private let singles: [[Int]]
@@ -389,6 +391,17 @@ final class PhraseTable: Sendable {
     maxTokens = phrases.map(\.count).max() ?? 0
     self.groups = groups
     self.firstBytes = firstBytes
+    var set: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    for b in 0..<256 where firstBytes[b] {
+      let bit = UInt64(1) << UInt64(b & 63)
+      switch b >> 6 {
+      case 0: set.0 |= bit
+      case 1: set.1 |= bit
+      case 2: set.2 |= bit
+      default: set.3 |= bit
+      }
+    }
+    firstByteSet = set
     self.maxFirstLength = maxFirstLength
     index = SpecialCaseTable(firstTokens.map { [String(decoding: $0, as: UTF8.self)] })
     // Within a group, phrases are found by their second token: some first tokens (":") start

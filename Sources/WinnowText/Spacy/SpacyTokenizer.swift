@@ -134,8 +134,13 @@ public struct SpacyTokenizer {
     // more tokens, growing the stretch geometrically.
     guard cut > 0 else { return pending.count * 2 }
     matches.removeAll { $0.start >= cut }
-    let settled = mergeSpecialCases(text, pending, upTo: cut)
-    settled.withUnsafeBufferPointer(body)
+    if matches.isEmpty {
+      // Nothing to merge (the usual case): the tokens go out as they are, without a copy.
+      pending.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<cut])) }
+    } else {
+      let settled = mergeSpecialCases(text, pending, upTo: cut)
+      settled.withUnsafeBufferPointer(body)
+    }
     pending.removeFirst(cut)
     return batchSize
   }
@@ -584,10 +589,18 @@ public struct SpacyTokenizer {
   private mutating func findSpecialCases(_ text: UnsafeBufferPointer<UInt8>, _ tokens: [Token], startingBefore limit: Int) {
     matches.removeAll(keepingCapacity: true)
     let phrases = rules.phrases
+    // The bytes that start a phrase's first token, as a 256-bit set in registers: most tokens
+    // (words) are passed over with one test.
+    let (s0, s1, s2, s3) = phrases.firstByteSet
+    tokens.withUnsafeBufferPointer { tokens in
     for i in 0..<limit {
       let t = tokens[i]
-      let n = t.end - t.start
-      guard n > 0, phrases.mayStart(first: text[t.start], last: text[t.end - 1], length: n) else { continue }
+      let n = t.end &- t.start
+      guard n > 0 else { continue }
+      let first = text[t.start]
+      let word = first < 128 ? (first < 64 ? s0 : s1) : (first < 192 ? s2 : s3)
+      guard (word >> UInt64(first & 63)) & 1 != 0 else { continue }
+      guard phrases.mayStart(first: first, last: text[t.end - 1], length: n) else { continue }
       guard let g = phrases.group(UnsafeBufferPointer(rebasing: text[t.range])) else { continue }
       for k in phrases.singles(g) { matches.append((i, i + phrases.phrase(k).count)) }
       guard i + 1 < tokens.count, let longer = phrases.following(g, UnsafeBufferPointer(rebasing: text[tokens[i + 1].range]))
@@ -602,6 +615,7 @@ public struct SpacyTokenizer {
         }
         if ok { matches.append((i, i + phrase.count)) }
       }
+    }
     }
   }
 
@@ -701,7 +715,7 @@ struct WhitespaceChunks {
 /// starts over.
 struct ChunkCache {
   static let maxKeyLength = 48
-  private static let capacity = 1 << 15
+  private static let capacity = 1 << 17
   private var slots = [Int32](repeating: -1, count: ChunkCache.capacity * 2)
   private var hashes: [UInt64] = []
   private var keyStart: [Int32] = []
