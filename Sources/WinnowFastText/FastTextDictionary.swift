@@ -226,11 +226,19 @@ public struct FastTextDictionary: Sendable {
         }
         var j = i
         var chars: Int32 = 1
+        // FNV-1a goes byte by byte, so the hash of w[i..<j] continues that of the shorter
+        // n-gram from the same start: each byte is hashed once per start, not once per n-gram.
+        var h: UInt32 = 2_166_136_261
         while j < n && chars <= maxn {
+          let from = j
           j += 1
           while j < n && w[j] & 0xC0 == 0x80 { j += 1 }
+          for k in from..<j {
+            h ^= UInt32(bitPattern: Int32(Int8(bitPattern: w[k])))
+            h = h &* 16_777_619
+          }
           if chars >= minn && !(chars == 1 && (i == 0 || j == n)) {
-            push(Int32(bitPattern: bucketModulus.remainder(Self.hash(w + i, j - i))), into: &out)
+            push(Int32(bitPattern: bucketModulus.remainder(h)), into: &out)
           }
           chars += 1
         }

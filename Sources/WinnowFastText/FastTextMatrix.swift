@@ -252,6 +252,10 @@ public struct QuantMatrix: Sendable {
   /// tables' pointers taken once for the whole list.
   func addRows(_ list: UnsafeBufferPointer<Int32>, to x: UnsafeMutablePointer<Float>) {
     let nsubq = pq.nsubq, dsub = pq.dsub, lastdsub = pq.lastdsub
+    if nsubq == 8 && dsub == 2 && lastdsub == 2 {
+      addRowsDim16(list, to: x)
+      return
+    }
     // Centroid offsets of the last sub-quantizer: its 256 centroids start after the others'.
     let lastBase = (nsubq - 1) * 256 * dsub
     codes.withUnsafeBufferPointer { codes in
@@ -275,6 +279,40 @@ public struct QuantMatrix: Sendable {
             let xs = x + m &* dsub
             for j in 0..<lastdsub { xs[j] += alpha * centroid[j] }
           }
+        }
+      }
+    }
+  }
+
+  /// `addRows` for the shape of compressed language-identification models (lid.176.ftz and
+  /// the built-in one): 16 columns in 8 sub-quantizers of 2. The sum stays in one 16-lane
+  /// register for the whole list and each row's eight codes are one load; every lane still
+  /// gets `x[j] += alpha * centroid[j]`, a float32 product then a float32 sum, row after row,
+  /// so the result is bit for bit the general loop's.
+  private func addRowsDim16(_ list: UnsafeBufferPointer<Int32>, to x: UnsafeMutablePointer<Float>) {
+    codes.withUnsafeBufferPointer { codes in
+      pq.centroids.withUnsafeBufferPointer { centroids in
+        normCodes.withUnsafeBufferPointer { normCodes in
+          // Checked when the model was loaded: 8 codes per row, 8 × 256 centroids of 2 floats.
+          precondition(codes.count == rows &* 8 && centroids.count >= 8 * 256 * 2)
+          let c = centroids.baseAddress!
+          let codeBytes = UnsafeRawPointer(codes.baseAddress!)
+          var sum = UnsafeRawPointer(x).loadUnaligned(as: SIMD16<Float>.self)
+          for r32 in list {
+            let r = Int(r32)
+            precondition(r >= 0 && r < rows, "row \(r) of a \(rows)-row matrix")
+            let alpha = qnorm ? npqNorm(normCodes[r]) : 1
+            let rowCodes = UInt64(littleEndian: codeBytes.loadUnaligned(fromByteOffset: r &* 8, as: UInt64.self))
+            var v = SIMD16<Float>()
+            for m in 0..<8 {
+              let code = Int(truncatingIfNeeded: (rowCodes >> UInt64(m &* 8)) & 0xFF)
+              let centroid = c + (m &* 256 &+ code) &* 2
+              v[2 &* m] = centroid[0]
+              v[2 &* m &+ 1] = centroid[1]
+            }
+            sum = sum + alpha * v
+          }
+          UnsafeMutableRawPointer(x).storeBytes(of: sum, as: SIMD16<Float>.self)
         }
       }
     }
