@@ -343,9 +343,19 @@ struct PrunedRows: Sendable {
   private var keys: [Int32] = []
   private var values: [Int32] = []
   private var shift: UInt32 = 32
+  /// Row per bucket (-1: pruned), indexed directly, when the largest kept bucket is small
+  /// enough for a table of every bucket up to it (4 bytes each, at most 16 MiB): one read
+  /// per n-gram instead of a probe of two arrays. Empty otherwise.
+  private var direct: [Int32] = []
+  static let directLimit = 1 << 22
 
   init(_ index: [Int32: Int32]) {
     guard !index.isEmpty else { return }
+    if let top = index.keys.max(), top >= 0, Int(top) < Self.directLimit {
+      direct = [Int32](repeating: -1, count: Int(top) + 1)
+      for (k, v) in index where k >= 0 { direct[Int(k)] = v }
+      return
+    }
     var bits: UInt32 = 4
     while (1 << bits) < 2 * index.count { bits += 1 }
     shift = 32 - bits
@@ -366,6 +376,11 @@ struct PrunedRows: Sendable {
   /// The row of bucket `key` (≥ 0), or nil when pruning dropped it.
   @inline(__always)
   subscript(_ key: Int32) -> Int32? {
+    if !direct.isEmpty {
+      guard key >= 0, Int(key) < direct.count else { return nil }
+      let row = direct[Int(key)]
+      return row < 0 ? nil : row
+    }
     guard !keys.isEmpty else { return nil }
     return keys.withUnsafeBufferPointer { k in
       // Masked indices: every probe lies inside the table, which always has an empty slot.

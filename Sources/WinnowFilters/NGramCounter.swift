@@ -250,15 +250,23 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
 
   // MARK: - Lengths
 
-  /// The largest `len(" ".join(words[i:i+n]))` times the count of `words[i]`: with no spaces in
-  /// words, at least the top n-gram's length times its count.
-  func firstWordBound(_ n: Int) -> Int {
+  /// The largest `len(" ".join(words[i:i+n]))` times the count of the rarest of
+  /// `words[i..<i+n]`: an n-gram occurs at most as often as each of its words, so with no
+  /// spaces in words this is at least the top n-gram's length times its count. (Of a long
+  /// n-gram only the first 8 words are looked at: still a bound, and linear in the words.)
+  func rarestWordBound(_ n: Int) -> Int {
+    let looked = min(n, 8)
     var best = 0
     var window = 0
     for k in 0..<n { window &+= charsOf(id: id(k)) }
     var i = 0
     while true {
-      let v = (window &+ n &- 1) &* Int(truncatingIfNeeded: occurrences[id(i)])
+      var fewest = occurrences[id(i)]
+      for k in 1..<looked {
+        let o = occurrences[id(i &+ k)]
+        if o < fewest { fewest = o }
+      }
+      let v = (window &+ n &- 1) &* Int(truncatingIfNeeded: fewest)
       if v > best { best = v }
       guard i &+ n < count else { break }
       window &+= charsOf(id: id(i &+ n)) &- charsOf(id: id(i))
@@ -616,8 +624,8 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
       {
         continue
       }
-      // Likewise an n-gram occurs at most as often as its first word.
-      if !w.wordsHaveSpaces, w.firstWordBound(rule.n) <= most { continue }
+      // Likewise an n-gram occurs at most as often as its rarest word.
+      if !w.wordsHaveSpaces, w.rarestWordBound(rule.n) <= most { continue }
       let (exceeds, count) = topExceeds(w, p, rule.n, most: most)
       if exceeds { return .drop(rule.reason) }
       counted.append((rule.n, count))
