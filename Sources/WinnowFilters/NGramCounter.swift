@@ -570,6 +570,15 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   private var prefixBytes: [Int] = []
   private var prefixChars: [Int] = []
   private var prefixesReady = false
+  /// For the same texts: per word boundary, whether the 16 bytes of the concatenated words
+  /// from there also start at another boundary (`markSharedStarts`). An n-gram of 16 bytes
+  /// or more that starts at a boundary whose 16 bytes start nowhere else equals no other
+  /// n-gram: `duplicatesExceed` neither looks it up nor remembers it.
+  private var sharedStart: [Bool] = []
+  private var joined: [UInt8] = []
+  private var startKeys: [UInt64] = []
+  private var startCounts: [UInt8] = []
+  private var startSlots: [Int32] = []
   /// Below this many n-grams, all are counted exactly without a sketch first: the sketch
   /// saves memory only on long texts, and costs a pass (tests set it to 0).
   var sketchFrom = 1 << 15
@@ -924,6 +933,71 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     }
   }
 
+  /// Fills `sharedStart` for the words of `w` (their concatenation's offsets are in
+  /// `prefixBytes`): the concatenation is written out once, each boundary's next 16 bytes
+  /// (zeros past the end) are a key, and a small table counts the keys up to two.
+  private mutating func markSharedStarts(_ w: WordView<I>, _ p: UnsafePointer<UInt8>) {
+    let words = w.count
+    let total = prefixBytes[words]
+    if joined.count < total &+ 16 { joined = [UInt8](repeating: 0, count: total &+ 16) }
+    joined.withUnsafeMutableBufferPointer { out in
+      let o = out.baseAddress!
+      var at = 0
+      for k in 0..<words {
+        let id = w.id(k)
+        let len = w.lengthOf(id: id)
+        (o + at).update(from: p + Int(truncatingIfNeeded: w.start[id]), count: len)
+        at &+= len
+      }
+      (o + at).update(repeating: 0, count: 16)
+    }
+    var cap = 16
+    var bits: UInt64 = 4
+    while cap < 2 &* words {
+      cap <<= 1
+      bits &+= 1
+    }
+    let mask = cap &- 1
+    let shift = 64 &- bits
+    startKeys.removeAll(keepingCapacity: true)
+    startKeys.append(contentsOf: repeatElement(0, count: 2 &* cap))
+    startCounts.removeAll(keepingCapacity: true)
+    startCounts.append(contentsOf: repeatElement(0, count: cap))
+    sharedStart.removeAll(keepingCapacity: true)
+    sharedStart.append(contentsOf: repeatElement(false, count: words))
+    if startSlots.count < words { startSlots = [Int32](repeating: 0, count: words) }
+    let off = prefixBytes
+    joined.withUnsafeBytes { raw in
+      startKeys.withUnsafeMutableBufferPointer { keys in
+        startCounts.withUnsafeMutableBufferPointer { counts in
+          off.withUnsafeBufferPointer { off in
+            @inline(__always) func slot(_ i: Int) -> Int {
+              let a = raw.loadUnaligned(fromByteOffset: off[i], as: UInt64.self)
+              let b = raw.loadUnaligned(fromByteOffset: off[i] &+ 8, as: UInt64.self)
+              var s = WordIDs<I>.home((a ^ (b &* 0x9E37_79B9_7F4A_7C15)) ^ (a >> 29), shift)
+              while counts[s] != 0 && (keys[2 &* s] != a || keys[2 &* s &+ 1] != b) { s = (s &+ 1) & mask }
+              if counts[s] == 0 {
+                keys[2 &* s] = a
+                keys[2 &* s &+ 1] = b
+              }
+              return s
+            }
+            startSlots.withUnsafeMutableBufferPointer { slots in
+              for i in 0..<words {
+                let s = slot(i)
+                slots[i] = Int32(truncatingIfNeeded: s)
+                if counts[s] < 2 { counts[s] &+= 1 }
+              }
+              sharedStart.withUnsafeMutableBufferPointer { shared in
+                for i in 0..<words { shared[i] = counts[Int(slots[i])] >= 2 }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
   /// `duplicatesExceed` for a text of few words: every n-gram goes to the table, and window
   /// hashes come from the prefix hashes (the same values the sliding windows give).
   private mutating func duplicatesExceedUnsketched(_ w: WordView<I>, _ p: UnsafePointer<UInt8>, _ n: Int, most: Int) -> Bool {
@@ -948,10 +1022,12 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
         prefixChars.append(chars)
       }
       prefixesReady = true
+      markSharedStarts(w, p)
     }
     let q = prefixHash
     let off = prefixBytes
     let cp = prefixChars
+    let shared = sharedStart
     // The table was sized for every window: it cannot fill up, and is probed with locals.
     let positions = table.position.base
     let fingerprints = table.fingerprint.base
@@ -968,6 +1044,10 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
             // Even if every word from here on were repeated, the rule would not fail.
             if repeated &+ (total &- cp[idx]) <= most { return false }
             let span = off[idx &+ n] &- off[idx]
+            if span >= 16 && !shared[idx] {
+              idx &+= 1
+              continue
+            }
             let h = q[idx &+ n] &- q[idx] &* (span < 4097 ? powerTable[span] : RollingHash.pow(span))
             if Self.probe(positions, fingerprints, mask: mask, shift: shift, w, p, idx, h, n, .concatenated).found {
               repeated &+= cp[idx &+ n] &- cp[idx]

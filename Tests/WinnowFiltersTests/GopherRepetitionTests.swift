@@ -112,6 +112,22 @@ struct GopherRepetitionTests {
     #expect(try reason(stage, "ab c x a bd") == nil)
   }
 
+  @Test("duplicated n-grams of 16 bytes and more: equal concatenations found whatever the word boundaries")
+  func longConcatenatedNGrams() throws {
+    // 2-grams "abcdefghijklmnopqr"+"s" and "abcdefgh"+"ijklmnopqrs" are the same 19 bytes
+    // joined with "", though no word of one is a word of the other; the filler words between
+    // them repeat nothing. The repeat's 19 characters decide the rule.
+    let filler = "uvwxyz zyxwvu wvuxyz xyzuvw yxzwvu vwxuyz"
+    let text = "abcdefghijklmnopqr s \(filler) abcdefgh ijklmnopqrs"
+    let chars = Double(text.count)  // datatrove divides by the length of the whole text
+    let share = 19 / chars
+    let at = { (f: Double) in try quality(self.d, ["top_n_grams": [String](), "dup_n_grams": ["2:\(f)"]]) }
+    #expect(try reason(at(share.nextDown), text) == "duplicated_2_n_grams")
+    #expect(try reason(at(share), text) == nil)
+    // One byte different at the end: nothing repeats.
+    #expect(try reason(at(share.nextDown), String(text.dropLast()) + "t") == nil)
+  }
+
   @Test("duplicated n-grams: after a repeat the scan jumps n words")
   func jumpAfterRepeat() throws {
     // "a b a b a b", n = 2: "ab" new, "ba" new, "ab" repeated (+2, jump to word 4), "ab"
