@@ -24,7 +24,7 @@ run: build
 
 # Unit tests (Swift Testing); end-to-end checks of the CLI and the runner against Python's
 # json; data safety (overlapping paths, lost and stale files, resume, signals, hostile files); recipes
-# with several global stages (== the chain of one-global recipes; every executor; kill -9 at every pass); parity with datatrove (quality filters, PII formatter, MinHash signatures, and near-
+# with several global stages (== the chain of one-global recipes; every executor; kill -9 at every pass); parity with datatrove (quality filters, spaCy's word splitting token for token, PII formatter, MinHash signatures, and near-
 # duplicate removal scored against ground truth beside datatrove and datasketch; DSIR against data-selection;
 # MetaCLIP balancing against a port of its balancing.py with the same draws; tokenizers against
 # Hugging Face tokenizers and tiktoken (models trained locally); token exports against megatron-core's
@@ -45,6 +45,7 @@ test: deps
 	python3 Tests/parity/safety_checks.py --winnow $(DEBUG_BIN)
 	python3 Tests/parity/run_lanes.py \
 	  --lane "python3 Tests/parity/quality_parity.py --winnow $(DEBUG_BIN)" \
+	         "python3 Tests/parity/spacy_words_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/pii_parity.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/minhash_signatures.py --winnow $(DEBUG_BIN)" \
 	         "python3 Tests/parity/minhash_parity.py --winnow $(DEBUG_BIN)" \

@@ -183,4 +183,22 @@ struct RuleRegexTests {
     #expect(throws: RuleRegexError.self) { try RegexParser.parse("(?<=a+)b") }
     #expect(throws: RuleRegexError.self) { try RegexParser.parse("[a") }
   }
+
+  @Test("the URL pattern without its scheme and user groups decides as the whole pattern on strings without '://' or '@'")
+  func urlWithoutSchemeOrUser() throws {
+    let rules = SpacyRules.english
+    let plain = try #require(rules.urlWithoutSchemeOrUser, "spaCy's URL pattern no longer starts as expected")
+    let full = try #require(rules.url)
+    var matcher = RegexMatcher()
+    let samples = [
+      "www.debian.org", "os.path.join", "foo.bar.Baz", "example.com/a?b", "example.com:8080/x", "10.0.0.1", "8.8.8.8",
+      "192.168.1.1", "a.b", "e.g", "v1.2.3", "naïve.de", "x.Y", "sub.example.co.uk#top", "1.2.3", "foo.", ".foo",
+    ]
+    for s in samples {
+      let scalars = s.unicodeScalars.map(\.value)
+      scalars.withUnsafeBufferPointer { b in
+        #expect((matcher.match(plain, b, at: 0) != nil) == (matcher.match(full, b, at: 0) != nil), "\(s)")
+      }
+    }
+  }
 }

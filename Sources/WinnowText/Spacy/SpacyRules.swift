@@ -5,6 +5,13 @@ final class SpacyRules: @unchecked Sendable {
   let suffixes: [RegexProgram]
   let infixes: [RegexProgram]
   let url: RegexProgram?
+  /// `url` without its optional scheme (`…://`) and user (`…@`) groups, when the pattern
+  /// starts with spaCy's: for a string with neither "://" nor "@" those groups can only be
+  /// empty, so this matches exactly when `url` does, without `\S+(?::\S*)?@`'s backtracking
+  /// over the whole string first.
+  let urlWithoutSchemeOrUser: RegexProgram?
+  /// spaCy's URL pattern's opening: anchor, scheme group, user group.
+  static let urlSchemeAndUser = #"(?u)^(?:(?:[\w\+\-\.]{2,})://)?(?:\S+(?::\S*)?@)?"#
   /// Quick rejection: scalars that can start a prefix / start or end a suffix / start an infix.
   let prefixStart: ScalarUnion
   let suffixStart: ScalarUnion
@@ -70,6 +77,9 @@ final class SpacyRules: @unchecked Sendable {
     suffixes = try RegexParser.parse(suffix).alternatives.map(RegexProgram.init)
     infixes = try RegexParser.parse(infix).alternatives.map(RegexProgram.init)
     url = urlPattern.isEmpty ? nil : RegexProgram(try RegexParser.parse(urlPattern))
+    urlWithoutSchemeOrUser =
+      urlPattern.hasPrefix(Self.urlSchemeAndUser)
+      ? RegexProgram(try RegexParser.parse("(?u)^" + urlPattern.dropFirst(Self.urlSchemeAndUser.count))) : nil
     prefixStart = ScalarUnion(prefixes.map { ($0.firstSets, $0.firstNullable) })
     suffixStart = ScalarUnion(suffixes.map { ($0.firstSets, $0.firstNullable) })
     suffixEnd = ScalarUnion(suffixes.map { ($0.lastSets, $0.lastNullable) })

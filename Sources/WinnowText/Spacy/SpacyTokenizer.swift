@@ -569,7 +569,15 @@ public struct SpacyTokenizer {
       }
       k += 1
     }
-    guard possible, let url = rules.url else { return false }
+    guard possible, var url = rules.url else { return false }
+    if let plain = rules.urlWithoutSchemeOrUser {
+      var schemeOrUser = false
+      for k in lo..<hi where scalars[k] == 0x40 || (scalars[k] == 0x3A && k + 2 < hi && scalars[k + 1] == 0x2F && scalars[k + 2] == 0x2F) {
+        schemeOrUser = true
+        break
+      }
+      if !schemeOrUser { url = plain }
+    }
     return scalars.withUnsafeBufferPointer { all in
       matcher.match(url, UnsafeBufferPointer(rebasing: all[lo..<hi]), at: 0) != nil
     }
