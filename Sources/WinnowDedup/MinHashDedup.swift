@@ -74,10 +74,18 @@ public final class MinHashDedup: GlobalStage {
   public let config: MinHashConfig
   public let exactCheck: Bool
   public let threshold: Double
-  /// Which document of a cluster is kept: the first in input order, the longest, the one with
-  /// the highest value of `keep_field`, or the one datatrove's `MinhashDedupCluster` keeps (the
-  /// root its union by size ends on, replayed in datatrove's order of the pairs).
-  public enum Keep: String, Sendable { case first, longest, highest, datatrove }
+  /// Which document of a cluster is kept.
+  public enum Keep: String, Sendable {
+    /// The first in input order.
+    case first
+    /// The one with the longest text (the first of those on a tie).
+    case longest
+    /// The one with the highest value of `keep_field` (the first of those on a tie).
+    case highest
+    /// The one datatrove's `MinhashDedupCluster` keeps: the root its union by size ends on,
+    /// with the pairs replayed in datatrove's order.
+    case datatrove
+  }
   public let keep: Keep
   public let keepField: String?
   public let annotate: Bool
