@@ -1,4 +1,3 @@
-import CXXHash
 import Glibc
 import WinnowCore
 
@@ -20,8 +19,6 @@ package enum BandTupleRunFile {
   static let magic = Array("WNWIDE01".utf8)
   package static let tag = "MHTUPLE1"
   static let headerSize = 32
-  /// Widths beyond this are a damaged header (rows is at most 1000).
-  static let maxWidth = 4096
 
   /// Words per entry for bands of `rows` values.
   package static func width(rows: Int) -> Int { rows + 2 }
@@ -29,7 +26,7 @@ package enum BandTupleRunFile {
   /// Sorts the entries in `words` (`width` words each, one after the other) and writes them
   /// to `path`; returns what was written, for the task's record.
   package static func write(_ words: [UInt64], width: Int, to path: String) throws(WinnowError) -> WrittenFile {
-    precondition(width >= 2 && width <= maxWidth && words.count % width == 0)
+    precondition(width >= 2 && words.count % width == 0)
     let count = words.count / width
     // Sorted through a permutation: moving entries of runtime width would copy them for
     // every swap.
@@ -37,9 +34,11 @@ package enum BandTupleRunFile {
       for k in 0..<count { buffer[k] = Int32(k) }
       initialized = count
     }
-    words.withUnsafeBufferPointer { w in
-      let base = w.baseAddress!
-      order.sort { x, y in precedes(base + Int(x) * width, base + Int(y) * width, width) }
+    if count > 1 {
+      words.withUnsafeBufferPointer { w in
+        let base = w.baseAddress!
+        order.sort { x, y in precedes(base + Int(x) * width, base + Int(y) * width, width) }
+      }
     }
     let sink = try FileSink(path: path)
     do throws(WinnowError) {
@@ -109,6 +108,7 @@ package final class BandTupleRunReader {
   }
 
   package init(path: String, width: Int, expected: WrittenFile? = nil) throws(WinnowError) {
+    precondition(width >= 2)
     self.path = path
     self.width = width
     entry = [UInt64](repeating: 0, count: width)
