@@ -19,9 +19,16 @@ import WinnowCore
 ///    `mode: annotate`, every document gets `minhash_cluster_id` (the input position of its
 ///    cluster's first document) and `minhash_cluster_size`.
 ///
-/// Memory: map holds at most `spill_entries` band entries (32 bytes each) before it writes a
-/// run; band reduce holds one group's representatives and up to 2^21 pairs; cluster holds the
-/// documents that have a near-duplicate (under 100 bytes each); apply holds its task's marks.
+/// `keep: datatrove` keeps the document datatrove keeps: the root its union-find ends on,
+/// which depends on the order of the unions. Map then writes each band with its raw values
+/// (`BandTupleRunFile`), whole bands to one bucket each; band reduce pairs consecutive
+/// documents of each group of equal bands, in datatrove's order (`DatatroveBandReduce`); the
+/// clustering replays the unions in that order with datatrove's union by size.
+///
+/// Memory: map holds at most `spill_entries` band entries (32 bytes each; `(rows + 2) × 8`
+/// with `keep: datatrove`) before it writes a run; band reduce holds one group's
+/// representatives and up to 2^21 pairs; cluster holds the documents that have a
+/// near-duplicate (under 100 bytes each); apply holds its task's marks.
 public final class MinHashDedup: GlobalStage {
   public static let descriptor = StageDescriptor(
     name: "minhash_dedup",
@@ -41,18 +48,22 @@ public final class MinHashDedup: GlobalStage {
         help: "keep only candidate pairs whose true shingle Jaccard reaches threshold (fewer false positives)"),
       ParameterSpec("threshold", .double(min: 0, max: 1), default: .double(0.8), help: "exact_check: the Jaccard similarity that makes a near-duplicate"),
       ParameterSpec(
-        "keep", .choice(["first", "longest", "highest"]), default: .string("first"),
-        help: "which document of a cluster stays: first in input order, longest text, or highest keep_field"),
+        "keep", .choice(["first", "longest", "highest", "datatrove"]), default: .string("first"),
+        help:
+          "which document of a cluster stays: first in input order, longest text, highest keep_field, or datatrove (the one datatrove keeps: the root of its union-find)"
+      ),
       ParameterSpec("keep_field", .string, help: "keep: highest — the numeric field compared (missing counts as lowest)"),
       ParameterSpec(
         "mode", .choice(["drop", "annotate"]), default: .string("drop"),
         help: "drop duplicates, or keep everything and add minhash_cluster_id and minhash_cluster_size"),
       ParameterSpec(
         "buckets", .int(min: 1, max: 65_536), default: .int(14),
-        help: "reduce tasks the band keys are spread over (the result does not depend on it)"),
+        help:
+          "reduce tasks the band keys are spread over (the result does not depend on it; with keep: datatrove whole bands, so at most bands of them have work)"
+      ),
       ParameterSpec(
         "spill_entries", .int(min: 1024, max: 1 << 30), default: .int(1 << 21),
-        help: "band entries a map task holds (32 bytes each) before writing a run"),
+        help: "band entries a map task holds (32 bytes each; (rows + 2) x 8 with keep: datatrove) before writing a run"),
     ],
     makeGlobal: { (p, _) throws(WinnowError) in try MinHashDedup(p) },
     make: { (_, _) throws(WinnowError) in
@@ -63,9 +74,18 @@ public final class MinHashDedup: GlobalStage {
   public let config: MinHashConfig
   public let exactCheck: Bool
   public let threshold: Double
-  /// Which document of a cluster is kept: the first in input order, the longest, or the one
-  /// with the highest value of `keep_field`.
-  public enum Keep: String, Sendable { case first, longest, highest }
+  /// Which document of a cluster is kept.
+  public enum Keep: String, Sendable {
+    /// The first in input order.
+    case first
+    /// The one with the longest text (the first of those on a tie).
+    case longest
+    /// The one with the highest value of `keep_field` (the first of those on a tie).
+    case highest
+    /// The one datatrove's `MinhashDedupCluster` keeps: the root its union by size ends on,
+    /// with the pairs replayed in datatrove's order.
+    case datatrove
+  }
   public let keep: Keep
   public let keepField: String?
   public let annotate: Bool
@@ -91,16 +111,23 @@ public final class MinHashDedup: GlobalStage {
     if keep != .highest && p.string("keep_field") != nil {
       throw .usage("stage 'minhash_dedup': keep_field only applies with keep: highest")
     }
+    if keep == .datatrove && p.bool("exact_check")! {
+      throw .usage(
+        "stage 'minhash_dedup': keep: datatrove reproduces datatrove's clusters, which have no exact check; use exact_check with keep: first, longest or highest")
+    }
     self.init(
       config: c, exactCheck: p.bool("exact_check")!, threshold: p.double("threshold")!, keep: keep,
       keepField: p.string("keep_field"), annotate: p.string("mode") == "annotate", buckets: p.int("buckets")!,
       spillEntries: p.int("spill_entries")!)
   }
 
+  /// A stage with these settings. `keep: .highest` needs `keepField`; `keep: .datatrove` does
+  /// not combine with `exactCheck` (datatrove has no exact check).
   public init(
     config: MinHashConfig = MinHashConfig(), exactCheck: Bool = false, threshold: Double = 0.8, keep: Keep = .first,
     keepField: String? = nil, annotate: Bool = false, buckets: Int = 14, spillEntries: Int = 1 << 21
   ) {
+    precondition(keep != .datatrove || !exactCheck, "keep: datatrove does not combine with the exact check")
     self.config = config
     self.exactCheck = exactCheck
     self.threshold = threshold
@@ -121,6 +148,9 @@ public final class MinHashDedup: GlobalStage {
 
   public func runMiddle(_ phase: PhaseTask) throws(WinnowError) -> RunStats {
     switch phase.pass {
+    case 1 where keep == .datatrove:
+      var reduce = DatatroveBandReduce(self, phase: phase)
+      return try reduce.run()
     case 1:
       var reduce = MinHashBandReduce(self, phase: phase)
       return try reduce.run()
@@ -140,7 +170,7 @@ public final class MinHashDedup: GlobalStage {
   /// The priority of a document for `keep`: higher wins, ties go to the first in input order.
   func priority(_ doc: Document) -> UInt64 {
     switch keep {
-    case .first: return 0
+    case .first, .datatrove: return 0
     case .longest: return UInt64(doc.scalarCount)
     case .highest:
       guard case .number(let v, _)? = doc.field(keepField!), !v.isNaN else { return 0 }
@@ -149,6 +179,11 @@ public final class MinHashDedup: GlobalStage {
       return max(1, bits >> 63 == 1 ? ~bits : bits | (1 << 63))
     }
   }
+
+  /// The bucket of band `band` under `keep: datatrove`: whole bands, in band order, so that
+  /// the pairs of a band are found by one reduce task, in datatrove's order. (With more
+  /// buckets than bands, some reduce tasks have nothing to do.)
+  func datatroveBucket(_ band: Int) -> Int { band * buckets / config.bands }
 
   /// The input position of each map task's first document.
   static func inputOffsets(_ phase: PhaseTask) throws(WinnowError) -> [UInt64] {
@@ -176,6 +211,9 @@ final class MinHashSignatureStage: PhaseDocumentStage {
   let phase: PhaseTask
   var hasher: MinHasher
   var buffers: [[BandEntry]]
+  /// Under `keep: datatrove`, per bucket: band entries with their raw values
+  /// (`BandTupleRunFile`), one after the other.
+  var tuples: [[UInt64]]
   var spills: [Int]
   var buffered = 0
   var ordinal: UInt64 = 0
@@ -189,6 +227,7 @@ final class MinHashSignatureStage: PhaseDocumentStage {
     hasher = MinHasher(owner.config)
     hasher.distinct = owner.exactCheck
     buffers = Array(repeating: [], count: owner.buckets)
+    tuples = Array(repeating: [], count: owner.buckets)
     spills = Array(repeating: 0, count: owner.buckets)
     shingleStore = owner.exactCheck ? try ShingleStoreWriter(path: phase.directory + "/" + phase.name + "-shingles.bin") : nil
   }
@@ -199,24 +238,45 @@ final class MinHashSignatureStage: PhaseDocumentStage {
     guard hasher.sign(doc.text) else { return .keep }
     signed += 1
     let node = DocumentNode.make(task: phase.task, ordinal: ord)
-    let priority = owner.priority(doc)
-    for band in 0..<owner.config.bands {
-      let key = hasher.bandKey(band)
-      buffers[Int(key.high % UInt64(owner.buckets))].append(BandEntry(key: key, node: node, priority: priority))
+    if owner.keep == .datatrove {
+      addTuples(node)
+    } else {
+      let priority = owner.priority(doc)
+      for band in 0..<owner.config.bands {
+        let key = hasher.bandKey(band)
+        buffers[Int(key.high % UInt64(owner.buckets))].append(BandEntry(key: key, node: node, priority: priority))
+      }
     }
     buffered += owner.config.bands
     if let shingleStore, failure == nil {
       do { try shingleStore.add(ordinal: ord, shingles: hasher.shingles) } catch { failure = error }
     }
     if buffered >= owner.spillEntries {
-      for b in 0..<owner.buckets where !buffers[b].isEmpty { spill(b) }
+      for b in 0..<owner.buckets where !buffers[b].isEmpty || !tuples[b].isEmpty { spill(b) }
       buffered = 0
     }
     return .keep
   }
 
+  /// Each band of the signature with its values, for `keep: datatrove`.
+  func addTuples(_ node: UInt64) {
+    let rows = owner.config.rows
+    hasher.signature.withUnsafeBufferPointer { sig in
+      for band in 0..<owner.config.bands {
+        let b = owner.datatroveBucket(band)
+        tuples[b].append(UInt64(band))
+        tuples[b].append(contentsOf: sig[(band * rows)..<((band + 1) * rows)])
+        tuples[b].append(node)
+      }
+    }
+  }
+
   func spill(_ b: Int) {
     guard failure == nil else { return }
+    if owner.keep == .datatrove {
+      spillTuples(b)
+      return
+    }
     let name = "\(phase.name)-b\(pad(b, 4))-c\(pad(spills[b], 4)).bands"
     // Sorted here, where the sort is specialised for BandEntry (the generic writer's sort
     // is not, across modules).
@@ -226,10 +286,22 @@ final class MinHashSignatureStage: PhaseDocumentStage {
     spills[b] += 1
   }
 
+  func spillTuples(_ b: Int) {
+    let name = "\(phase.name)-b\(pad(b, 4))-c\(pad(spills[b], 4)).tuples"
+    do {
+      let width = BandTupleRunFile.width(rows: owner.config.rows)
+      phase.record(try BandTupleRunFile.write(tuples[b], width: width, to: phase.directory + "/" + name))
+    } catch {
+      failure = error
+    }
+    tuples[b] = []
+    spills[b] += 1
+  }
+
   /// Every bucket gets at least one (maybe empty) run, so that reduce tasks can tell a
   /// finished map task from a missing one; the count file is written last.
   func finish() throws(WinnowError) {
-    for b in 0..<owner.buckets where !buffers[b].isEmpty || spills[b] == 0 { spill(b) }
+    for b in 0..<owner.buckets where !buffers[b].isEmpty || !tuples[b].isEmpty || spills[b] == 0 { spill(b) }
     if let failure {
       shingleStore?.abort()
       throw failure
@@ -347,7 +419,9 @@ struct MinHashClustering {
 
   func run() throws(WinnowError) -> RunStats {
     let offsets = try MinHashDedup.inputOffsets(phase)
-    let runs = try phase.files(ofPass: 1, suffix: ".edges", fromEveryTask: "minhash_dedup clustering: pair runs")
+    let datatrove = owner.keep == .datatrove
+    let runs = try phase.files(
+      ofPass: 1, suffix: datatrove ? ".oedges" : ".edges", fromEveryTask: "minhash_dedup clustering: pair runs")
     try phase.prepareDirectory()
     var index: [UInt64: Int32] = [:]
     var nodes: [UInt64] = []
@@ -374,17 +448,36 @@ struct MinHashClustering {
       return r
     }
     var pairs = 0
-    for run in runs {
-      let reader = try SortedRunReader<DuplicateEdge>(file: run)
-      while let e = try reader.next() {
+    if datatrove {
+      // datatrove's MinhashDedupCluster: the pairs in its order (band, then its order within
+      // the band), union by size; on a tie the root of the pair's first document stays root.
+      // Its root is the document it keeps.
+      var setSize: [UInt64] = []
+      let merger = try SortedRunMerger<OrderedDuplicateEdge>(files: runs)
+      while let e = try merger.next() {
         pairs += 1
-        let a = root(id(e.a, e.aPriority))
-        let b = root(id(e.b, e.bPriority))
-        // The smaller index becomes the root: deterministic, and roots stay early nodes.
-        if a != b { if a < b { parent[Int(b)] = a } else { parent[Int(a)] = b } }
+        var a = root(id(e.a, 0))
+        var b = root(id(e.b, 0))
+        if setSize.count < nodes.count { setSize += repeatElement(1, count: nodes.count - setSize.count) }
+        guard a != b else { continue }
+        if setSize[Int(a)] < setSize[Int(b)] { swap(&a, &b) }
+        parent[Int(b)] = a
+        setSize[Int(a)] += setSize[Int(b)]
+      }
+    } else {
+      for run in runs {
+        let reader = try SortedRunReader<DuplicateEdge>(file: run)
+        while let e = try reader.next() {
+          pairs += 1
+          let a = root(id(e.a, e.aPriority))
+          let b = root(id(e.b, e.bPriority))
+          // The smaller index becomes the root: deterministic, and roots stay early nodes.
+          if a != b { if a < b { parent[Int(b)] = a } else { parent[Int(a)] = b } }
+        }
       }
     }
-    // Per component: size, first node, and the node kept (highest priority, then first).
+    // Per component: size, first node, and the node kept (highest priority, then first; the
+    // root under keep: datatrove).
     var size: [Int32: UInt64] = [:]
     var firstNode: [Int32: UInt64] = [:]
     var keeper: [Int32: Int32] = [:]
@@ -393,7 +486,9 @@ struct MinHashClustering {
       size[r, default: 0] += 1
       let node = nodes[Int(k)]
       if firstNode[r].map({ node < $0 }) ?? true { firstNode[r] = node }
-      if let best = keeper[r] {
+      if datatrove {
+        keeper[r] = r
+      } else if let best = keeper[r] {
         let (bp, bn) = (priorities[Int(best)], nodes[Int(best)])
         if priorities[Int(k)] > bp || (priorities[Int(k)] == bp && node < bn) { keeper[r] = k }
       } else {

@@ -98,6 +98,99 @@ struct HostileRunFileTests {
     #expect(resized?.message.contains("bytes") == true)
   }
 
+  /// Band tuple entries of width 4 (bands of two values), unsorted.
+  func tuples(_ n: Int) -> [UInt64] {
+    var words: [UInt64] = []
+    for k in 0..<n {
+      let band = UInt64(k % 3)
+      let first = UInt64((k * 7919) % 13)
+      words += [band, first, UInt64(k % 5), UInt64(k)]
+    }
+    return words
+  }
+
+  func readTuples(_ path: String, width: Int = 4) -> WinnowError? {
+    winnowError {
+      let r = try BandTupleRunReader(path: path, width: width)
+      while try r.next() {}
+    }
+  }
+
+  @Test("band tuple runs: sorted by every word in turn, and read back as written")
+  func bandTuplesRoundTrip() throws {
+    let dir = try TempDir()
+    let path = dir.path + "/t.tuples"
+    let recorded = try BandTupleRunFile.write(tuples(50), width: 4, to: path)
+    let r = try BandTupleRunReader(file: recorded, width: 4)
+    var got: [[UInt64]] = []
+    while try r.next() { got.append(r.entry) }
+    let want = stride(from: 0, to: 200, by: 4).map { Array(tuples(50)[$0..<($0 + 4)]) }.sorted { $0.lexicographicallyPrecedes($1) }
+    #expect(got == want)
+    // Two runs merge into one sorted stream.
+    let second = try BandTupleRunFile.write(tuples(7).map { $0 + 1 }, width: 4, to: dir.path + "/u.tuples")
+    let merger = try BandTupleMerger(files: [recorded, second], width: 4)
+    var merged: [[UInt64]] = []
+    var e: [UInt64] = []
+    while try merger.next(into: &e) { merged.append(e) }
+    #expect(merged.count == 57)
+    #expect(zip(merged, merged.dropFirst()).allSatisfy { !$1.lexicographicallyPrecedes($0) })
+    // An empty run.
+    let empty = try BandTupleRunFile.write([], width: 4, to: dir.path + "/e.tuples")
+    #expect(try BandTupleRunReader(file: empty, width: 4).next() == false)
+  }
+
+  @Test("band tuple runs: a count or width that does not fit the file, and another kind, are refused")
+  func bandTupleHeaderChecked() throws {
+    let dir = try TempDir()
+    let path = dir.path + "/t.tuples"
+    _ = try BandTupleRunFile.write(tuples(10), width: 4, to: path)
+    let good = readBytes(path)
+    for count: UInt64 in [11, 9, 1 << 60, UInt64.max, UInt64.max / 32 + 1] {
+      var bytes = good
+      withUnsafeBytes(of: count.littleEndian) { for k in 0..<8 { bytes[24 + k] = $0[k] } }
+      try Data(bytes).write(to: URL(fileURLWithPath: path))
+      let error = readTuples(path)
+      #expect(error?.message.contains(path) == true, "count \(count)")
+      #expect(error?.message.contains("truncated or corrupt") == true, "count \(count): \(error?.message ?? "accepted")")
+    }
+    try Data(good).write(to: URL(fileURLWithPath: path))
+    #expect(readTuples(path) == nil)
+    #expect(readTuples(path, width: 5)?.message.contains("entries of 4 words, expected 5") == true)
+    var other = good
+    other[8] = UInt8(ascii: "X")
+    try Data(other).write(to: URL(fileURLWithPath: path))
+    #expect(readTuples(path)?.message.contains("expected 'MHTUPLE1'") == true)
+    var e = entries(3)
+    try SortedRunFile.write(&e, to: path)
+    #expect(readTuples(path)?.message.contains("not a Winnow band tuple run") == true)
+  }
+
+  @Test("band tuple runs: every truncation and a sample of byte flips are errors, a stale file too")
+  func bandTupleDamage() throws {
+    let dir = try TempDir()
+    let path = dir.path + "/t.tuples"
+    let recorded = try BandTupleRunFile.write(tuples(20), width: 4, to: path)
+    let good = readBytes(path)
+    let mutated = dir.path + "/m.tuples"
+    for n in 0..<good.count {
+      try Data(good.prefix(n)).write(to: URL(fileURLWithPath: mutated))
+      #expect(readTuples(mutated) != nil, "a prefix of \(n) bytes was accepted")
+    }
+    for k in stride(from: 0, to: good.count, by: 5) {
+      var b = good
+      b[k] ^= 0x10
+      try Data(b).write(to: URL(fileURLWithPath: mutated))
+      #expect(readTuples(mutated) != nil, "a flip at byte \(k) was accepted")
+    }
+    // A valid run of the same size that is not the recorded one.
+    _ = try BandTupleRunFile.write(tuples(20).map { $0 ^ 1 }, width: 4, to: path)
+    let stale = winnowError {
+      let r = try BandTupleRunReader(file: recorded, width: 4)
+      while try r.next() {}
+    }
+    #expect(stale?.message.contains("not the one its task wrote") == true)
+  }
+
   @Test("a shingle store whose index points outside the file is refused")
   func shingleIndexChecked() throws {
     let dir = try TempDir()

@@ -67,6 +67,34 @@ struct NearDedupRunTests {
     #expect(try output(dir, "three") == lines)
   }
 
+  @Test("minhash_dedup keep: datatrove: one task or three, same bytes; resumable")
+  func minhashKeepDatatrove() throws {
+    let dir = try TempDir()
+    try Self.writeInputs(dir)
+    let stage = "minhash_dedup: {keep: datatrove, buckets: 5}"
+    let r1 = try RecipeRunner.run(try recipe(dir, out: "one", filesPerTask: 3, stage: stage))
+    let three = try recipe(dir, out: "three", filesPerTask: 1, stage: stage)
+    _ = try RecipeRunner.run(three)
+    let lines = try output(dir, "one")
+    // Each cluster is a pair, whose first document is the root on datatrove's tie.
+    #expect(lines.map(parseObject).map { $0["id"] as? String } == ["a1", "a2", "s", "b2", "c1", "c2"])
+    #expect(try output(dir, "three") == lines)
+    #expect(r1.stats.stages.last?.droppedByReason == ["near_duplicate": 3])
+    let again = try RecipeRunner.run(three)
+    #expect(again.tasksRun == 0 && again.tasksSkipped == 3 + 5 + 1 + 3)
+    #expect(try output(dir, "three") == lines)
+    // The runner checks the stage's files like any other: a damaged tuple run is named.
+    let phase = dir.path + "/three/.winnow/phase/g1-minhash_dedup/p0"
+    let tuples = try FileManager.default.contentsOfDirectory(atPath: phase).filter { $0.hasSuffix(".tuples") }.sorted()
+    #expect(tuples.count == 3 * 5)
+    var bytes = readBytes(phase + "/" + tuples[0])
+    bytes[bytes.count - 1] ^= 0xFF
+    try Data(bytes).write(to: URL(fileURLWithPath: phase + "/" + tuples[0]))
+    for t in 0..<5 { try FileManager.default.removeItem(atPath: dir.path + "/three/.winnow/tasks/p1-t0000\(t).json") }
+    let e = winnowError { _ = try RecipeRunner.run(three) }
+    #expect(e?.message.contains(tuples[0]) == true)
+  }
+
   @Test("minhash_dedup: a damaged band run stops the run with the file's name")
   func corruptRun() throws {
     let dir = try TempDir()

@@ -19,7 +19,16 @@ In the same run:
   * datatrove 0.10.1's MinhashDedupSignature -> Buckets -> Cluster -> Filter at their defaults
     (peers/datatrove_minhash.py);
   * datasketch 2.0.0's MinHashLSH(threshold=0.8, num_perm=112), first seen wins
-    (peers/datasketch_minhash.py).
+    (peers/datasketch_minhash.py);
+  * `keep: datatrove` against datatrove's four stages: on the corpus (the run above), and (one
+    signature task per input file) on two more inputs: datatrove's own clustering test rebuilt on a text of the corpus (windows of
+    300 characters at its offsets, one file), and 45 families of 2 to 8 near-duplicates (edits
+    of edits of corpus texts) with 45 texts without copies, shuffled over 4 files. The kept
+    documents must be the same ones, the output the same bytes in one task with 3 buckets and
+    on the local executor, and keep: first must keep other documents in some cluster (or the
+    case would not tell the policies apart). peers/datatrove_union_order.py checks that
+    datatrove unions one band's groups in the order of their values, as Winnow's Swift test
+    of that case expects.
 
 Scoring, the same for every method, from the set R of documents it removed. Truth clusters at
 a threshold t are the connected components of the graph with an edge between every pair with
@@ -29,7 +38,8 @@ recall@t = Σ credit over the clusters at t / Σ (k - 1) over them; F1 at 0.8. A
 (remove all but the first of every cluster at 0.8) checks the scoring: 1.0 everywhere.
 
 Fails when Winnow with exact_check (one task) has recall@0.85 < 0.95, precision < 0.98 or
-F1@0.8 <= datatrove's, or when a run's output is not what is described above. Exit 1 then.
+F1@0.8 <= datatrove's, when keep: datatrove keeps other documents than datatrove, or when a
+run's output is not what is described above. Exit 1 then.
 --peers-only runs and scores the peers without Winnow (for work on the corpus or the scoring).
 
 datatrove (and Winnow, which computes its signatures) shingle spaCy's English words of the
@@ -45,6 +55,7 @@ process and the children it waited for.
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -66,14 +77,14 @@ BANDS = [(0.5, 0.6), (0.6, 0.7), (0.7, 0.75), (0.75, 0.8), (0.8, 0.85), (0.85, 0
 RECIPE = """name: minhash-parity-{name}
 executor: {executor}
 workers: {workers}
-files_per_task: 1
+files_per_task: {files_per_task}
 input:
   paths: [{inputs}]
 output:
   path: {out}
   compression: none
 stages:
-  - minhash_dedup: {{exact_check: {exact}}}
+  - minhash_dedup: {{{params}}}
 """
 
 
@@ -197,12 +208,16 @@ def shard_files(out):
     return sorted(os.path.join(out, n) for n in os.listdir(out) if n.startswith("part-"))
 
 
-def run_winnow(winnow, tmp, name, inputs, exact, executor, workers):
+def run_winnow(winnow, tmp, name, inputs, exact, executor, workers, params=None, files_per_task=1):
+    """Runs minhash_dedup with `exact_check: exact`, or with `params` (the stage's parameters, as
+    YAML flow mapping entries) when given."""
     out = os.path.join(tmp, f"winnow-{name}")
     recipe = os.path.join(tmp, f"{name}.yaml")
+    if params is None:
+        params = f"exact_check: {'true' if exact else 'false'}"
     with open(recipe, "w") as f:
         f.write(RECIPE.format(name=name, executor=executor, workers=workers, inputs=", ".join(map(json.dumps, inputs)),
-                              out=json.dumps(out), exact="true" if exact else "false"))
+                              out=json.dumps(out), params=params, files_per_task=files_per_task))
     # The local executor's workers are the binary under test, whatever its file name.
     job = Job([winnow, "run", recipe, "--fresh", "--no-progress"], env=dict(os.environ, WINNOW_BIN=winnow)).wait()
     if job.code != 0:
@@ -227,6 +242,149 @@ def kept_ids(data, lines_by_id, order):
         last = order[i]
         ids.append(i)
     return ids
+
+
+# ----------------------------------------------------------------------------------------
+# keep: datatrove
+
+
+# datatrove's own clustering test (tests/pipeline/test_minhash.py, test_buckets_and_cluster):
+# 300-character windows of one text, starting at these offsets; windows of a group overlap by
+# 250 characters or more, windows of different groups not at all.
+WINDOW_GROUPS = [[0, 20, 50], [400, 420], [800, 810, 820, 840, 860], [1205, 1215, 1225, 1245], [1600], [2000]]
+KEEP_FILES = 4
+
+
+def window_docs(docs):
+    """datatrove's clustering scenario on a text of the corpus: its windows, in one file."""
+    text = next(d["text"] for d in docs if len(d["text"]) >= WINDOW_GROUPS[-1][-1] + 300)
+    return [{"id": f"w{g}-{k}", "text": text[x:x + 300]} for g, group in enumerate(WINDOW_GROUPS)
+            for k, x in enumerate(group)]
+
+
+def near_duplicate_docs(docs, seed=7, families=45, singles=45):
+    """Families of 2 to 8 near-duplicates of texts of the corpus, shuffled: each member but the
+    first is an edit of an earlier member (chains and stars), with 1% to 12% of its words
+    replaced, a sentence dropped, a line added, or upper-cased; and texts without copies."""
+    rng = random.Random(seed)
+    pool = [d["text"] for d in docs if 120 <= len(d["text"].split()) <= 500]
+    rng.shuffle(pool)
+    out = []
+    for f in range(families):
+        members = [pool[f]]
+        for _ in range(rng.randint(1, 7)):
+            words = rng.choice(members).split(" ")
+            kind = rng.random()
+            if kind < 0.7:
+                rate = rng.choice([0.01, 0.02, 0.04, 0.06, 0.08, 0.12])
+                words = [f"x{rng.randrange(10 ** 6)}" if rng.random() < rate else w for w in words]
+            elif kind < 0.8:
+                cut = rng.randrange(len(words) - 20)
+                words = words[:cut] + words[cut + 20:]
+            elif kind < 0.9:
+                words = words + ["added", "line", str(rng.randrange(1000))]
+            else:
+                words = [w.upper() for w in words]
+            members.append(" ".join(words))
+        out += [{"id": f"f{f}-{k}", "text": t} for k, t in enumerate(members)]
+    out += [{"id": f"s{k}", "text": t} for k, t in enumerate(pool[families:families + singles])]
+    rng.shuffle(out)
+    return out
+
+
+def write_files(directory, docs, files):
+    """`docs` cut into `files` consecutive files part-0.jsonl, ... (name order is input order)."""
+    os.makedirs(directory)
+    per = -(-len(docs) // files)
+    for k in range(files):
+        with open(os.path.join(directory, f"part-{k}.jsonl"), "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(d) + "\n" for d in docs[k * per:(k + 1) * per])
+
+
+def datatrove_kept(work):
+    """Ids of the documents datatrove kept, in file and line order."""
+    kept_dir = os.path.join(work, "kept")
+    ids = []
+    for name in sorted(os.listdir(kept_dir)) if os.path.isdir(kept_dir) else []:
+        with open(os.path.join(kept_dir, name), encoding="utf-8") as f:
+            ids += [json.loads(x)["id"] for x in f]
+    return ids
+
+
+def keep_datatrove_checks(winnow, python, tmp, docs):
+    """`keep: datatrove` against datatrove's four stages: the kept documents must be the same
+    ones. Returns the failed checks."""
+    failed = []
+    cases = [("windows", window_docs(docs), 1), ("families", near_duplicate_docs(docs), KEEP_FILES)]
+    jobs = {}
+    for name, case_docs, files in cases:
+        directory = os.path.join(tmp, f"keep-{name}")
+        write_files(directory, case_docs, files)
+        # One signature task per file: datatrove's file ids are then the files' places.
+        jobs[name] = Job([python, os.path.join(HERE, "peers", "datatrove_minhash.py"), directory, "*.jsonl",
+                          os.path.join(tmp, f"datatrove-keep-{name}"), str(files)])
+    order_job = Job([python, os.path.join(HERE, "peers", "datatrove_union_order.py")])
+    for name, case_docs, files in cases:
+        directory = os.path.join(tmp, f"keep-{name}")
+        lines_by_id = {d["id"]: json.dumps(d) for d in case_docs}
+        order = {d["id"]: i for i, d in enumerate(case_docs)}
+        try:
+            out, job = run_winnow(winnow, tmp, f"keep-{name}", [directory], False, "inline", 1,
+                                  params="keep: datatrove")
+            winnow_kept = kept_ids(out, lines_by_id, order)
+            first, _ = run_winnow(winnow, tmp, f"keep-first-{name}", [directory], False, "inline", 1)
+            first_kept = kept_ids(first, lines_by_id, order)
+            # The same bytes in one task, with 3 reduce buckets, and on the local executor.
+            one, _ = run_winnow(winnow, tmp, f"keep-one-{name}", [directory], False, "inline", 1,
+                                params="keep: datatrove, buckets: 3", files_per_task=files)
+            local, _ = run_winnow(winnow, tmp, f"keep-local-{name}", [directory], False, "local", files,
+                                  params="keep: datatrove")
+        except RuntimeError as e:
+            print(f"FAIL winnow keep: datatrove on {name}: {e}")
+            failed.append(f"keep: datatrove {name} run")
+            continue
+        same = out == one == local
+        print(f"{'PASS' if same else 'FAIL'} keep: datatrove, {name}: one task per file, one task with 3 buckets and "
+              f"the local executor write {'the same bytes' if same else 'DIFFERENT bytes'}", flush=True)
+        if not same:
+            failed.append(f"keep: datatrove {name} splits")
+        dt = jobs[name].wait()
+        if dt.code != 0:
+            print(f"FAIL datatrove on {name} ({dt.code}):\n{dt.stderr[-3000:]}")
+            failed.append(f"datatrove {name}")
+            continue
+        dt_kept = datatrove_kept(os.path.join(tmp, f"datatrove-keep-{name}"))
+        if name == "windows":
+            # datatrove's test: one window of each group stays.
+            groups = {i.split("-")[0] for i in dt_kept}
+            ok = len(dt_kept) == len(WINDOW_GROUPS) == len(groups)
+            print(f"{'PASS' if ok else 'FAIL'} datatrove keeps one window per group on the windows case: {dt_kept}")
+            if not ok:
+                failed.append("datatrove windows case")
+        differ = len(set(first_kept) - set(dt_kept))
+        same_kept = winnow_kept == dt_kept
+        print(f"{'PASS' if same_kept else 'FAIL'} keep: datatrove, {name} ({len(case_docs)} documents in {files} "
+              f"file(s)): winnow keeps {len(winnow_kept)}, datatrove {len(dt_kept)}, "
+              f"{'the same documents' if same_kept else 'DIFFERENT documents'}; keep: first would keep "
+              f"{differ} other(s)", flush=True)
+        if not same_kept:
+            only_w = sorted(set(winnow_kept) - set(dt_kept))[:10]
+            only_d = sorted(set(dt_kept) - set(winnow_kept))[:10]
+            print(f"  only winnow: {only_w}\n  only datatrove: {only_d}")
+            failed.append(f"keep: datatrove {name} kept documents")
+        if name == "families" and differ == 0:
+            print("FAIL the families case does not tell keep: datatrove from keep: first "
+                  "(no cluster where they differ)")
+            failed.append("families case too easy")
+    order_job.wait()
+    want = "kept 2 with u < w, 1 with w < u"
+    ok = order_job.code == 0 and order_job.stderr.strip().endswith(want)
+    print(f"{'PASS' if ok else 'FAIL'} datatrove unions one band's groups in the order of their values "
+          f"(the case of MinHashKeepDatatroveTests.groupOrderWithinABand): "
+          f"{order_job.stderr.strip().splitlines()[-1] if order_job.stderr.strip() else order_job.code}")
+    if not ok:
+        failed.append("datatrove union order")
+    return failed
 
 
 # ----------------------------------------------------------------------------------------
@@ -307,6 +465,7 @@ def main():
               f"{len(c85)} at 0.85 ({sum(len(c) - 1 for c in c85)})", flush=True)
 
         rows = [("truth: all but the first per cluster", scorer.score(scorer.oracle()), None)]
+        keep_dt_kept = None
 
         # datatrove (the slowest, spaCy) runs alongside the rest.
         work = os.path.join(tmp, "datatrove")
@@ -317,7 +476,11 @@ def main():
                 one, j1 = run_winnow(winnow, tmp, "exact", [corpus], True, "inline", 1)
                 rows.append((WINNOW_EXACT, scorer.score(set(ids) - set(kept_ids(one, lines_by_id, order))), j1))
                 approx, j2 = run_winnow(winnow, tmp, "approx", [corpus], False, "inline", 1)
-                rows.append(("winnow, exact_check: false", scorer.score(set(ids) - set(kept_ids(approx, lines_by_id, order))), j2))
+                approx_kept = kept_ids(approx, lines_by_id, order)
+                rows.append(("winnow, exact_check: false", scorer.score(set(ids) - set(approx_kept)), j2))
+                keep_dt, _ = run_winnow(winnow, tmp, "keep-datatrove", [corpus], False, "inline", 1,
+                                        params="keep: datatrove")
+                keep_dt_kept = kept_ids(keep_dt, lines_by_id, order)
                 four, j4 = run_winnow(winnow, tmp, "exact-4", [shard_dir], True, "local", SHARDS)
                 kept_ids(four, lines_by_id, order)
                 same = one == four
@@ -330,6 +493,7 @@ def main():
             except RuntimeError as e:
                 print(f"FAIL winnow: {e}")
                 failed.append("winnow run")
+            failed += keep_datatrove_checks(winnow, python, tmp, [json.loads(x) for x in lines])
 
         out = os.path.join(tmp, "datasketch-removed.txt")
         ds_job = Job([python, os.path.join(HERE, "peers", "datasketch_minhash.py"), corpus, out]).wait()
@@ -349,6 +513,18 @@ def main():
                 dt_removed = {json.loads(x)["id"] for x in f}
         print(dt_job.stderr.strip().splitlines()[-1], flush=True)
         rows.append((DATATROVE, scorer.score(dt_removed), dt_job))
+        if keep_dt_kept is not None:
+            # datatrove's reader skips documents with empty text: they are in neither of its files.
+            empty = {json.loads(x)["id"] for x in lines if not json.loads(x).get("text")}
+            mine = [i for i in keep_dt_kept if i not in empty]
+            theirs = datatrove_kept(work)
+            same = mine == theirs
+            other = len(set(approx_kept) - set(theirs) - empty)
+            print(f"{'PASS' if same else 'FAIL'} keep: datatrove on the corpus: winnow keeps {len(mine)}, datatrove "
+                  f"{len(theirs)}, {'the same documents' if same else 'DIFFERENT documents'} (keep: first keeps "
+                  f"{other} other(s))", flush=True)
+            if not same:
+                failed.append("keep: datatrove on the corpus")
         rows.append(("datasketch 2.0.0, LSH 0.8, 112 perm.", scorer.score(ds_removed), ds_job))
 
         print("\nScores (clusters = connected components of truth pairs with J >= t; precision and F1 at 0.8):")

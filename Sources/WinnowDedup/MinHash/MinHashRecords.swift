@@ -83,6 +83,47 @@ package struct DuplicateEdge: RunRecord {
   package static func == (x: DuplicateEdge, y: DuplicateEdge) -> Bool { x.a == y.a && x.b == y.b }
 }
 
+/// Band reduce → cluster under `keep: datatrove`: two consecutive documents of a group of
+/// equal bands, as datatrove's `MinhashDedupBuckets` writes them, with their place in its
+/// order: the band, then `sequence`, which counts the band's pairs in the order of its groups'
+/// values (a band is never split over reduce tasks). The clustering replays the unions in
+/// that order, because datatrove's union by size makes the root, the document it keeps,
+/// depend on it. `a` comes before `b` in input order.
+package struct OrderedDuplicateEdge: RunRecord {
+  package var band: UInt64
+  package var sequence: UInt64
+  package var a: UInt64
+  package var b: UInt64
+
+  package static var byteSize: Int { 32 }
+  package static var tag: String { "MHOEDGE1" }
+
+  package init(band: UInt64, sequence: UInt64, a: UInt64, b: UInt64) {
+    self.band = band
+    self.sequence = sequence
+    self.a = a
+    self.b = b
+  }
+
+  package func store(to p: UnsafeMutableRawPointer) {
+    p.storeBytes(of: band.littleEndian, as: UInt64.self)
+    (p + 8).storeBytes(of: sequence.littleEndian, as: UInt64.self)
+    (p + 16).storeBytes(of: a.littleEndian, as: UInt64.self)
+    (p + 24).storeBytes(of: b.littleEndian, as: UInt64.self)
+  }
+
+  package init(loadingFrom p: UnsafeRawPointer) {
+    band = p.loadUnaligned(as: UInt64.self).littleEndian
+    sequence = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
+    a = p.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian
+    b = p.loadUnaligned(fromByteOffset: 24, as: UInt64.self).littleEndian
+  }
+
+  package static func < (x: OrderedDuplicateEdge, y: OrderedDuplicateEdge) -> Bool {
+    (x.band, x.sequence) < (y.band, y.sequence)
+  }
+}
+
 /// Cluster → apply: a document of a cluster, by its position in its task. `cluster` is the
 /// input position of the cluster's first document (the same for any number of tasks).
 package struct ClusterMark: RunRecord {

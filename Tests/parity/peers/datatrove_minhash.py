@@ -1,23 +1,30 @@
 """Runs datatrove's four MinHash deduplication stages on JSONL files and lists what they remove.
 
-    python datatrove_minhash.py INPUT_DIR GLOB WORK_DIR
+    python datatrove_minhash.py INPUT_DIR GLOB WORK_DIR [TASKS]
 
 Run with the peer venv's Python (datatrove, spaCy, xxhash). Reads INPUT_DIR/GLOB (JSON Lines,
 `text` and `id`), and runs, each as a LocalPipelineExecutor on one core, with datatrove's
 defaults everywhere (MinhashConfig(): word 5-grams of simplify_text + spaCy's English word
 tokenizer, 14 buckets x 8 hashes, seed 1, 64-bit xxhash):
 
-    1. JsonlReader -> MinhashDedupSignature      tasks=1,  workers=1
+    1. JsonlReader -> MinhashDedupSignature      tasks=TASKS, workers=1
     2. MinhashDedupBuckets                       tasks=14, workers=1 (it needs one task per bucket)
     3. MinhashDedupCluster                       tasks=1
     4. JsonlReader -> MinhashDedupFilter(exclusion_writer=JsonlWriter) -> JsonlWriter
-                                                 tasks=1,  workers=1
+                                                 tasks=TASKS, workers=1
 
-Writes WORK_DIR/kept/00000.jsonl (the documents kept) and WORK_DIR/removed/00000.jsonl (the
-documents removed), and prints the time of each stage and the counts on stderr. Documents with
-empty text are skipped by datatrove's reader: they are in neither file.
+TASKS defaults to 1. With TASKS equal to the number of input files, task k reads the k-th file
+in name order (datatrove's reader takes files rank, rank + TASKS, ...), so the file ids in
+datatrove's pairs are the files' places in name order.
+
+Writes WORK_DIR/kept/NNNNN.jsonl (the documents kept, one file per task) and
+WORK_DIR/removed/NNNNN.jsonl (the documents removed), and prints the time of each stage and the
+counts on stderr. Documents with empty text are skipped by datatrove's reader: they are in
+neither file.
 """
 
+import glob as globbing
+import os
 import sys
 import time
 
@@ -31,6 +38,7 @@ from datatrove.utils.logging import logger
 
 def main():
     src, glob, work = sys.argv[1:4]
+    tasks = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     logger.remove()
     config = MinhashConfig()
 
@@ -38,7 +46,7 @@ def main():
         return JsonlReader(src, glob_pattern=glob, compression=None)
 
     stages = [
-        ("signatures", [reader(), MinhashDedupSignature(output_folder=f"{work}/signatures", config=config)], 1),
+        ("signatures", [reader(), MinhashDedupSignature(output_folder=f"{work}/signatures", config=config)], tasks),
         ("buckets", [MinhashDedupBuckets(input_folder=f"{work}/signatures", output_folder=f"{work}/buckets",
                                          config=config)], config.num_buckets),
         ("clusters", [MinhashDedupCluster(input_folder=f"{work}/buckets", output_folder=f"{work}/remove_ids",
@@ -46,7 +54,7 @@ def main():
         ("filter", [reader(),
                     MinhashDedupFilter(input_folder=f"{work}/remove_ids",
                                        exclusion_writer=JsonlWriter(f"{work}/removed", compression=None)),
-                    JsonlWriter(f"{work}/kept", compression=None)], 1),
+                    JsonlWriter(f"{work}/kept", compression=None)], tasks),
     ]
     times = []
     for name, pipeline, tasks in stages:
@@ -55,11 +63,11 @@ def main():
         times.append(f"{name} {time.perf_counter() - t0:.1f} s")
     counts = []
     for part in ("kept", "removed"):
-        try:
-            with open(f"{work}/{part}/00000.jsonl", "rb") as f:
-                counts.append(f"{part} {sum(1 for _ in f)}")
-        except FileNotFoundError:
-            counts.append(f"{part} 0")
+        n = 0
+        for path in globbing.glob(os.path.join(work, part, "*.jsonl")):
+            with open(path, "rb") as f:
+                n += sum(1 for _ in f)
+        counts.append(f"{part} {n}")
     print(f"datatrove minhash: {', '.join(counts)}; {', '.join(times)}", file=sys.stderr)
 
 
