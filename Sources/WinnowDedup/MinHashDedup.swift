@@ -242,9 +242,13 @@ final class MinHashSignatureStage: PhaseDocumentStage {
       addTuples(node)
     } else {
       let priority = owner.priority(doc)
-      for band in 0..<owner.config.bands {
-        let key = hasher.bandKey(band)
-        buffers[Int(key.high % UInt64(owner.buckets))].append(BandEntry(key: key, node: node, priority: priority))
+      let rows = owner.config.rows
+      let buckets = UInt64(owner.buckets)
+      hasher.signature.withUnsafeBufferPointer { sig in
+        for band in 0..<owner.config.bands {
+          let key = MinHasher.bandKey(band, rows: rows, of: sig)
+          buffers[Int(key.high % buckets)].append(BandEntry(key: key, node: node, priority: priority))
+        }
       }
     }
     buffered += owner.config.bands

@@ -110,32 +110,39 @@ public struct MinHasher {
       case .word:
         ring.removeAll(keepingCapacity: true)
         var seen = 0
+        // Where the next word goes in the ring (seen % n, kept without dividing): once n words
+        // were seen, also where the window's oldest word is.
+        var next = 0
         tokenizer.forEachWordBatch(s) { batch in
           for r in batch {
-            if ring.count < n { ring.append(r) } else { ring[seen % n] = r }
+            if ring.count < n { ring.append(r) } else { ring[next] = r }
+            next = next + 1 == n ? 0 : next + 1
             seen += 1
             guard seen >= n else { continue }
-            // The window's words, oldest first, are ring[(seen + k) % n] for k in 0..<n.
-            let first = ring[seen % n]
+            // The window's words, oldest first, are ring[next], ring[next + 1], … (wrapping).
+            let first = ring[next]
             // Words one space apart are the joined n-gram already; others are copied.
             var contiguous = true
-            var k = 0
-            while k < n - 1 {
-              let a = ring[(seen + k) % n]
-              let b = ring[(seen + k + 1) % n]
+            var i = next
+            for _ in 0..<max(n - 1, 0) {
+              let j = i + 1 == n ? 0 : i + 1
+              let a = ring[i]
+              let b = ring[j]
               if b.lowerBound != a.upperBound + 1 || base[a.upperBound] != 0x20 {
                 contiguous = false
                 break
               }
-              k += 1
+              i = j
             }
             if contiguous {
               sink.add(XXH64(base + first.lowerBound, r.upperBound - first.lowerBound, 0))
             } else {
               joined.removeAll(keepingCapacity: true)
+              var i = next
               for k in 0..<n {
                 if k > 0 { joined.append(0x20) }
-                joined.append(contentsOf: UnsafeBufferPointer(rebasing: s[ring[(seen + k) % n]]))
+                joined.append(contentsOf: UnsafeBufferPointer(rebasing: s[ring[i]]))
+                i = i + 1 == n ? 0 : i + 1
               }
               sink.add(joined.withUnsafeBufferPointer { XXH64($0.baseAddress, $0.count, 0) })
             }
@@ -345,13 +352,17 @@ public struct MinHasher {
   /// equal agree on all of that band's rows. The band number is hashed in, so equal rows
   /// in different bands do not meet.
   public func bandKey(_ band: Int) -> Hash128 {
-    let rows = config.rows
-    return signature.withUnsafeBufferPointer { sig in
-      withUnsafeTemporaryAllocation(of: UInt64.self, capacity: rows + 1) { buf in
-        buf[0] = UInt64(band).littleEndian
-        for r in 0..<rows { buf[r + 1] = sig[band * rows + r].littleEndian }
-        return XXH3.hash128(UnsafeBufferPointer(start: UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self), count: (rows + 1) * 8))
-      }
+    signature.withUnsafeBufferPointer { Self.bandKey(band, rows: config.rows, of: $0) }
+  }
+
+  /// `bandKey` of a signature held elsewhere (`rows` values per band). Callers that keep a
+  /// hasher in a class read its signature once with this, rather than copying the whole
+  /// hasher for each band.
+  static func bandKey(_ band: Int, rows: Int, of sig: UnsafeBufferPointer<UInt64>) -> Hash128 {
+    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: rows + 1) { buf in
+      buf[0] = UInt64(band).littleEndian
+      for r in 0..<rows { buf[r + 1] = sig[band * rows + r].littleEndian }
+      return XXH3.hash128(UnsafeBufferPointer(start: UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self), count: (rows + 1) * 8))
     }
   }
 

@@ -181,9 +181,24 @@ public struct SpacyTokenizer {
     let n = text.count
     guard n > 0, let p = text.baseAddress else { return }
     let table = rules.quick.byteClass
+    let gates = rules.quick.suffixGate
     let specials = rules.specials
     var flushAt = batchSize
+    gates.withUnsafeBufferPointer { gates in
     table.withUnsafeBufferPointer { cls in
+      /// Whether no suffix rule can end the ASCII word p[start..<end] (its last byte may end
+      /// one): every such rule needs a byte of its gate before it, and the word has none.
+      @inline(__always) func noSuffix(_ start: Int, _ end: Int) -> Bool {
+        guard let gate = gates[Int(p[end &- 1])] else { return false }
+        var k = start
+        while k < end &- 1 {
+          let b = p[k]
+          let hit = b < 64 ? (gate.0 >> UInt64(b)) & 1 : (gate.1 >> UInt64(b & 63)) & 1
+          if hit != 0 { return false }
+          k &+= 1
+        }
+        return true
+      }
       let stop = SpacyRules.ByteClass.space | SpacyRules.ByteClass.high
       var i = 0
       // Whether the scan is at the start of the text or just after a non-space chunk (where a
@@ -230,8 +245,7 @@ public struct SpacyTokenizer {
           }
           chunk(text, start, i, isSpace: false, true, &pending)
         } else if acc & SpacyRules.ByteClass.infix == 0 && cls[Int(p[start])] & SpacyRules.ByteClass.prefix == 0
-          && (cls[Int(p[i &- 1])] & SpacyRules.ByteClass.suffixEnd == 0
-            || asciiChunkIsOneToken(UnsafeBufferPointer(start: p + start, count: i &- start)))
+          && (cls[Int(p[i &- 1])] & SpacyRules.ByteClass.suffixEnd == 0 || noSuffix(start, i))
         {
           // One plain ASCII token, unless it is a special case.
           let bytes = UnsafeBufferPointer(start: p + start, count: i &- start)
@@ -245,6 +259,7 @@ public struct SpacyTokenizer {
         }
         if pending.count >= flushAt { flushAt = emitSettled(text, &pending, body) }
       }
+    }
     }
   }
 
