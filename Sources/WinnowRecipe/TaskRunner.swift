@@ -190,14 +190,13 @@ package enum TaskRunner {
     var manifest: [Int: [WrittenFile]] = [:]
     for j in 0..<sp.pass {
       guard let p = plan.passIndex(of: Plan.StagePass(global: sp.global, pass: j)) else { continue }
-      for t in planFile.passes[p].indices {
-        guard let r = runDir.readRecord(pass: p, task: t), r.fingerprint == planFile.fingerprint else {
-          throw .io(
-            "\(global.name) needs every task of pass \(p), but \(RunDirectory.taskName(pass: p, task: t)) has no record (\(runDir.recordPath(pass: p, task: t))); run the same command again to redo it"
-          )
-        }
-        manifest[j, default: []] += r.stats.writtenFiles
+      let files = try PassManifest.files(runDir, pass: p, tasks: planFile.passes[p].count, fingerprint: planFile.fingerprint) {
+        t in
+        .io(
+          "\(global.name) needs every task of pass \(p), but \(RunDirectory.taskName(pass: p, task: t)) has no record (\(runDir.recordPath(pass: p, task: t))); run the same command again to redo it"
+        )
       }
+      manifest[j, default: []] += files.joined()
     }
     // The last pass writes the output: one task per input task.
     let inputTasks = plan.passes[plan.passes.count - 1].tasks.count

@@ -61,6 +61,8 @@ public struct TaskRecord: Codable, Sendable {
 ///     OUT/.winnow/run.sqlite             run database, owned by the coordinator
 ///     OUT/.winnow/tasks/p0-t00000.json   one record per finished task: counts, the files it
 ///                                        wrote (sizes, checksums), the inputs it read (stamps)
+///     OUT/.winnow/manifests/p0.json      the files of every task of a finished pass, gathered
+///                                        once for the tasks that read it (`PassManifest`)
 ///     OUT/.winnow/logs/p0-t00000.log     each task's log (all attempts)
 ///     OUT/.winnow/lock                   held (flock) by the coordinator while it runs
 public struct RunDirectory: Sendable {
