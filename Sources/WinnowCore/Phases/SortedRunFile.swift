@@ -145,12 +145,16 @@ public enum SortedRunFile {
 public final class SortedRunReader<R: RunRecord> {
   public let path: String
   let fd: Int32
-  var buffer: UnsafeMutableRawBufferPointer
-  var filled = 0
-  var pos = 0
-  public private(set) var remaining: UInt64
+  // Read by `next`, which is inlinable so that a merge of a stage's own record type is
+  // specialised for it in the stage's module (generic code there costs several times more).
+  @usableFromInline var buffer: UnsafeMutableRawBufferPointer
+  @usableFromInline var filled = 0
+  @usableFromInline var pos = 0
+  /// Records not yet handed out.
+  public var remaining: UInt64 { left }
+  @usableFromInline var left: UInt64
   var hasher: OpaquePointer
-  var footerChecked = false
+  @usableFromInline var footerChecked = false
   /// The checksum of the whole file recorded by its writer, when known.
   let expectedChecksum: UInt64?
 
@@ -170,7 +174,7 @@ public final class SortedRunReader<R: RunRecord> {
     buffer = .allocate(byteCount: max(1 << 20, R.byteSize * 64), alignment: 16)
     hasher = XXH3_createState()
     XXH3_64bits_reset(hasher)
-    remaining = 0
+    left = 0
     expectedChecksum = expected?.checksum
     var st = stat()
     guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
@@ -189,13 +193,13 @@ public final class SortedRunReader<R: RunRecord> {
       throw .io("\(path): run file holds '\(String(decoding: header[8..<16], as: UTF8.self))' records, expected '\(R.tag)'")
     }
     header.withUnsafeBytes { _ = XXH3_64bits_update(hasher, $0.baseAddress, SortedRunFile.headerSize) }
-    remaining = header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian }
+    left = header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian }
     // header + count × record + footer must be the file's size, computed without overflow.
-    let (body, overflow) = remaining.multipliedReportingOverflow(by: UInt64(R.byteSize))
+    let (body, overflow) = left.multipliedReportingOverflow(by: UInt64(R.byteSize))
     let expectedSize = overflow ? nil : UInt64(SortedRunFile.headerSize + 8).addingReportingOverflow(body)
     guard let expectedSize, !expectedSize.overflow, expectedSize.partialValue == UInt64(size) else {
       throw .io(
-        "\(path): run file is truncated or corrupt (its header counts \(remaining) records, which does not fit its \(size) bytes); delete the run's .winnow directory or pass --fresh"
+        "\(path): run file is truncated or corrupt (its header counts \(left) records, which does not fit its \(size) bytes); delete the run's .winnow directory or pass --fresh"
       )
     }
   }
@@ -221,32 +225,41 @@ public final class SortedRunReader<R: RunRecord> {
   }
 
   /// The next record, or nil after the last one (once the checksum is verified).
+  @inlinable
   public func next() throws(WinnowError) -> R? {
-    if remaining == 0 {
+    if left == 0 {
       if !footerChecked { try checkFooter() }
       return nil
     }
     let size = R.byteSize
-    if filled - pos < size {
-      let keep = filled - pos
-      if keep > 0 { memmove(buffer.baseAddress!, buffer.baseAddress! + pos, keep) }
-      filled = keep
-      pos = 0
-      let want = min(buffer.count - keep, Int(min(remaining, UInt64(buffer.count / size))) * size)
-      let n = try readFully(UnsafeMutableRawBufferPointer(start: buffer.baseAddress! + keep, count: max(0, want - keep)))
-      filled += n
-      if filled < size {
-        throw .io("\(path): run file is truncated (\(remaining) records missing); delete the run's .winnow directory or pass --fresh")
-      }
-    }
+    if filled - pos < size { try refill() }
     let p = buffer.baseAddress! + pos
-    _ = XXH3_64bits_update(hasher, p, size)
     let e = R(loadingFrom: UnsafeRawPointer(p))
     pos += size
-    remaining -= 1
+    left -= 1
     return e
   }
 
+  /// Moves the unread bytes to the front and reads more, only record bytes (never the
+  /// footer), adding the new bytes to the running checksum: the records are hashed in file
+  /// order, a buffer at a time.
+  @usableFromInline
+  func refill() throws(WinnowError) {
+    let size = R.byteSize
+    let keep = filled - pos
+    if keep > 0 { memmove(buffer.baseAddress!, buffer.baseAddress! + pos, keep) }
+    filled = keep
+    pos = 0
+    let want = min(buffer.count - keep, Int(min(left, UInt64(buffer.count / size))) * size)
+    let n = try readFully(UnsafeMutableRawBufferPointer(start: buffer.baseAddress! + keep, count: max(0, want - keep)))
+    if n > 0 { _ = XXH3_64bits_update(hasher, buffer.baseAddress! + keep, n) }
+    filled += n
+    if filled < size {
+      throw .io("\(path): run file is truncated (\(left) records missing); delete the run's .winnow directory or pass --fresh")
+    }
+  }
+
+  @usableFromInline
   func checkFooter() throws(WinnowError) {
     footerChecked = true
     var footer = [UInt8](repeating: 0, count: 8)
@@ -281,8 +294,9 @@ public final class SortedRunReader<R: RunRecord> {
 /// grows with the number of runs, not with their size.
 public final class SortedRunMerger<R: RunRecord> {
   // One merge, one caller: no run-time exclusivity check on every sift of the heap.
-  @exclusivity(unchecked) var readers: [SortedRunReader<R>]
-  @exclusivity(unchecked) var heap: [(R, Int)] = []
+  // Inlinable methods below: a merge is specialised for its record type where it is used.
+  @exclusivity(unchecked) @usableFromInline var readers: [SortedRunReader<R>]
+  @exclusivity(unchecked) @usableFromInline var heap: [(R, Int)] = []
 
   public convenience init(paths: [String]) throws(WinnowError) {
     var readers: [SortedRunReader<R>] = []
@@ -304,6 +318,7 @@ public final class SortedRunMerger<R: RunRecord> {
     }
   }
 
+  @inlinable
   public func next() throws(WinnowError) -> R? {
     guard let (top, k) = heap.first else { return nil }
     if let e = try readers[k].next() {
@@ -319,7 +334,8 @@ public final class SortedRunMerger<R: RunRecord> {
     return top
   }
 
-  private func push(_ x: (R, Int)) {
+  @usableFromInline
+  func push(_ x: (R, Int)) {
     heap.append(x)
     var i = heap.count - 1
     while i > 0 {
@@ -333,7 +349,8 @@ public final class SortedRunMerger<R: RunRecord> {
     }
   }
 
-  private func siftDown(_ start: Int) {
+  @inlinable
+  func siftDown(_ start: Int) {
     var i = start
     while true {
       let l = 2 * i + 1
