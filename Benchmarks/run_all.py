@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Winnow benchmarks: Winnow side by side with its peers, on the same input, in the same run.
 
-    python3 Benchmarks/run_all.py --winnow .build/release/winnow            # everything
+    python3 Benchmarks/run_all.py --winnow .build-static/release/winnow     # everything
     python3 Benchmarks/run_all.py --winnow ... --only foundation            # one benchmark
     python3 Benchmarks/run_all.py --winnow ... --quick                      # ~20 MB smoke run
 
