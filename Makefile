@@ -16,10 +16,10 @@ build: deps
 # Release builds: the libraries (libWinnowFeedC.so for the Python package) and `winnow` in
 # .build/release/, and a `winnow` with the Swift runtime linked in statically in
 # .build-static/release/ (its own scratch path: switching the flag in one would rebuild
-# everything). The static one starts each worker process in about 10 ms less CPU (no
-# relocation of the shared Swift libraries), which a run of many short tasks pays per task
-# (benchmark scaling: 8.2 s -> 7.1 s on one worker, 4.1 s -> 3.7 s on two), and runs on machines
-# without the Swift toolchain (Slurm nodes); Debian's libc, libstdc++, ICU, zstd, xxhash and
+# everything). The static one starts each worker process in less CPU (no relocation of the
+# shared Swift libraries: a task with no work takes 15 ms instead of 18-20), which a run of
+# many short tasks pays per task (benchmark scaling, one worker: 7.8-8.6 s instead of
+# 8.6-9.0 s), and runs on machines without the Swift toolchain (Slurm nodes); Debian's libc, libstdc++, ICU, zstd, xxhash and
 # SQLite stay shared. `make bench` measures it.
 release: deps
 	$(SWIFT) build -c release
