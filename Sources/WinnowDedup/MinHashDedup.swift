@@ -372,9 +372,14 @@ struct MinHashBandReduce {
       if !linked && reps.count < MinHashDedup.maxRepresentatives { reps.append((e, scratch)) }
     }
     try flush()
+    return Self.stats(entries: entries, runs: runs.map(\.path))
+  }
+
+  /// A band reduce task's counts: every band entry read counts as a document kept.
+  static func stats(entries: Int, runs: [String]) -> RunStats {
     var stats = RunStats()
     stats.documentsRead = entries
-    stats.inputFiles = runs.map(\.path)
+    stats.inputFiles = runs
     var st = StageStats(name: MinHashDedup.descriptor.name)
     st.documentsIn = entries
     st.kept = entries

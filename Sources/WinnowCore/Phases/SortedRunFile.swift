@@ -211,17 +211,7 @@ public final class SortedRunReader<R: RunRecord> {
   }
 
   func readFully(_ b: UnsafeMutableRawBufferPointer) throws(WinnowError) -> Int {
-    var n = 0
-    while n < b.count {
-      let r = read(fd, b.baseAddress! + n, b.count - n)
-      if r < 0 {
-        if errno == EINTR { continue }
-        throw .io("\(path): read failed: \(String(cString: strerror(errno)))")
-      }
-      if r == 0 { break }
-      n += r
-    }
-    return n
+    try readRunBytes(fd, into: b, path: path)
   }
 
   /// The next record, or nil after the last one (once the checksum is verified).
@@ -363,4 +353,21 @@ public final class SortedRunMerger<R: RunRecord> {
       i = m
     }
   }
+}
+
+/// Reads from `fd` until `b` is full or the file ends (retrying reads interrupted by a
+/// signal); returns how many bytes were read. A read error names `path`. For the readers of
+/// intermediate run files, here and in the stage modules.
+public func readRunBytes(_ fd: Int32, into b: UnsafeMutableRawBufferPointer, path: String) throws(WinnowError) -> Int {
+  var n = 0
+  while n < b.count {
+    let r = read(fd, b.baseAddress! + n, b.count - n)
+    if r < 0 {
+      if errno == EINTR { continue }
+      throw .io("\(path): read failed: \(String(cString: strerror(errno)))")
+    }
+    if r == 0 { break }
+    n += r
+  }
+  return n
 }

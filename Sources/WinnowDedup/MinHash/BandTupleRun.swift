@@ -158,17 +158,7 @@ package final class BandTupleRunReader {
   }
 
   func readFully(_ b: UnsafeMutableRawBufferPointer) throws(WinnowError) -> Int {
-    var n = 0
-    while n < b.count {
-      let r = read(fd, b.baseAddress! + n, b.count - n)
-      if r < 0 {
-        if errno == EINTR { continue }
-        throw .io("\(path): read failed: \(String(cString: strerror(errno)))")
-      }
-      if r == 0 { break }
-      n += r
-    }
-    return n
+    try readRunBytes(fd, into: b, path: path)
   }
 
   /// Reads the next entry into `entry`; false after the last one (once the checksum is

@@ -45,14 +45,7 @@ struct DatatroveBandReduce {
       swap(&previous, &current)
     }
     try flush()
-    var stats = RunStats()
-    stats.documentsRead = entries
-    stats.inputFiles = runs.map(\.path)
-    var st = StageStats(name: MinHashDedup.descriptor.name)
-    st.documentsIn = entries
-    st.kept = entries
-    stats.stages = [st]
-    return stats
+    return MinHashBandReduce.stats(entries: entries, runs: runs.map(\.path))
   }
 
   mutating func add(_ e: OrderedDuplicateEdge) throws(WinnowError) {
