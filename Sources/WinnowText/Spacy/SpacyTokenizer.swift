@@ -190,14 +190,7 @@ public struct SpacyTokenizer {
       /// one): every such rule needs a byte of its gate before it, and the word has none.
       @inline(__always) func noSuffix(_ start: Int, _ end: Int) -> Bool {
         guard let gate = gates[Int(p[end &- 1])] else { return false }
-        var k = start
-        while k < end &- 1 {
-          let b = p[k]
-          let hit = b < 64 ? (gate.0 >> UInt64(b)) & 1 : (gate.1 >> UInt64(b & 63)) & 1
-          if hit != 0 { return false }
-          k &+= 1
-        }
-        return true
+        return Self.noneInGate(UnsafeBufferPointer(start: p + start, count: end &- 1 &- start), gate)
       }
       let stop = SpacyRules.ByteClass.space | SpacyRules.ByteClass.high
       var i = 0
@@ -357,7 +350,13 @@ public struct SpacyTokenizer {
     if last >= 0x80 { return false }
     guard q.suffixEnd[Int(last)] != 0 else { return true }
     guard let gate = q.suffixGate[Int(last)] else { return false }
-    for b in bytes.dropLast() {
+    return Self.noneInGate(UnsafeBufferPointer(rebasing: bytes.dropLast()), gate)
+  }
+
+  /// Whether no byte of `bytes` (ASCII) is in `gate`, a 128-bit set of ASCII bytes.
+  @inline(__always)
+  static func noneInGate(_ bytes: UnsafeBufferPointer<UInt8>, _ gate: (UInt64, UInt64)) -> Bool {
+    for b in bytes {
       let hit = b < 64 ? (gate.0 >> UInt64(b)) & 1 : (gate.1 >> UInt64(b & 63)) & 1
       if hit != 0 { return false }
     }
