@@ -53,11 +53,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-if os.environ.get("WINNOW_SELECT_VENV_ACTIVE") != "1":
-    from peers import select_python  # noqa: E402
+from peers import select_python, rerun_in_venv  # noqa: E402
 
-    py = select_python()
-    os.execve(py, [py, os.path.abspath(__file__), *sys.argv[1:]], dict(os.environ, WINNOW_SELECT_VENV_ACTIVE="1"))
+rerun_in_venv(select_python, "WINNOW_SELECT_VENV_ACTIVE", __file__)
 
 import numpy as np  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402

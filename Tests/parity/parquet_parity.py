@@ -94,11 +94,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-if os.environ.get("WINNOW_PARQUET_VENV_ACTIVE") != "1":
-    from peers import parquet_python  # noqa: E402
+from peers import parquet_python, rerun_in_venv  # noqa: E402
 
-    py = parquet_python()
-    os.execve(py, [py, os.path.abspath(__file__), *sys.argv[1:]], dict(os.environ, WINNOW_PARQUET_VENV_ACTIVE="1"))
+rerun_in_venv(parquet_python, "WINNOW_PARQUET_VENV_ACTIVE", __file__)
 
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402

@@ -49,6 +49,16 @@ def tokenizer_python():
     return peer_python(TOKENIZER_PACKAGES, TOKENIZER_VENV)
 
 
+def rerun_in_venv(python, marker, script):
+    """Runs `script` again, with its arguments, under `python()` (a peer venv's interpreter,
+    made on first use), unless the environment variable `marker` says it already is: for the
+    scripts that import the peers themselves. Returns only in the venv's interpreter."""
+    if os.environ.get(marker) == "1":
+        return
+    py = python()
+    os.execve(py, [py, os.path.abspath(script), *sys.argv[1:]], dict(os.environ, **{marker: "1"}))
+
+
 def peer_python(packages=PACKAGES, venv_dir=None):
     VENV = venv_dir or globals()["VENV"]
     py = os.path.join(VENV, "bin", "python")
