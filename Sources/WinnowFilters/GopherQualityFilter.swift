@@ -128,11 +128,13 @@ public final class GopherQualityFilter: DocumentStage {
     if let base = text.baseAddress {
       let punct = punctuation
       let all = UnsafeBufferPointer(start: base, count: text.count)
+      Self.asciiWordClass.withUnsafeBufferPointer { cls in
       doc.forEachWordBatch(&tokenizer) { ws in
         nWords &+= ws.count
         for r in ws {
-          var isNonSymbol = false
-          var hasAlpha = false
+          // ASCII bytes by table, without a branch per test: a word is a non-symbol word when
+          // some byte is not punctuation, and has a letter when some byte is one.
+          var acc: UInt8 = 0
           var chars = 0
           var i = r.lowerBound
           let end = r.upperBound
@@ -140,17 +142,18 @@ public final class GopherQualityFilter: DocumentStage {
             let b = base[i]
             if b < 0x80 {
               chars &+= 1
-              if !isNonSymbol && !ScalarSet.isASCIIPunctuation(b) { isNonSymbol = true }
-              if !hasAlpha && (b | 0x20) &- 0x61 < 26 { hasAlpha = true }
+              acc |= cls[Int(b)]
               i &+= 1
             } else {
               let (s, len) = UTF8Bytes.decode(all, at: i)
               chars &+= 1
-              if !isNonSymbol && !punct.contains(s.value) { isNonSymbol = true }
-              if !hasAlpha && PyText.isAlpha(s) { hasAlpha = true }
+              if acc & Self.nonSymbolBit == 0 && !punct.contains(s.value) { acc |= Self.nonSymbolBit }
+              if acc & Self.alphaBit == 0 && PyText.isAlpha(s) { acc |= Self.alphaBit }
               i &+= len
             }
           }
+          let isNonSymbol = acc & Self.nonSymbolBit != 0
+          let hasAlpha = acc & Self.alphaBit != 0
           if isNonSymbol {
             nonSymbol &+= 1
             nonSymbolChars &+= chars
@@ -158,6 +161,7 @@ public final class GopherQualityFilter: DocumentStage {
           if hasAlpha { alphaWords &+= 1 }
           if stopWords.found < needStop { stopWords.see(base, r) }
         }
+      }
       }
     }
 
@@ -233,6 +237,15 @@ public final class GopherQualityFilter: DocumentStage {
       }
     }
     return count
+  }
+
+  static let nonSymbolBit: UInt8 = 1
+  static let alphaBit: UInt8 = 2
+
+  /// Per ASCII byte: `nonSymbolBit` when it is not punctuation, `alphaBit` when it is a letter.
+  static let asciiWordClass: [UInt8] = (0..<128).map { b in
+    let b = UInt8(b)
+    return (ScalarSet.isASCIIPunctuation(b) ? 0 : nonSymbolBit) | ((b | 0x20) &- 0x61 < 26 ? alphaBit : 0)
   }
 
   static let threeDots: [UInt8] = Array("...".utf8)

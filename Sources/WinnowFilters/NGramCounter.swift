@@ -69,7 +69,6 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
   private var shift: UInt64 = 64
   private var wordsHaveSpaces = false
   private var totalChars = 0
-
   /// Frees the memory (the owner calls it once, when it goes away).
   func free() {
     for list in [ids, start, length, chars, occurrences, slots] { list.free() }
@@ -579,6 +578,16 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   private var startKeys: [UInt64] = []
   private var startCounts: [UInt8] = []
   private var startSlots: [Int32] = []
+  /// The word boundaries where an n-gram may repeat, for the n in `candidatesFor` (0: not made
+  /// yet): those whose 16 bytes are shared, or whose n-gram is under 16 bytes. An n-gram is
+  /// never shorter than the (n−1)-gram it starts with, so the list for a larger n is the list
+  /// for a smaller one filtered (the rules come in increasing n); the windows in between are
+  /// passed over without a look.
+  private var candidates: [Int32] = []
+  private var candidatesFor = 0
+  /// How many bytes of text the words lie in (a word's 16 bytes are copied at once when they
+  /// are all inside).
+  private var textEnd = 0
   /// Below this many n-grams, all are counted exactly without a sketch first: the sketch
   /// saves memory only on long texts, and costs a pass (tests set it to 0).
   var sketchFrom = 1 << 15
@@ -601,6 +610,7 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   ) -> Verdict {
     guard let p = doc.text.baseAddress else { return .keep }
     words.load(doc, &tokenizer, p)
+    textEnd = doc.text.count
     prefixesReady = false
     return rules(p, top: top, duplicated: duplicated, chars: chars)
   }
@@ -611,6 +621,7 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     duplicated: [GopherRepetitionFilter.NGramRule], chars: Double
   ) -> Verdict {
     words.load(p, words: ranges)
+    textEnd = ranges.map(\.upperBound).max() ?? 0
     prefixesReady = false
     return rules(p, top: top, duplicated: duplicated, chars: chars)
   }
@@ -863,8 +874,8 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     // the words' characters.
     if w.totalChars <= most { return false }
     let windows = w.count &- n &+ 1
-    // Few n-grams: all go to the table, no sketch first.
-    let sketched = windows >= sketchFrom
+    // Few n-grams: those that may repeat go to the table, no sketch first.
+    guard windows >= sketchFrom else { return duplicatesExceedUnsketched(w, p, n, most: most) }
     var buckets = 1 << 12
     var bits: UInt64 = 12
     while buckets < 4 &* windows {
@@ -872,7 +883,7 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
       bits += 1
     }
     let shift = 64 &- bits
-    if sketched {
+    do {
       let words = buckets >> 5
       if pairBits.count == words {
         pairBits.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
@@ -892,11 +903,8 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
       var shared = 0
       for word in pairBits { shared &+= (word & 0xAAAA_AAAA_AAAA_AAAA).nonzeroBitCount }
       table.reset(entries: shared, counts: false)
-    } else {
-      table.reset(entries: windows, counts: false)
     }
 
-    if !sketched { return duplicatesExceedUnsketched(w, p, n, most: most) }
     let sketch = pairBits
     return sketch.withUnsafeBufferPointer { pb in
       let last = w.count &- n
@@ -933,6 +941,32 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     }
   }
 
+  /// Makes `candidates` the word boundaries where an n-gram of `count` words may repeat (see
+  /// `candidates`), from the list for a smaller n when there is one.
+  private mutating func selectCandidates(_ count: Int, _ n: Int) {
+    let last = count &- n
+    let off = prefixBytes
+    let shared = sharedStart
+    @inline(__always) func keep(_ i: Int) -> Bool { shared[i] || off[i &+ n] &- off[i] < 16 }
+    if candidatesFor != 0 && candidatesFor <= n {
+      var kept = 0
+      for k in candidates.indices {
+        let i = Int(candidates[k])
+        if i <= last && keep(i) {
+          candidates[kept] = candidates[k]
+          kept &+= 1
+        }
+      }
+      candidates.removeLast(candidates.count &- kept)
+    } else {
+      candidates.removeAll(keepingCapacity: true)
+      if last >= 0 {
+        for i in 0...last where keep(i) { candidates.append(Int32(truncatingIfNeeded: i)) }
+      }
+    }
+    candidatesFor = n
+  }
+
   /// Fills `sharedStart` for the words of `w` (their concatenation's offsets are in
   /// `prefixBytes`): the concatenation is written out once, each boundary's next 16 bytes
   /// (zeros past the end) are a key, and a small table counts the keys up to two.
@@ -940,13 +974,24 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     let words = w.count
     let total = prefixBytes[words]
     if joined.count < total &+ 16 { joined = [UInt8](repeating: 0, count: total &+ 16) }
+    let end = textEnd
     joined.withUnsafeMutableBufferPointer { out in
       let o = out.baseAddress!
       var at = 0
       for k in 0..<words {
         let id = w.id(k)
         let len = w.lengthOf(id: id)
-        (o + at).update(from: p + Int(truncatingIfNeeded: w.start[id]), count: len)
+        let from = Int(truncatingIfNeeded: w.start[id])
+        if len <= 16 && from &+ 16 <= end {
+          // Words are short: 16 bytes copied at once (what lies past the word is overwritten
+          // by the next one, or by the zeros after the last), not a call to memmove each.
+          let raw = UnsafeMutableRawPointer(o + at)
+          let src = UnsafeRawPointer(p + from)
+          raw.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
+          raw.storeBytes(of: src.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+        } else {
+          (o + at).update(from: p + from, count: len)
+        }
         at &+= len
       }
       (o + at).update(repeating: 0, count: 16)
@@ -1023,12 +1068,15 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
       }
       prefixesReady = true
       markSharedStarts(w, p)
+      candidatesFor = 0
     }
+    selectCandidates(w.count, n)
+    table.reset(entries: candidates.count, counts: false)
     let q = prefixHash
     let off = prefixBytes
     let cp = prefixChars
-    let shared = sharedStart
-    // The table was sized for every window: it cannot fill up, and is probed with locals.
+    // The table was sized for every candidate window: it cannot fill up, and is probed with
+    // locals.
     let positions = table.position.base
     let fingerprints = table.fingerprint.base
     let mask = table.slots &- 1
@@ -1036,25 +1084,21 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     return q.withUnsafeBufferPointer { q in
       off.withUnsafeBufferPointer { off in
         cp.withUnsafeBufferPointer { cp in
-          let last = w.count &- n
           let total = w.totalChars
           var repeated = 0
           var idx = 0
-          while idx <= last {
+          for c in candidates {
+            // Windows before idx lie inside a repeated one, already counted.
+            guard Int(c) >= idx else { continue }
+            idx = Int(c)
             // Even if every word from here on were repeated, the rule would not fail.
             if repeated &+ (total &- cp[idx]) <= most { return false }
             let span = off[idx &+ n] &- off[idx]
-            if span >= 16 && !shared[idx] {
-              idx &+= 1
-              continue
-            }
             let h = q[idx &+ n] &- q[idx] &* (span < 4097 ? powerTable[span] : RollingHash.pow(span))
             if Self.probe(positions, fingerprints, mask: mask, shift: shift, w, p, idx, h, n, .concatenated).found {
               repeated &+= cp[idx &+ n] &- cp[idx]
               if repeated > most { return true }
               idx &+= n
-            } else {
-              idx &+= 1
             }
           }
           return repeated > most

@@ -76,7 +76,7 @@ public struct SpacyTokenizer {
 
   /// Tokens are handed out in batches of about this many (small in tests, to put many batch
   /// boundaries in a short text).
-  var batchSize = 4096
+  var batchSize = 1024
 
   /// Calls `body` with the tokens of `text` in order (whitespace tokens included), a batch at
   /// a time, so that a long text's tokens are never all held: working memory stays a few
