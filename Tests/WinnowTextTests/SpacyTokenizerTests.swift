@@ -134,6 +134,28 @@ struct RuleRegexTests {
     return scalars.withUnsafeBufferPointer { m.match(prog, $0, at: start) }
   }
 
+  @Test("a set's ASCII bitmap holds what its ranges, classes and negation say")
+  func asciiBitmap() {
+    var rng = SystemRandomNumberGenerator()
+    let allClasses: [ScalarClass] = [.digit, .word, .space]
+    for _ in 0..<2_000 {
+      var ranges: [ClosedRange<UInt32>] = []
+      for _ in 0..<Int.random(in: 0...4, using: &rng) {
+        let a = UInt32.random(in: 0...140, using: &rng)
+        ranges.append(a...(a + UInt32.random(in: 0...20, using: &rng)))
+      }
+      var classes: [(ScalarClass, negated: Bool)] = []
+      for c in allClasses where Int.random(in: 0..<4, using: &rng) == 0 { classes.append((c, Bool.random(using: &rng))) }
+      let negated = Bool.random(using: &rng)
+      let set = ScalarSet(ranges: ranges, classes: classes, negated: negated)
+      for v in UInt32(0)..<128 {
+        let inRanges = ranges.contains { $0.contains(v) }
+        let inClasses = classes.contains { $0.0.contains(v) != $0.negated }
+        #expect(set.contains(v) == ((inRanges || inClasses) != negated), "scalar \(v)")
+      }
+    }
+  }
+
   @Test("alternation takes the first alternative that matches, not the longest")
   func alternationOrder() throws {
     #expect(try match("a|ab", "ab") == 1)

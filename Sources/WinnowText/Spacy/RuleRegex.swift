@@ -57,12 +57,22 @@ struct ScalarSet: Sendable {
       }
     }
     self.ranges = merged
+    // The ASCII bitmap from the ranges directly, the classes tested only when there are some
+    // (rule tables make thousands of sets: a test per ASCII scalar each was a good part of a
+    // process's start).
     var lo: UInt64 = 0
     var hi: UInt64 = 0
-    for c in UInt32(0)..<128 where slowContains(c) {
-      if c < 64 { lo |= 1 << UInt64(c) } else { hi |= 1 << UInt64(c - 64) }
+    for r in merged where r.lowerBound < 128 {
+      for c in r.lowerBound...min(r.upperBound, 127) {
+        if c < 64 { lo |= 1 << UInt64(c) } else { hi |= 1 << UInt64(c - 64) }
+      }
     }
-    ascii = (lo, hi)
+    if !classes.isEmpty {
+      for c in UInt32(0)..<128 where classes.contains(where: { $0.0.contains(c) != $0.negated }) {
+        if c < 64 { lo |= 1 << UInt64(c) } else { hi |= 1 << UInt64(c - 64) }
+      }
+    }
+    ascii = negated ? (~lo, ~hi) : (lo, hi)
   }
 
   /// No classes and no negation: the set is exactly its ranges.
