@@ -47,16 +47,16 @@ public struct WordTokenizer {
     batch.removeAll(keepingCapacity: true)
     switch kind {
     case .spacyEnglish:
-      var spacy = self.spacy ?? .english()
-      self.spacy = nil
-      spacy.forEachTokenBatch(text) { tokens in
+      // Mutated in place: moving the tokenizer out and back copied its every buffer and table
+      // reference (retained, then released) for each text.
+      if spacy == nil { spacy = .english() }
+      spacy!.forEachTokenBatch(text) { tokens in
         for t in tokens where !t.isSpace { batch.append(t.range) }
         if !batch.isEmpty {
           batch.withUnsafeBufferPointer(body)
           batch.removeAll(keepingCapacity: true)
         }
       }
-      self.spacy = spacy
     case .icu:
       breaker.forEachSegment(in: text) { s in
         guard !Self.isAllWhitespace(text, s.range) else { return }
