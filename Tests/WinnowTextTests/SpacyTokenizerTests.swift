@@ -106,6 +106,31 @@ struct SpacyTokenizerTests {
     #expect(spacyWords(chunk).joined() == chunk)
   }
 
+  @Test("words at fixed-string affixes (A$, US$, 's, 'S) or gated ones: the scan's one-token test agrees with the general path")
+  func fixedStringAffixes() {
+    let q = SpacyRules.english.quick
+    // The English tables: 'A' and 'U' start only fixed currency prefixes; 's' ends fixed
+    // suffixes and unit suffixes gated by a digit.
+    #expect(q.prefixCheck[Int(UInt8(ascii: "A"))].known == 1)
+    #expect(q.prefixCheck[Int(UInt8(ascii: "U"))].known == 1)
+    #expect(q.suffixCheck[Int(UInt8(ascii: "s"))].known == 1)
+    let words = [
+      "Apples", "A$", "A$5", "As", "US$", "US$9", "USB", "US", "Cats", "C$3", "Ca$h", "UNITS", "IT'S", "it's", "dogs's",
+      "s", "S", "'s", "A", "U", "C", "5s", "5km", "km", "ms", "5ms", "x5s", "Abs", "Us's", "A$s", "UK's", "CPUs",
+    ]
+    let text = words.joined(separator: " ")
+    var scan = SpacyTokenizer.english()
+    var general = SpacyTokenizer.english()
+    var a: [SpacyTokenizer.Token] = []
+    var b: [SpacyTokenizer.Token] = []
+    withUTF8(text) { t in
+      scan.tokenize(t, into: &a)
+      general.tokenizeWhole(t, into: &b)
+      #expect(a.map { String(decoding: t[$0.range], as: UTF8.self) } == b.map { String(decoding: t[$0.range], as: UTF8.self) })
+    }
+    #expect(spacyTokens("Apples US$9 it's IT'S CPUs").tokens == ["Apples", "US$", "9", "it", "'s", "IT", "'S", "CPUs"])
+  }
+
   @Test("the chunk cache gives the same tokens as a fresh tokenizer")
   func cacheIsTransparent() {
     var t = SpacyTokenizer.english()

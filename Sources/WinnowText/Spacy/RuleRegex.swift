@@ -517,6 +517,23 @@ final class RegexProgram: Sendable {
     needsVisitedSet = ops.count > 64 || maxWidth == nil
   }
 
+  /// The scalars of this alternative when it is a plain literal (a fixed string, with `^` in
+  /// front when `anchoredStart`, `$` after when `anchoredEnd`, no lookaround): it matches a
+  /// string exactly where that string holds those scalars. nil for any other pattern.
+  func literal(anchoredStart: Bool, anchoredEnd: Bool) -> [UInt32]? {
+    var k = 0
+    if anchoredStart, case .start = ops[k] { k += 1 }
+    var out: [UInt32] = []
+    while k < ops.count, case .set(let si) = ops[k] {
+      guard let v = sets[si].singleScalar else { return nil }
+      out.append(v)
+      k += 1
+    }
+    if anchoredEnd, k < ops.count, case .end = ops[k] { k += 1 }
+    guard !out.isEmpty, k == ops.count - 1, case .match = ops[k] else { return nil }
+    return out
+  }
+
   /// Whether a match may start at `p` of `text`, judged by the gate alone.
   @inline(__always)
   func gateAllows(_ text: UnsafeBufferPointer<UInt32>, _ p: Int) -> Bool {

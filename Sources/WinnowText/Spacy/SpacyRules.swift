@@ -33,6 +33,25 @@ final class SpacyRules: @unchecked Sendable {
     var suffixGate = [(UInt64, UInt64)?](repeating: nil, count: 128)
     /// Per byte, what the fused chunk scan needs in one lookup (`ByteClass` bits).
     var byteClass = [UInt8](repeating: 0, count: 256)
+    /// For an ASCII first (last) byte whose prefix (suffix) alternatives are all fixed strings
+    /// (`A$`, `US$`; `'s`, `'S`) or, for suffixes, gated by a one-scalar lookbehind: `known` 1,
+    /// the strings in `literals[literalStart ..< literalStart + literalCount]`, and the union
+    /// of the gates (`gatedGate`, empty when none is gated). A chunk that holds none of those
+    /// strings at that end, and no byte of the gate, has no such affix. `known` 0 otherwise.
+    var prefixCheck = [AffixCheck](repeating: AffixCheck(), count: 128)
+    var suffixCheck = [AffixCheck](repeating: AffixCheck(), count: 128)
+    /// The fixed strings, UTF-8 (while building), then all in a row: string k is
+    /// `literalBytes[literalOffsets[k] ..< literalOffsets[k + 1]]`.
+    var literals: [[UInt8]] = []
+    var literalBytes: [UInt8] = []
+    var literalOffsets: [Int32] = [0]
+  }
+
+  struct AffixCheck: Sendable {
+    var known: UInt8 = 0
+    var literalStart: Int32 = 0
+    var literalCount: Int32 = 0
+    var gatedGate: (UInt64, UInt64) = (0, 0)
   }
 
   /// The bits of `Quick.byteClass`.
@@ -102,6 +121,14 @@ final class SpacyRules: @unchecked Sendable {
         q.suffixGate[c] = bits
       }
     }
+    for c in 0..<128 {
+      q.prefixCheck[c] = Self.affixCheck(prefixByFirst[c].map { pre[Int($0)] }, prefix: true, &q.literals)
+      q.suffixCheck[c] = Self.affixCheck(suffixByLast[c].map { suf[Int($0)] }, prefix: false, &q.literals)
+    }
+    for l in q.literals {
+      q.literalBytes += l
+      q.literalOffsets.append(Int32(q.literalBytes.count))
+    }
     // Bytes above ASCII: never "plain ASCII".
     for c in 128..<256 {
       q.prefixStart[c] = 1
@@ -152,6 +179,31 @@ final class SpacyRules: @unchecked Sendable {
   }
 
   func suffixGate(forLast c: UInt32) -> ScalarUnion? { Self.gate(suffixes, forLast: c) }
+
+  /// The `AffixCheck` of the alternatives that may start (end) a string with one ASCII
+  /// byte, their fixed strings appended to `literals`.
+  static func affixCheck(_ programs: [RegexProgram], prefix: Bool, _ literals: inout [[UInt8]]) -> AffixCheck {
+    var check = AffixCheck()
+    check.literalStart = Int32(literals.count)
+    var found: [[UInt8]] = []
+    var gate: (UInt64, UInt64) = (0, 0)
+    for p in programs {
+      if let lit = p.literal(anchoredStart: prefix, anchoredEnd: !prefix) {
+        found.append(Array(String(String.UnicodeScalarView(lit.compactMap(Unicode.Scalar.init))).utf8))
+      } else if !prefix, let g = p.gate {
+        for b in 0..<128 where g.contains(UInt32(b)) {
+          if b < 64 { gate.0 |= 1 << UInt64(b) } else { gate.1 |= 1 << UInt64(b - 64) }
+        }
+      } else {
+        return AffixCheck()
+      }
+    }
+    literals += found
+    check.known = 1
+    check.literalCount = Int32(found.count)
+    check.gatedGate = gate
+    return check
+  }
 
   static func gate(_ programs: [RegexProgram], forLast c: UInt32) -> ScalarUnion? {
     var gates: [ScalarSet] = []

@@ -180,17 +180,45 @@ public struct SpacyTokenizer {
   ) {
     let n = text.count
     guard n > 0, let p = text.baseAddress else { return }
-    let table = rules.quick.byteClass
-    let gates = rules.quick.suffixGate
+    let quick = rules.quick
+    let table = quick.byteClass
     let specials = rules.specials
     var flushAt = batchSize
-    gates.withUnsafeBufferPointer { gates in
+    quick.prefixCheck.withUnsafeBufferPointer { prefixCheck in
+    quick.suffixCheck.withUnsafeBufferPointer { suffixCheck in
+    quick.literalBytes.withUnsafeBufferPointer { literalBytes in
+    quick.literalOffsets.withUnsafeBufferPointer { literalOffsets in
     table.withUnsafeBufferPointer { cls in
-      /// Whether no suffix rule can end the ASCII word p[start..<end] (its last byte may end
-      /// one): every such rule needs a byte of its gate before it, and the word has none.
+      /// Whether fixed string k is p[from..<from + its length] (within start..<end).
+      @inline(__always) func holds(_ k: Int32, at from: Int, _ start: Int, _ end: Int) -> Bool {
+        let a = Int(literalOffsets[Int(k)])
+        let len = Int(literalOffsets[Int(k) &+ 1]) &- a
+        guard from >= start && from &+ len <= end else { return false }
+        for j in 0..<len where literalBytes[a &+ j] != p[from &+ j] { return false }
+        return true
+      }
+      /// Whether no prefix rule can start the ASCII word p[start..<end]: its first byte's
+      /// alternatives are fixed strings, none of which it starts with.
+      @inline(__always) func noPrefix(_ start: Int, _ end: Int) -> Bool {
+        let check = prefixCheck[Int(p[start])]
+        guard check.known != 0 else { return false }
+        for k in check.literalStart..<(check.literalStart &+ check.literalCount) where holds(k, at: start, start, end) {
+          return false
+        }
+        return true
+      }
+      /// Whether no suffix rule can end the ASCII word p[start..<end]: its last byte's
+      /// alternatives are fixed strings it does not end with, or need a byte of their
+      /// lookbehind gate before them, and the word has none.
       @inline(__always) func noSuffix(_ start: Int, _ end: Int) -> Bool {
-        guard let gate = gates[Int(p[end &- 1])] else { return false }
-        return Self.noneInGate(UnsafeBufferPointer(start: p + start, count: end &- 1 &- start), gate)
+        let check = suffixCheck[Int(p[end &- 1])]
+        guard check.known != 0 else { return false }
+        for k in check.literalStart..<(check.literalStart &+ check.literalCount) {
+          let len = Int(literalOffsets[Int(k) &+ 1] &- literalOffsets[Int(k)])
+          if holds(k, at: end &- len, start, end) { return false }
+        }
+        let gate = check.gatedGate
+        return gate == (0, 0) || Self.noneInGate(UnsafeBufferPointer(start: p + start, count: end &- 1 &- start), gate)
       }
       let stop = SpacyRules.ByteClass.space | SpacyRules.ByteClass.high
       var i = 0
@@ -237,7 +265,8 @@ public struct SpacyTokenizer {
             }
           }
           chunk(text, start, i, isSpace: false, true, &pending)
-        } else if acc & SpacyRules.ByteClass.infix == 0 && cls[Int(p[start])] & SpacyRules.ByteClass.prefix == 0
+        } else if acc & SpacyRules.ByteClass.infix == 0
+          && (cls[Int(p[start])] & SpacyRules.ByteClass.prefix == 0 || noPrefix(start, i))
           && (cls[Int(p[i &- 1])] & SpacyRules.ByteClass.suffixEnd == 0 || noSuffix(start, i))
         {
           // One plain ASCII token, unless it is a special case.
@@ -252,6 +281,9 @@ public struct SpacyTokenizer {
         }
         if pending.count >= flushAt { flushAt = emitSettled(text, &pending, body) }
       }
+    }
+    }
+    }
     }
     }
   }
