@@ -945,25 +945,31 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   /// `candidates`), from the list for a smaller n when there is one.
   private mutating func selectCandidates(_ count: Int, _ n: Int) {
     let last = count &- n
-    let off = prefixBytes
-    let shared = sharedStart
-    @inline(__always) func keep(_ i: Int) -> Bool { shared[i] || off[i &+ n] &- off[i] < 16 }
-    if candidatesFor != 0 && candidatesFor <= n {
-      var kept = 0
-      for k in candidates.indices {
-        let i = Int(candidates[k])
-        if i <= last && keep(i) {
-          candidates[kept] = candidates[k]
-          kept &+= 1
+    let refilter = candidatesFor != 0 && candidatesFor <= n
+    if !refilter { candidates.removeAll(keepingCapacity: true) }
+    var list = candidates
+    candidates = []
+    prefixBytes.withUnsafeBufferPointer { off in
+      sharedStart.withUnsafeBufferPointer { shared in
+        @inline(__always) func keep(_ i: Int) -> Bool { shared[i] || off[i &+ n] &- off[i] < 16 }
+        if refilter {
+          var kept = 0
+          list.withUnsafeMutableBufferPointer { c in
+            for k in 0..<c.count {
+              let i = Int(c[k])
+              if i <= last && keep(i) {
+                c[kept] = c[k]
+                kept &+= 1
+              }
+            }
+          }
+          list.removeLast(list.count &- kept)
+        } else if last >= 0 {
+          for i in 0...last where keep(i) { list.append(Int32(truncatingIfNeeded: i)) }
         }
       }
-      candidates.removeLast(candidates.count &- kept)
-    } else {
-      candidates.removeAll(keepingCapacity: true)
-      if last >= 0 {
-        for i in 0...last where keep(i) { candidates.append(Int32(truncatingIfNeeded: i)) }
-      }
     }
+    candidates = list
     candidatesFor = n
   }
 
@@ -1046,6 +1052,8 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   /// `duplicatesExceed` for a text of few words: every n-gram goes to the table, and window
   /// hashes come from the prefix hashes (the same values the sliding windows give).
   private mutating func duplicatesExceedUnsketched(_ w: WordView<I>, _ p: UnsafePointer<UInt8>, _ n: Int, most: Int) -> Bool {
+    // Read once: a global is checked for initialisation at every use.
+    let powers = powerTable
     if !prefixesReady {
       prefixHash.removeAll(keepingCapacity: true)
       prefixBytes.removeAll(keepingCapacity: true)
@@ -1059,7 +1067,7 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
       for k in 0..<w.count {
         let id = w.id(k)
         let len = w.lengthOf(id: id)
-        h = h &* (len < 4097 ? powerTable[len] : RollingHash.pow(len)) &+ w.hash[id]
+        h = h &* (len < 4097 ? powers[len] : RollingHash.pow(len)) &+ w.hash[id]
         bytes &+= len
         chars &+= w.charsOf(id: id)
         prefixHash.append(h)
@@ -1071,6 +1079,22 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
       candidatesFor = 0
     }
     selectCandidates(w.count, n)
+    // The repeated n-grams counted are disjoint candidate windows: if all the candidate
+    // windows together hold no more characters than the limit, the rule cannot fail (the
+    // usual case for text that does not repeat itself), and no window is looked up.
+    var covered = 0
+    var reach = 0
+    prefixChars.withUnsafeBufferPointer { cp in
+      for c in candidates {
+        let from = max(Int(c), reach)
+        let to = Int(c) &+ n
+        if to > from {
+          covered &+= cp[to] &- cp[from]
+          reach = to
+        }
+      }
+    }
+    if covered <= most { return false }
     table.reset(entries: candidates.count, counts: false)
     let q = prefixHash
     let off = prefixBytes
@@ -1094,7 +1118,7 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
             // Even if every word from here on were repeated, the rule would not fail.
             if repeated &+ (total &- cp[idx]) <= most { return false }
             let span = off[idx &+ n] &- off[idx]
-            let h = q[idx &+ n] &- q[idx] &* (span < 4097 ? powerTable[span] : RollingHash.pow(span))
+            let h = q[idx &+ n] &- q[idx] &* (span < 4097 ? powers[span] : RollingHash.pow(span))
             if Self.probe(positions, fingerprints, mask: mask, shift: shift, w, p, idx, h, n, .concatenated).found {
               repeated &+= cp[idx &+ n] &- cp[idx]
               if repeated > most { return true }
