@@ -430,6 +430,13 @@ final class PhraseTable: Sendable {
   private let singles: [[Int]]
   private let nextIndex: [SpecialCaseTable]
   private let nextGroups: [[[Int]]]
+  /// The group of a one-byte first token ("a", "(", ":"), by byte, -1 for none: the commonest
+  /// tokens that may start a phrase are found without hashing.
+  let oneByteGroup: [Int32]
+  /// Per group: whether it has one-token phrases, and the first bytes of its phrases' second
+  /// tokens as a 256-bit set (most tokens after "a" or "(" start none of them).
+  let hasSingles: [Bool]
+  let secondFirstBytes: [(UInt64, UInt64, UInt64, UInt64)]
 
   init(patterns: [[[UInt8]]]) {
     var phrases: [[[UInt8]]] = []
@@ -493,6 +500,31 @@ final class PhraseTable: Sendable {
     self.singles = singles
     self.nextIndex = nextIndex
     self.nextGroups = nextGroups
+    var oneByte = [Int32](repeating: -1, count: 256)
+    for (g, t) in firstTokens.enumerated() where t.count == 1 { oneByte[Int(t[0])] = Int32(g) }
+    oneByteGroup = oneByte
+    hasSingles = singles.map { !$0.isEmpty }
+    secondFirstBytes = groups.map { g in
+      var set: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+      for k in g where phrases[k].count > 1 {
+        guard let b = phrases[k][1].first else { return (~0, ~0, ~0, ~0) }
+        let bit = UInt64(1) << UInt64(b & 63)
+        switch b >> 6 {
+        case 0: set.0 |= bit
+        case 1: set.1 |= bit
+        case 2: set.2 |= bit
+        default: set.3 |= bit
+        }
+      }
+      return set
+    }
+  }
+
+  /// Whether `b` is in a 256-bit set.
+  @inline(__always)
+  static func holds(_ set: (UInt64, UInt64, UInt64, UInt64), _ b: UInt8) -> Bool {
+    let word = b < 128 ? (b < 64 ? set.0 : set.1) : (b < 192 ? set.2 : set.3)
+    return (word >> UInt64(b & 63)) & 1 != 0
   }
 
   var isEmpty: Bool { phrases.isEmpty }

@@ -654,10 +654,24 @@ public struct SpacyTokenizer {
       let first = text[t.start]
       let word = first < 128 ? (first < 64 ? s0 : s1) : (first < 192 ? s2 : s3)
       guard (word >> UInt64(first & 63)) & 1 != 0 else { continue }
-      guard phrases.mayStart(first: first, last: text[t.end - 1], length: n) else { continue }
-      guard let g = phrases.group(UnsafeBufferPointer(rebasing: text[t.range])) else { continue }
-      for k in phrases.singles(g) { matches.append((i, i + phrases.phrase(k).count)) }
-      guard i + 1 < tokens.count, let longer = phrases.following(g, UnsafeBufferPointer(rebasing: text[tokens[i + 1].range]))
+      let g: Int
+      if n == 1 {
+        let one = phrases.oneByteGroup[Int(first)]
+        guard one >= 0 else { continue }
+        g = Int(one)
+      } else {
+        guard phrases.mayStart(first: first, last: text[t.end - 1], length: n),
+          let found = phrases.group(UnsafeBufferPointer(rebasing: text[t.range]))
+        else { continue }
+        g = found
+      }
+      if phrases.hasSingles[g] {
+        for k in phrases.singles(g) { matches.append((i, i + phrases.phrase(k).count)) }
+      }
+      guard i + 1 < tokens.count else { continue }
+      let next = tokens[i + 1]
+      guard next.end > next.start, PhraseTable.holds(phrases.secondFirstBytes[g], text[next.start]),
+        let longer = phrases.following(g, UnsafeBufferPointer(rebasing: text[next.range]))
       else { continue }
       for k in longer {
         let phrase = phrases.phrase(k)
