@@ -570,13 +570,13 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   private var prefixChars: [Int] = []
   private var prefixesReady = false
   /// For the same texts: per word boundary, whether the 16 bytes of the concatenated words
-  /// from there also start at another boundary (`markSharedStarts`). An n-gram of 16 bytes
+  /// from there also start at another boundary (`markSharedStarts`; true also, in the rare
+  /// case, for 16 bytes whose 64-bit hash another boundary's share: only a wasted lookup). An n-gram of 16 bytes
   /// or more that starts at a boundary whose 16 bytes start nowhere else equals no other
   /// n-gram: `duplicatesExceed` neither looks it up nor remembers it.
   private var sharedStart: [Bool] = []
   private var joined: [UInt8] = []
   private var startKeys: [UInt64] = []
-  private var startCounts: [UInt8] = []
   private var startSlots: [Int32] = []
   /// The word boundaries where an n-gram may repeat, for the n in `candidatesFor` (0: not made
   /// yet): those whose 16 bytes are shared, or whose n-gram is under 16 bytes. An n-gram is
@@ -1010,38 +1010,43 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     }
     let mask = cap &- 1
     let shift = 64 &- bits
+    // Per slot: a 64-bit hash of a 16-byte key with its low two bits replaced by how often it
+    // was seen (1, or 2 for twice or more); 0 for an empty slot. Keys are told apart by their
+    // hash alone: two different keys of one hash would only mark a start shared that is not,
+    // which costs a lookup later and changes no result.
     startKeys.removeAll(keepingCapacity: true)
-    startKeys.append(contentsOf: repeatElement(0, count: 2 &* cap))
-    startCounts.removeAll(keepingCapacity: true)
-    startCounts.append(contentsOf: repeatElement(0, count: cap))
+    startKeys.append(contentsOf: repeatElement(0, count: cap))
     sharedStart.removeAll(keepingCapacity: true)
     sharedStart.append(contentsOf: repeatElement(false, count: words))
     if startSlots.count < words { startSlots = [Int32](repeating: 0, count: words) }
     let off = prefixBytes
     joined.withUnsafeBytes { raw in
       startKeys.withUnsafeMutableBufferPointer { keys in
-        startCounts.withUnsafeMutableBufferPointer { counts in
-          off.withUnsafeBufferPointer { off in
-            @inline(__always) func slot(_ i: Int) -> Int {
+        off.withUnsafeBufferPointer { off in
+          startSlots.withUnsafeMutableBufferPointer { slots in
+            for i in 0..<words {
               let a = raw.loadUnaligned(fromByteOffset: off[i], as: UInt64.self)
               let b = raw.loadUnaligned(fromByteOffset: off[i] &+ 8, as: UInt64.self)
-              var s = WordIDs<I>.home((a ^ (b &* 0x9E37_79B9_7F4A_7C15)) ^ (a >> 29), shift)
-              while counts[s] != 0 && (keys[2 &* s] != a || keys[2 &* s &+ 1] != b) { s = (s &+ 1) & mask }
-              if counts[s] == 0 {
-                keys[2 &* s] = a
-                keys[2 &* s &+ 1] = b
+              var h = (a ^ (b &* 0x9E37_79B9_7F4A_7C15)) &* 0xFF51_AFD7_ED55_8CCD
+              h ^= h >> 31
+              let key = h & ~3
+              var s = WordIDs<I>.home(h, shift)
+              while true {
+                let e = keys[s]
+                if e == 0 {
+                  keys[s] = key | 1
+                  break
+                }
+                if e & ~3 == key {
+                  keys[s] = key | 2
+                  break
+                }
+                s = (s &+ 1) & mask
               }
-              return s
+              slots[i] = Int32(truncatingIfNeeded: s)
             }
-            startSlots.withUnsafeMutableBufferPointer { slots in
-              for i in 0..<words {
-                let s = slot(i)
-                slots[i] = Int32(truncatingIfNeeded: s)
-                if counts[s] < 2 { counts[s] &+= 1 }
-              }
-              sharedStart.withUnsafeMutableBufferPointer { shared in
-                for i in 0..<words { shared[i] = counts[Int(slots[i])] >= 2 }
-              }
+            sharedStart.withUnsafeMutableBufferPointer { shared in
+              for i in 0..<words { shared[i] = keys[Int(slots[i])] & 3 == 2 }
             }
           }
         }
