@@ -47,8 +47,10 @@ struct ScalarSet: Sendable {
   init(ranges: [ClosedRange<UInt32>], classes: [(ScalarClass, negated: Bool)], negated: Bool) {
     self.negated = negated
     self.classes = classes
-    let sorted = ranges.sorted { $0.lowerBound < $1.lowerBound }
+    // Most sets are one scalar or one range: nothing to sort or merge.
+    let sorted = ranges.count <= 1 ? ranges : ranges.sorted { $0.lowerBound < $1.lowerBound }
     var merged: [ClosedRange<UInt32>] = []
+    merged.reserveCapacity(sorted.count)
     for r in sorted {
       if let last = merged.last, r.lowerBound <= last.upperBound &+ 1 {
         merged[merged.count - 1] = last.lowerBound...max(last.upperBound, r.upperBound)

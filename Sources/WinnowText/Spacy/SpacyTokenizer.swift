@@ -784,7 +784,9 @@ struct WhitespaceChunks {
 struct ChunkCache {
   static let maxKeyLength = 48
   private static let capacity = 1 << 17
-  private var slots = [Int32](repeating: -1, count: ChunkCache.capacity * 2)
+  /// Twice the entries, grown as they come (a small task never touches the megabyte of a
+  /// full table).
+  private var slots = [Int32](repeating: -1, count: 1 << 12)
   private var hashes: [UInt64] = []
   private var keyStart: [Int32] = []
   private var lengthStart: [Int32] = []
@@ -841,6 +843,17 @@ struct ChunkCache {
     }
   }
 
+  /// Doubles the slots and places the entries again.
+  private mutating func growSlots() {
+    slots = [Int32](repeating: -1, count: slots.count * 2)
+    let mask = slots.count - 1
+    for e in hashes.indices {
+      var i = Int(truncatingIfNeeded: hashes[e]) & mask
+      while slots[i] >= 0 { i = (i + 1) & mask }
+      slots[i] = Int32(e)
+    }
+  }
+
   private func matches(_ e: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     let ks = Int(keyStart[e])
     let ke = e + 1 < keyStart.count ? Int(keyStart[e + 1]) : keys.count
@@ -859,6 +872,7 @@ struct ChunkCache {
       keys.removeAll(keepingCapacity: true)
       lengths.removeAll(keepingCapacity: true)
     }
+    if (hashes.count + 1) * 2 > slots.count { growSlots() }
     let mask = slots.count - 1
     var i = Int(truncatingIfNeeded: h) & mask
     while slots[i] >= 0 { i = (i + 1) & mask }
