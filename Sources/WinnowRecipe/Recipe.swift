@@ -128,7 +128,10 @@ public enum RecipeParser {
   public static func parse(_ yaml: String, source: String = "<string>") throws(WinnowError) -> Recipe {
     let root: Node
     do {
-      guard let node = try Yams.compose(yaml: yaml) else { throw WinnowError.usage("\(source): recipe is empty") }
+      // The basic resolver: values are read as the strings they are written as (the checks
+      // below parse numbers and booleans themselves), and the default one's regular
+      // expressions are not compiled in every worker process.
+      guard let node = try Yams.compose(yaml: yaml, .basic) else { throw WinnowError.usage("\(source): recipe is empty") }
       root = node
     } catch let e as WinnowError {
       throw e
