@@ -64,6 +64,11 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
   private var chars = RawList<I>()
   private var occurrences = RawList<I>()
   private var hash = RawList<UInt64>()
+  /// Per distinct word: a quick hash of its bytes (`quickHash`), what the table is keyed by.
+  /// The byte hash above must be computed byte after byte; it is, once per distinct word.
+  private var quick = RawList<UInt64>()
+  /// How many bytes of text the words lie in: 8 bytes can be read at once below it.
+  private var textEnd = 0
   /// Open addressing over the distinct words: index + 1, 0 for an empty slot.
   private var slots = RawList<I>()
   private var shift: UInt64 = 64
@@ -73,6 +78,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
   func free() {
     for list in [ids, start, length, chars, occurrences, slots] { list.free() }
     hash.free()
+    quick.free()
   }
 
   /// Streams the document's words into ids.
@@ -80,6 +86,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     // A word takes a byte at least: reserved (not touched) up front, the ids never move while
     // growing, which would hold them twice.
     reset(words: doc.text.count)
+    textEnd = doc.text.count
     doc.forEachWordBatch(&tokenizer) { batch in
       for r in batch { intern(p, r) }
     }
@@ -88,6 +95,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
   /// Words given as byte ranges of `p` (tests give words that a tokenizer would not).
   mutating func load(_ p: UnsafePointer<UInt8>, words: [Range<Int>]) {
     reset(words: words.count)
+    textEnd = words.map(\.upperBound).max() ?? 0
     for r in words { intern(p, r) }
   }
 
@@ -100,6 +108,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     chars.reset(capacity: distinct)
     occurrences.reset(capacity: distinct)
     hash.reset(capacity: distinct)
+    quick.reset(capacity: distinct)
     wordsHaveSpaces = false
     totalChars = 0
     resetSlots(capacity: 2 * distinct)
@@ -123,31 +132,57 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     Int(truncatingIfNeeded: (h &* 0x9E37_79B9_7F4A_7C15) >> shift)
   }
 
-  /// Appends the id of the word `p[r]`, adding it to the distinct words when new.
+  /// A hash of the `len` bytes at `p + from` for the table, eight bytes at a time (reading
+  /// whole words of memory only below `end`).
+  @inline(__always)
+  static func quickHash(_ p: UnsafePointer<UInt8>, _ from: Int, _ len: Int, _ end: Int) -> UInt64 {
+    var h = UInt64(truncatingIfNeeded: len) &* 0x9E37_79B9_7F4A_7C15
+    var i = from
+    var n = len
+    let raw = UnsafeRawPointer(p)
+    while n >= 8 {
+      h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+      h ^= h >> 29
+      i &+= 8
+      n &-= 8
+    }
+    if n > 0 {
+      var t: UInt64 = 0
+      if i &+ 8 <= end {
+        t = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & ((1 << UInt64(n &* 8)) &- 1)
+      } else {
+        for j in 0..<n { t |= UInt64(p[i &+ j]) << UInt64(j &* 8) }
+      }
+      h = (h ^ t) &* 0xC4CE_B9FE_1A85_EC53
+    }
+    return h ^ (h >> 32)
+  }
+
+  /// Appends the id of the word `p[r]`, adding it to the distinct words when new. An
+  /// occurrence of a known word costs a quick hash, a probe and a comparison; its byte hash,
+  /// code points and spaces are worked out once, when the word is new.
   @inline(__always)
   private mutating func intern(_ p: UnsafePointer<UInt8>, _ r: Range<Int>) {
-    let B = RollingHash.base
-    var h: UInt64 = 0
-    var continuation = 0
-    var spaces = false
-    var i = r.lowerBound
-    let end = r.upperBound
-    while i < end {
-      let b = p[i]
-      h = h &* B &+ UInt64(b) &+ 1
-      continuation &+= b & 0xC0 == 0x80 ? 1 : 0
-      spaces = spaces || b == 0x20
-      i &+= 1
-    }
     let len = r.count
-    let c = len &- continuation
-    totalChars &+= c
+    let q = Self.quickHash(p, r.lowerBound, len, textEnd)
     let table = slots.base
     let mask = slots.count &- 1
-    var s = Self.home(h, shift)
+    var s = Self.home(q, shift)
     while true {
       let e = Int(truncatingIfNeeded: table[s])
       if e == 0 {
+        let B = RollingHash.base
+        var h: UInt64 = 0
+        var continuation = 0
+        var spaces = false
+        for i in r {
+          let b = p[i]
+          h = h &* B &+ UInt64(b) &+ 1
+          continuation &+= b & 0xC0 == 0x80 ? 1 : 0
+          spaces = spaces || b == 0x20
+        }
+        let c = len &- continuation
+        totalChars &+= c
         let id = hash.count
         table[s] = I(truncatingIfNeeded: id &+ 1)
         start.append(I(truncatingIfNeeded: r.lowerBound))
@@ -155,16 +190,18 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
         chars.append(I(truncatingIfNeeded: c))
         occurrences.append(1)
         hash.append(h)
+        quick.append(q)
         ids.append(I(truncatingIfNeeded: id))
         if spaces { wordsHaveSpaces = true }
         if (id &+ 1) &* 2 > slots.count { growSlots() }
         return
       }
       let k = e &- 1
-      if hash[k] == h && Int(truncatingIfNeeded: length[k]) == len
-        && WordView<I>.sameBytes(p, Int(truncatingIfNeeded: start[k]), r.lowerBound, len)
+      if quick[k] == q && Int(truncatingIfNeeded: length[k]) == len
+        && WordView<I>.sameBytes(p, Int(truncatingIfNeeded: start[k]), r.lowerBound, len, within: textEnd)
       {
         occurrences[k] &+= 1
+        totalChars &+= Int(truncatingIfNeeded: chars[k])
         ids.append(I(truncatingIfNeeded: k))
         return
       }
@@ -176,8 +213,8 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     resetSlots(capacity: slots.count * 2)
     let table = slots.base
     let mask = slots.count &- 1
-    for k in 0..<hash.count {
-      var s = Self.home(hash[k], shift)
+    for k in 0..<quick.count {
+      var s = Self.home(quick[k], shift)
       while table[s] != 0 { s = (s &+ 1) & mask }
       table[s] = I(truncatingIfNeeded: k &+ 1)
     }
@@ -194,6 +231,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     slots.reset(capacity: 0)
     slots.count = 0
     hash.reset(capacity: 0)
+    quick.reset(capacity: 0)
   }
 
   /// The words, for reading (valid until the next load).
@@ -461,6 +499,26 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
         separatorPending = separated
       }
     }
+  }
+
+  /// `sameBytes` for ranges within p[0..<end]: the last bytes compared as one masked word
+  /// when eight bytes can be read from both.
+  @inline(__always)
+  static func sameBytes(_ p: UnsafePointer<UInt8>, _ a: Int, _ b: Int, _ len: Int, within end: Int) -> Bool {
+    let tail = len & 7
+    guard tail != 0, len <= 32, max(a, b) &+ len &- tail &+ 8 <= end else { return sameBytes(p, a, b, len) }
+    let raw = UnsafeRawPointer(p)
+    var k = 0
+    while k &+ 8 <= len {
+      if raw.loadUnaligned(fromByteOffset: a &+ k, as: UInt64.self)
+        != raw.loadUnaligned(fromByteOffset: b &+ k, as: UInt64.self)
+      {
+        return false
+      }
+      k &+= 8
+    }
+    let x = raw.loadUnaligned(fromByteOffset: a &+ k, as: UInt64.self) ^ raw.loadUnaligned(fromByteOffset: b &+ k, as: UInt64.self)
+    return x & ((1 << UInt64(tail &* 8)) &- 1) == 0
   }
 
   /// Whether bytes p[a..<a+len] and p[b..<b+len] are equal.

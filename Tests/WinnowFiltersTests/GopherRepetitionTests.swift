@@ -128,6 +128,25 @@ struct GopherRepetitionTests {
     #expect(try reason(at(share.nextDown), String(text.dropLast()) + "t") == nil)
   }
 
+  @Test("word comparison by masked words agrees with byte by byte, up to the end of the text")
+  func maskedWordComparison() {
+    var rng = SystemRandomNumberGenerator()
+    for _ in 0..<3_000 {
+      // A small alphabet, so that equal ranges are common.
+      let n = Int.random(in: 1...64, using: &rng)
+      let bytes = (0..<n).map { _ in UInt8.random(in: 0x61...0x63, using: &rng) }
+      bytes.withUnsafeBufferPointer { b in
+        let p = b.baseAddress!
+        let len = Int.random(in: 0...min(n, 40), using: &rng)
+        let a = Int.random(in: 0...(n - len), using: &rng)
+        let c = Int.random(in: 0...(n - len), using: &rng)
+        let want = Array(b[a..<(a + len)]) == Array(b[c..<(c + len)])
+        #expect(WordView<UInt32>.sameBytes(p, a, c, len, within: n) == want)
+        #expect(WordView<UInt32>.sameBytes(p, a, c, len) == want)
+      }
+    }
+  }
+
   @Test("duplicated n-grams: after a repeat the scan jumps n words")
   func jumpAfterRepeat() throws {
     // "a b a b a b", n = 2: "ab" new, "ba" new, "ab" repeated (+2, jump to word 4), "ab"
