@@ -77,6 +77,7 @@ public final class C4QualityFilter: DocumentStage {
   /// the first `min_num_sentences` of them are in it (the sentence rule needs no more).
   var output = ByteBuffer(capacity: 1 << 16)
   var firstKept: [Range<Int>] = []
+  /// Searches a line for these phrases, in this order (`check` names them by place).
   var finder = LowercaseFinder(phrases: [lorem, javascript, cookie] + policyWithoutCookie + policyWithCookie)
 
   init(_ p: StageParameters) throws(WinnowError) {
@@ -189,13 +190,16 @@ public final class C4QualityFilter: DocumentStage {
     if words < minWordsPerLine { return nil }
     let needLower = filterLoremIpsum || filterJavascript || filterPolicy
     if needLower { finder.load(p, line) }
-    if filterLoremIpsum && finder.contains(Self.lorem) { return .drop("lorem_ipsum") }
-    if filterJavascript && finder.contains(Self.javascript) { return nil }
+    // Phrases by their place in the finder's list (`phraseIndex`): handing the arrays over
+    // retained and released each one per line.
+    if filterLoremIpsum && finder.contains(phraseAt: 0) { return .drop("lorem_ipsum") }
+    if filterJavascript && finder.contains(phraseAt: 1) { return nil }
     if filterCurlyBracket && memchr(p + line.lowerBound, 0x7B, line.count) != nil { return .drop("curly_bracket") }
     if filterPolicy {
-      for phrase in Self.policyWithoutCookie where finder.contains(phrase) { return nil }
-      if finder.contains(Self.cookie) {
-        for phrase in Self.policyWithCookie where finder.contains(phrase) { return nil }
+      for k in 3..<(3 + Self.policyWithoutCookie.count) where finder.contains(phraseAt: k) { return nil }
+      if finder.contains(phraseAt: 2) {
+        let first = 3 + Self.policyWithoutCookie.count
+        for k in first..<(first + Self.policyWithCookie.count) where finder.contains(phraseAt: k) { return nil }
       }
     }
     return .keep

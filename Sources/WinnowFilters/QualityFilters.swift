@@ -316,14 +316,11 @@ struct LowercaseFinder {
     }
   }
 
-  /// Whether the loaded line holds `phrase` (one of `phrases`), case-insensitively.
-  func contains(_ phrase: [UInt8]) -> Bool {
-    if isLong {
-      guard let k = phrases.firstIndex(of: phrase) else { preconditionFailure("phrase not given to LowercaseFinder") }
-      return found[k]
-    }
+  /// Whether the loaded line holds `phrases[k]`, case-insensitively.
+  func contains(phraseAt k: Int) -> Bool {
+    if isLong { return found[k] }
     return folded.withUnsafeBufferPointer { f in
-      phrase.withUnsafeBufferPointer { q in
+      phrases[k].withUnsafeBufferPointer { q in
         guard f.count >= q.count else { return false }
         return PyText.find(f.baseAddress!, f.count, q.baseAddress!, q.count) != nil
       }

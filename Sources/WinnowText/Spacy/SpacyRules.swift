@@ -68,6 +68,38 @@ final class SpacyRules: @unchecked Sendable {
     static let suffixEnd: UInt8 = 16
   }
   let quick: Quick
+  /// What the fused chunk scan reads, as raw memory owned here: the scan takes one reference
+  /// per text instead of one per table.
+  let scan: ScanTables
+
+  final class ScanTables: @unchecked Sendable {
+    let byteClass: UnsafeMutablePointer<UInt8>
+    let prefixCheck: UnsafeMutablePointer<AffixCheck>
+    let suffixCheck: UnsafeMutablePointer<AffixCheck>
+    let literalBytes: UnsafeMutablePointer<UInt8>
+    let literalOffsets: UnsafeMutablePointer<Int32>
+
+    init(_ q: Quick) {
+      func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: max(a.count, 1))
+        p.initialize(from: a, count: a.count)
+        return p
+      }
+      byteClass = copy(q.byteClass)
+      prefixCheck = copy(q.prefixCheck)
+      suffixCheck = copy(q.suffixCheck)
+      literalBytes = copy(q.literalBytes)
+      literalOffsets = copy(q.literalOffsets)
+    }
+
+    deinit {
+      byteClass.deallocate()
+      prefixCheck.deallocate()
+      suffixCheck.deallocate()
+      literalBytes.deallocate()
+      literalOffsets.deallocate()
+    }
+  }
   /// Special cases that the affix rules split, as token sequences to find again.
   /// Set once, at the end of `init` (building it needs a tokenizer over these rules).
   private(set) var phrases: PhraseTable
@@ -144,6 +176,7 @@ final class SpacyRules: @unchecked Sendable {
       q.byteClass[c] = k
     }
     quick = q
+    scan = ScanTables(q)
     var punct = Set<UInt32>()
     for p in sentencePunctuation {
       let s = Array(p.unicodeScalars)
@@ -332,24 +365,30 @@ func fnv1a(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
 }
 
 /// The special-case table: chunk text → the lengths (bytes) of its pieces.
-struct SpecialCaseTable: Sendable {
-  private var keys: [UInt8] = []
-  private var slots: [Int32]
-  private var entries: [(keyStart: Int32, keyLength: Int32, piecesStart: Int32, pieceCount: Int32)] = []
-  private var pieceLengths: [Int32] = []
+final class SpecialCaseTable: Sendable {
+  private let keys: [UInt8]
+  private let slots: [Int32]
+  private let entries: [(keyStart: Int32, keyLength: Int32, piecesStart: Int32, pieceCount: Int32)]
+  private let pieceLengths: [Int32]
   private let mask: Int
-  private(set) var maxKeyLength = 0
+  let maxKeyLength: Int
   /// (first byte, last byte, length) of the keys, as bits: most words are rejected without
   /// hashing. Lengths above 15 share one value.
   /// Empty for small tables, which a probe answers as fast.
-  private var edges: [UInt64] = []
+  private let edges: [UInt64]
 
+  /// A class, so that the tokenizer holds it by one reference instead of copying its arrays'
+  /// references for every text.
   init(_ cases: [[String]]) {
     var size = 16
     while size < cases.count * 3 { size <<= 1 }
-    slots = [Int32](repeating: -1, count: size)
-    mask = size - 1
-    if cases.count > 16 { edges = [UInt64](repeating: 0, count: 1 << 14) }
+    var slots = [Int32](repeating: -1, count: size)
+    let mask = size - 1
+    var edges: [UInt64] = cases.count > 16 ? [UInt64](repeating: 0, count: 1 << 14) : []
+    var keys: [UInt8] = []
+    var entries: [(keyStart: Int32, keyLength: Int32, piecesStart: Int32, pieceCount: Int32)] = []
+    var pieceLengths: [Int32] = []
+    var maxKeyLength = 0
     for entry in cases {
       let key = Array(entry[0].utf8)
       maxKeyLength = max(maxKeyLength, key.count)
@@ -366,6 +405,13 @@ struct SpecialCaseTable: Sendable {
       slots[i] = Int32(entries.count)
       entries.append(e)
     }
+    self.keys = keys
+    self.slots = slots
+    self.entries = entries
+    self.pieceLengths = pieceLengths
+    self.mask = mask
+    self.maxKeyLength = maxKeyLength
+    self.edges = edges
   }
 
   @inline(__always)

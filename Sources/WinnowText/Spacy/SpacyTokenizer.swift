@@ -180,15 +180,15 @@ public struct SpacyTokenizer {
   ) {
     let n = text.count
     guard n > 0, let p = text.baseAddress else { return }
-    let quick = rules.quick
-    let table = quick.byteClass
+    let scan = rules.scan
     let specials = rules.specials
     var flushAt = batchSize
-    quick.prefixCheck.withUnsafeBufferPointer { prefixCheck in
-    quick.suffixCheck.withUnsafeBufferPointer { suffixCheck in
-    quick.literalBytes.withUnsafeBufferPointer { literalBytes in
-    quick.literalOffsets.withUnsafeBufferPointer { literalOffsets in
-    table.withUnsafeBufferPointer { cls in
+    withExtendedLifetime(scan) {
+      let cls = scan.byteClass
+      let prefixCheck = scan.prefixCheck
+      let suffixCheck = scan.suffixCheck
+      let literalBytes = scan.literalBytes
+      let literalOffsets = scan.literalOffsets
       /// Whether fixed string k is p[from..<from + its length] (within start..<end).
       @inline(__always) func holds(_ k: Int32, at from: Int, _ start: Int, _ end: Int) -> Bool {
         let a = Int(literalOffsets[Int(k)])
@@ -281,10 +281,6 @@ public struct SpacyTokenizer {
         }
         if pending.count >= flushAt { flushAt = emitSettled(text, &pending, body) }
       }
-    }
-    }
-    }
-    }
     }
   }
 
