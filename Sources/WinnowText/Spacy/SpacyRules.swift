@@ -78,8 +78,19 @@ final class SpacyRules: @unchecked Sendable {
     let suffixCheck: UnsafeMutablePointer<AffixCheck>
     let literalBytes: UnsafeMutablePointer<UInt8>
     let literalOffsets: UnsafeMutablePointer<Int32>
+    /// For the suffix search of a string ending with an ASCII byte c: the alternatives that
+    /// may end with c are `suffixCandidates[suffixCandidateStart[c] ..< suffixCandidateStart[c + 1]]`
+    /// (indices into `suffixPrograms`), the widest match any of them can make is
+    /// `suffixWidest[c]` (-1: unbounded), and the ASCII scalars that may start a suffix are
+    /// the bits of `suffixStartASCII`. Programs are held unretained (the rules own them), so
+    /// that trying one costs no reference counting.
+    let suffixCandidateStart: UnsafeMutablePointer<Int32>
+    let suffixCandidates: UnsafeMutablePointer<Int32>
+    let suffixWidest: UnsafeMutablePointer<Int32>
+    let suffixPrograms: UnsafeMutablePointer<Unmanaged<RegexProgram>>
+    let suffixStartASCII: (UInt64, UInt64)
 
-    init(_ q: Quick) {
+    init(_ q: Quick, suffixes: [RegexProgram], suffixByLast: [[Int32]], suffixStart: ScalarUnion) {
       func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
         let p = UnsafeMutablePointer<T>.allocate(capacity: max(a.count, 1))
         p.initialize(from: a, count: a.count)
@@ -90,6 +101,31 @@ final class SpacyRules: @unchecked Sendable {
       suffixCheck = copy(q.suffixCheck)
       literalBytes = copy(q.literalBytes)
       literalOffsets = copy(q.literalOffsets)
+      var starts: [Int32] = [0]
+      var flat: [Int32] = []
+      var widest: [Int32] = []
+      for c in 0..<128 {
+        flat += suffixByLast[c]
+        starts.append(Int32(flat.count))
+        var w: Int32 = 0
+        for k in suffixByLast[c] {
+          guard let m = suffixes[Int(k)].maxWidth else {
+            w = -1
+            break
+          }
+          w = max(w, Int32(m))
+        }
+        widest.append(w)
+      }
+      suffixCandidateStart = copy(starts)
+      suffixCandidates = copy(flat)
+      suffixWidest = copy(widest)
+      suffixPrograms = copy(suffixes.map { Unmanaged.passUnretained($0) })
+      var bits: (UInt64, UInt64) = (0, 0)
+      for c in UInt32(0)..<128 where suffixStart.mayContain(c) {
+        if c < 64 { bits.0 |= 1 << UInt64(c) } else { bits.1 |= 1 << UInt64(c - 64) }
+      }
+      suffixStartASCII = bits
     }
 
     deinit {
@@ -98,6 +134,10 @@ final class SpacyRules: @unchecked Sendable {
       suffixCheck.deallocate()
       literalBytes.deallocate()
       literalOffsets.deallocate()
+      suffixCandidateStart.deallocate()
+      suffixCandidates.deallocate()
+      suffixWidest.deallocate()
+      suffixPrograms.deallocate()
     }
   }
   /// Special cases that the affix rules split, as token sequences to find again.
@@ -176,7 +216,7 @@ final class SpacyRules: @unchecked Sendable {
       q.byteClass[c] = k
     }
     quick = q
-    scan = ScanTables(q)
+    scan = ScanTables(q, suffixes: suf, suffixByLast: suffixByLast, suffixStart: suffixStart)
     var punct = Set<UInt32>()
     for p in sentencePunctuation {
       let s = Array(p.unicodeScalars)
@@ -320,15 +360,18 @@ extension SpacyTokenizer {
 
 /// A union of scalar sets for quick rejection: plain sets merged into one
 /// range list, ASCII resolved to a bitmap.
-struct ScalarUnion: Sendable {
-  private var ascii: (UInt64, UInt64) = (0, 0)
-  private var merged = ScalarSet(ranges: [], classes: [], negated: false)
-  private var complex: [ScalarSet] = []
-  private var everything = false
+final class ScalarUnion: Sendable {
+  private let ascii: (UInt64, UInt64)
+  private let merged: ScalarSet
+  private let complex: [ScalarSet]
+  private let everything: Bool
 
+  /// A class: copying a union out of a rule or a cache is one reference, not one per array.
   init(_ parts: [([ScalarSet], Bool)]) {
     var ranges: [ClosedRange<UInt32>] = []
     var all: [ScalarSet] = []
+    var complex: [ScalarSet] = []
+    var everything = false
     for (sets, nullable) in parts {
       if nullable { everything = true }
       for s in sets {
@@ -337,6 +380,8 @@ struct ScalarUnion: Sendable {
       }
     }
     merged = ScalarSet(ranges: ranges, classes: [], negated: false)
+    self.complex = complex
+    self.everything = everything
     var lo: UInt64 = 0
     var hi: UInt64 = 0
     for c in UInt32(0)..<128 where all.contains(where: { $0.contains(c) }) {

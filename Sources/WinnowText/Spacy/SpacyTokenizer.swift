@@ -541,6 +541,7 @@ public struct SpacyTokenizer {
   mutating func findSuffix(_ s: UnsafeBufferPointer<UInt32>) -> Int {
     let n = s.count
     guard let last = s.last else { return 0 }
+    if last < 128 && last != 0x0A { return findSuffix(s, asciiLast: Int(last)) }
     // `$` also matches before a final newline: then every rule is a candidate.
     let lastKnown = last != 0x0A
     if lastKnown && !rules.suffixEnd.mayContain(last) { return 0 }
@@ -564,6 +565,36 @@ public struct SpacyTokenizer {
       }
     }
     return 0
+  }
+
+  /// `findSuffix` for a string whose last scalar is ASCII (not a newline), from the rules' raw
+  /// tables: the same candidates in the same order, without reference counting.
+  private mutating func findSuffix(_ s: UnsafeBufferPointer<UInt32>, asciiLast c: Int) -> Int {
+    let t = rules.scan
+    return withExtendedLifetime(t) {
+      let from = Int(t.suffixCandidateStart[c])
+      let to = Int(t.suffixCandidateStart[c &+ 1])
+      guard from < to else { return 0 }
+      let n = s.count
+      let widest = t.suffixWidest[c] < 0 ? n : Int(t.suffixWidest[c])
+      let (lo, hi) = t.suffixStartASCII
+      for p in max(0, n &- widest)..<n {
+        let ch = s[p]
+        if ch < 128 {
+          guard ((ch < 64 ? lo >> UInt64(ch) : hi >> UInt64(ch &- 64)) & 1) != 0 else { continue }
+        } else {
+          guard rules.suffixStart.mayContain(ch) else { continue }
+        }
+        for j in from..<to {
+          let found: Int? = t.suffixPrograms[Int(t.suffixCandidates[j])]._withUnsafeGuaranteedRef { prog in
+            if prog.minWidth > n &- p || !prog.mayStart(with: ch) { return nil }
+            return matcher.match(prog, s, at: p)
+          }
+          if let e = found { return e &- p }
+        }
+      }
+      return 0
+    }
   }
 
   /// `infix_finditer(string)`: non-overlapping matches, left to right.
