@@ -725,11 +725,18 @@ public struct SpacyTokenizer {
       let lb = b.end - b.start
       return la != lb ? la > lb : a.start < b.start
     }
-    var seen = Set<Int>()
+    // The spans seen so far (kept or not) as ranges: a batch has few matches, so a linear
+    // test beats a set of token indices.
     var kept: [(start: Int, end: Int)] = []
-    for m in matches {
-      if !seen.contains(m.start) && !seen.contains(m.end - 1) { kept.append(m) }
-      for k in m.start..<m.end { seen.insert(k) }
+    for (j, m) in matches.enumerated() {
+      var taken = false
+      for k in 0..<j where (matches[k].start <= m.start && m.start < matches[k].end)
+        || (matches[k].start <= m.end - 1 && m.end - 1 < matches[k].end)
+      {
+        taken = true
+        break
+      }
+      if !taken { kept.append(m) }
     }
     kept.sort { $0.start < $1.start }
     var result: [Token] = []
