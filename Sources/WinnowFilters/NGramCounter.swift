@@ -507,16 +507,9 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
   static func sameBytes(_ p: UnsafePointer<UInt8>, _ a: Int, _ b: Int, _ len: Int, within end: Int) -> Bool {
     let tail = len & 7
     guard tail != 0, len <= 32, max(a, b) &+ len &- tail &+ 8 <= end else { return sameBytes(p, a, b, len) }
+    guard sameWholeWords(p, a, b, len) else { return false }
     let raw = UnsafeRawPointer(p)
-    var k = 0
-    while k &+ 8 <= len {
-      if raw.loadUnaligned(fromByteOffset: a &+ k, as: UInt64.self)
-        != raw.loadUnaligned(fromByteOffset: b &+ k, as: UInt64.self)
-      {
-        return false
-      }
-      k &+= 8
-    }
+    let k = len &- tail
     let x = raw.loadUnaligned(fromByteOffset: a &+ k, as: UInt64.self) ^ raw.loadUnaligned(fromByteOffset: b &+ k, as: UInt64.self)
     return x & ((1 << UInt64(tail &* 8)) &- 1) == 0
   }
@@ -525,6 +518,18 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
   @inline(__always)
   static func sameBytes(_ p: UnsafePointer<UInt8>, _ a: Int, _ b: Int, _ len: Int) -> Bool {
     if len > 32 { return memcmp(p + a, p + b, len) == 0 }
+    guard sameWholeWords(p, a, b, len) else { return false }
+    var k = len & ~7
+    while k < len {
+      if p[a &+ k] != p[b &+ k] { return false }
+      k &+= 1
+    }
+    return true
+  }
+
+  /// Whether the whole 8-byte words of the two ranges (the first `len & ~7` bytes) are equal.
+  @inline(__always)
+  private static func sameWholeWords(_ p: UnsafePointer<UInt8>, _ a: Int, _ b: Int, _ len: Int) -> Bool {
     let raw = UnsafeRawPointer(p)
     var k = 0
     while k &+ 8 <= len {
@@ -534,10 +539,6 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
         return false
       }
       k &+= 8
-    }
-    while k < len {
-      if p[a &+ k] != p[b &+ k] { return false }
-      k &+= 1
     }
     return true
   }

@@ -552,15 +552,7 @@ final class PhraseTable: Sendable {
     self.groups = groups
     self.firstBytes = firstBytes
     var set: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    for b in 0..<256 where firstBytes[b] {
-      let bit = UInt64(1) << UInt64(b & 63)
-      switch b >> 6 {
-      case 0: set.0 |= bit
-      case 1: set.1 |= bit
-      case 2: set.2 |= bit
-      default: set.3 |= bit
-      }
-    }
+    for b in 0..<256 where firstBytes[b] { Self.insert(UInt8(b), into: &set) }
     firstByteSet = set
     self.maxFirstLength = maxFirstLength
     index = SpecialCaseTable(firstTokens.map { [String(decoding: $0, as: UTF8.self)] })
@@ -599,15 +591,20 @@ final class PhraseTable: Sendable {
       var set: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
       for k in g where phrases[k].count > 1 {
         guard let b = phrases[k][1].first else { return (~0, ~0, ~0, ~0) }
-        let bit = UInt64(1) << UInt64(b & 63)
-        switch b >> 6 {
-        case 0: set.0 |= bit
-        case 1: set.1 |= bit
-        case 2: set.2 |= bit
-        default: set.3 |= bit
-        }
+        Self.insert(b, into: &set)
       }
       return set
+    }
+  }
+
+  /// Adds `b` to a 256-bit set.
+  static func insert(_ b: UInt8, into set: inout (UInt64, UInt64, UInt64, UInt64)) {
+    let bit = UInt64(1) << UInt64(b & 63)
+    switch b >> 6 {
+    case 0: set.0 |= bit
+    case 1: set.1 |= bit
+    case 2: set.2 |= bit
+    default: set.3 |= bit
     }
   }
 
