@@ -68,7 +68,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
   /// The byte hash above must be computed byte after byte; it is, once per distinct word.
   private var quick = RawList<UInt64>()
   /// How many bytes of text the words lie in: 8 bytes can be read at once below it.
-  private var textEnd = 0
+  private(set) var textEnd = 0
   /// Open addressing over the distinct words: index + 1, 0 for an empty slot.
   private var slots = RawList<I>()
   private var shift: UInt64 = 64
@@ -644,9 +644,6 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   /// passed over without a look.
   private var candidates: [Int32] = []
   private var candidatesFor = 0
-  /// How many bytes of text the words lie in (a word's 16 bytes are copied at once when they
-  /// are all inside).
-  private var textEnd = 0
   /// Below this many n-grams, all are counted exactly without a sketch first: the sketch
   /// saves memory only on long texts, and costs a pass (tests set it to 0).
   var sketchFrom = 1 << 15
@@ -669,7 +666,6 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   ) -> Verdict {
     guard let p = doc.text.baseAddress else { return .keep }
     words.load(doc, &tokenizer, p)
-    textEnd = doc.text.count
     prefixesReady = false
     return rules(p, top: top, duplicated: duplicated, chars: chars)
   }
@@ -680,7 +676,6 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     duplicated: [GopherRepetitionFilter.NGramRule], chars: Double
   ) -> Verdict {
     words.load(p, words: ranges)
-    textEnd = ranges.map(\.upperBound).max() ?? 0
     prefixesReady = false
     return rules(p, top: top, duplicated: duplicated, chars: chars)
   }
@@ -1039,7 +1034,7 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     let words = w.count
     let total = prefixBytes[words]
     if joined.count < total &+ 16 { joined = [UInt8](repeating: 0, count: total &+ 16) }
-    let end = textEnd
+    let end = self.words.textEnd
     joined.withUnsafeMutableBufferPointer { out in
       let o = out.baseAddress!
       var at = 0

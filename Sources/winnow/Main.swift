@@ -19,19 +19,11 @@ struct WinnowMain {
     // under hidden temporary names until complete).
     TemporaryFiles.removeOnInterrupt()
     let args = Array(CommandLine.arguments.dropFirst())
-    // Executors start one `winnow worker` process per task, marked WINNOW_WORKER=1: its fixed
-    // arguments are read by the worker's own parser, without building ArgumentParser's command
-    // tree (a tenth of the CPU of a small task). Typed by hand, `winnow worker` goes through
-    // ArgumentParser as before (help, usage messages).
-    if Worker.isRequested {
-      let parsed: Worker.Arguments
-      do {
-        parsed = try Worker.parse(args, environment: ProcessInfo.processInfo.environment)
-      } catch {
-        exit(report(error).rawValue)
-      }
-      exit(Worker.run(parsed, registry: StageCatalog.standard))
-    }
+    // Executors start one `winnow worker` process per task, marked WINNOW_WORKER=1: it runs
+    // its task here, its fixed arguments read by the worker's own parser, without building
+    // ArgumentParser's command tree. Typed by hand, `winnow worker` goes through ArgumentParser
+    // as before (help, usage messages).
+    Worker.runIfStarted(registry: StageCatalog.standard)
     // `winnow <stage> …`: stage commands are generated from the registry, so every stage is
     // a command without a line of CLI code of its own.
     // A global stage with a command of its own (`mix`: the recipe stage, and `winnow mix`, which

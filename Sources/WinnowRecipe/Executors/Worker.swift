@@ -128,6 +128,13 @@ package enum Worker {
   /// and exits; otherwise marks the program as able to be its own worker and returns.
   package static func runIfRequested(registry: StageRegistry) {
     declareEmbedded()
+    runIfStarted(registry: registry)
+  }
+
+  /// When an executor started this process as a worker, runs its task and exits; otherwise
+  /// returns. Without declaring the program its own worker: the `winnow` CLI calls it first
+  /// thing, before its command tree is built (start-up is most of a small task's cost).
+  package static func runIfStarted(registry: StageRegistry) {
     guard isRequested else { return }
     let code: Int32
     do {

@@ -541,7 +541,16 @@ public struct SpacyTokenizer {
   mutating func findSuffix(_ s: UnsafeBufferPointer<UInt32>) -> Int {
     let n = s.count
     guard let last = s.last else { return 0 }
-    if last < 128 && last != 0x0A { return findSuffix(s, asciiLast: Int(last)) }
+    let t = rules.scan
+    // A string ending in ASCII (not a newline): candidates and widest match from raw tables.
+    if last < 128 && last != 0x0A {
+      let c = Int(last)
+      let from = Int(t.suffixCandidateStart[c])
+      let to = Int(t.suffixCandidateStart[c &+ 1])
+      guard from < to else { return 0 }
+      let widest = t.suffixWidest[c] < 0 ? n : Int(t.suffixWidest[c])
+      return suffixSearch(s, UnsafeBufferPointer(start: t.suffixCandidates + from, count: to &- from), widest: widest)
+    }
     // `$` also matches before a final newline: then every rule is a candidate.
     let lastKnown = last != 0x0A
     if lastKnown && !rules.suffixEnd.mayContain(last) { return 0 }
@@ -555,28 +564,16 @@ public struct SpacyTokenizer {
       }
       widest = max(widest, w)
     }
-    for p in max(0, n - widest)..<n {
-      let c = s[p]
-      guard rules.suffixStart.mayContain(c) else { continue }
-      for k in candidates {
-        let prog = rules.suffixes[Int(k)]
-        if prog.minWidth > n - p || !prog.mayStart(with: c) { continue }
-        if let e = matcher.match(prog, s, at: p) { return e - p }
-      }
-    }
-    return 0
+    return candidates.withUnsafeBufferPointer { suffixSearch(s, $0, widest: widest) }
   }
 
-  /// `findSuffix` for a string whose last scalar is ASCII (not a newline), from the rules' raw
-  /// tables: the same candidates in the same order, without reference counting.
-  private mutating func findSuffix(_ s: UnsafeBufferPointer<UInt32>, asciiLast c: Int) -> Int {
+  /// The leftmost position, among the last `widest`, where one of `candidates` (indices of
+  /// suffix alternatives, in order) matches to the end: the length of that suffix, or 0.
+  /// Programs are tried unretained (`ScanTables.suffixPrograms`).
+  private mutating func suffixSearch(_ s: UnsafeBufferPointer<UInt32>, _ candidates: UnsafeBufferPointer<Int32>, widest: Int) -> Int {
     let t = rules.scan
     return withExtendedLifetime(t) {
-      let from = Int(t.suffixCandidateStart[c])
-      let to = Int(t.suffixCandidateStart[c &+ 1])
-      guard from < to else { return 0 }
       let n = s.count
-      let widest = t.suffixWidest[c] < 0 ? n : Int(t.suffixWidest[c])
       let (lo, hi) = t.suffixStartASCII
       for p in max(0, n &- widest)..<n {
         let ch = s[p]
@@ -585,8 +582,8 @@ public struct SpacyTokenizer {
         } else {
           guard rules.suffixStart.mayContain(ch) else { continue }
         }
-        for j in from..<to {
-          let found: Int? = t.suffixPrograms[Int(t.suffixCandidates[j])]._withUnsafeGuaranteedRef { prog in
+        for k in candidates {
+          let found: Int? = t.suffixPrograms[Int(k)]._withUnsafeGuaranteedRef { prog in
             if prog.minWidth > n &- p || !prog.mayStart(with: ch) { return nil }
             return matcher.match(prog, s, at: p)
           }
