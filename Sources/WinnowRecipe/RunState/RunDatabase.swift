@@ -8,9 +8,10 @@ import WinnowCore
 ///
 /// Write-ahead log with `synchronous = NORMAL`: a commit is not flushed to disk by itself (the
 /// log is, at checkpoints), so the coordinator does not wait on the disk twice per task. The
-/// database cannot be corrupted that way; after a power loss or system crash the last commits
-/// may be missing, which at worst marks a finished task as not done: it runs again, and its
-/// outputs, which are only ever renamed into place complete, are written anew.
+/// database cannot be corrupted that way; after a power loss or system crash its last commits
+/// may be missing. Which tasks are done is decided from the task records (written atomically,
+/// checked against their files), never from this database, so a lost commit changes no output:
+/// at worst `winnow status` lags until the next run, or work is done again.
 final class RunDatabase {
   let db: SQLiteDatabase
 
