@@ -136,6 +136,33 @@ struct SpacyTokenizerTests {
       ])
   }
 
+  @Test("a word and one closing mark (word, word) word;) settled in the scan: special cases of the chunk or the word still apply")
+  func wordAndClosingMark() {
+    let text = #"word, word) word; word: word! word? dont, cant) Im; ima! a, I) x, (word, 5km, US$, A$) its, it's; e.g., U.S.) Dr, wo) wo! n't, ok" ok' ok] ok} ok> ok_ don't; gonna, Gonna) ,, ), a)) b,, xD, <3, :), C++, 10s, a.b, foo_bar,"#
+    // The marks the scan takes off alone in English (the path this test is about).
+    let cls = SpacyRules.english.quick.byteClass
+    for mark in ",);:!?\"'" { #expect(cls[Int(mark.asciiValue!)] & SpacyRules.ByteClass.suffixAlone != 0, "\(mark)") }
+    #expect(cls[Int(UInt8(ascii: "."))] & SpacyRules.ByteClass.suffixAlone == 0)
+    var scan = SpacyTokenizer.english()
+    var general = SpacyTokenizer.english()
+    var a: [SpacyTokenizer.Token] = []
+    var b: [SpacyTokenizer.Token] = []
+    withUTF8(text) { t in
+      scan.tokenize(t, into: &a)
+      general.tokenizeWhole(t, into: &b)
+      #expect(a.map { String(decoding: t[$0.range], as: UTF8.self) } == b.map { String(decoding: t[$0.range], as: UTF8.self) })
+    }
+    // spaCy 3.8's tokens for the same text.
+    #expect(
+      spacyTokens(text).tokens.filter { $0 != " " } == [
+        "word", ",", "word", ")", "word", ";", "word", ":", "word", "!", "word", "?", "do", "nt", ",", "ca", "nt", ")", "I",
+        "m", ";", "i", "m", "a", "!", "a", ",", "I", ")", "x", ",", "(", "word", ",", "5", "km", ",", "US$", ",", "A$", ")",
+        "its", ",", "it", "'s", ";", "e.g.", ",", "U.S.", ")", "Dr", ",", "wo", ")", "wo", "!", "n't", ",", "ok", "\"", "ok",
+        "'", "ok", "]", "ok", "}", "ok", ">", "ok", "_", "do", "n't", ";", "gon", "na", ",", "Gon", "na", ")", ",", ",", ")",
+        ",", "a", ")", ")", "b", ",", ",", "xD", ",", "<3", ",", ":)", ",", "C++", ",", "10s", ",", "a.b", ",", "foo_bar", ",",
+      ])
+  }
+
   @Test("the chunk cache gives the same tokens as a fresh tokenizer")
   func cacheIsTransparent() {
     var t = SpacyTokenizer.english()

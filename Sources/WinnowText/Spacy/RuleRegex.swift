@@ -519,6 +519,16 @@ final class RegexProgram: Sendable {
     needsVisitedSet = ops.count > 64 || maxWidth == nil
   }
 
+  /// Whether this alternative, searched as a suffix, matches `v` alone wherever `v` ends the
+  /// string: one scalar set holding `v`, `$` after it or not, no lookaround.
+  func matchesAloneAtEnd(_ v: UInt32) -> Bool {
+    guard ops.count >= 2, case .set(let si) = ops[0], sets[si].contains(v) else { return false }
+    var k = 1
+    if case .end = ops[k] { k += 1 }
+    guard k == ops.count - 1, case .match = ops[k] else { return false }
+    return true
+  }
+
   /// The scalars of this alternative when it is a plain literal (a fixed string, with `^` in
   /// front when `anchoredStart`, `$` after when `anchoredEnd`, no lookaround): it matches a
   /// string exactly where that string holds those scalars. nil for any other pattern.

@@ -66,6 +66,11 @@ final class SpacyRules: @unchecked Sendable {
     static let prefix: UInt8 = 8
     /// A suffix rule may end with it.
     static let suffixEnd: UInt8 = 16
+    /// At the end of a string it is a suffix alone, whatever comes before: every suffix
+    /// alternative that may end with it is one scalar wide, and one matches it unconditionally
+    /// (`,` `)` `;`). Set only when `.` starts an infix, so that a string without infix bytes
+    /// cannot be a URL.
+    static let suffixAlone: UInt8 = 32
   }
   let quick: Quick
   /// What the fused chunk scan reads, as raw memory owned here: the scan takes one reference
@@ -213,6 +218,12 @@ final class SpacyRules: @unchecked Sendable {
       if q.infixStart[c] != 0 { k |= ByteClass.infix }
       if q.prefixStart[c] != 0 { k |= ByteClass.prefix }
       if q.suffixEnd[c] != 0 { k |= ByteClass.suffixEnd }
+      if c < 0x80 && q.infixStart[0x2E] != 0 {
+        let ends = suffixByLast[c].map { suf[Int($0)] }
+        if ends.allSatisfy({ $0.minWidth == 1 && $0.maxWidth == 1 }) && ends.contains(where: { $0.matchesAloneAtEnd(UInt32(c)) }) {
+          k |= ByteClass.suffixAlone
+        }
+      }
       q.byteClass[c] = k
     }
     quick = q

@@ -245,8 +245,10 @@ public struct SpacyTokenizer {
         // A non-space chunk.
         let start = i
         var acc: UInt8 = 0
+        var accButLast: UInt8 = 0
         var c = cls[Int(p[i])]
         while c & stop == 0 {
+          accButLast = acc
           acc |= c
           i &+= 1
           if i == n { break }
@@ -275,6 +277,26 @@ public struct SpacyTokenizer {
             appendPieces(pieces, at: start, isSpace: false, &pending)
           } else {
             pending.append(Token(start: start, end: i, isSpace: false))
+          }
+        } else if i &- start >= 2 && cls[Int(p[i &- 1])] & SpacyRules.ByteClass.suffixAlone != 0
+          && accButLast & SpacyRules.ByteClass.infix == 0
+          && (cls[Int(p[start])] & SpacyRules.ByteClass.prefix == 0 || noPrefix(start, i))
+          && (cls[Int(p[i &- 2])] & SpacyRules.ByteClass.suffixEnd == 0 || noSuffix(start, i &- 1))
+        {
+          // A plain word and one mark that its suffix rule takes off alone (`word,` `word)`):
+          // the affix loop strips the mark, then finds nothing more in the word; only special
+          // cases (the whole chunk, or the word) change that. No chunk cache.
+          let whole = UnsafeBufferPointer(start: p + start, count: i &- start)
+          if specials.mayContain(first: p[start], last: p[i &- 1], length: i &- start), let pieces = specials.pieces(whole) {
+            appendPieces(pieces, at: start, isSpace: false, &pending)
+          } else {
+            let word = UnsafeBufferPointer(start: p + start, count: i &- 1 &- start)
+            if specials.mayContain(first: p[start], last: p[i &- 2], length: i &- 1 &- start), let pieces = specials.pieces(word) {
+              appendPieces(pieces, at: start, isSpace: false, &pending)
+            } else {
+              pending.append(Token(start: start, end: i &- 1, isSpace: false))
+            }
+            pending.append(Token(start: i &- 1, end: i, isSpace: false))
           }
         } else {
           chunk(text, start, i, isSpace: false, true, &pending)
