@@ -116,54 +116,9 @@ public final class GopherQualityFilter: DocumentStage {
       let lowerBound = nonSymbolChunks(base, text.count, stopAfter: max(maxDocWords, minDocWords ?? 0))
       if lowerBound > maxDocWords && lowerBound >= (minDocWords ?? 0) { return .drop("gopher_long_doc") }
     }
-    // One pass over the words, streamed from the tokenizer (and kept on the document, when the
-    // text is not too long, for the next stage): non-symbol words and their length, words with
-    // a letter, stop words.
-    var nWords = 0
-    var nonSymbol = 0
-    var nonSymbolChars = 0
-    var alphaWords = 0
-    let needStop = minStopWords ?? 0
-    stopWords.startDocument()
-    if let base = text.baseAddress {
-      let punct = punctuation
-      let all = UnsafeBufferPointer(start: base, count: text.count)
-      Self.asciiWordClass.withUnsafeBufferPointer { cls in
-      doc.forEachWordBatch(&tokenizer) { ws in
-        nWords &+= ws.count
-        for r in ws {
-          // ASCII bytes by table, without a branch per test: a word is a non-symbol word when
-          // some byte is not punctuation, and has a letter when some byte is one.
-          var acc: UInt8 = 0
-          var chars = 0
-          var i = r.lowerBound
-          let end = r.upperBound
-          while i < end {
-            let b = base[i]
-            if b < 0x80 {
-              chars &+= 1
-              acc |= cls[Int(b)]
-              i &+= 1
-            } else {
-              let (s, len) = UTF8Bytes.decode(all, at: i)
-              chars &+= 1
-              if acc & Self.nonSymbolBit == 0 && !punct.contains(s.value) { acc |= Self.nonSymbolBit }
-              if acc & Self.alphaBit == 0 && PyText.isAlpha(s) { acc |= Self.alphaBit }
-              i &+= len
-            }
-          }
-          let isNonSymbol = acc & Self.nonSymbolBit != 0
-          let hasAlpha = acc & Self.alphaBit != 0
-          if isNonSymbol {
-            nonSymbol &+= 1
-            nonSymbolChars &+= chars
-          }
-          if hasAlpha { alphaWords &+= 1 }
-          if stopWords.found < needStop { stopWords.see(base, r) }
-        }
-      }
-      }
-    }
+    let words = wordStats(doc)
+    let nWords = words.words, nonSymbol = words.nonSymbol, nonSymbolChars = words.nonSymbolChars
+    let alphaWords = words.alphabetic
 
     if let minDocWords, nonSymbol < minDocWords { return .drop("gopher_short_doc") }
     if let maxDocWords, nonSymbol > maxDocWords { return .drop("gopher_long_doc") }
@@ -203,8 +158,64 @@ public final class GopherQualityFilter: DocumentStage {
       return .drop("gopher_below_alpha_threshold")
     }
 
-    if let minStopWords, stopWords.found < minStopWords { return .drop("gopher_enough_stop_words") }
+    if let minStopWords, words.stopWordsFound < minStopWords { return .drop("gopher_enough_stop_words") }
     return .keep
+  }
+
+  /// What the rules need to know of the words, counted in one pass.
+  struct WordStats: Equatable {
+    var words = 0
+    /// Words with a character outside `PUNCTUATION_SET`, and their code points.
+    var nonSymbol = 0
+    var nonSymbolChars = 0
+    /// Words with an alphabetic character.
+    var alphabetic = 0
+    /// Distinct stop words present (counting stops at `min_stop_words`).
+    var stopWordsFound = 0
+  }
+
+  func wordStats(_ doc: Document) -> WordStats {
+    // One pass over the words: non-symbol words and their length, words with a letter, stop
+    // words. When gopher_repetition counted this text's words the same way, each distinct word
+    // is looked at once and counted as often as it occurs; otherwise the words are streamed
+    // from the tokenizer (and kept on the document, when the text is not too long, for the
+    // next stage).
+    var nWords = 0
+    var nonSymbol = 0
+    var nonSymbolChars = 0
+    var alphaWords = 0
+    let text = doc.text
+    let needStop = minStopWords ?? 0
+    stopWords.startDocument()
+    if let base = text.baseAddress {
+      let punct = punctuation
+      let all = UnsafeBufferPointer(start: base, count: text.count)
+      Self.asciiWordClass.withUnsafeBufferPointer { cls in
+        @inline(__always) func add(_ r: Range<Int>, times: Int) {
+          let (acc, chars) = Self.classify(all, r, cls, punct)
+          if acc & Self.nonSymbolBit != 0 {
+            nonSymbol &+= times
+            nonSymbolChars &+= chars &* times
+          }
+          if acc & Self.alphaBit != 0 { alphaWords &+= times }
+          if stopWords.found < needStop { stopWords.see(base, r) }
+        }
+        if let counts = doc.cached(DistinctWordCounts.key), counts.language == tokenizer.language,
+          let total = counts.forEach({ start, length, occurrences in add(start..<(start &+ length), times: occurrences) })
+        {
+          nWords = total
+        } else {
+          doc.forEachWordBatch(&tokenizer) { ws in
+            nWords &+= ws.count
+            for r in ws { add(r, times: 1) }
+          }
+        }
+      }
+    }
+
+    return WordStats(
+      words: nWords, nonSymbol: nonSymbol, nonSymbolChars: nonSymbolChars, alphabetic: alphaWords,
+      stopWordsFound: stopWords.found)
   }
 
   /// Whitespace-separated chunks that hold a character outside `PUNCTUATION_SET`, counted up
@@ -237,6 +248,34 @@ public final class GopherQualityFilter: DocumentStage {
       }
     }
     return count
+  }
+
+  /// The word p[r]'s `nonSymbolBit` and `alphaBit`, and its length in code points. ASCII
+  /// bytes go by table, without a branch per test: a word is a non-symbol word when some byte
+  /// is not punctuation, and has a letter when some byte is one.
+  @inline(__always)
+  static func classify(
+    _ all: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ cls: UnsafeBufferPointer<UInt8>, _ punct: ScalarSet
+  ) -> (UInt8, Int) {
+    let base = all.baseAddress.unsafelyUnwrapped
+    var acc: UInt8 = 0
+    var chars = 0
+    var i = r.lowerBound
+    let end = r.upperBound
+    while i < end {
+      let b = base[i]
+      chars &+= 1
+      if b < 0x80 {
+        acc |= cls[Int(b)]
+        i &+= 1
+      } else {
+        let (s, len) = UTF8Bytes.decode(all, at: i)
+        if acc & nonSymbolBit == 0 && !punct.contains(s.value) { acc |= nonSymbolBit }
+        if acc & alphaBit == 0 && PyText.isAlpha(s) { acc |= alphaBit }
+        i &+= len
+      }
+    }
+    return (acc, chars)
   }
 
   static let nonSymbolBit: UInt8 = 1

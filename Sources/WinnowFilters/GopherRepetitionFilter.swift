@@ -144,12 +144,31 @@ public final class GopherRepetitionFilter: DocumentStage {
     }
 
     if topNGrams.isEmpty && dupNGrams.isEmpty { return .keep }
-    if text.count < wideFrom {
-      return ngrams.verdict(doc, &tokenizer, top: topNGrams, duplicated: dupNGrams, chars: chars)
+    loads &+= 1
+    let verdict: Verdict
+    lastLoadWide = text.count >= wideFrom
+    if !lastLoadWide {
+      verdict = ngrams.verdict(doc, &tokenizer, top: topNGrams, duplicated: dupNGrams, chars: chars)
+    } else {
+      var wide = wideNGrams ?? NGramCounter<UInt64>()
+      verdict = wide.verdict(doc, &tokenizer, top: topNGrams, duplicated: dupNGrams, chars: chars)
+      wideNGrams = wide
     }
-    var wide = wideNGrams ?? NGramCounter<UInt64>()
-    defer { wideNGrams = wide }
-    return wide.verdict(doc, &tokenizer, top: topNGrams, duplicated: dupNGrams, chars: chars)
+    if verdict == .keep {
+      doc.setCached(DistinctWordCounts(source: self, load: loads, language: tokenizer.language), for: DistinctWordCounts.key)
+    }
+    return verdict
+  }
+
+  /// How many times words were loaded, and whether the last load used 64-bit ids.
+  private var loads: UInt64 = 0
+  private var lastLoadWide = false
+
+  /// The distinct words of load `load` (see `DistinctWordCounts`), nil when a later load
+  /// replaced them or they were given back.
+  func forEachDistinctWord(ofLoad load: UInt64, _ body: (_ start: Int, _ length: Int, _ occurrences: Int) -> Void) -> Int? {
+    guard load == loads else { return nil }
+    return lastLoadWide ? wideNGrams?.forEachDistinctWord(body) : ngrams.forEachDistinctWord(body)
   }
 
   /// Pieces of `re.split(r"\n{k,}", s)` for `s = text[r]`.

@@ -234,6 +234,15 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     quick.reset(capacity: 0)
   }
 
+  /// Calls `body(start, length, occurrences)` for each distinct word, in order of first
+  /// occurrence (valid until the next load); returns how many words there are in all.
+  func forEachDistinctWord(_ body: (_ start: Int, _ length: Int, _ occurrences: Int) -> Void) -> Int {
+    for k in 0..<hash.count {
+      body(Int(truncatingIfNeeded: start[k]), Int(truncatingIfNeeded: length[k]), Int(truncatingIfNeeded: occurrences[k]))
+    }
+    return ids.count
+  }
+
   /// The words, for reading (valid until the next load).
   var view: WordView<I> {
     WordView(
@@ -666,8 +675,18 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   ) -> Verdict {
     guard let p = doc.text.baseAddress else { return .keep }
     words.load(doc, &tokenizer, p)
+    wordsHeld = true
     prefixesReady = false
     return rules(p, top: top, duplicated: duplicated, chars: chars)
+  }
+
+  /// Whether the words of the last document are still held (not given back as outsized).
+  private(set) var wordsHeld = false
+
+  /// `WordIDs.forEachDistinctWord` over the last document's words, or nil when they are no
+  /// longer held.
+  func forEachDistinctWord(_ body: (_ start: Int, _ length: Int, _ occurrences: Int) -> Void) -> Int? {
+    wordsHeld ? words.forEachDistinctWord(body) : nil
   }
 
   /// The same over words given as byte ranges of `p` (for tests).
@@ -676,6 +695,7 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     duplicated: [GopherRepetitionFilter.NGramRule], chars: Double
   ) -> Verdict {
     words.load(p, words: ranges)
+    wordsHeld = true
     prefixesReady = false
     return rules(p, top: top, duplicated: duplicated, chars: chars)
   }
@@ -724,7 +744,10 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   /// Gives back what an outsized document grew.
   private mutating func releaseIfOutsized() {
     let big = 1 << 22
-    if words.view.count > big { words.releaseIfOutsized() }
+    if words.view.count > big {
+      words.releaseIfOutsized()
+      wordsHeld = false
+    }
     if counters.capacity > big { counters = [] }
     if pairBits.capacity > big / 8 { pairBits = [] }
     if table.slots > big / 2 { table.release() }
