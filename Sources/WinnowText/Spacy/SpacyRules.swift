@@ -539,6 +539,12 @@ final class PhraseTable: Sendable {
   /// tokens as a 256-bit set (most tokens after "a" or "(" start none of them).
   let hasSingles: [Bool]
   let secondFirstBytes: [(UInt64, UInt64, UInt64, UInt64)]
+  /// The same, merged over the groups whose first token starts with a given byte, by that byte:
+  /// a token of several bytes whose next token starts none of its groups' second tokens, and
+  /// none of whose groups has one-token phrases, starts no phrase, and is passed over without
+  /// finding its group (most words that start like "this" or "a" are followed by a word).
+  let singlesByFirstByte: [Bool]
+  let secondFirstBytesByFirstByte: [(UInt64, UInt64, UInt64, UInt64)]
 
   init(patterns: [[[UInt8]]]) {
     var phrases: [[[UInt8]]] = []
@@ -606,6 +612,16 @@ final class PhraseTable: Sendable {
       }
       return set
     }
+    var singlesByFirst = [Bool](repeating: false, count: 256)
+    var secondsByFirst = [(UInt64, UInt64, UInt64, UInt64)](repeating: (0, 0, 0, 0), count: 256)
+    for (g, t) in firstTokens.enumerated() {
+      let b = Int(t[0])
+      if hasSingles[g] { singlesByFirst[b] = true }
+      let s = secondFirstBytes[g]
+      secondsByFirst[b] = (secondsByFirst[b].0 | s.0, secondsByFirst[b].1 | s.1, secondsByFirst[b].2 | s.2, secondsByFirst[b].3 | s.3)
+    }
+    singlesByFirstByte = singlesByFirst
+    secondFirstBytesByFirstByte = secondsByFirst
   }
 
   /// Adds `b` to a 256-bit set.

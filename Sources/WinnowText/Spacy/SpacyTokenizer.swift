@@ -50,6 +50,9 @@ public struct SpacyTokenizer {
   /// Tokens of the current text not yet handed out (`forEachTokenBatch`).
   var pending: [Token] = []
   var matches: [(start: Int, end: Int)] = []
+  /// Scratch of the special-case merge: the spans kept, and the merged tokens.
+  var kept: [(start: Int, end: Int)] = []
+  var merged: [Token] = []
   /// Rule candidates for scalars outside ASCII, found once per scalar.
   var prefixCache: [UInt32: [Int32]] = [:]
   var suffixCache: [UInt32: [Int32]] = [:]
@@ -138,8 +141,11 @@ public struct SpacyTokenizer {
       // Nothing to merge (the usual case): the tokens go out as they are, without a copy.
       pending.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<cut])) }
     } else {
-      let settled = mergeSpecialCases(text, pending, upTo: cut)
+      var settled = merged
+      merged = []
+      mergeSpecialCases(text, pending, upTo: cut, into: &settled)
       settled.withUnsafeBufferPointer(body)
+      if settled.capacity <= 4 * batchSize { merged = settled }
     }
     pending.removeFirst(cut)
     return batchSize
@@ -681,7 +687,12 @@ public struct SpacyTokenizer {
     guard !tokens.isEmpty, !rules.phrases.isEmpty else { return }
     findSpecialCases(text, tokens, startingBefore: tokens.count)
     guard !matches.isEmpty else { return }
-    tokens = mergeSpecialCases(text, tokens, upTo: tokens.count)
+    var result = merged
+    merged = []
+    mergeSpecialCases(text, tokens, upTo: tokens.count, into: &result)
+    swap(&tokens, &result)
+    // The scratch is kept for batches, not for a whole long text.
+    if result.capacity <= 4 * batchSize { merged = result }
   }
 
   /// Finds, into `matches`, every phrase match that starts before token `limit` (the tokens
@@ -706,6 +717,11 @@ public struct SpacyTokenizer {
         guard one >= 0 else { continue }
         g = Int(one)
       } else {
+        if !phrases.singlesByFirstByte[Int(first)] {
+          guard i + 1 < tokens.count, tokens[i + 1].end > tokens[i + 1].start,
+            PhraseTable.holds(phrases.secondFirstBytesByFirstByte[Int(first)], text[tokens[i + 1].start])
+          else { continue }
+        }
         guard phrases.mayStart(first: first, last: text[t.end - 1], length: n),
           let found = phrases.group(UnsafeBufferPointer(rebasing: text[t.range]))
         else { continue }
@@ -733,20 +749,24 @@ public struct SpacyTokenizer {
     }
   }
 
-  /// `tokens[0..<end]` with the matches in `matches` (all within it) merged: longest first,
-  /// then leftmost, a span kept when neither end token is taken, as spaCy filters them.
-  private func mergeSpecialCases(_ text: UnsafeBufferPointer<UInt8>, _ tokens: [Token], upTo end: Int) -> [Token] {
-    guard !matches.isEmpty else { return Array(tokens[0..<end]) }
-    var matches = self.matches
+  /// `tokens[0..<end]` with the matches in `matches` (all within it) merged, into `result`
+  /// (emptied first): longest first, then leftmost, a span kept when neither end token is
+  /// taken, as spaCy filters them. Sorts `matches`; reuses `kept` and `result`'s memory.
+  private mutating func mergeSpecialCases(
+    _ text: UnsafeBufferPointer<UInt8>, _ tokens: [Token], upTo end: Int, into result: inout [Token]
+  ) {
+    result.removeAll(keepingCapacity: true)
     // Longest first, then leftmost; a span is kept when neither end token is taken.
-    matches.sort { a, b in
-      let la = a.end - a.start
-      let lb = b.end - b.start
-      return la != lb ? la > lb : a.start < b.start
+    if matches.count > 1 {
+      matches.sort { a, b in
+        let la = a.end - a.start
+        let lb = b.end - b.start
+        return la != lb ? la > lb : a.start < b.start
+      }
     }
     // The spans seen so far (kept or not) as ranges: a batch has few matches, so a linear
     // test beats a set of token indices.
-    var kept: [(start: Int, end: Int)] = []
+    kept.removeAll(keepingCapacity: true)
     for (j, m) in matches.enumerated() {
       var taken = false
       for k in 0..<j where (matches[k].start <= m.start && m.start < matches[k].end)
@@ -757,29 +777,22 @@ public struct SpacyTokenizer {
       }
       if !taken { kept.append(m) }
     }
-    kept.sort { $0.start < $1.start }
-    var result: [Token] = []
+    if kept.count > 1 { kept.sort { $0.start < $1.start } }
     result.reserveCapacity(end)
     var i = 0
-    var next = 0
-    while i < end {
-      if next < kept.count && kept[next].start == i {
-        let m = kept[next]
-        next += 1
-        let from = tokens[m.start].start
-        let to = tokens[m.end - 1].end
-        if let pieces = rules.specials.pieces(UnsafeBufferPointer(rebasing: text[from..<to])) {
-          appendPieces(pieces, at: from, isSpace: tokens[m.start].isSpace, &result)
-        } else {
-          result.append(contentsOf: tokens[m.start..<m.end])
-        }
-        i = m.end
+    for m in kept {
+      // The tokens before the span as they are, then the span merged.
+      result.append(contentsOf: tokens[i..<m.start])
+      let from = tokens[m.start].start
+      let to = tokens[m.end - 1].end
+      if let pieces = rules.specials.pieces(UnsafeBufferPointer(rebasing: text[from..<to])) {
+        appendPieces(pieces, at: from, isSpace: tokens[m.start].isSpace, &result)
       } else {
-        result.append(tokens[i])
-        i += 1
+        result.append(contentsOf: tokens[m.start..<m.end])
       }
+      i = m.end
     }
-    return result
+    result.append(contentsOf: tokens[i..<end])
   }
 }
 
