@@ -158,6 +158,34 @@ struct SpacyTokenizerTests {
       ])
   }
 
+  @Test("runs of lowercase letters passed over eight bytes at a time: the byte test, and the tokens")
+  func lowercaseRuns() {
+    #expect(SpacyRules.english.scan.lowercaseRunsArePlain)
+    // The per-byte test against a byte-by-byte count, on every byte value in every position.
+    func naive(_ x: UInt64) -> Int {
+      var k = 0
+      while k < 8, case let b = UInt8(truncatingIfNeeded: x >> UInt64(8 * k)), b >= 0x61 && b <= 0x7A { k += 1 }
+      return k
+    }
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    for position in 0..<8 {
+      for b in 0...255 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        // Lowercase around the byte under test, sometimes random bytes.
+        var x: UInt64 = position % 2 == 0 ? 0x6161_6161_6161_6161 : state
+        x = x & ~(0xFF << UInt64(8 * position)) | UInt64(b) << UInt64(8 * position)
+        #expect(SpacyTokenizer.lowercasePrefix(x) == naive(x), "byte \(b) at \(position) in \(String(x, radix: 16))")
+      }
+    }
+    // Long and short runs ending at every kind of byte, near the text's end too.
+    let text = "abcdefghijklmnopqrstuvwxyz abcdefgh. abcdefghi-jkl abcdefg/hij abcdefgh' Über abcdefghé x y zz abcdefghijklmnop"
+    #expect(splitterTokens(text) == splitterTokens(text, generalPath: true))
+    for cut in 0...text.utf8.count {
+      let s = String(decoding: Array(text.utf8)[0..<cut], as: UTF8.self)
+      #expect(splitterTokens(s) == splitterTokens(s, generalPath: true), "\(s)")
+    }
+  }
+
   @Test("the chunk cache gives the same tokens as a fresh tokenizer")
   func cacheIsTransparent() {
     var t = SpacyTokenizer.english()

@@ -94,6 +94,10 @@ final class SpacyRules: @unchecked Sendable {
     let suffixWidest: UnsafeMutablePointer<Int32>
     let suffixPrograms: UnsafeMutablePointer<Unmanaged<RegexProgram>>
     let suffixStartASCII: (UInt64, UInt64)
+    /// Whether the lowercase ASCII letters are plain inside a chunk: none is whitespace, and no
+    /// infix rule starts with one. The scan then passes over a run of them eight bytes at a
+    /// time (what else a letter's class says matters only at a chunk's edges).
+    let lowercaseRunsArePlain: Bool
 
     init(_ q: Quick, suffixes: [RegexProgram], suffixByLast: [[Int32]], suffixStart: ScalarUnion) {
       func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
@@ -131,6 +135,8 @@ final class SpacyRules: @unchecked Sendable {
         if c < 64 { bits.0 |= 1 << UInt64(c) } else { bits.1 |= 1 << UInt64(c - 64) }
       }
       suffixStartASCII = bits
+      let notPlain = ByteClass.space | ByteClass.high | ByteClass.infix
+      lowercaseRunsArePlain = (UInt8(ascii: "a")...UInt8(ascii: "z")).allSatisfy { q.byteClass[Int($0)] & notPlain == 0 }
     }
 
     deinit {

@@ -227,6 +227,7 @@ public struct SpacyTokenizer {
         return gate == (0, 0) || Self.noneInGate(UnsafeBufferPointer(start: p + start, count: end &- 1 &- start), gate)
       }
       let stop = SpacyRules.ByteClass.space | SpacyRules.ByteClass.high
+      let skipLowercase = scan.lowercaseRunsArePlain
       var i = 0
       // Whether the scan is at the start of the text or just after a non-space chunk (where a
       // single 0x20 separates chunks and is no token).
@@ -257,6 +258,19 @@ public struct SpacyTokenizer {
           accButLast = acc
           acc |= c
           i &+= 1
+          if skipLowercase && i &+ 8 <= n {
+            // A run of lowercase letters, eight bytes at a time: they add no bit the chunk's
+            // tests read (`lowercaseRunsArePlain`), so only the byte after the run is looked at.
+            var k = Self.lowercasePrefix(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+            if k > 0 {
+              accButLast = acc
+              i &+= k
+              while k == 8 && i &+ 8 <= n {
+                k = Self.lowercasePrefix(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+                i &+= k
+              }
+            }
+          }
           if i == n { break }
           c = cls[Int(p[i])]
         }
@@ -310,6 +324,19 @@ public struct SpacyTokenizer {
         if pending.count >= flushAt { flushAt = emitSettled(text, &pending, body) }
       }
     }
+  }
+
+  /// How many of the eight bytes of `x` (little-endian, first byte lowest) before the first
+  /// one outside `a`…`z` are lowercase letters: 0…8. Each byte is tested within itself
+  /// (`0x60 < b < 0x7B`, the "byte between" test, exact per byte since no sum crosses a byte).
+  @inline(__always)
+  static func lowercasePrefix(_ x: UInt64) -> Int {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let high: UInt64 = 0x8080_8080_8080_8080
+    let low7 = x & (ones &* 0x7F)
+    let between = ((ones &* (0x7F &+ 0x7B)) &- low7) & ~x & (low7 &+ ones &* (0x7F &- 0x60)) & high
+    let outside = ~between & high
+    return outside.trailingZeroBitCount >> 3
   }
 
   // MARK: - Step 1: whitespace
