@@ -32,6 +32,7 @@ struct MixtureCommand: ParsableCommand {
 
   struct Propose: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "propose",
       abstract: "Propose mixtures to try (RegMix's synthesize_mixture procedure).",
       discussion: """
         Draws Dirichlet mixtures around the prior (raised to --temperature) at --strengths \
@@ -82,6 +83,7 @@ struct MixtureCommand: ParsableCommand {
 
   struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "fit",
       abstract: "Fit a proxy loss on mixture weights (boosted trees or linear).",
       discussion: """
         --model gbdt (the default) grows gradient-boosted regression trees as LightGBM's gbdt does \
@@ -190,6 +192,7 @@ struct MixtureCommand: ParsableCommand {
 
   struct Optimize: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "optimize",
       abstract: "Find the mixture a fitted model predicts best; write it as weights.",
       discussion: """
         --method sample is RegMix's search: --draws Dirichlet draws with the prior shares as \

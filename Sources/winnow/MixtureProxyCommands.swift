@@ -6,6 +6,7 @@ extension MixtureCommand {
   /// `winnow mixture prepare`: the per-domain token files the proxy runs read.
   struct Prepare: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "prepare",
       abstract: "Tokenize documents by domain into training and held-out token files for proxy runs.",
       discussion: """
         Each document goes to its domain (--domain-field, as the `domain` stage sets it) and, by \
@@ -110,6 +111,7 @@ extension MixtureCommand {
   /// `winnow mixture proxy`: one proxy run of the built-in backend.
   struct Proxy: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "proxy",
       abstract: "One built-in proxy run: a Kneser–Ney trigram model trained on a mixture, its held-out losses.",
       discussion: """
         Trains an interpolated Kneser–Ney trigram model over token ids on --tokens tokens drawn \
@@ -146,6 +148,7 @@ extension MixtureCommand {
   /// `winnow mixture run`: one proxy run per proposed mixture, through an executor.
   struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "run",
       abstract: "Run one proxy training per mixture (built-in or your own command) and collect the losses.",
       discussion: """
         For each row of --mixtures (a CSV from `propose`), writes RUNS/run-NNNN/mixture.json and \

@@ -22,6 +22,7 @@ struct TokenizerCommand: ParsableCommand {
 
   struct Encode: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "encode",
       abstract: "Print the token ids of plain text as JSON arrays.",
       discussion: """
         The input is read as bytes: ill-formed UTF-8 is replaced as Python's \
@@ -99,7 +100,7 @@ struct TokenizerCommand: ParsableCommand {
   }
 
   struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Describe a tokenizer: vocabulary size, special tokens, token-file dtype.")
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Describe a tokenizer: vocabulary size, special tokens, token-file dtype.")
 
     @OptionGroup var options: TokenizerOptions
 
