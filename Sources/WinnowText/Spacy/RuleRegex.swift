@@ -19,6 +19,28 @@
 enum ScalarClass: Sendable {
   case digit, word, space
 
+  /// The ASCII members, as a 128-bit set (made once per class: rule tables make thousands of
+  /// sets, and each class test looks up Unicode properties).
+  var asciiBits: (UInt64, UInt64) {
+    switch self {
+    case .digit: return Self.digitBits
+    case .word: return Self.wordBits
+    case .space: return Self.spaceBits
+    }
+  }
+
+  private static let digitBits = ScalarClass.digit.computeASCIIBits()
+  private static let wordBits = ScalarClass.word.computeASCIIBits()
+  private static let spaceBits = ScalarClass.space.computeASCIIBits()
+
+  private func computeASCIIBits() -> (UInt64, UInt64) {
+    var bits: (UInt64, UInt64) = (0, 0)
+    for c in UInt32(0)..<128 where contains(c) {
+      if c < 64 { bits.0 |= 1 << UInt64(c) } else { bits.1 |= 1 << UInt64(c - 64) }
+    }
+    return bits
+  }
+
   func contains(_ v: UInt32) -> Bool {
     guard let s = Unicode.Scalar(v) else { return false }
     switch self {
@@ -69,10 +91,10 @@ struct ScalarSet: Sendable {
         if c < 64 { lo |= 1 << UInt64(c) } else { hi |= 1 << UInt64(c - 64) }
       }
     }
-    if !classes.isEmpty {
-      for c in UInt32(0)..<128 where classes.contains(where: { $0.0.contains(c) != $0.negated }) {
-        if c < 64 { lo |= 1 << UInt64(c) } else { hi |= 1 << UInt64(c - 64) }
-      }
+    for (cls, negated) in classes {
+      let bits = cls.asciiBits
+      lo |= negated ? ~bits.0 : bits.0
+      hi |= negated ? ~bits.1 : bits.1
     }
     ascii = negated ? (~lo, ~hi) : (lo, hi)
   }
@@ -216,7 +238,7 @@ struct RegexParser {
 
   private var peek: UInt32? { i < s.count ? s[i] : nil }
   private func peek(_ k: Int) -> UInt32? { i + k < s.count ? s[i + k] : nil }
-  private static func ch(_ c: Character) -> UInt32 { c.unicodeScalars.first!.value }
+  private static func ch(_ c: Unicode.Scalar) -> UInt32 { c.value }
 
   private mutating func parseAlternation() throws(RuleRegexError) -> RegexNode {
     var alts = [try parseConcat()]

@@ -163,8 +163,10 @@ final class SpacyRules: @unchecked Sendable {
       return try SpacyRules(
         prefix: SpacyEnglishTables.prefixRegex, suffix: SpacyEnglishTables.suffixRegex,
         infix: SpacyEnglishTables.infixRegex, url: SpacyEnglishTables.urlMatch,
-        specialCases: SpacyEnglishTables.specialCases.split(separator: "\u{1E}").map {
-          $0.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+        // Split as bytes: splitting a String by Character walks grapheme clusters, a
+        // noticeable part of every process start.
+        specialCases: SpacyEnglishTables.specialCases.utf8.split(separator: 0x1E).map {
+          $0.split(separator: 0x1F, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         },
         sentencePunctuation: SpacyEnglishTables.sentencePunctuation.split(separator: "\n").map(String.init))
     } catch {
