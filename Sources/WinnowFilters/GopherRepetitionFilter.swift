@@ -118,10 +118,14 @@ public final class GopherRepetitionFilter: DocumentStage {
     let all = 0..<text.count
     let chars = Double(doc.scalarCount)
 
+    // Pieces split at runs of k newlines number at most newlines / k + 1: the tables are sized
+    // by one count of the newlines, not by a walk over the pieces first.
+    let newlines = dupParaFrac != nil || dupParaCharFrac != nil || dupLineFrac != nil || dupLineCharFrac != nil
+      ? PyText.count(0x0A, in: text) : 0
     if dupParaFrac != nil || dupParaCharFrac != nil {
       let stripped = PyText.strip(base, all)
       // Paragraphs: re.split(r"\n{2,}", s).
-      duplicates.reset(elements: Self.pieceCount(base, stripped, newlines: 2), textLength: text.count)
+      duplicates.reset(elements: newlines / 2 + 1, textLength: text.count)
       Self.forEachPiece(base, stripped, newlines: 2) { duplicates.add(base, $0) }
       if let dupParaFrac, Double(duplicates.duplicates) / Double(duplicates.added) > dupParaFrac {
         return .drop("dup_para_frac")
@@ -133,7 +137,7 @@ public final class GopherRepetitionFilter: DocumentStage {
 
     if dupLineFrac != nil || dupLineCharFrac != nil {
       // Lines: re.split("\n+", s).
-      duplicates.reset(elements: Self.pieceCount(base, all, newlines: 1), textLength: text.count)
+      duplicates.reset(elements: newlines + 1, textLength: text.count)
       Self.forEachPiece(base, all, newlines: 1) { duplicates.add(base, $0) }
       if let dupLineFrac, Double(duplicates.duplicates) / Double(duplicates.added) > dupLineFrac {
         return .drop("dup_line_frac")
@@ -169,13 +173,6 @@ public final class GopherRepetitionFilter: DocumentStage {
   func forEachDistinctWord(ofLoad load: UInt64, _ body: (_ start: Int, _ length: Int, _ occurrences: Int) -> Void) -> Int? {
     guard load == loads else { return nil }
     return lastLoadWide ? wideNGrams?.forEachDistinctWord(body) : ngrams.forEachDistinctWord(body)
-  }
-
-  /// Pieces of `re.split(r"\n{k,}", s)` for `s = text[r]`.
-  static func pieceCount(_ p: UnsafePointer<UInt8>, _ r: Range<Int>, newlines k: Int) -> Int {
-    var n = 0
-    forEachPiece(p, r, newlines: k) { _ in n += 1 }
-    return n
   }
 
   /// Calls `body` with each piece of `s = text[r]` split at runs of at least `k` newlines

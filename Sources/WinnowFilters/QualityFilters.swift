@@ -158,17 +158,25 @@ enum PyText {
     }
   }
 
-  /// Non-overlapping occurrences of one byte.
+  /// Occurrences of one byte, eight bytes at a time: a byte of `x ^ pattern` is zero exactly
+  /// where the byte occurs, and `~((y & 0x7F…) + 0x7F… | y | 0x7F…)` sets the high bit of
+  /// exactly the zero bytes of y (no carry crosses a byte), which are then counted.
   static func count(_ byte: UInt8, in text: UnsafeBufferPointer<UInt8>) -> Int {
     guard let base = text.baseAddress else { return 0 }
+    let raw = UnsafeRawPointer(base)
+    let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
+    let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
     var n = 0
-    var p = UnsafeRawPointer(base)
-    var left = text.count
-    while left > 0, let hit = memchr(p, Int32(byte), left) {
-      n &+= 1
-      let next = UnsafeRawPointer(hit) + 1
-      left -= next - p
-      p = next
+    var i = 0
+    let end = text.count
+    while i &+ 8 <= end {
+      let y = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
+      n &+= (~(((y & low7) &+ low7) | y | low7)).nonzeroBitCount
+      i &+= 8
+    }
+    while i < end {
+      if base[i] == byte { n &+= 1 }
+      i &+= 1
     }
     return n
   }

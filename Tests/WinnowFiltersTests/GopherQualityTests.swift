@@ -63,6 +63,33 @@ struct GopherQualityTests {
     #expect(try reason(quality(d), G + " " + repeated("a#b#c#d#e", 3) + " " + S) == "gopher_too_many_hashes")
   }
 
+  @Test("text.count of one byte, eight bytes at a time: every byte value, every length and alignment")
+  func byteCounting() {
+    var state: UInt64 = 12345
+    func next() -> UInt8 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return UInt8(truncatingIfNeeded: state >> 56)
+    }
+    for length in 0..<70 {
+      // Bytes drawn from a few values (so that runs and neighbours of the byte counted occur),
+      // and from all 256.
+      let few: [UInt8] = [0x0A, 0x0B, 0x09, 0x8A, 0x00, 0xFF, 0x23]
+      for narrow in [true, false] {
+        let bytes = (0..<length).map { _ in narrow ? few[Int(next()) % few.count] : next() }
+        bytes.withUnsafeBufferPointer { b in
+          for byte: UInt8 in narrow ? few : [0, 0x0A, 0x23, 0x7F, 0x80, 0xFF, next()] {
+            #expect(PyText.count(byte, in: b) == bytes.filter { $0 == byte }.count, "\(byte) in \(bytes)")
+            // From every offset: unaligned starts and short tails.
+            for from in 0..<min(length, 9) {
+              let tail = UnsafeBufferPointer(rebasing: b[from...])
+              #expect(PyText.count(byte, in: tail) == bytes[from...].filter { $0 == byte }.count)
+            }
+          }
+        }
+      }
+    }
+  }
+
   @Test("text.count counts '...' without overlaps")
   func ellipsisCounting() {
     func count(_ s: String, _ pattern: String) -> Int {
