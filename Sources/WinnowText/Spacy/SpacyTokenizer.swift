@@ -286,7 +286,7 @@ public struct SpacyTokenizer {
               i &+= UTF8Bytes.decode(text, at: i).length
             }
           }
-          chunk(text, start, i, isSpace: false, true, &pending)
+          chunk(text, start, i, isSpace: false, true, &pending, scanned: true)
         } else if acc & SpacyRules.ByteClass.infix == 0
           && (cls[Int(p[start])] & SpacyRules.ByteClass.prefix == 0 || noPrefix(start, i))
           && (cls[Int(p[i &- 1])] & SpacyRules.ByteClass.suffixEnd == 0 || noSuffix(start, i))
@@ -319,7 +319,7 @@ public struct SpacyTokenizer {
             pending.append(Token(start: i &- 1, end: i, isSpace: false))
           }
         } else {
-          chunk(text, start, i, isSpace: false, true, &pending)
+          chunk(text, start, i, isSpace: false, true, &pending, scanned: true)
         }
         if pending.count >= flushAt { flushAt = emitSettled(text, &pending, body) }
       }
@@ -348,9 +348,11 @@ public struct SpacyTokenizer {
 
   // MARK: - Step 2: one chunk
 
+  /// `scanned`: the byte scan found the chunk not to be one plain token (it has a scalar above
+  /// ASCII, or an affix rule may cut it), so the quick one-token test is not made again.
   private mutating func chunk(
     _ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, isSpace: Bool, _ withSpecialCases: Bool,
-    _ out: inout [Token]
+    _ out: inout [Token], scanned: Bool = false
   ) {
     // No affix rule matches whitespace.
     if isSpace && rules.spaceChunksAreWhole {
@@ -359,7 +361,7 @@ public struct SpacyTokenizer {
     }
     let bytes = UnsafeBufferPointer(rebasing: text[start..<end])
     // Most chunks are plain ASCII words that no rule touches: one token, or a special case.
-    if withSpecialCases && asciiChunkIsOneToken(bytes) {
+    if withSpecialCases && !scanned && asciiChunkIsOneToken(bytes) {
       if let pieces = rules.specials.pieces(bytes) {
         appendPieces(pieces, at: start, isSpace: isSpace, &out)
       } else {
@@ -370,48 +372,62 @@ public struct SpacyTokenizer {
     // A chunk's tokens depend on its bytes alone, and text repeats its words: remember
     // the pieces of short chunks (spaCy keeps such a cache too).
     guard withSpecialCases, end - start <= ChunkCache.maxKeyLength else {
-      splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out)
+      splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out, scanned: scanned)
       return
     }
     let h = ChunkCache.hash(bytes)
     if cache.emit(h, bytes, at: start, isSpace: isSpace, into: &out) { return }
     let before = out.count
-    splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out)
+    splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out, scanned: scanned)
     cache.insert(h, bytes, tokens: out[before...], chunkStart: start)
   }
 
   private mutating func splitChunk(
     _ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, isSpace: Bool, _ withSpecialCases: Bool,
-    _ out: inout [Token]
+    _ out: inout [Token], scanned: Bool
   ) {
     let bytes = UnsafeBufferPointer(rebasing: text[start..<end])
     if withSpecialCases, let pieces = rules.specials.pieces(bytes) {
       appendPieces(pieces, at: start, isSpace: isSpace, &out)
       return
     }
-    if withSpecialCases && asciiChunkIsOneToken(bytes) {
+    if withSpecialCases && !scanned && asciiChunkIsOneToken(bytes) {
       out.append(Token(start: start, end: end, isSpace: isSpace))
       return
     }
-    // Decode the chunk once; affix rules work on scalar positions.
+    // Decode the chunk once; affix rules work on scalar positions. (At most one scalar per
+    // byte: the arrays are sized once and written in place.)
+    let n = bytes.count
+    var ascii = true
+    var count = 0
     scalars.removeAll(keepingCapacity: true)
     offsets.removeAll(keepingCapacity: true)
-    var i = 0
-    var ascii = true
-    while i < bytes.count {
-      let b = bytes[i]
-      offsets.append(Int32(i))
-      if b < 0x80 {
-        scalars.append(UInt32(b))
-        i += 1
-      } else {
-        let (s, l) = UTF8Bytes.decode(bytes, at: i)
-        scalars.append(s.value)
-        i += l
-        ascii = false
+    scalars.append(contentsOf: repeatElement(0, count: n))
+    offsets.append(contentsOf: repeatElement(0, count: n &+ 1))
+    scalars.withUnsafeMutableBufferPointer { sc in
+      offsets.withUnsafeMutableBufferPointer { of in
+        var i = 0
+        while i < n {
+          let b = bytes[i]
+          of[count] = Int32(truncatingIfNeeded: i)
+          if b < 0x80 {
+            sc[count] = UInt32(b)
+            i &+= 1
+          } else {
+            let (s, l) = UTF8Bytes.decode(bytes, at: i)
+            sc[count] = s.value
+            i &+= l
+            ascii = false
+          }
+          count &+= 1
+        }
+        of[count] = Int32(truncatingIfNeeded: n)
       }
     }
-    offsets.append(Int32(bytes.count))
+    if count < n {
+      scalars.removeLast(n &- count)
+      offsets.removeLast(n &- count)
+    }
     if !ascii && scalarChunkIsOneToken() {
       out.append(Token(start: start, end: end, isSpace: isSpace))
       return
