@@ -98,8 +98,59 @@ final class SpacyRules: @unchecked Sendable {
     /// infix rule starts with one. The scan then passes over a run of them eight bytes at a
     /// time (what else a letter's class says matters only at a chunk's edges).
     let lowercaseRunsArePlain: Bool
+    /// The prefix alternatives that may start with an ASCII scalar, and the infix ones, as raw
+    /// tables: trying them costs no reference counting (see `RuleCandidates`).
+    let prefixRules: RuleCandidates
+    let infixRules: RuleCandidates
 
-    init(_ q: Quick, suffixes: [RegexProgram], suffixByLast: [[Int32]], suffixStart: ScalarUnion) {
+    /// For an ASCII scalar c, the alternatives of one rule kind that may start with it:
+    /// `programs[list[start[c] ..< start[c + 1]]]`, in the rules' order, held unretained (the
+    /// rules own them); `startASCII` holds the ASCII scalars some alternative may start with.
+    struct RuleCandidates: @unchecked Sendable {
+      let start: UnsafeMutablePointer<Int32>
+      let list: UnsafeMutablePointer<Int32>
+      let programs: UnsafeMutablePointer<Unmanaged<RegexProgram>>
+      let startASCII: (UInt64, UInt64)
+
+      init(_ programs: [RegexProgram], byFirst: [[Int32]], starts: ScalarUnion) {
+        var offsets: [Int32] = [0]
+        var flat: [Int32] = []
+        for c in 0..<128 {
+          flat += byFirst[c]
+          offsets.append(Int32(flat.count))
+        }
+        start = .allocate(capacity: offsets.count)
+        start.initialize(from: offsets, count: offsets.count)
+        list = .allocate(capacity: max(flat.count, 1))
+        list.initialize(from: flat, count: flat.count)
+        self.programs = .allocate(capacity: max(programs.count, 1))
+        self.programs.initialize(from: programs.map { Unmanaged.passUnretained($0) }, count: programs.count)
+        var bits: (UInt64, UInt64) = (0, 0)
+        for c in UInt32(0)..<128 where starts.mayContain(c) {
+          if c < 64 { bits.0 |= 1 << UInt64(c) } else { bits.1 |= 1 << UInt64(c - 64) }
+        }
+        startASCII = bits
+      }
+
+      /// Whether some alternative may start with the ASCII scalar c.
+      @inline(__always)
+      func mayStart(_ c: UInt32) -> Bool {
+        ((c < 64 ? startASCII.0 >> UInt64(c) : startASCII.1 >> UInt64(c &- 64)) & 1) != 0
+      }
+
+      func free() {
+        start.deallocate()
+        list.deallocate()
+        programs.deallocate()
+      }
+    }
+
+    init(
+      _ q: Quick, suffixes: [RegexProgram], suffixByLast: [[Int32]], suffixStart: ScalarUnion,
+      prefixRules: RuleCandidates, infixRules: RuleCandidates
+    ) {
+      self.prefixRules = prefixRules
+      self.infixRules = infixRules
       func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
         let p = UnsafeMutablePointer<T>.allocate(capacity: max(a.count, 1))
         p.initialize(from: a, count: a.count)
@@ -149,6 +200,8 @@ final class SpacyRules: @unchecked Sendable {
       suffixCandidates.deallocate()
       suffixWidest.deallocate()
       suffixPrograms.deallocate()
+      prefixRules.free()
+      infixRules.free()
     }
   }
   /// Special cases that the affix rules split, as token sequences to find again.
@@ -235,7 +288,10 @@ final class SpacyRules: @unchecked Sendable {
       q.byteClass[c] = k
     }
     quick = q
-    scan = ScanTables(q, suffixes: suf, suffixByLast: suffixByLast, suffixStart: suffixStart)
+    scan = ScanTables(
+      q, suffixes: suf, suffixByLast: suffixByLast, suffixStart: suffixStart,
+      prefixRules: .init(pre, byFirst: prefixByFirst, starts: prefixStart),
+      infixRules: .init(inf, byFirst: infixByFirst, starts: infixStart))
     var punct = Set<UInt32>()
     for p in sentencePunctuation {
       let s = Array(p.unicodeScalars)

@@ -601,7 +601,21 @@ public struct SpacyTokenizer {
 
   /// `prefix_search(string)`: the first alternative, in order, that matches at the start.
   mutating func findPrefix(_ s: UnsafeBufferPointer<UInt32>) -> Int {
-    guard let c = s.first, rules.prefixStart.mayContain(c) else { return 0 }
+    guard let c = s.first else { return 0 }
+    if c < 128 {
+      // Candidates and programs from raw tables, without reference counting.
+      let t = rules.scan
+      return withExtendedLifetime(t) {
+        let r = t.prefixRules
+        guard r.mayStart(c) else { return 0 }
+        for j in Int(r.start[Int(c)])..<Int(r.start[Int(c) &+ 1]) {
+          let e: Int? = r.programs[Int(r.list[j])]._withUnsafeGuaranteedRef { matcher.match($0, s, at: 0) }
+          if let e { return e }
+        }
+        return 0
+      }
+    }
+    guard rules.prefixStart.mayContain(c) else { return 0 }
     for k in prefixCandidates(c) {
       if let e = matcher.match(rules.prefixes[Int(k)], s, at: 0) { return e }
     }
@@ -669,24 +683,41 @@ public struct SpacyTokenizer {
   mutating func findInfixes(_ lo: Int, _ hi: Int) {
     infixes.removeAll(keepingCapacity: true)
     let all = scalars
-    all.withUnsafeBufferPointer { all in
-      let s = UnsafeBufferPointer(rebasing: all[lo..<hi])
-      var p = 0
-      let n = s.count
-      while p < n {
-        let c = s[p]
-        var matched = false
-        if rules.infixStart.mayContain(c) {
-          for k in infixCandidates(c) {
-            if let e = matcher.match(rules.infixes[Int(k)], s, at: p) {
-              infixes.append((lo + p)..<(lo + e))
-              p = e > p ? e : p + 1
-              matched = true
-              break
+    let t = rules.scan
+    let r = t.infixRules
+    withExtendedLifetime(t) {
+      all.withUnsafeBufferPointer { all in
+        let s = UnsafeBufferPointer(rebasing: all[lo..<hi])
+        var p = 0
+        let n = s.count
+        while p < n {
+          let c = s[p]
+          var matched = false
+          if c < 128 {
+            // Candidates and programs from raw tables, without reference counting.
+            if r.mayStart(c) {
+              for j in Int(r.start[Int(c)])..<Int(r.start[Int(c) &+ 1]) {
+                let e: Int? = r.programs[Int(r.list[j])]._withUnsafeGuaranteedRef { matcher.match($0, s, at: p) }
+                if let e {
+                  infixes.append((lo + p)..<(lo + e))
+                  p = e > p ? e : p + 1
+                  matched = true
+                  break
+                }
+              }
+            }
+          } else if rules.infixStart.mayContain(c) {
+            for k in infixCandidates(c) {
+              if let e = matcher.match(rules.infixes[Int(k)], s, at: p) {
+                infixes.append((lo + p)..<(lo + e))
+                p = e > p ? e : p + 1
+                matched = true
+                break
+              }
             }
           }
+          if !matched { p += 1 }
         }
-        if !matched { p += 1 }
       }
     }
   }
