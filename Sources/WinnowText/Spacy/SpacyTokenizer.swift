@@ -69,7 +69,14 @@ public struct SpacyTokenizer {
   /// spaCy's English tokenizer (`spacy.blank("en")`).
   public static func english() -> SpacyTokenizer { SpacyTokenizer(rules: SpacyRules.english) }
 
-  init(rules: SpacyRules) { self.rules = rules }
+  init(rules: SpacyRules) {
+    self.rules = rules
+    tables = rules.scan
+  }
+
+  /// The rules' raw tables, read without reference counting: `rules` holds them as long as
+  /// the tokenizer lives.
+  unowned(unsafe) let tables: SpacyRules.ScanTables
 
   /// All tokens of `text`, whitespace tokens included, replacing `out`'s contents.
   public mutating func tokenize(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Token]) {
@@ -604,16 +611,13 @@ public struct SpacyTokenizer {
     guard let c = s.first else { return 0 }
     if c < 128 {
       // Candidates and programs from raw tables, without reference counting.
-      let t = rules.scan
-      return withExtendedLifetime(t) {
-        let r = t.prefixRules
-        guard r.mayStart(c) else { return 0 }
-        for j in Int(r.start[Int(c)])..<Int(r.start[Int(c) &+ 1]) {
-          let e: Int? = r.programs[Int(r.list[j])]._withUnsafeGuaranteedRef { matcher.match($0, s, at: 0) }
-          if let e { return e }
-        }
-        return 0
+      let r = tables.prefixRules
+      guard r.mayStart(c) else { return 0 }
+      for j in Int(r.start[Int(c)])..<Int(r.start[Int(c) &+ 1]) {
+        let e: Int? = r.programs[Int(r.list[j])]._withUnsafeGuaranteedRef { matcher.match($0, s, at: 0) }
+        if let e { return e }
       }
+      return 0
     }
     guard rules.prefixStart.mayContain(c) else { return 0 }
     for k in prefixCandidates(c) {
@@ -626,7 +630,7 @@ public struct SpacyTokenizer {
   mutating func findSuffix(_ s: UnsafeBufferPointer<UInt32>) -> Int {
     let n = s.count
     guard let last = s.last else { return 0 }
-    let t = rules.scan
+    unowned(unsafe) let t = tables
     // A string ending in ASCII (not a newline): candidates and widest match from raw tables.
     if last < 128 && last != 0x0A {
       let c = Int(last)
@@ -656,59 +660,45 @@ public struct SpacyTokenizer {
   /// suffix alternatives, in order) matches to the end: the length of that suffix, or 0.
   /// Programs are tried unretained (`ScanTables.suffixPrograms`).
   private mutating func suffixSearch(_ s: UnsafeBufferPointer<UInt32>, _ candidates: UnsafeBufferPointer<Int32>, widest: Int) -> Int {
-    let t = rules.scan
-    return withExtendedLifetime(t) {
-      let n = s.count
-      let (lo, hi) = t.suffixStartASCII
-      for p in max(0, n &- widest)..<n {
-        let ch = s[p]
-        if ch < 128 {
-          guard ((ch < 64 ? lo >> UInt64(ch) : hi >> UInt64(ch &- 64)) & 1) != 0 else { continue }
-        } else {
-          guard rules.suffixStart.mayContain(ch) else { continue }
-        }
-        for k in candidates {
-          let found: Int? = t.suffixPrograms[Int(k)]._withUnsafeGuaranteedRef { prog in
-            if prog.minWidth > n &- p || !prog.mayStart(with: ch) { return nil }
-            return matcher.match(prog, s, at: p)
-          }
-          if let e = found { return e &- p }
-        }
+    unowned(unsafe) let t = tables
+    let n = s.count
+    let (lo, hi) = t.suffixStartASCII
+    for p in max(0, n &- widest)..<n {
+      let ch = s[p]
+      if ch < 128 {
+        guard ((ch < 64 ? lo >> UInt64(ch) : hi >> UInt64(ch &- 64)) & 1) != 0 else { continue }
+      } else {
+        guard rules.suffixStart.mayContain(ch) else { continue }
       }
-      return 0
+      for k in candidates {
+        let found: Int? = t.suffixPrograms[Int(k)]._withUnsafeGuaranteedRef { prog in
+          if prog.minWidth > n &- p || !prog.mayStart(with: ch) { return nil }
+          return matcher.match(prog, s, at: p)
+        }
+        if let e = found { return e &- p }
+      }
     }
+    return 0
   }
 
   /// `infix_finditer(string)`: non-overlapping matches, left to right.
   mutating func findInfixes(_ lo: Int, _ hi: Int) {
     infixes.removeAll(keepingCapacity: true)
     let all = scalars
-    let t = rules.scan
-    let r = t.infixRules
-    withExtendedLifetime(t) {
-      all.withUnsafeBufferPointer { all in
-        let s = UnsafeBufferPointer(rebasing: all[lo..<hi])
-        var p = 0
-        let n = s.count
-        while p < n {
-          let c = s[p]
-          var matched = false
-          if c < 128 {
-            // Candidates and programs from raw tables, without reference counting.
-            if r.mayStart(c) {
-              for j in Int(r.start[Int(c)])..<Int(r.start[Int(c) &+ 1]) {
-                let e: Int? = r.programs[Int(r.list[j])]._withUnsafeGuaranteedRef { matcher.match($0, s, at: p) }
-                if let e {
-                  infixes.append((lo + p)..<(lo + e))
-                  p = e > p ? e : p + 1
-                  matched = true
-                  break
-                }
-              }
-            }
-          } else if rules.infixStart.mayContain(c) {
-            for k in infixCandidates(c) {
-              if let e = matcher.match(rules.infixes[Int(k)], s, at: p) {
+    let r = tables.infixRules
+    all.withUnsafeBufferPointer { all in
+      let s = UnsafeBufferPointer(rebasing: all[lo..<hi])
+      var p = 0
+      let n = s.count
+      while p < n {
+        let c = s[p]
+        var matched = false
+        if c < 128 {
+          // Candidates and programs from raw tables, without reference counting.
+          if r.mayStart(c) {
+            for j in Int(r.start[Int(c)])..<Int(r.start[Int(c) &+ 1]) {
+              let e: Int? = r.programs[Int(r.list[j])]._withUnsafeGuaranteedRef { matcher.match($0, s, at: p) }
+              if let e {
                 infixes.append((lo + p)..<(lo + e))
                 p = e > p ? e : p + 1
                 matched = true
@@ -716,8 +706,17 @@ public struct SpacyTokenizer {
               }
             }
           }
-          if !matched { p += 1 }
+        } else if rules.infixStart.mayContain(c) {
+          for k in infixCandidates(c) {
+            if let e = matcher.match(rules.infixes[Int(k)], s, at: p) {
+              infixes.append((lo + p)..<(lo + e))
+              p = e > p ? e : p + 1
+              matched = true
+              break
+            }
+          }
         }
+        if !matched { p += 1 }
       }
     }
   }
