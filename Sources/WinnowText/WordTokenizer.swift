@@ -51,7 +51,18 @@ public struct WordTokenizer {
       // reference (retained, then released) for each text.
       if spacy == nil { spacy = .english() }
       spacy!.forEachTokenBatch(text) { tokens in
-        for t in tokens where !t.isSpace { batch.append(t.range) }
+        // The word tokens written in place (no check per append): room for all, then the
+        // whitespace tokens' share cut off.
+        batch.append(contentsOf: repeatElement(0..<0, count: tokens.count))
+        let kept = batch.withUnsafeMutableBufferPointer { out in
+          var k = 0
+          for t in tokens where !t.isSpace {
+            out[k] = Range(uncheckedBounds: (t.start, t.end))
+            k &+= 1
+          }
+          return k
+        }
+        batch.removeLast(tokens.count &- kept)
         if !batch.isEmpty {
           batch.withUnsafeBufferPointer(body)
           batch.removeAll(keepingCapacity: true)
