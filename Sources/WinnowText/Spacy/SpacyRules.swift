@@ -589,8 +589,6 @@ final class PhraseTable: Sendable {
   private let phrases: [[[UInt8]]]
   private let groups: [[Int]]
   private let firstBytes: [Bool]
-  /// `firstBytes` as four 64-bit words (bytes 0–63, 64–127, 128–191, 192–255).
-  let firstByteSet: (UInt64, UInt64, UInt64, UInt64)
   private let maxFirstLength: Int
   private let index: SpecialCaseTable
   private let singles: [[Int]]
@@ -603,12 +601,14 @@ final class PhraseTable: Sendable {
   /// tokens as a 256-bit set (most tokens after "a" or "(" start none of them).
   let hasSingles: [Bool]
   let secondFirstBytes: [(UInt64, UInt64, UInt64, UInt64)]
-  /// The same, merged over the groups whose first token starts with a given byte, by that byte:
-  /// a token of several bytes whose next token starts none of its groups' second tokens, and
-  /// none of whose groups has one-token phrases, starts no phrase, and is passed over without
-  /// finding its group (most words that start like "this" or "a" are followed by a word).
+  /// By first byte f of a token: whether a group of phrases whose first token starts with f
+  /// has one-token phrases; and by first bytes f of a token and g of the next, as the bit
+  /// f·256 + g of `startPairs`, whether a phrase may start there (some group of f has a second
+  /// token starting with g, or has one-token phrases). Most tokens (words followed by words,
+  /// even those that start like "this" or "a") are passed over with one lookup, without
+  /// finding their group.
   let singlesByFirstByte: [Bool]
-  let secondFirstBytesByFirstByte: [(UInt64, UInt64, UInt64, UInt64)]
+  let startPairs: [UInt64]
 
   init(patterns: [[[UInt8]]]) {
     var phrases: [[[UInt8]]] = []
@@ -632,9 +632,6 @@ final class PhraseTable: Sendable {
     maxTokens = phrases.map(\.count).max() ?? 0
     self.groups = groups
     self.firstBytes = firstBytes
-    var set: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    for b in 0..<256 where firstBytes[b] { Self.insert(UInt8(b), into: &set) }
-    firstByteSet = set
     self.maxFirstLength = maxFirstLength
     index = SpecialCaseTable(firstTokens.map { [String(decoding: $0, as: UTF8.self)] })
     // Within a group, phrases are found by their second token: some first tokens (":") start
@@ -677,15 +674,17 @@ final class PhraseTable: Sendable {
       return set
     }
     var singlesByFirst = [Bool](repeating: false, count: 256)
-    var secondsByFirst = [(UInt64, UInt64, UInt64, UInt64)](repeating: (0, 0, 0, 0), count: 256)
+    var pairs = [UInt64](repeating: 0, count: 256 * 256 / 64)
     for (g, t) in firstTokens.enumerated() {
-      let b = Int(t[0])
-      if hasSingles[g] { singlesByFirst[b] = true }
-      let s = secondFirstBytes[g]
-      secondsByFirst[b] = (secondsByFirst[b].0 | s.0, secondsByFirst[b].1 | s.1, secondsByFirst[b].2 | s.2, secondsByFirst[b].3 | s.3)
+      let f = Int(t[0])
+      if hasSingles[g] { singlesByFirst[f] = true }
+      for next in 0..<256 where hasSingles[g] || Self.holds(secondFirstBytes[g], UInt8(next)) {
+        let bit = f << 8 | next
+        pairs[bit >> 6] |= 1 << UInt64(bit & 63)
+      }
     }
     singlesByFirstByte = singlesByFirst
-    secondFirstBytesByFirstByte = secondsByFirst
+    startPairs = pairs
   }
 
   /// Adds `b` to a 256-bit set.

@@ -773,28 +773,27 @@ public struct SpacyTokenizer {
   private mutating func findSpecialCases(_ text: UnsafeBufferPointer<UInt8>, _ tokens: [Token], startingBefore limit: Int) {
     matches.removeAll(keepingCapacity: true)
     let phrases = rules.phrases
-    // The bytes that start a phrase's first token, as a 256-bit set in registers: most tokens
-    // (words) are passed over with one test.
-    let (s0, s1, s2, s3) = phrases.firstByteSet
     tokens.withUnsafeBufferPointer { tokens in
+    phrases.startPairs.withUnsafeBufferPointer { pairs in
     for i in 0..<limit {
       let t = tokens[i]
       let n = t.end &- t.start
       guard n > 0 else { continue }
       let first = text[t.start]
-      let word = first < 128 ? (first < 64 ? s0 : s1) : (first < 192 ? s2 : s3)
-      guard (word >> UInt64(first & 63)) & 1 != 0 else { continue }
+      // Whether a phrase may start here, by this token's first byte and the next one's: most
+      // tokens are passed over with this one lookup (`PhraseTable.startPairs`).
+      if i &+ 1 < tokens.count && tokens[i &+ 1].end > tokens[i &+ 1].start {
+        let bit = Int(first) << 8 | Int(text[tokens[i &+ 1].start])
+        guard (pairs[bit >> 6] >> UInt64(bit & 63)) & 1 != 0 else { continue }
+      } else {
+        guard phrases.singlesByFirstByte[Int(first)] else { continue }
+      }
       let g: Int
       if n == 1 {
         let one = phrases.oneByteGroup[Int(first)]
         guard one >= 0 else { continue }
         g = Int(one)
       } else {
-        if !phrases.singlesByFirstByte[Int(first)] {
-          guard i + 1 < tokens.count, tokens[i + 1].end > tokens[i + 1].start,
-            PhraseTable.holds(phrases.secondFirstBytesByFirstByte[Int(first)], text[tokens[i + 1].start])
-          else { continue }
-        }
         guard phrases.mayStart(first: first, last: text[t.end - 1], length: n),
           let found = phrases.group(UnsafeBufferPointer(rebasing: text[t.range]))
         else { continue }
@@ -818,6 +817,7 @@ public struct SpacyTokenizer {
         }
         if ok { matches.append((i, i + phrase.count)) }
       }
+    }
     }
     }
   }
