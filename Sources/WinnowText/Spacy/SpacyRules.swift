@@ -476,12 +476,47 @@ final class ScalarUnion: Sendable {
   }
 }
 
-/// Hashing of short byte strings for the tables below (FNV-1a).
-@inline(__always)
-func fnv1a(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
-  var h: UInt64 = 0xcbf2_9ce4_8422_2325
-  for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
-  return h
+/// Hashing and comparing short byte strings (chunks, special-case keys), eight bytes at a time.
+enum ShortBytes {
+  @inline(__always)
+  static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    let n = b.count
+    guard let base = b.baseAddress else { return 0 }
+    let p = UnsafeRawPointer(base)
+    var h = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
+    var i = 0
+    while i &+ 8 <= n {
+      h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+      h ^= h >> 29
+      i &+= 8
+    }
+    var tail: UInt64 = 0
+    while i < n {
+      tail = tail << 8 | UInt64(base[i])
+      i &+= 1
+    }
+    h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+    return h ^ (h >> 32)
+  }
+
+  /// Whether the `n` bytes at `a` and at `b` are equal.
+  @inline(__always)
+  static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    let x = UnsafeRawPointer(a)
+    let y = UnsafeRawPointer(b)
+    var k = 0
+    while k &+ 8 <= n {
+      if x.loadUnaligned(fromByteOffset: k, as: UInt64.self) != y.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
+        return false
+      }
+      k &+= 8
+    }
+    while k < n {
+      if a[k] != b[k] { return false }
+      k &+= 1
+    }
+    return true
+  }
 }
 
 /// The special-case table: chunk text → the lengths (bytes) of its pieces.
@@ -519,7 +554,7 @@ final class SpecialCaseTable: Sendable {
       let e = (Int32(keys.count), Int32(key.count), Int32(pieceLengths.count), Int32(entry.count - 1))
       keys += key
       for piece in entry.dropFirst() { pieceLengths.append(Int32(piece.utf8.count)) }
-      let h = key.withUnsafeBufferPointer { fnv1a($0) }
+      let h = key.withUnsafeBufferPointer { ShortBytes.hash($0) }
       var i = Int(truncatingIfNeeded: h) & mask
       while slots[i] >= 0 { i = (i + 1) & mask }
       slots[i] = Int32(entries.count)
@@ -565,21 +600,17 @@ final class SpecialCaseTable: Sendable {
       let bit = Self.edgeBit(b[0], b[b.count - 1], b.count)
       if edges[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return nil }
     }
-    var i = Int(truncatingIfNeeded: fnv1a(b)) & mask
-    while true {
-      let e = Int(slots[i])
-      if e < 0 { return nil }
-      let en = entries[e]
-      if Int(en.keyLength) == b.count {
-        var same = true
-        let ks = Int(en.keyStart)
-        for k in 0..<b.count where keys[ks + k] != b[k] {
-          same = false
-          break
+    var i = Int(truncatingIfNeeded: ShortBytes.hash(b)) & mask
+    return keys.withUnsafeBufferPointer { keys in
+      while true {
+        let e = Int(slots[i])
+        if e < 0 { return nil }
+        let en = entries[e]
+        if Int(en.keyLength) == b.count && ShortBytes.equal(keys.baseAddress! + Int(en.keyStart), b.baseAddress!, b.count) {
+          return e
         }
-        if same { return e }
+        i = (i + 1) & mask
       }
-      i = (i + 1) & mask
     }
   }
 }

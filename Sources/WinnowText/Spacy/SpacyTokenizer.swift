@@ -382,7 +382,7 @@ public struct SpacyTokenizer {
       splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out, scanned: scanned)
       return
     }
-    let h = ChunkCache.hash(bytes)
+    let h = ShortBytes.hash(bytes)
     if cache.emit(h, bytes, at: start, isSpace: isSpace, into: &out) { return }
     let before = out.count
     splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out, scanned: scanned)
@@ -935,27 +935,6 @@ struct ChunkCache {
 
   init() {}
 
-  /// A hash of a short byte string, eight bytes at a time.
-  @inline(__always)
-  static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
-    let n = b.count
-    let p = UnsafeRawPointer(b.baseAddress!)
-    var h = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
-    var i = 0
-    while i + 8 <= n {
-      h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
-      h ^= h >> 29
-      i += 8
-    }
-    var tail: UInt64 = 0
-    while i < n {
-      tail = tail << 8 | UInt64(b[i])
-      i += 1
-    }
-    h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
-    return h ^ (h >> 32)
-  }
-
   /// Appends the cached tokens of `bytes` (starting at `start` in the text) and returns true,
   /// or returns false when the chunk is not cached.
   mutating func emit(
@@ -997,7 +976,7 @@ struct ChunkCache {
     let ks = Int(keyStart[e])
     let ke = e + 1 < keyStart.count ? Int(keyStart[e + 1]) : keys.count
     guard ke - ks == bytes.count else { return false }
-    return keys.withUnsafeBufferPointer { k in memcmp(k.baseAddress! + ks, bytes.baseAddress!, bytes.count) == 0 }
+    return keys.withUnsafeBufferPointer { k in ShortBytes.equal(k.baseAddress! + ks, bytes.baseAddress!, bytes.count) }
   }
 
   mutating func insert(_ h: UInt64, _ bytes: UnsafeBufferPointer<UInt8>, tokens: ArraySlice<SpacyTokenizer.Token>, chunkStart: Int) {
