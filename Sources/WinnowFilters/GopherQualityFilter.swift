@@ -186,6 +186,11 @@ public final class GopherQualityFilter: DocumentStage {
     var alphaWords = 0
     let text = doc.text
     let needStop = minStopWords ?? 0
+    // The stop-word set is moved out of the stage for the pass: a property of a class would be
+    // checked for exclusive access at every word.
+    var stopWords = self.stopWords
+    self.stopWords = .placeholder
+    defer { self.stopWords = stopWords }
     stopWords.startDocument()
     if let base = text.baseAddress {
       let punct = punctuation
@@ -313,6 +318,9 @@ struct StopWordSet {
   private let byHash: [UInt64: [Int]]
   private var seen: [Bool]
   private(set) var found = 0
+
+  /// Held by the stage while its set is moved out for a pass (see `GopherQualityFilter.wordStats`).
+  static let placeholder = StopWordSet([])
 
   init(_ list: [String]) {
     var unique: [[UInt8]] = []

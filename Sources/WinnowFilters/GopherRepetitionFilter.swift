@@ -122,6 +122,11 @@ public final class GopherRepetitionFilter: DocumentStage {
     // by one count of the newlines, not by a walk over the pieces first.
     let newlines = dupParaFrac != nil || dupParaCharFrac != nil || dupLineFrac != nil || dupLineCharFrac != nil
       ? PyText.count(0x0A, in: text) : 0
+    // The counter is moved out of the stage for the pass: a property of a class would be
+    // checked for exclusive access at every line.
+    var duplicates = self.duplicates
+    self.duplicates = DuplicateCounter()
+    defer { self.duplicates = duplicates }
     if dupParaFrac != nil || dupParaCharFrac != nil {
       let stripped = PyText.strip(base, all)
       // Paragraphs: re.split(r"\n{2,}", s).
