@@ -316,7 +316,7 @@ final class SpacyRules: @unchecked Sendable {
       let cut = bytes.withUnsafeMutableBufferPointer { b in
         tokenizer.wouldCut(UnsafeBufferPointer(b))
       }
-      guard cut || key.contains(" ") else { continue }
+      guard cut || key.utf8.contains(0x20) else { continue }
       bytes.withUnsafeBufferPointer { b in
         tokens.removeAll()
         tokenizer.tokenizeAffixes(b, withSpecialCases: false, into: &tokens)
@@ -645,14 +645,16 @@ final class PhraseTable: Sendable {
     var phrases: [[[UInt8]]] = []
     var groups: [[Int]] = []
     var firstTokens: [[UInt8]] = []
+    var groupOf: [[UInt8]: Int] = [:]
     var firstBytes = [Bool](repeating: false, count: 256)
     var maxFirstLength = 0
     for tokens in patterns {
       guard let first = tokens.first, !first.isEmpty else { continue }
       phrases.append(tokens)
-      if let g = firstTokens.firstIndex(of: first) {
+      if let g = groupOf[first] {
         groups[g].append(phrases.count - 1)
       } else {
+        groupOf[first] = firstTokens.count
         firstTokens.append(first)
         groups.append([phrases.count - 1])
       }
@@ -673,14 +675,16 @@ final class PhraseTable: Sendable {
     for g in groups {
       var one: [Int] = []
       var seconds: [[UInt8]] = []
+      var secondAt: [[UInt8]: Int] = [:]
       var lists: [[Int]] = []
       for k in g {
         let p = phrases[k]
         if p.count == 1 {
           one.append(k)
-        } else if let at = seconds.firstIndex(of: p[1]) {
+        } else if let at = secondAt[p[1]] {
           lists[at].append(k)
         } else {
+          secondAt[p[1]] = seconds.count
           seconds.append(p[1])
           lists.append([k])
         }
