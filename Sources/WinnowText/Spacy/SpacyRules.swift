@@ -83,27 +83,22 @@ final class SpacyRules: @unchecked Sendable {
     let suffixCheck: UnsafeMutablePointer<AffixCheck>
     let literalBytes: UnsafeMutablePointer<UInt8>
     let literalOffsets: UnsafeMutablePointer<Int32>
-    /// For the suffix search of a string ending with an ASCII byte c: the alternatives that
-    /// may end with c are `suffixCandidates[suffixCandidateStart[c] ..< suffixCandidateStart[c + 1]]`
-    /// (indices into `suffixPrograms`), the widest match any of them can make is
-    /// `suffixWidest[c]` (-1: unbounded), and the ASCII scalars that may start a suffix are
-    /// the bits of `suffixStartASCII`. Programs are held unretained (the rules own them), so
-    /// that trying one costs no reference counting.
-    let suffixCandidateStart: UnsafeMutablePointer<Int32>
-    let suffixCandidates: UnsafeMutablePointer<Int32>
+    /// For the suffix search of a string ending with an ASCII byte c: the widest match any
+    /// suffix alternative that may end with c can make (-1: unbounded).
     let suffixWidest: UnsafeMutablePointer<Int32>
-    let suffixPrograms: UnsafeMutablePointer<Unmanaged<RegexProgram>>
-    let suffixStartASCII: (UInt64, UInt64)
     /// Whether the lowercase ASCII letters are plain inside a chunk: none is whitespace, and no
     /// infix rule starts with one. The scan then passes over a run of them eight bytes at a
     /// time (what else a letter's class says matters only at a chunk's edges).
     let lowercaseRunsArePlain: Bool
-    /// The prefix alternatives that may start with an ASCII scalar, and the infix ones, as raw
-    /// tables: trying them costs no reference counting (see `RuleCandidates`).
+    /// The prefix alternatives that may start with an ASCII scalar, the infix ones, and the
+    /// suffix ones that may end with it, as raw tables: trying them costs no reference
+    /// counting (see `RuleCandidates`).
     let prefixRules: RuleCandidates
     let infixRules: RuleCandidates
+    let suffixRules: RuleCandidates
 
-    /// For an ASCII scalar c, the alternatives of one rule kind that may start with it:
+    /// For an ASCII scalar c, the alternatives of one rule kind that a string may match there
+    /// (prefixes and infixes that may start with c, suffixes that may end with it):
     /// `programs[list[start[c] ..< start[c + 1]]]`, in the rules' order, held unretained (the
     /// rules own them); `startASCII` holds the ASCII scalars some alternative may start with.
     struct RuleCandidates: @unchecked Sendable {
@@ -112,11 +107,11 @@ final class SpacyRules: @unchecked Sendable {
       let programs: UnsafeMutablePointer<Unmanaged<RegexProgram>>
       let startASCII: (UInt64, UInt64)
 
-      init(_ programs: [RegexProgram], byFirst: [[Int32]], starts: ScalarUnion) {
+      init(_ programs: [RegexProgram], byScalar: [[Int32]], starts: ScalarUnion) {
         var offsets: [Int32] = [0]
         var flat: [Int32] = []
         for c in 0..<128 {
-          flat += byFirst[c]
+          flat += byScalar[c]
           offsets.append(Int32(flat.count))
         }
         start = .allocate(capacity: offsets.count)
@@ -151,6 +146,7 @@ final class SpacyRules: @unchecked Sendable {
     ) {
       self.prefixRules = prefixRules
       self.infixRules = infixRules
+      suffixRules = RuleCandidates(suffixes, byScalar: suffixByLast, starts: suffixStart)
       func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
         let p = UnsafeMutablePointer<T>.allocate(capacity: max(a.count, 1))
         p.initialize(from: a, count: a.count)
@@ -161,12 +157,8 @@ final class SpacyRules: @unchecked Sendable {
       suffixCheck = copy(q.suffixCheck)
       literalBytes = copy(q.literalBytes)
       literalOffsets = copy(q.literalOffsets)
-      var starts: [Int32] = [0]
-      var flat: [Int32] = []
       var widest: [Int32] = []
       for c in 0..<128 {
-        flat += suffixByLast[c]
-        starts.append(Int32(flat.count))
         var w: Int32 = 0
         for k in suffixByLast[c] {
           guard let m = suffixes[Int(k)].maxWidth else {
@@ -177,15 +169,7 @@ final class SpacyRules: @unchecked Sendable {
         }
         widest.append(w)
       }
-      suffixCandidateStart = copy(starts)
-      suffixCandidates = copy(flat)
       suffixWidest = copy(widest)
-      suffixPrograms = copy(suffixes.map { Unmanaged.passUnretained($0) })
-      var bits: (UInt64, UInt64) = (0, 0)
-      for c in UInt32(0)..<128 where suffixStart.mayContain(c) {
-        if c < 64 { bits.0 |= 1 << UInt64(c) } else { bits.1 |= 1 << UInt64(c - 64) }
-      }
-      suffixStartASCII = bits
       let notPlain = ByteClass.space | ByteClass.high | ByteClass.infix
       lowercaseRunsArePlain = (UInt8(ascii: "a")...UInt8(ascii: "z")).allSatisfy { q.byteClass[Int($0)] & notPlain == 0 }
     }
@@ -196,12 +180,10 @@ final class SpacyRules: @unchecked Sendable {
       suffixCheck.deallocate()
       literalBytes.deallocate()
       literalOffsets.deallocate()
-      suffixCandidateStart.deallocate()
-      suffixCandidates.deallocate()
       suffixWidest.deallocate()
-      suffixPrograms.deallocate()
       prefixRules.free()
       infixRules.free()
+      suffixRules.free()
     }
   }
   /// Special cases that the affix rules split, as token sequences to find again.
@@ -290,8 +272,8 @@ final class SpacyRules: @unchecked Sendable {
     quick = q
     scan = ScanTables(
       q, suffixes: suf, suffixByLast: suffixByLast, suffixStart: suffixStart,
-      prefixRules: .init(pre, byFirst: prefixByFirst, starts: prefixStart),
-      infixRules: .init(inf, byFirst: infixByFirst, starts: infixStart))
+      prefixRules: .init(pre, byScalar: prefixByFirst, starts: prefixStart),
+      infixRules: .init(inf, byScalar: infixByFirst, starts: infixStart))
     var punct = Set<UInt32>()
     for p in sentencePunctuation {
       let s = Array(p.unicodeScalars)

@@ -634,11 +634,12 @@ public struct SpacyTokenizer {
     // A string ending in ASCII (not a newline): candidates and widest match from raw tables.
     if last < 128 && last != 0x0A {
       let c = Int(last)
-      let from = Int(t.suffixCandidateStart[c])
-      let to = Int(t.suffixCandidateStart[c &+ 1])
+      let r = t.suffixRules
+      let from = Int(r.start[c])
+      let to = Int(r.start[c &+ 1])
       guard from < to else { return 0 }
       let widest = t.suffixWidest[c] < 0 ? n : Int(t.suffixWidest[c])
-      return suffixSearch(s, UnsafeBufferPointer(start: t.suffixCandidates + from, count: to &- from), widest: widest)
+      return suffixSearch(s, UnsafeBufferPointer(start: r.list + from, count: to &- from), widest: widest)
     }
     // `$` also matches before a final newline: then every rule is a candidate.
     let lastKnown = last != 0x0A
@@ -658,20 +659,19 @@ public struct SpacyTokenizer {
 
   /// The leftmost position, among the last `widest`, where one of `candidates` (indices of
   /// suffix alternatives, in order) matches to the end: the length of that suffix, or 0.
-  /// Programs are tried unretained (`ScanTables.suffixPrograms`).
+  /// Programs are tried unretained (`ScanTables.suffixRules`).
   private mutating func suffixSearch(_ s: UnsafeBufferPointer<UInt32>, _ candidates: UnsafeBufferPointer<Int32>, widest: Int) -> Int {
-    unowned(unsafe) let t = tables
+    let r = tables.suffixRules
     let n = s.count
-    let (lo, hi) = t.suffixStartASCII
     for p in max(0, n &- widest)..<n {
       let ch = s[p]
       if ch < 128 {
-        guard ((ch < 64 ? lo >> UInt64(ch) : hi >> UInt64(ch &- 64)) & 1) != 0 else { continue }
+        guard r.mayStart(ch) else { continue }
       } else {
         guard rules.suffixStart.mayContain(ch) else { continue }
       }
       for k in candidates {
-        let found: Int? = t.suffixPrograms[Int(k)]._withUnsafeGuaranteedRef { prog in
+        let found: Int? = r.programs[Int(k)]._withUnsafeGuaranteedRef { prog in
           if prog.minWidth > n &- p || !prog.mayStart(with: ch) { return nil }
           return matcher.match(prog, s, at: p)
         }
