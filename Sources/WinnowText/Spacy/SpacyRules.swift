@@ -133,6 +133,17 @@ final class SpacyRules: @unchecked Sendable {
         ((c < 64 ? startASCII.0 >> UInt64(c) : startASCII.1 >> UInt64(c &- 64)) & 1) != 0
       }
 
+      /// The end of the match of the first alternative, in the rules' order, among those for the
+      /// ASCII scalar `c` that matches `s` at `p`; nil when none does.
+      @inline(__always)
+      func firstMatch(_ c: UInt32, _ s: UnsafeBufferPointer<UInt32>, at p: Int, _ matcher: inout RegexMatcher) -> Int? {
+        for j in Int(start[Int(c)])..<Int(start[Int(c) &+ 1]) {
+          let e: Int? = programs[Int(list[j])]._withUnsafeGuaranteedRef { matcher.match($0, s, at: p) }
+          if let e { return e }
+        }
+        return nil
+      }
+
       func free() {
         start.deallocate()
         list.deallocate()

@@ -613,11 +613,7 @@ public struct SpacyTokenizer {
       // Candidates and programs from raw tables, without reference counting.
       let r = tables.prefixRules
       guard r.mayStart(c) else { return 0 }
-      for j in Int(r.start[Int(c)])..<Int(r.start[Int(c) &+ 1]) {
-        let e: Int? = r.programs[Int(r.list[j])]._withUnsafeGuaranteedRef { matcher.match($0, s, at: 0) }
-        if let e { return e }
-      }
-      return 0
+      return r.firstMatch(c, s, at: 0, &matcher) ?? 0
     }
     guard rules.prefixStart.mayContain(c) else { return 0 }
     for k in prefixCandidates(c) {
@@ -695,16 +691,10 @@ public struct SpacyTokenizer {
         var matched = false
         if c < 128 {
           // Candidates and programs from raw tables, without reference counting.
-          if r.mayStart(c) {
-            for j in Int(r.start[Int(c)])..<Int(r.start[Int(c) &+ 1]) {
-              let e: Int? = r.programs[Int(r.list[j])]._withUnsafeGuaranteedRef { matcher.match($0, s, at: p) }
-              if let e {
-                infixes.append((lo + p)..<(lo + e))
-                p = e > p ? e : p + 1
-                matched = true
-                break
-              }
-            }
+          if r.mayStart(c), let e = r.firstMatch(c, s, at: p, &matcher) {
+            infixes.append((lo + p)..<(lo + e))
+            p = e > p ? e : p + 1
+            matched = true
           }
         } else if rules.infixStart.mayContain(c) {
           for k in infixCandidates(c) {
