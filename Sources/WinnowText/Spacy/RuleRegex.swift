@@ -551,6 +551,21 @@ final class RegexProgram: Sendable {
     return true
   }
 
+  /// Whether this alternative, searched as a suffix, matches `v` alone wherever `v` ends the
+  /// string and `b` comes before it, whatever comes before `b`: `matchesAloneAtEnd`, or one
+  /// scalar set holding `v` behind a one-scalar lookbehind (`gate`) that holds `b`.
+  func matchesAloneAtEnd(_ v: UInt32, after b: UInt32) -> Bool {
+    if matchesAloneAtEnd(v) { return true }
+    guard let gate, gate.contains(b), ops.count >= 3, case .set(let si) = ops[1], sets[si].contains(v) else { return false }
+    var k = 2
+    if case .end = ops[k] { k += 1 }
+    return k == ops.count - 1 && { if case .match = ops[k] { return true } else { return false } }()
+  }
+
+  /// Whether a match of this alternative may take the scalar `v` (lookaround aside): a match
+  /// two or more scalars wide ending at a string's end takes the scalar before the last.
+  func mayConsume(_ v: UInt32) -> Bool { sets.contains { $0.contains(v) } }
+
   /// The scalars of this alternative when it is a plain literal (a fixed string, with `^` in
   /// front when `anchoredStart`, `$` after when `anchoredEnd`, no lookaround): it matches a
   /// string exactly where that string holds those scalars. nil for any other pattern.

@@ -40,6 +40,11 @@ final class SpacyRules: @unchecked Sendable {
     /// strings at that end, and no byte of the gate, has no such affix. `known` 0 otherwise.
     var prefixCheck = [AffixCheck](repeating: AffixCheck(), count: 128)
     var suffixCheck = [AffixCheck](repeating: AffixCheck(), count: 128)
+    /// For an ASCII last byte c, the ASCII bytes b (a bitmap) such that the suffix search of
+    /// any string ending with b c finds c alone: an alternative matches c there whatever comes
+    /// before b, and none can match wider (none that may end with c takes b). `.` is a suffix
+    /// after a lowercase letter, but not after `.` (`\.\.+`) or one capital (`U.S.`).
+    var suffixAloneAfter = [(UInt64, UInt64)](repeating: (0, 0), count: 128)
     /// The fixed strings, UTF-8 (while building), then all in a row: string k is
     /// `literalBytes[literalOffsets[k] ..< literalOffsets[k + 1]]`.
     var literals: [[UInt8]] = []
@@ -66,10 +71,10 @@ final class SpacyRules: @unchecked Sendable {
     static let prefix: UInt8 = 8
     /// A suffix rule may end with it.
     static let suffixEnd: UInt8 = 16
-    /// At the end of a string it is a suffix alone, whatever comes before: every suffix
-    /// alternative that may end with it is one scalar wide, and one matches it unconditionally
-    /// (`,` `)` `;`). Set only when `.` starts an infix, so that a string without infix bytes
-    /// cannot be a URL.
+    /// At the end of a string it is a suffix alone after some ASCII bytes
+    /// (`Quick.suffixAloneAfter`): `,` `)` `;` after any, `.` after a lowercase letter or a
+    /// digit. Set only when `.` starts an infix, so that a string without infix bytes cannot
+    /// be a URL.
     static let suffixAlone: UInt8 = 32
   }
   let quick: Quick
@@ -81,6 +86,7 @@ final class SpacyRules: @unchecked Sendable {
     let byteClass: UnsafeMutablePointer<UInt8>
     let prefixCheck: UnsafeMutablePointer<AffixCheck>
     let suffixCheck: UnsafeMutablePointer<AffixCheck>
+    let suffixAloneAfter: UnsafeMutablePointer<(UInt64, UInt64)>
     let literalBytes: UnsafeMutablePointer<UInt8>
     let literalOffsets: UnsafeMutablePointer<Int32>
     /// For the suffix search of a string ending with an ASCII byte c: the widest match any
@@ -166,6 +172,7 @@ final class SpacyRules: @unchecked Sendable {
       byteClass = copy(q.byteClass)
       prefixCheck = copy(q.prefixCheck)
       suffixCheck = copy(q.suffixCheck)
+      suffixAloneAfter = copy(q.suffixAloneAfter)
       literalBytes = copy(q.literalBytes)
       literalOffsets = copy(q.literalOffsets)
       var widest: [Int32] = []
@@ -189,6 +196,7 @@ final class SpacyRules: @unchecked Sendable {
       byteClass.deallocate()
       prefixCheck.deallocate()
       suffixCheck.deallocate()
+      suffixAloneAfter.deallocate()
       literalBytes.deallocate()
       literalOffsets.deallocate()
       suffixWidest.deallocate()
@@ -256,6 +264,22 @@ final class SpacyRules: @unchecked Sendable {
       q.prefixCheck[c] = Self.affixCheck(prefixByFirst[c].map { pre[Int($0)] }, prefix: true, &q.literals)
       q.suffixCheck[c] = Self.affixCheck(suffixByLast[c].map { suf[Int($0)] }, prefix: false, &q.literals)
     }
+    // An alternative that can match nothing would make any string's suffix search find an
+    // empty match: then no byte is known to be a suffix alone.
+    if suf.allSatisfy({ $0.minWidth > 0 }) {
+      for c in 0..<128 {
+        let ends = suffixByLast[c].map { suf[Int($0)] }
+        let wide = ends.filter { ($0.maxWidth ?? Int.max) > 1 }
+        for b in 0..<128 {
+          let v = UInt32(c)
+          let before = UInt32(b)
+          guard ends.contains(where: { $0.matchesAloneAtEnd(v, after: before) }),
+            !wide.contains(where: { $0.mayConsume(before) })
+          else { continue }
+          if b < 64 { q.suffixAloneAfter[c].0 |= 1 << UInt64(b) } else { q.suffixAloneAfter[c].1 |= 1 << UInt64(b - 64) }
+        }
+      }
+    }
     for l in q.literals {
       q.literalBytes += l
       q.literalOffsets.append(Int32(q.literalBytes.count))
@@ -272,11 +296,8 @@ final class SpacyRules: @unchecked Sendable {
       if q.infixStart[c] != 0 { k |= ByteClass.infix }
       if q.prefixStart[c] != 0 { k |= ByteClass.prefix }
       if q.suffixEnd[c] != 0 { k |= ByteClass.suffixEnd }
-      if c < 0x80 && q.infixStart[0x2E] != 0 {
-        let ends = suffixByLast[c].map { suf[Int($0)] }
-        if ends.allSatisfy({ $0.minWidth == 1 && $0.maxWidth == 1 }) && ends.contains(where: { $0.matchesAloneAtEnd(UInt32(c)) }) {
-          k |= ByteClass.suffixAlone
-        }
+      if c < 0x80 && q.infixStart[0x2E] != 0 && q.suffixAloneAfter[c] != (0, 0) {
+        k |= ByteClass.suffixAlone
       }
       q.byteClass[c] = k
     }

@@ -202,6 +202,7 @@ public struct SpacyTokenizer {
       let suffixCheck = scan.suffixCheck
       let literalBytes = scan.literalBytes
       let literalOffsets = scan.literalOffsets
+      let suffixAloneAfter = scan.suffixAloneAfter
       /// Whether fixed string k is p[from..<from + its length] (within start..<end).
       @inline(__always) func holds(_ k: Int32, at from: Int, _ start: Int, _ end: Int) -> Bool {
         let a = Int(literalOffsets[Int(k)])
@@ -305,14 +306,19 @@ public struct SpacyTokenizer {
           } else {
             pending.append(Token(start: start, end: i, isSpace: false))
           }
-        } else if i &- start >= 2 && cls[Int(p[i &- 1])] & SpacyRules.ByteClass.suffixAlone != 0
+        } else if i &- start == 1 {
+          // One byte: one token, whatever the rules (a special case of it can only be itself).
+          pending.append(Token(start: start, end: i, isSpace: false))
+        } else if cls[Int(p[i &- 1])] & SpacyRules.ByteClass.suffixAlone != 0
+          && Self.inSet(p[i &- 2], suffixAloneAfter[Int(p[i &- 1])])
           && accButLast & SpacyRules.ByteClass.infix == 0
           && (cls[Int(p[start])] & SpacyRules.ByteClass.prefix == 0 || noPrefix(start, i))
           && (cls[Int(p[i &- 2])] & SpacyRules.ByteClass.suffixEnd == 0 || noSuffix(start, i &- 1))
         {
-          // A plain word and one mark that its suffix rule takes off alone (`word,` `word)`):
-          // the affix loop strips the mark, then finds nothing more in the word; only special
-          // cases (the whole chunk, or the word) change that. No chunk cache.
+          // A plain word and one mark that a suffix rule takes off alone after the word's last
+          // byte (`word,` `word)` `word.`): the affix loop strips the mark, then finds nothing
+          // more in the word; only special cases (the whole chunk, or the word) change that.
+          // No chunk cache.
           let whole = UnsafeBufferPointer(start: p + start, count: i &- start)
           if specials.mayContain(first: p[start], last: p[i &- 1], length: i &- start), let pieces = specials.pieces(whole) {
             appendPieces(pieces, at: start, isSpace: false, &pending)
@@ -457,6 +463,12 @@ public struct SpacyTokenizer {
     guard q.suffixEnd[Int(last)] != 0 else { return true }
     guard let gate = q.suffixGate[Int(last)] else { return false }
     return Self.noneInGate(UnsafeBufferPointer(rebasing: bytes.dropLast()), gate)
+  }
+
+  /// Whether the ASCII byte b is in the bitmap `set` (bit b of the pair).
+  @inline(__always)
+  static func inSet(_ b: UInt8, _ set: (UInt64, UInt64)) -> Bool {
+    ((b < 64 ? set.0 >> UInt64(b) : set.1 >> UInt64(b &- 64)) & 1) != 0
   }
 
   /// Whether no byte of `bytes` (ASCII) is in `gate`, a 128-bit set of ASCII bytes.
