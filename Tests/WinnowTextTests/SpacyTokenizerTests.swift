@@ -178,6 +178,47 @@ struct SpacyTokenizerTests {
       ])
   }
 
+  @Test("the host pre-test of URL matching never says no where the URL pattern matches")
+  func urlHostPreTest() throws {
+    let rules = SpacyRules.english
+    let plain = try #require(rules.urlWithoutSchemeOrUser)
+    var matcher = RegexMatcher()
+    func check(_ s: String) -> (pre: Bool, pattern: Bool) {
+      let scalars = s.unicodeScalars.map(\.value)
+      let pattern = scalars.withUnsafeBufferPointer { matcher.match(plain, $0, at: 0) != nil }
+      return (SpacyTokenizer.mayBeHost(scalars, 0, scalars.count), pattern)
+    }
+    // Module paths and words with dots that the pre-test settles; hosts it leaves to the pattern.
+    for s in ["asyncio.Barrier", "x.Y", "a.b", "os.path2", "foo", "1.2.3", "e.g", "a.b_c", "x.y(", "tarfile.TarInfo"] {
+      #expect(!check(s).pattern, "\(s)")
+    }
+    for s in ["x.attribute", "example.com", "www.example.org/a?b", "bücher.de", "example.com:8080", "1.2.3.4", "8.8.8.8/x",
+      "a-b.c_d.co", "例子.测试", "x.com#top", "sub.domain.example.com?"] {
+      #expect(check(s) == (true, true), "\(s)")
+    }
+    // Random strings of pieces that matter: whenever the pattern matches, so does the test.
+    let pieces = [
+      "ab", "x", "例", "é", "09", "1", "255", "_", "-", ".", ".", ".", ":", ":80", "/", "?", "#", "zZ", "\u{A0}", "\u{A1}",
+      "\u{1F600}", "\u{2B740}", "com", "ÿy", "Q",
+    ]
+    var state: UInt64 = 0x2545_F491_4F6C_DD1D
+    func next(_ bound: Int) -> Int {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int((state >> 33) % UInt64(bound))
+    }
+    var matched = 0
+    for _ in 0..<30_000 {
+      var s = ""
+      for _ in 0...next(6) { s += pieces[next(pieces.count)] }
+      let r = check(s)
+      if r.pattern {
+        matched += 1
+        #expect(r.pre, "\(s.unicodeScalars.map { String($0.value, radix: 16) })")
+      }
+    }
+    #expect(matched > 100)
+  }
+
   @Test("runs of lowercase letters passed over eight bytes at a time: the byte test, and the tokens")
   func lowercaseRuns() {
     #expect(SpacyRules.english.scan.lowercaseRunsArePlain)

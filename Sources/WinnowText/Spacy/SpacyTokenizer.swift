@@ -724,6 +724,36 @@ public struct SpacyTokenizer {
   }
 
   /// `url_match(string)`: the whole string is a URL.
+  /// Whether `s[lo..<hi]` may match the URL pattern without scheme or user (an IP address or
+  /// a host name, then an optional port and path). The host is a run of scalars from
+  /// [A-Za-z0-9_.-] and U+00A1 and above (every scalar a label, a top-level domain or an IP
+  /// address may hold) that the port or path (`:` `/` `?` `#`, none of them in the run) or the
+  /// string's end must follow, so it is the longest such run at the start. It needs a dot;
+  /// after its last dot come digits (IP) or a top-level domain of two or more lower-case or
+  /// non-ASCII letters. A false here is exact; a true is settled by the pattern.
+  static func mayBeHost(_ s: [UInt32], _ lo: Int, _ hi: Int) -> Bool {
+    var j = lo
+    var lastDot = -1
+    var onlyDigitsAndDots = true
+    while j < hi {
+      let c = s[j]
+      if c == 0x2E {
+        lastDot = j
+      } else if c &- 0x30 < 10 {
+      } else if c &- 0x61 < 26 || c &- 0x41 < 26 || c == 0x5F || c == 0x2D || c >= 0xA1 {
+        onlyDigitsAndDots = false
+      } else {
+        break
+      }
+      j &+= 1
+    }
+    guard j == hi || s[j] == 0x3A || s[j] == 0x2F || s[j] == 0x3F || s[j] == 0x23, lastDot >= lo else { return false }
+    if onlyDigitsAndDots { return true }
+    guard j &- lastDot > 2 else { return false }
+    for k in (lastDot &+ 1)..<j where !(s[k] &- 0x61 < 26 || s[k] >= 0x80) { return false }
+    return true
+  }
+
   private mutating func urlMatches(_ lo: Int, _ hi: Int) -> Bool {
     // Both branches of the URL pattern need a dot: in an IP address between digits, in a host
     // name before its top-level domain of two or more characters from a class of lower-case
@@ -749,7 +779,10 @@ public struct SpacyTokenizer {
         schemeOrUser = true
         break
       }
-      if !schemeOrUser { url = plain }
+      if !schemeOrUser {
+        guard Self.mayBeHost(scalars, lo, hi) else { return false }
+        url = plain
+      }
     }
     return scalars.withUnsafeBufferPointer { all in
       matcher.match(url, UnsafeBufferPointer(rebasing: all[lo..<hi]), at: 0) != nil
