@@ -219,6 +219,50 @@ struct SpacyTokenizerTests {
     #expect(matched > 100)
   }
 
+  @Test("ASCII strings are matched against the English URL pattern's host branch without the engine, as the pattern does")
+  func asciiHostMatch() throws {
+    let plain = try #require(SpacyRules.english.urlWithoutSchemeOrUser)
+    #expect(SpacyRules.english.urlIsEnglish)
+    var matcher = RegexMatcher()
+    func check(_ s: String) -> (direct: Bool?, pattern: Bool) {
+      let scalars = s.unicodeScalars.map(\.value)
+      let pattern = scalars.withUnsafeBufferPointer { matcher.match(plain, $0, at: 0) != nil }
+      return (SpacyTokenizer.asciiHostMatch(scalars, 0, scalars.count), pattern)
+    }
+    let long = String(repeating: "a", count: 64)
+    for s in ["x.attribute", "sys.flags", "example.com:8080/x?y#z", "a-b.c_d.co", "x.com#top", "\(long).com", "a.\(long.dropLast())"] {
+      #expect(check(s) == (true, true), "\(s)")
+    }
+    for s in ["asyncio.Barrier", "x.Y", "_a.com", "a_.com", "a..com", ".a.com", "a.com.", "\(long)a.com", "a.\(long)", "a.com:1",
+      "a.com:123456", "a.com:80x", "a.com%", "a.c", "a.b-c", "a.com.Z"] {
+      #expect(check(s) == (false, false), "\(s)")
+    }
+    // Left to the pattern: IP addresses, and anything not printable ASCII.
+    for s in ["1.2.3.4", "10.0.0.1:80", "bücher.de", "a.com/\u{1F600}", "a.com/x\u{7F}"] { #expect(check(s).direct == nil, "\(s)") }
+    // Random strings of pieces that matter: the direct answer, when given, is the pattern's.
+    let pieces = [
+      "ab", "x", "Q", "09", "1", "_", "-", ".", ".", ":", ":80", ":8", ":123456", "/", "?", "#", "com", "c0m", "zz", "%", "(",
+      long, "é", "ab.", "x-y.", "a_b.", "com", "org", "/p", ":443", "ab.", "org",
+    ]
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    func next(_ bound: Int) -> Int {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int((state >> 33) % UInt64(bound))
+    }
+    var decided = 0
+    var matched = 0
+    for _ in 0..<30_000 {
+      var s = ""
+      for _ in 0...next(6) { s += pieces[next(pieces.count)] }
+      let r = check(s)
+      guard let direct = r.direct else { continue }
+      decided += 1
+      if r.pattern { matched += 1 }
+      #expect(direct == r.pattern, "\(s)")
+    }
+    #expect(decided > 10_000 && matched > 300, "\(decided) decided, \(matched) matched")
+  }
+
   @Test("runs of lowercase letters passed over eight bytes at a time: the byte test, and the tokens")
   func lowercaseRuns() {
     #expect(SpacyRules.english.scan.lowercaseRunsArePlain)

@@ -10,6 +10,10 @@ final class SpacyRules: @unchecked Sendable {
   /// empty, so this matches exactly when `url` does, without `\S+(?::\S*)?@`'s backtracking
   /// over the whole string first.
   let urlWithoutSchemeOrUser: RegexProgram?
+  /// Whether the URL pattern is spaCy 3.8's English one, whose plain branch
+  /// (`SpacyTokenizer.asciiHostMatch`) an ASCII string can be matched against without the
+  /// pattern's engine.
+  let urlIsEnglish: Bool
   /// spaCy's URL pattern's opening: anchor, scheme group, user group.
   static let urlSchemeAndUser = #"(?u)^(?:(?:[\w\+\-\.]{2,})://)?(?:\S+(?::\S*)?@)?"#
   /// Quick rejection: scalars that can start a prefix / start or end a suffix / start an infix.
@@ -235,6 +239,7 @@ final class SpacyRules: @unchecked Sendable {
     suffixes = try RegexParser.parse(suffix).alternatives.map(RegexProgram.init)
     infixes = try RegexParser.parse(infix).alternatives.map(RegexProgram.init)
     url = urlPattern.isEmpty ? nil : RegexProgram(try RegexParser.parse(urlPattern))
+    urlIsEnglish = urlPattern == SpacyEnglishTables.urlMatch
     urlWithoutSchemeOrUser =
       urlPattern.hasPrefix(Self.urlSchemeAndUser)
       ? RegexProgram(try RegexParser.parse("(?u)^" + urlPattern.dropFirst(Self.urlSchemeAndUser.count))) : nil

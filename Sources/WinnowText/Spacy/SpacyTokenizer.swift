@@ -754,6 +754,49 @@ public struct SpacyTokenizer {
     return true
   }
 
+  /// Whether the ASCII string `s[lo..<hi]` matches spaCy 3.8's English URL pattern without
+  /// scheme and user, worked out without the pattern: nil (the pattern decides) for a string
+  /// with a scalar outside 0x21…0x7E, or an IP address's digits and dots.
+  ///
+  /// For ASCII the pattern's host branch is `(label\.)+tld` then `(:\d{2,5})?([/?#]\S*)?$`:
+  /// a label is 1–64 of [A-Za-z0-9_-], not starting or ending with `_` or `-`; the top-level
+  /// domain 2–63 of [a-z]. No part of the host holds `:` `/` `?` `#`, and whatever follows
+  /// the host starts with one of them, so the host is the longest run of [A-Za-z0-9_.-] at the
+  /// start, cut into labels at every dot.
+  static func asciiHostMatch(_ s: [UInt32], _ lo: Int, _ hi: Int) -> Bool? {
+    for k in lo..<hi where s[k] < 0x21 || s[k] > 0x7E { return nil }
+    @inline(__always) func alnum(_ c: UInt32) -> Bool { c &- 0x30 < 10 || c &- 0x41 < 26 || c &- 0x61 < 26 }
+    var j = lo
+    var onlyDigitsAndDots = true
+    while j < hi, case let c = s[j], alnum(c) || c == 0x2E || c == 0x5F || c == 0x2D {
+      if c != 0x2E && !(c &- 0x30 < 10) { onlyDigitsAndDots = false }
+      j &+= 1
+    }
+    if onlyDigitsAndDots { return nil }
+    // What follows the host: an optional port of 2–5 digits, then an optional path.
+    var k = j
+    if k < hi && s[k] == 0x3A {
+      k &+= 1
+      let digits = k
+      while k < hi && s[k] &- 0x30 < 10 { k &+= 1 }
+      guard k &- digits >= 2 && k &- digits <= 5 else { return false }
+    }
+    guard k == hi || s[k] == 0x2F || s[k] == 0x3F || s[k] == 0x23 else { return false }
+    // The host: labels, each ended by a dot, then the top-level domain.
+    var segmentStart = lo
+    var labels = 0
+    for k in lo..<j where s[k] == 0x2E {
+      let length = k &- segmentStart
+      guard length >= 1 && length <= 64 && alnum(s[segmentStart]) && alnum(s[k &- 1]) else { return false }
+      labels &+= 1
+      segmentStart = k &+ 1
+    }
+    let tld = j &- segmentStart
+    guard labels >= 1 && tld >= 2 && tld <= 63 else { return false }
+    for k in segmentStart..<j where !(s[k] &- 0x61 < 26) { return false }
+    return true
+  }
+
   private mutating func urlMatches(_ lo: Int, _ hi: Int) -> Bool {
     // Both branches of the URL pattern need a dot: in an IP address between digits, in a host
     // name before its top-level domain of two or more characters from a class of lower-case
@@ -781,6 +824,7 @@ public struct SpacyTokenizer {
       }
       if !schemeOrUser {
         guard Self.mayBeHost(scalars, lo, hi) else { return false }
+        if rules.urlIsEnglish, let answer = Self.asciiHostMatch(scalars, lo, hi) { return answer }
         url = plain
       }
     }
