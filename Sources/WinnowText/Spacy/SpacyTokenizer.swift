@@ -474,10 +474,7 @@ public struct SpacyTokenizer {
   /// Whether no byte of `bytes` (ASCII) is in `gate`, a 128-bit set of ASCII bytes.
   @inline(__always)
   static func noneInGate(_ bytes: UnsafeBufferPointer<UInt8>, _ gate: (UInt64, UInt64)) -> Bool {
-    for b in bytes {
-      let hit = b < 64 ? (gate.0 >> UInt64(b)) & 1 : (gate.1 >> UInt64(b & 63)) & 1
-      if hit != 0 { return false }
-    }
+    for b in bytes where inSet(b, gate) { return false }
     return true
   }
 
@@ -723,7 +720,6 @@ public struct SpacyTokenizer {
     }
   }
 
-  /// `url_match(string)`: the whole string is a URL.
   /// Whether `s[lo..<hi]` may match the URL pattern without scheme or user (an IP address or
   /// a host name, then an optional port and path). The host is a run of scalars from
   /// [A-Za-z0-9_.-] and U+00A1 and above (every scalar a label, a top-level domain or an IP
@@ -797,6 +793,7 @@ public struct SpacyTokenizer {
     return true
   }
 
+  /// `url_match(string)`: the whole string is a URL.
   private mutating func urlMatches(_ lo: Int, _ hi: Int) -> Bool {
     // Both branches of the URL pattern need a dot: in an IP address between digits, in a host
     // name before its top-level domain of two or more characters from a class of lower-case
@@ -823,8 +820,10 @@ public struct SpacyTokenizer {
         break
       }
       if !schemeOrUser {
-        guard Self.mayBeHost(scalars, lo, hi) else { return false }
+        // A printable-ASCII host name is settled directly; other strings that cannot be a host
+        // are settled by the pre-test.
         if rules.urlIsEnglish, let answer = Self.asciiHostMatch(scalars, lo, hi) { return answer }
+        guard Self.mayBeHost(scalars, lo, hi) else { return false }
         url = plain
       }
     }
