@@ -131,9 +131,7 @@ final class SpacyRules: @unchecked Sendable {
         self.programs = .allocate(capacity: max(programs.count, 1))
         self.programs.initialize(from: programs.map { Unmanaged.passUnretained($0) }, count: programs.count)
         var bits: (UInt64, UInt64) = (0, 0)
-        for c in UInt32(0)..<128 where starts.mayContain(c) {
-          if c < 64 { bits.0 |= 1 << UInt64(c) } else { bits.1 |= 1 << UInt64(c - 64) }
-        }
+        for c in 0..<128 where starts.mayContain(UInt32(c)) { addASCII(c, to: &bits) }
         startASCII = bits
       }
 
@@ -259,9 +257,7 @@ final class SpacyRules: @unchecked Sendable {
       q.suffixEnd[c] = suffixEnd.mayContain(UInt32(c)) ? 1 : 0
       if let g = Self.gate(suf, forLast: UInt32(c)) {
         var bits: (UInt64, UInt64) = (0, 0)
-        for b in 0..<128 where g.mayContain(UInt32(b)) {
-          if b < 64 { bits.0 |= 1 << UInt64(b) } else { bits.1 |= 1 << UInt64(b - 64) }
-        }
+        for b in 0..<128 where g.mayContain(UInt32(b)) { addASCII(b, to: &bits) }
         q.suffixGate[c] = bits
       }
     }
@@ -281,7 +277,7 @@ final class SpacyRules: @unchecked Sendable {
           guard ends.contains(where: { $0.matchesAloneAtEnd(v, after: before) }),
             !wide.contains(where: { $0.mayConsume(before) })
           else { continue }
-          if b < 64 { q.suffixAloneAfter[c].0 |= 1 << UInt64(b) } else { q.suffixAloneAfter[c].1 |= 1 << UInt64(b - 64) }
+          addASCII(b, to: &q.suffixAloneAfter[c])
         }
       }
     }
@@ -358,9 +354,7 @@ final class SpacyRules: @unchecked Sendable {
       if let lit = p.literal(anchoredStart: prefix, anchoredEnd: !prefix) {
         found.append(Array(String(String.UnicodeScalarView(lit.compactMap(Unicode.Scalar.init))).utf8))
       } else if !prefix, let g = p.gate {
-        for b in 0..<128 where g.contains(UInt32(b)) {
-          if b < 64 { gate.0 |= 1 << UInt64(b) } else { gate.1 |= 1 << UInt64(b - 64) }
-        }
+        for b in 0..<128 where g.contains(UInt32(b)) { addASCII(b, to: &gate) }
       } else {
         return AffixCheck()
       }
@@ -476,12 +470,9 @@ final class ScalarUnion: Sendable {
     merged = ScalarSet(ranges: ranges, classes: [], negated: false)
     self.complex = complex
     self.everything = everything
-    var lo: UInt64 = 0
-    var hi: UInt64 = 0
-    for c in UInt32(0)..<128 where all.contains(where: { $0.contains(c) }) {
-      if c < 64 { lo |= 1 << UInt64(c) } else { hi |= 1 << UInt64(c - 64) }
-    }
-    ascii = (lo, hi)
+    var bits: (UInt64, UInt64) = (0, 0)
+    for c in 0..<128 where all.contains(where: { $0.contains(UInt32(c)) }) { addASCII(c, to: &bits) }
+    ascii = bits
   }
 
   @inline(__always)
@@ -493,6 +484,12 @@ final class ScalarUnion: Sendable {
     for s in complex where s.contains(v) { return true }
     return false
   }
+}
+
+/// Adds the ASCII scalar c (0…127) to a 128-bit set: bit c of the pair, low word first
+/// (`SpacyTokenizer.inSet` reads it).
+func addASCII(_ c: Int, to set: inout (UInt64, UInt64)) {
+  if c < 64 { set.0 |= 1 << UInt64(c) } else { set.1 |= 1 << UInt64(c - 64) }
 }
 
 /// Hashing and comparing short byte strings (chunks, special-case keys), eight bytes at a time.
