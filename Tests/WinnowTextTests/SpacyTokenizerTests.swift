@@ -308,6 +308,53 @@ struct SpacyTokenizerTests {
     #expect(first == spacyTokens(s).tokens)
     #expect(first == ["It", "'s", "e.g.", "(", "this", ")", ",", "it", "'s", "e.g.", "(", "this", ")", "."])
   }
+
+  @Test("the chunk cache stays transparent while it grows, fills up and starts over")
+  func cacheGrowsAndStartsOver() {
+    // 5,003 distinct punctuated chunks of two to four tokens, some repeated: the slots grow
+    // twice from their first 4,096, and a cache of a few entries (or a few hundred bytes)
+    // starts over many times.
+    var chunks: [String] = []
+    var expected: [[String]] = []
+    for i in 0..<6_000 {
+      let w = "w\(i % 5_003)"
+      switch i % 4 {
+      case 0:
+        chunks.append("(\(w)).")
+        expected.append(["(", w, ")", "."])
+      case 1:
+        chunks.append("\(w),")
+        expected.append([w, ","])
+      case 2:
+        chunks.append("\"\(w)\"")
+        expected.append(["\"", w, "\""])
+      default:
+        chunks.append("[\(w)]:")
+        expected.append(["[", w, "]", ":"])
+      }
+    }
+    let text = chunks.joined(separator: " ")
+    let want = Array(expected.joined())
+    // The expected pieces are spaCy's: checked on a sample against a fresh tokenizer.
+    for k in stride(from: 0, to: chunks.count, by: 97) {
+      #expect(splitterTokens(chunks[k]) == expected[k], "\(chunks[k])")
+    }
+    for (capacity, bytes) in [(1 << 17, (1 << 24) - 1), (7, 1 << 24), (1 << 17, 400), (64, 2_000)] {
+      var t = SpacyTokenizer.english()
+      t.cache = ChunkCache(capacity: capacity, bytes: bytes)
+      var out: [SpacyTokenizer.Token] = []
+      for pass in 0..<2 {
+        let got = withUTF8(text) { b in
+          t.tokenize(b, into: &out)
+          return out.filter { !$0.isSpace }.map { String(decoding: b[$0.range], as: UTF8.self) }
+        }
+        #expect(got == want, "capacity \(capacity), \(bytes) bytes, pass \(pass)")
+        // Every entry is still found after the slots grew and the cache started over.
+        let (entries, allFound) = t.cache.check()
+        #expect(entries > 0 && entries <= min(capacity, 6_000) && allFound, "\(entries) entries")
+      }
+    }
+  }
 }
 
 @Suite("rule regex engine (Python re semantics)")

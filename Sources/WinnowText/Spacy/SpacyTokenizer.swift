@@ -1000,84 +1000,121 @@ struct WhitespaceChunks {
 /// starts over.
 struct ChunkCache {
   static let maxKeyLength = 48
-  private static let capacity = 1 << 17
-  /// Twice the entries, grown as they come (a small task never touches the megabyte of a
-  /// full table).
-  private var slots = [Int32](repeating: -1, count: 1 << 12)
-  private var hashes: [UInt64] = []
-  private var keyStart: [Int32] = []
-  private var lengthStart: [Int32] = []
-  private var keys: [UInt8] = []
-  /// Per entry: the token count, then each token's byte length.
-  private var lengths: [UInt8] = []
+  /// When the entries reach this many, or their bytes this many, the cache starts over. The
+  /// bytes stay under 2²⁴ (a slot holds 24 bits of offset). Tests set small limits.
+  private let capacity: Int
+  private let arenaLimit: Int
+  private static let empty = UInt32.max
+  /// Per slot: the entry's offset in `arena` (low 24 bits) and the top 8 bits of its hash, or
+  /// `empty`. Twice the entries, grown as they come (a small task never touches the megabyte
+  /// of a full table). A probe reads one slot, and then the one entry whose bits agree.
+  private var slots = [UInt32](repeating: ChunkCache.empty, count: 1 << 12)
+  private var entries = 0
+  /// The entries, each in one run of bytes, so that a hit reads one or two cache lines: the
+  /// 64-bit hash, the key's length, the token count, each token's byte length, the key.
+  private var arena: [UInt8] = []
 
-  init() {}
+  init(capacity: Int = 1 << 17, bytes: Int = (1 << 24) - 1) {
+    self.capacity = max(1, capacity)
+    arenaLimit = min(max(bytes, 10 + 255 + Self.maxKeyLength), (1 << 24) - 1)
+  }
+
+  @inline(__always)
+  private static func tag(_ h: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: h >> 56) << 24 }
 
   /// Appends the cached tokens of `bytes` (starting at `start` in the text) and returns true,
   /// or returns false when the chunk is not cached.
-  mutating func emit(
+  func emit(
     _ h: UInt64, _ bytes: UnsafeBufferPointer<UInt8>, at start: Int, isSpace: Bool, into out: inout [SpacyTokenizer.Token]
   ) -> Bool {
+    slots.withUnsafeBufferPointer { slots in
+      arena.withUnsafeBufferPointer { arena in
+        // Nothing cached yet: every slot is empty.
+        guard let a = arena.baseAddress else { return false }
+        let mask = slots.count &- 1
+        let tag = Self.tag(h)
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+          let e = slots[i]
+          if e == Self.empty { return false }
+          if e & 0xFF00_0000 == tag {
+            let at = Int(e & 0x00FF_FFFF)
+            let n = Int(a[at &+ 9])
+            if UInt64(littleEndian: UnsafeRawPointer(a + at).loadUnaligned(as: UInt64.self)) == h && Int(a[at &+ 8]) == bytes.count
+              && ShortBytes.equal(a + (at &+ 10 &+ n), bytes.baseAddress!, bytes.count)
+            {
+              var s = start
+              for k in 0..<n {
+                let len = Int(a[at &+ 10 &+ k])
+                out.append(SpacyTokenizer.Token(start: s, end: s &+ len, isSpace: isSpace))
+                s &+= len
+              }
+              return true
+            }
+          }
+          i = (i &+ 1) & mask
+        }
+      }
+    }
+  }
+
+  /// How many entries the cache holds, and whether a lookup of each finds it (for tests: a
+  /// lost entry gives no wrong tokens, only a miss).
+  func check() -> (entries: Int, allFound: Bool) {
+    var at = 0
+    var count = 0
+    var allFound = true
+    var out: [SpacyTokenizer.Token] = []
+    while at < arena.count {
+      let h = UInt64(littleEndian: arena.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) })
+      let len = Int(arena[at + 8])
+      let n = Int(arena[at + 9])
+      let key = Array(arena[(at + 10 + n)..<(at + 10 + n + len)])
+      out.removeAll()
+      let found = key.withUnsafeBufferPointer { emit(h, $0, at: 0, isSpace: false, into: &out) }
+      if !found || out.count != n { allFound = false }
+      count += 1
+      at += 10 + n + len
+    }
+    return (count, allFound && count == entries)
+  }
+
+  /// Places the entry at arena offset `at` (hash h) in the slots.
+  private mutating func place(_ h: UInt64, at: Int) {
     let mask = slots.count - 1
     var i = Int(truncatingIfNeeded: h) & mask
-    while true {
-      let e = Int(slots[i])
-      if e < 0 { return false }
-      if hashes[e] == h && matches(e, bytes) {
-        var at = Int(lengthStart[e])
-        let n = Int(lengths[at])
-        at += 1
-        var s = start
-        for k in 0..<n {
-          let len = Int(lengths[at + k])
-          out.append(SpacyTokenizer.Token(start: s, end: s + len, isSpace: isSpace))
-          s += len
-        }
-        return true
-      }
-      i = (i + 1) & mask
-    }
+    while slots[i] != Self.empty { i = (i + 1) & mask }
+    slots[i] = Self.tag(h) | UInt32(at)
   }
 
   /// Doubles the slots and places the entries again.
   private mutating func growSlots() {
-    slots = [Int32](repeating: -1, count: slots.count * 2)
-    let mask = slots.count - 1
-    for e in hashes.indices {
-      var i = Int(truncatingIfNeeded: hashes[e]) & mask
-      while slots[i] >= 0 { i = (i + 1) & mask }
-      slots[i] = Int32(e)
+    slots = [UInt32](repeating: Self.empty, count: slots.count * 2)
+    var at = 0
+    while at < arena.count {
+      let h = UInt64(littleEndian: arena.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) })
+      place(h, at: at)
+      at += 10 + Int(arena[at + 8]) + Int(arena[at + 9])
     }
-  }
-
-  private func matches(_ e: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-    let ks = Int(keyStart[e])
-    let ke = e + 1 < keyStart.count ? Int(keyStart[e + 1]) : keys.count
-    guard ke - ks == bytes.count else { return false }
-    return keys.withUnsafeBufferPointer { k in ShortBytes.equal(k.baseAddress! + ks, bytes.baseAddress!, bytes.count) }
   }
 
   mutating func insert(_ h: UInt64, _ bytes: UnsafeBufferPointer<UInt8>, tokens: ArraySlice<SpacyTokenizer.Token>, chunkStart: Int) {
     // Pieces of a chunk are contiguous and within it (at most 48 bytes): lengths fit a byte.
-    guard tokens.count < 256 else { return }
-    if hashes.count >= Self.capacity {
-      for k in slots.indices { slots[k] = -1 }
-      hashes.removeAll(keepingCapacity: true)
-      keyStart.removeAll(keepingCapacity: true)
-      lengthStart.removeAll(keepingCapacity: true)
-      keys.removeAll(keepingCapacity: true)
-      lengths.removeAll(keepingCapacity: true)
+    guard tokens.count < 256, bytes.count <= Self.maxKeyLength else { return }
+    let size = 10 + tokens.count + bytes.count
+    if entries >= capacity || arena.count + size > arenaLimit {
+      for k in slots.indices { slots[k] = Self.empty }
+      entries = 0
+      arena.removeAll(keepingCapacity: true)
     }
-    if (hashes.count + 1) * 2 > slots.count { growSlots() }
-    let mask = slots.count - 1
-    var i = Int(truncatingIfNeeded: h) & mask
-    while slots[i] >= 0 { i = (i + 1) & mask }
-    slots[i] = Int32(hashes.count)
-    hashes.append(h)
-    keyStart.append(Int32(keys.count))
-    keys.append(contentsOf: bytes)
-    lengthStart.append(Int32(lengths.count))
-    lengths.append(UInt8(tokens.count))
-    for t in tokens { lengths.append(UInt8(t.end - t.start)) }
+    if (entries + 1) * 2 > slots.count { growSlots() }
+    let at = arena.count
+    place(h, at: at)
+    entries += 1
+    withUnsafeBytes(of: h.littleEndian) { arena.append(contentsOf: $0) }
+    arena.append(UInt8(bytes.count))
+    arena.append(UInt8(tokens.count))
+    for t in tokens { arena.append(UInt8(t.end - t.start)) }
+    arena.append(contentsOf: bytes)
   }
 }
