@@ -1137,24 +1137,32 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     // Read once: a global is checked for initialisation at every use.
     let powers = powerTable
     if !prefixesReady {
+      // Written through pointers: an append per word checked the arrays' uniqueness each time.
+      let words = w.count
       prefixHash.removeAll(keepingCapacity: true)
+      prefixHash.append(contentsOf: repeatElement(0, count: words &+ 1))
       prefixBytes.removeAll(keepingCapacity: true)
+      prefixBytes.append(contentsOf: repeatElement(0, count: words &+ 1))
       prefixChars.removeAll(keepingCapacity: true)
-      var h: UInt64 = 0
-      var bytes = 0
-      var chars = 0
-      prefixHash.append(0)
-      prefixBytes.append(0)
-      prefixChars.append(0)
-      for k in 0..<w.count {
-        let id = w.id(k)
-        let len = w.lengthOf(id: id)
-        h = h &* (len < 4097 ? powers[len] : RollingHash.pow(len)) &+ w.hash[id]
-        bytes &+= len
-        chars &+= w.charsOf(id: id)
-        prefixHash.append(h)
-        prefixBytes.append(bytes)
-        prefixChars.append(chars)
+      prefixChars.append(contentsOf: repeatElement(0, count: words &+ 1))
+      prefixHash.withUnsafeMutableBufferPointer { q in
+        prefixBytes.withUnsafeMutableBufferPointer { off in
+          prefixChars.withUnsafeMutableBufferPointer { cp in
+            var h: UInt64 = 0
+            var bytes = 0
+            var chars = 0
+            for k in 0..<words {
+              let id = w.id(k)
+              let len = w.lengthOf(id: id)
+              h = h &* (len < 4097 ? powers[len] : RollingHash.pow(len)) &+ w.hash[id]
+              bytes &+= len
+              chars &+= w.charsOf(id: id)
+              q[k &+ 1] = h
+              off[k &+ 1] = bytes
+              cp[k &+ 1] = chars
+            }
+          }
+        }
       }
       prefixesReady = true
       markSharedStarts(w, p)
