@@ -259,10 +259,9 @@ public final class Document {
       let inner = UnsafeBufferPointer(rebasing: line[(m.valueStart + 1)..<(m.valueEnd - 1)])
       if m.valueHasEscapes {
         textStorage.removeAll()
-        // Unescaping never lengthens: one allocation, no copies while growing.
+        // Unescaping never lengthens: one allocation, written in place.
         textStorage.reserve(inner.count)
-        var out = textStorage
-        JSONString.unescape(inner, into: &out)
+        textStorage.count = JSONString.unescape(inner, to: textStorage.base)
         textView = textStorage.bytes
       } else {
         textView = inner

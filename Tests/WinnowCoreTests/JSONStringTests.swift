@@ -175,6 +175,42 @@ enum StringCorpus {
     }
   }
 
+  @Test("in-place unescape: escapes at every offset of the 8-byte words, \\u escapes and surrogate pairs, exact room")
+  func unescapeInPlace() throws {
+    // Every string of the corpus, with its non-ASCII scalars written as \\u escapes too
+    // (surrogate pairs above U+FFFF), behind 0–8 plain bytes that move the escapes across
+    // the 8-byte words; the document text decoded from such a line as well.
+    func asciiEscaped(_ s: String) -> [UInt8] {
+      var out: [UInt8] = [0x22]
+      for u in s.unicodeScalars {
+        func hex(_ v: UInt32) { out += Array(String(format: "\\u%04x", v).utf8) }
+        switch u.value {
+        case 0x22: out += [0x5C, 0x22]
+        case 0x5C: out += [0x5C, 0x5C]
+        case 0x0A: out += [0x5C, 0x6E]
+        case 0..<0x20, 0x7F...0xFFFF: hex(u.value)
+        case 0x10000...:
+          let v = u.value - 0x10000
+          hex(0xD800 + (v >> 10))
+          hex(0xDC00 + (v & 0x3FF))
+        default: out.append(UInt8(u.value))
+        }
+      }
+      return out + [0x22]
+    }
+    for s in StringCorpus.all {
+      for shift in 0...8 {
+        let t = String(repeating: "p", count: shift) + s
+        for encoded in [quotedBytes(t), asciiEscaped(t)] {
+          #expect(unescapeQuoted(encoded) == Array(t.utf8), "\(t.debugDescription)")
+        }
+      }
+    }
+    let text = "line one\nb\u{1F600}c\\d\"e é, and a longer run of plain text after the escapes"
+    let doc = try Document(json: "{\"text\":" + String(decoding: asciiEscaped(text), as: UTF8.self) + "}")
+    #expect(Array(doc.text) == Array(text.utf8))
+  }
+
   @Test func unescapeIntoByteBufferMatchesArray() {
     // Documents unescape into a reused ByteBuffer; it must behave like the array path.
     let buffer = ByteBuffer(capacity: 16)

@@ -46,6 +46,88 @@ public enum JSONString {
     if n > runStart { out.append(bytes: UnsafeBufferPointer(start: p + runStart, count: n - runStart)) }
   }
 
+  /// `unescape(_:into:)` into memory with room for `bytes.count` bytes (unescaping never
+  /// lengthens); returns how many bytes it wrote. Runs without escapes are copied eight bytes
+  /// at a time as the backslash is looked for in them, one pass over the string: a document's
+  /// text is decoded this way, where a line break is an escape every few dozen bytes.
+  public static func unescape(_ bytes: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Int {
+    guard let p = bytes.baseAddress else { return 0 }
+    let n = bytes.count
+    let src = UnsafeRawPointer(p)
+    let dst = UnsafeMutableRawPointer(out)
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    var i = 0
+    var j = 0  // never past i: eight bytes stored at j stay within the n bytes of room
+    while true {
+      // Eight bytes at a time, stored before they are looked at: the lowest flagged byte of
+      // the mask is exactly the first backslash (the bit trick only misfires above a hit).
+      while i &+ 8 <= n {
+        let v = src.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        dst.storeBytes(of: v, toByteOffset: j, as: UInt64.self)
+        let b = v ^ 0x5C5C_5C5C_5C5C_5C5C
+        let m = (b &- ones) & ~b & highs
+        if m == 0 {
+          i &+= 8
+          j &+= 8
+          continue
+        }
+        let k = m.trailingZeroBitCount >> 3
+        i &+= k
+        j &+= k
+        break
+      }
+      // The tail, byte by byte, up to a backslash.
+      while i < n && p[i] != 0x5C {
+        out[j] = p[i]
+        i &+= 1
+        j &+= 1
+      }
+      guard i < n else { return j }
+      // One escape (the scanner checked it is whole and valid).
+      let e = p[i &+ 1]
+      switch e {
+      case UInt8(ascii: "b"): out[j] = 0x08; j &+= 1; i &+= 2
+      case UInt8(ascii: "f"): out[j] = 0x0C; j &+= 1; i &+= 2
+      case UInt8(ascii: "n"): out[j] = 0x0A; j &+= 1; i &+= 2
+      case UInt8(ascii: "r"): out[j] = 0x0D; j &+= 1; i &+= 2
+      case UInt8(ascii: "t"): out[j] = 0x09; j &+= 1; i &+= 2
+      case UInt8(ascii: "u"):
+        var u = hex4(p + (i &+ 2))
+        i &+= 6
+        if u >= 0xD800 && u <= 0xDBFF && i &+ 6 <= n && p[i] == UInt8(ascii: "\\") {
+          let low = hex4(p + (i &+ 2))
+          u = 0x10000 &+ ((u &- 0xD800) << 10) &+ (low &- 0xDC00)
+          i &+= 6
+        }
+        if u < 0x80 {
+          out[j] = UInt8(truncatingIfNeeded: u)
+          j &+= 1
+        } else if u < 0x800 {
+          out[j] = UInt8(truncatingIfNeeded: 0xC0 | (u >> 6))
+          out[j &+ 1] = UInt8(truncatingIfNeeded: 0x80 | (u & 0x3F))
+          j &+= 2
+        } else if u < 0x10000 {
+          out[j] = UInt8(truncatingIfNeeded: 0xE0 | (u >> 12))
+          out[j &+ 1] = UInt8(truncatingIfNeeded: 0x80 | ((u >> 6) & 0x3F))
+          out[j &+ 2] = UInt8(truncatingIfNeeded: 0x80 | (u & 0x3F))
+          j &+= 3
+        } else {
+          out[j] = UInt8(truncatingIfNeeded: 0xF0 | (u >> 18))
+          out[j &+ 1] = UInt8(truncatingIfNeeded: 0x80 | ((u >> 12) & 0x3F))
+          out[j &+ 2] = UInt8(truncatingIfNeeded: 0x80 | ((u >> 6) & 0x3F))
+          out[j &+ 3] = UInt8(truncatingIfNeeded: 0x80 | (u & 0x3F))
+          j &+= 4
+        }
+      default:
+        // \" \\ \/
+        out[j] = e
+        j &+= 1
+        i &+= 2
+      }
+    }
+  }
+
   @inline(__always) static func hex4(_ p: UnsafePointer<UInt8>) -> UInt32 {
     var v: UInt32 = 0
     for j in 0..<4 { v = v << 4 | (hexValue(p[j]) ?? 0) }
