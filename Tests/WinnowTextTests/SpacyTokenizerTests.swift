@@ -309,6 +309,54 @@ struct SpacyTokenizerTests {
     #expect(first == ["It", "'s", "e.g.", "(", "this", ")", ",", "it", "'s", "e.g.", "(", "this", ")", "."])
   }
 
+  @Test("the token list: appends past its room, drops from the front (overlapping), shrinks when asked")
+  func tokenList() {
+    let list = TokenList(capacity: 16)
+    var model: [SpacyTokenizer.Token] = []
+    var rng = SystemRandomNumberGenerator()
+    for round in 0..<200 {
+      for _ in 0..<Int.random(in: 0...40, using: &rng) {
+        let t = SpacyTokenizer.Token(start: round, end: round + model.count, isSpace: model.count % 3 == 0)
+        list.append(t)
+        model.append(t)
+      }
+      if round % 7 == 0 {
+        let more = (0..<Int.random(in: 0...30, using: &rng)).map { SpacyTokenizer.Token(start: $0, end: -$0, isSpace: true) }
+        more.withUnsafeBufferPointer { list.append(contentsOf: $0) }
+        model += more
+      }
+      let k = Int.random(in: 0...model.count, using: &rng)
+      list.removeFirst(k)
+      model.removeFirst(k)
+      #expect(Array(list.buffer) == model, "round \(round)")
+    }
+    list.append(contentsOf: UnsafeBufferPointer(start: nil, count: 0))
+    list.removeAll(shrinkingAbove: 16)
+    #expect(list.isEmpty && list.capacity == 16)
+  }
+
+  @Test("copies of a tokenizer tokenize on their own (their token lists are not shared)")
+  func copiedTokenizer() {
+    var a = SpacyTokenizer.english()
+    a.batchSize = 4
+    var out: [SpacyTokenizer.Token] = []
+    let s = "Hello, world (again): e.g. it's 10km :-) away."
+    withUTF8(s) { a.tokenize($0, into: &out) }
+    var b = a
+    var fromA: [[String]] = []
+    var fromB: [[String]] = []
+    withUTF8(s) { text in
+      // Batches of one interleaved with the other's: a shared list would mix them.
+      b.forEachTokenBatch(text) { batch in
+        fromB.append(batch.map { String(decoding: text[$0.range], as: UTF8.self) })
+        a.forEachTokenBatch(text) { inner in fromA.append(inner.map { String(decoding: text[$0.range], as: UTF8.self) }) }
+      }
+    }
+    let want = spacyTokens(s).tokens
+    #expect(Array(fromB.joined()) == want)
+    #expect(fromA.count % fromB.count == 0 && Array(fromA.prefix(fromA.count / fromB.count).joined()) == want)
+  }
+
   @Test("the chunk cache stays transparent while it grows, fills up and starts over")
   func cacheGrowsAndStartsOver() {
     // 5,003 distinct punctuated chunks of two to four tokens, some repeated: the slots grow

@@ -48,11 +48,11 @@ public struct SpacyTokenizer {
   var infixes: [Range<Int>] = []
   var raw: [Token] = []
   /// Tokens of the current text not yet handed out (`forEachTokenBatch`).
-  var pending: [Token] = []
+  var pending = TokenList()
   var matches: [(start: Int, end: Int)] = []
   /// Scratch of the special-case merge: the spans kept, and the merged tokens.
   var kept: [(start: Int, end: Int)] = []
-  var merged: [Token] = []
+  var merged = TokenList()
   /// Rule candidates for scalars outside ASCII, found once per scalar.
   var prefixCache: [UInt32: [Int32]] = [:]
   var suffixCache: [UInt32: [Int32]] = [:]
@@ -94,24 +94,23 @@ public struct SpacyTokenizer {
   /// tokens that end where no special-case match can cross, which gives exactly the tokens of
   /// one pass over the whole text. A batch is valid only during the call.
   public mutating func forEachTokenBatch(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<Token>) -> Void) {
-    // Moved out while in use: `chunk` and the special-case pass mutate `self`.
-    var pending = self.pending
-    self.pending = []
-    pending.removeAll(keepingCapacity: true)
+    // A copy of this tokenizer shares the list: it is made anew then, never written by two.
+    if !isKnownUniquelyReferenced(&pending) { pending = TokenList() }
+    let pending = self.pending
+    pending.removeAll()
     if rules.spaceChunksAreWhole {
-      scanChunks(text, &pending, body)
+      scanChunks(text, pending, body)
     } else {
       var flushAt = batchSize
       var chunks = WhitespaceChunks(text)
       while let c = chunks.next() {
-        chunk(text, c.start, c.end, isSpace: c.isSpace, true, &pending)
-        if pending.count >= flushAt { flushAt = emitSettled(text, &pending, body) }
+        chunk(text, c.start, c.end, isSpace: c.isSpace, true, pending)
+        if pending.count >= flushAt { flushAt = emitSettled(text, pending, body) }
       }
     }
-    applySpecialCases(text, &pending)
-    if !pending.isEmpty { pending.withUnsafeBufferPointer(body) }
-    pending.removeAll(keepingCapacity: pending.capacity <= 4 * batchSize)
-    self.pending = pending
+    applySpecialCases(text, pending)
+    if !pending.isEmpty { body(pending.buffer) }
+    pending.removeAll(shrinkingAbove: 4 * batchSize)
   }
 
   /// Hands out the leading tokens of `pending` that no special-case match can join to a later
@@ -120,17 +119,17 @@ public struct SpacyTokenizer {
   /// `count - maxTokens` are all known; the cut goes there, moved back before any match that
   /// would cross it. Returns the count at which to try again.
   private mutating func emitSettled(
-    _ text: UnsafeBufferPointer<UInt8>, _ pending: inout [Token], _ body: (UnsafeBufferPointer<Token>) -> Void
+    _ text: UnsafeBufferPointer<UInt8>, _ pending: TokenList, _ body: (UnsafeBufferPointer<Token>) -> Void
   ) -> Int {
     let phrases = rules.phrases
     if phrases.isEmpty {
-      pending.withUnsafeBufferPointer(body)
-      pending.removeAll(keepingCapacity: true)
+      body(pending.buffer)
+      pending.removeAll()
       return batchSize
     }
     let known = pending.count - phrases.maxTokens
     guard known > 0 else { return pending.count + batchSize }
-    findSpecialCases(text, pending, startingBefore: known)
+    findSpecialCases(text, pending.buffer, startingBefore: known)
     var cut = known
     var moved = true
     while moved {
@@ -146,13 +145,13 @@ public struct SpacyTokenizer {
     matches.removeAll { $0.start >= cut }
     if matches.isEmpty {
       // Nothing to merge (the usual case): the tokens go out as they are, without a copy.
-      pending.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<cut])) }
+      body(UnsafeBufferPointer(start: pending.base, count: cut))
     } else {
-      var settled = merged
-      merged = []
-      mergeSpecialCases(text, pending, upTo: cut, into: &settled)
-      settled.withUnsafeBufferPointer(body)
-      if settled.capacity <= 4 * batchSize { merged = settled }
+      if !isKnownUniquelyReferenced(&merged) { merged = TokenList() }
+      let settled = merged
+      mergeSpecialCases(text, pending.buffer, upTo: cut, into: settled)
+      body(settled.buffer)
+      settled.removeAll(shrinkingAbove: 4 * batchSize)
     }
     pending.removeFirst(cut)
     return batchSize
@@ -161,9 +160,10 @@ public struct SpacyTokenizer {
   /// The tokens of `text` from one special-case pass over all of them: what
   /// `forEachTokenBatch` must give, batch by batch (tests compare the two).
   mutating func tokenizeWhole(_ text: UnsafeBufferPointer<UInt8>, into out: inout [Token]) {
-    out.removeAll(keepingCapacity: true)
-    tokenizeAffixes(text, withSpecialCases: true, into: &out)
-    applySpecialCases(text, &out)
+    let list = TokenList()
+    tokenizeAffixes(text, withSpecialCases: true, into: list)
+    applySpecialCases(text, list)
+    out = Array(list.buffer)
   }
 
   /// How many sentences spaCy's sentencizer finds in a text tokenized into `tokens`.
@@ -189,7 +189,7 @@ public struct SpacyTokenizer {
   /// chunk that may be cut, or holds a scalar above ASCII, goes to `chunk` as before.
   /// Whitespace runs are single tokens here (`spaceChunksAreWhole`).
   private mutating func scanChunks(
-    _ text: UnsafeBufferPointer<UInt8>, _ pending: inout [Token], _ body: (UnsafeBufferPointer<Token>) -> Void
+    _ text: UnsafeBufferPointer<UInt8>, _ pending: TokenList, _ body: (UnsafeBufferPointer<Token>) -> Void
   ) {
     let n = text.count
     guard n > 0, let p = text.baseAddress else { return }
@@ -294,7 +294,7 @@ public struct SpacyTokenizer {
               i &+= UTF8Bytes.decode(text, at: i).length
             }
           }
-          chunk(text, start, i, isSpace: false, true, &pending, scanned: true)
+          chunk(text, start, i, isSpace: false, true, pending, scanned: true)
         } else if acc & SpacyRules.ByteClass.infix == 0
           && (cls[Int(p[start])] & SpacyRules.ByteClass.prefix == 0 || noPrefix(start, i))
           && (cls[Int(p[i &- 1])] & SpacyRules.ByteClass.suffixEnd == 0 || noSuffix(start, i))
@@ -302,7 +302,7 @@ public struct SpacyTokenizer {
           // One plain ASCII token, unless it is a special case.
           let bytes = UnsafeBufferPointer(start: p + start, count: i &- start)
           if specials.mayContain(first: p[start], last: p[i &- 1], length: i &- start), let pieces = specials.pieces(bytes) {
-            appendPieces(pieces, at: start, isSpace: false, &pending)
+            appendPieces(pieces, at: start, isSpace: false, pending)
           } else {
             pending.append(Token(start: start, end: i, isSpace: false))
           }
@@ -321,20 +321,20 @@ public struct SpacyTokenizer {
           // No chunk cache.
           let whole = UnsafeBufferPointer(start: p + start, count: i &- start)
           if specials.mayContain(first: p[start], last: p[i &- 1], length: i &- start), let pieces = specials.pieces(whole) {
-            appendPieces(pieces, at: start, isSpace: false, &pending)
+            appendPieces(pieces, at: start, isSpace: false, pending)
           } else {
             let word = UnsafeBufferPointer(start: p + start, count: i &- 1 &- start)
             if specials.mayContain(first: p[start], last: p[i &- 2], length: i &- 1 &- start), let pieces = specials.pieces(word) {
-              appendPieces(pieces, at: start, isSpace: false, &pending)
+              appendPieces(pieces, at: start, isSpace: false, pending)
             } else {
               pending.append(Token(start: start, end: i &- 1, isSpace: false))
             }
             pending.append(Token(start: i &- 1, end: i, isSpace: false))
           }
         } else {
-          chunk(text, start, i, isSpace: false, true, &pending, scanned: true)
+          chunk(text, start, i, isSpace: false, true, pending, scanned: true)
         }
-        if pending.count >= flushAt { flushAt = emitSettled(text, &pending, body) }
+        if pending.count >= flushAt { flushAt = emitSettled(text, pending, body) }
       }
     }
   }
@@ -355,8 +355,14 @@ public struct SpacyTokenizer {
   // MARK: - Step 1: whitespace
 
   mutating func tokenizeAffixes(_ text: UnsafeBufferPointer<UInt8>, withSpecialCases: Bool, into out: inout [Token]) {
+    let list = TokenList()
+    tokenizeAffixes(text, withSpecialCases: withSpecialCases, into: list)
+    out.append(contentsOf: list.buffer)
+  }
+
+  private mutating func tokenizeAffixes(_ text: UnsafeBufferPointer<UInt8>, withSpecialCases: Bool, into out: TokenList) {
     var chunks = WhitespaceChunks(text)
-    while let c = chunks.next() { chunk(text, c.start, c.end, isSpace: c.isSpace, withSpecialCases, &out) }
+    while let c = chunks.next() { chunk(text, c.start, c.end, isSpace: c.isSpace, withSpecialCases, out) }
   }
 
   // MARK: - Step 2: one chunk
@@ -365,7 +371,7 @@ public struct SpacyTokenizer {
   /// ASCII, or an affix rule may cut it), so the quick one-token test is not made again.
   private mutating func chunk(
     _ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, isSpace: Bool, _ withSpecialCases: Bool,
-    _ out: inout [Token], scanned: Bool = false
+    _ out: TokenList, scanned: Bool = false
   ) {
     // No affix rule matches whitespace.
     if isSpace && rules.spaceChunksAreWhole {
@@ -376,7 +382,7 @@ public struct SpacyTokenizer {
     // Most chunks are plain ASCII words that no rule touches: one token, or a special case.
     if withSpecialCases && !scanned && asciiChunkIsOneToken(bytes) {
       if let pieces = rules.specials.pieces(bytes) {
-        appendPieces(pieces, at: start, isSpace: isSpace, &out)
+        appendPieces(pieces, at: start, isSpace: isSpace, out)
       } else {
         out.append(Token(start: start, end: end, isSpace: isSpace))
       }
@@ -385,23 +391,23 @@ public struct SpacyTokenizer {
     // A chunk's tokens depend on its bytes alone, and text repeats its words: remember
     // the pieces of short chunks (spaCy keeps such a cache too).
     guard withSpecialCases, end - start <= ChunkCache.maxKeyLength else {
-      splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out, scanned: scanned)
+      splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, out, scanned: scanned)
       return
     }
     let h = ShortBytes.hash(bytes)
-    if cache.emit(h, bytes, at: start, isSpace: isSpace, into: &out) { return }
+    if cache.emit(h, bytes, at: start, isSpace: isSpace, into: out) { return }
     let before = out.count
-    splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, &out, scanned: scanned)
-    cache.insert(h, bytes, tokens: out[before...], chunkStart: start)
+    splitChunk(text, start, end, isSpace: isSpace, withSpecialCases, out, scanned: scanned)
+    cache.insert(h, bytes, tokens: UnsafeBufferPointer(start: out.base + before, count: out.count &- before), chunkStart: start)
   }
 
   private mutating func splitChunk(
     _ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, isSpace: Bool, _ withSpecialCases: Bool,
-    _ out: inout [Token], scanned: Bool
+    _ out: TokenList, scanned: Bool
   ) {
     let bytes = UnsafeBufferPointer(rebasing: text[start..<end])
     if withSpecialCases, let pieces = rules.specials.pieces(bytes) {
-      appendPieces(pieces, at: start, isSpace: isSpace, &out)
+      appendPieces(pieces, at: start, isSpace: isSpace, out)
       return
     }
     if withSpecialCases && !scanned && asciiChunkIsOneToken(bytes) {
@@ -445,7 +451,7 @@ public struct SpacyTokenizer {
       out.append(Token(start: start, end: end, isSpace: isSpace))
       return
     }
-    splitAffixesAndAttach(bytes, base: start, isSpace: isSpace, withSpecialCases, &out)
+    splitAffixesAndAttach(bytes, base: start, isSpace: isSpace, withSpecialCases, out)
   }
 
   /// True when `bytes` is ASCII and provably one token: no prefix can start it, no
@@ -501,7 +507,7 @@ public struct SpacyTokenizer {
     return r
   }
 
-  private func appendPieces(_ pieces: ArraySlice<Int32>, at start: Int, isSpace: Bool, _ out: inout [Token]) {
+  private func appendPieces(_ pieces: ArraySlice<Int32>, at start: Int, isSpace: Bool, _ out: TokenList) {
     var s = start
     for len in pieces {
       out.append(Token(start: s, end: s + Int(len), isSpace: isSpace))
@@ -518,7 +524,7 @@ public struct SpacyTokenizer {
   }
 
   private mutating func splitAffixesAndAttach(
-    _ bytes: UnsafeBufferPointer<UInt8>, base: Int, isSpace: Bool, _ specials: Bool, _ out: inout [Token]
+    _ bytes: UnsafeBufferPointer<UInt8>, base: Int, isSpace: Bool, _ specials: Bool, _ out: TokenList
   ) {
     prefixes.removeAll(keepingCapacity: true)
     suffixes.removeAll(keepingCapacity: true)
@@ -566,7 +572,7 @@ public struct SpacyTokenizer {
     if hi > lo {
       let rest = slice(bytes, lo, hi)
       if specials, let pieces = rules.specials.pieces(rest) {
-        appendPieces(pieces, at: base + Int(offsets[lo]), isSpace: isSpace, &out)
+        appendPieces(pieces, at: base + Int(offsets[lo]), isSpace: isSpace, out)
       } else if urlMatches(lo, hi) {
         out.append(token(lo..<hi))
       } else {
@@ -834,24 +840,26 @@ public struct SpacyTokenizer {
 
   // MARK: - Step 3: special cases cut apart by affix rules
 
-  private mutating func applySpecialCases(_ text: UnsafeBufferPointer<UInt8>, _ tokens: inout [Token]) {
+  private mutating func applySpecialCases(_ text: UnsafeBufferPointer<UInt8>, _ tokens: TokenList) {
     guard !tokens.isEmpty, !rules.phrases.isEmpty else { return }
-    findSpecialCases(text, tokens, startingBefore: tokens.count)
+    findSpecialCases(text, tokens.buffer, startingBefore: tokens.count)
     guard !matches.isEmpty else { return }
-    var result = merged
-    merged = []
-    mergeSpecialCases(text, tokens, upTo: tokens.count, into: &result)
-    swap(&tokens, &result)
+    if !isKnownUniquelyReferenced(&merged) { merged = TokenList() }
+    let result = merged
+    mergeSpecialCases(text, tokens.buffer, upTo: tokens.count, into: result)
+    tokens.removeAll()
+    tokens.append(contentsOf: result.buffer)
     // The scratch is kept for batches, not for a whole long text.
-    if result.capacity <= 4 * batchSize { merged = result }
+    result.removeAll(shrinkingAbove: 4 * batchSize)
   }
 
   /// Finds, into `matches`, every phrase match that starts before token `limit` (the tokens
   /// must reach `maxTokens - 1` past it, or to the end of the text).
-  private mutating func findSpecialCases(_ text: UnsafeBufferPointer<UInt8>, _ tokens: [Token], startingBefore limit: Int) {
+  private mutating func findSpecialCases(
+    _ text: UnsafeBufferPointer<UInt8>, _ tokens: UnsafeBufferPointer<Token>, startingBefore limit: Int
+  ) {
     matches.removeAll(keepingCapacity: true)
     let phrases = rules.phrases
-    tokens.withUnsafeBufferPointer { tokens in
     phrases.startPairs.withUnsafeBufferPointer { pairs in
     for i in 0..<limit {
       let t = tokens[i]
@@ -897,16 +905,15 @@ public struct SpacyTokenizer {
       }
     }
     }
-    }
   }
 
   /// `tokens[0..<end]` with the matches in `matches` (all within it) merged, into `result`
   /// (emptied first): longest first, then leftmost, a span kept when neither end token is
   /// taken, as spaCy filters them. Sorts `matches`; reuses `kept` and `result`'s memory.
   private mutating func mergeSpecialCases(
-    _ text: UnsafeBufferPointer<UInt8>, _ tokens: [Token], upTo end: Int, into result: inout [Token]
+    _ text: UnsafeBufferPointer<UInt8>, _ tokens: UnsafeBufferPointer<Token>, upTo end: Int, into result: TokenList
   ) {
-    result.removeAll(keepingCapacity: true)
+    result.removeAll()
     // Longest first, then leftmost; a span is kept when neither end token is taken.
     if matches.count > 1 {
       matches.sort { a, b in
@@ -929,21 +936,21 @@ public struct SpacyTokenizer {
       if !taken { kept.append(m) }
     }
     if kept.count > 1 { kept.sort { $0.start < $1.start } }
-    result.reserveCapacity(end)
+    result.reserve(end)
     var i = 0
     for m in kept {
       // The tokens before the span as they are, then the span merged.
-      result.append(contentsOf: tokens[i..<m.start])
+      result.append(contentsOf: UnsafeBufferPointer(rebasing: tokens[i..<m.start]))
       let from = tokens[m.start].start
       let to = tokens[m.end - 1].end
       if let pieces = rules.specials.pieces(UnsafeBufferPointer(rebasing: text[from..<to])) {
-        appendPieces(pieces, at: from, isSpace: tokens[m.start].isSpace, &result)
+        appendPieces(pieces, at: from, isSpace: tokens[m.start].isSpace, result)
       } else {
-        result.append(contentsOf: tokens[m.start..<m.end])
+        result.append(contentsOf: UnsafeBufferPointer(rebasing: tokens[m.start..<m.end]))
       }
       i = m.end
     }
-    result.append(contentsOf: tokens[i..<end])
+    result.append(contentsOf: UnsafeBufferPointer(rebasing: tokens[i..<end]))
   }
 }
 
@@ -1025,7 +1032,7 @@ struct ChunkCache {
   /// Appends the cached tokens of `bytes` (starting at `start` in the text) and returns true,
   /// or returns false when the chunk is not cached.
   func emit(
-    _ h: UInt64, _ bytes: UnsafeBufferPointer<UInt8>, at start: Int, isSpace: Bool, into out: inout [SpacyTokenizer.Token]
+    _ h: UInt64, _ bytes: UnsafeBufferPointer<UInt8>, at start: Int, isSpace: Bool, into out: TokenList
   ) -> Bool {
     slots.withUnsafeBufferPointer { slots in
       arena.withUnsafeBufferPointer { arena in
@@ -1064,14 +1071,14 @@ struct ChunkCache {
     var at = 0
     var count = 0
     var allFound = true
-    var out: [SpacyTokenizer.Token] = []
+    let out = TokenList()
     while at < arena.count {
       let h = UInt64(littleEndian: arena.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) })
       let len = Int(arena[at + 8])
       let n = Int(arena[at + 9])
       let key = Array(arena[(at + 10 + n)..<(at + 10 + n + len)])
       out.removeAll()
-      let found = key.withUnsafeBufferPointer { emit(h, $0, at: 0, isSpace: false, into: &out) }
+      let found = key.withUnsafeBufferPointer { emit(h, $0, at: 0, isSpace: false, into: out) }
       if !found || out.count != n { allFound = false }
       count += 1
       at += 10 + n + len
@@ -1098,7 +1105,7 @@ struct ChunkCache {
     }
   }
 
-  mutating func insert(_ h: UInt64, _ bytes: UnsafeBufferPointer<UInt8>, tokens: ArraySlice<SpacyTokenizer.Token>, chunkStart: Int) {
+  mutating func insert(_ h: UInt64, _ bytes: UnsafeBufferPointer<UInt8>, tokens: UnsafeBufferPointer<SpacyTokenizer.Token>, chunkStart: Int) {
     // Pieces of a chunk are contiguous and within it (at most 48 bytes): lengths fit a byte.
     guard tokens.count < 256, bytes.count <= Self.maxKeyLength else { return }
     let size = 10 + tokens.count + bytes.count
@@ -1116,5 +1123,75 @@ struct ChunkCache {
     arena.append(UInt8(tokens.count))
     for t in tokens { arena.append(UInt8(t.end - t.start)) }
     arena.append(contentsOf: bytes)
+  }
+}
+
+/// A growable list of tokens in memory managed by hand, for the tokenizer's scan: an append
+/// checks for room only (an array's append also asked the runtime whether its storage was
+/// shared, a call per token). Tokens are plain values, moved as bytes.
+final class TokenList {
+  typealias Token = SpacyTokenizer.Token
+  @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<Token>
+  @exclusivity(unchecked) private(set) var count = 0
+  @exclusivity(unchecked) private(set) var capacity: Int
+
+  init(capacity: Int = 256) {
+    self.capacity = max(capacity, 16)
+    base = .allocate(capacity: self.capacity)
+  }
+
+  deinit { base.deallocate() }
+
+  var isEmpty: Bool { count == 0 }
+  /// The tokens, valid until the list next changes.
+  var buffer: UnsafeBufferPointer<Token> { UnsafeBufferPointer(start: base, count: count) }
+
+  @inline(__always) subscript(i: Int) -> Token { base[i] }
+
+  @inline(__always) func append(_ t: Token) {
+    if count == capacity { reserve(count &+ 1) }
+    (base + count).initialize(to: t)
+    count &+= 1
+  }
+
+  func append(contentsOf tokens: UnsafeBufferPointer<Token>) {
+    guard let from = tokens.baseAddress, !tokens.isEmpty else { return }
+    reserve(count + tokens.count)
+    (base + count).initialize(from: from, count: tokens.count)
+    count += tokens.count
+  }
+
+  /// Room for `n` tokens in all.
+  func reserve(_ n: Int) {
+    guard n > capacity else { return }
+    let c = max(n, capacity * 2)
+    let bigger = UnsafeMutablePointer<Token>.allocate(capacity: c)
+    bigger.moveInitialize(from: base, count: count)
+    base.deallocate()
+    base = bigger
+    capacity = c
+  }
+
+  func removeAll() { count = 0 }
+
+  /// Empty; the memory is given back when it is more than `limit` tokens' worth (a long
+  /// text's tokens are not held after it).
+  func removeAll(shrinkingAbove limit: Int) {
+    count = 0
+    if capacity > max(limit, 16) {
+      base.deallocate()
+      capacity = max(limit, 16)
+      base = .allocate(capacity: capacity)
+    }
+  }
+
+  /// Drops the first `k` tokens, moving the rest to the front.
+  func removeFirst(_ k: Int) {
+    precondition(k >= 0 && k <= count)
+    guard k > 0 else { return }
+    let rest = count - k
+    // The two ranges overlap: memmove.
+    memmove(base, base + k, rest * MemoryLayout<Token>.stride)
+    count = rest
   }
 }
