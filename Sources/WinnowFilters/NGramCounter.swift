@@ -638,13 +638,14 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   private var prefixChars: [Int] = []
   private var prefixesReady = false
   /// For the same texts: per word boundary, whether the 16 bytes of the concatenated words
-  /// from there also start at another boundary (`markSharedStarts`; true also, in the rare
-  /// case, for 16 bytes whose 64-bit hash another boundary's share: only a wasted lookup). An n-gram of 16 bytes
-  /// or more that starts at a boundary whose 16 bytes start nowhere else equals no other
-  /// n-gram: `duplicatesExceed` neither looks it up nor remembers it.
+  /// from there also start at another boundary (`markSharedStarts`; true also for about one
+  /// boundary in 32 whose 16 bytes share a hash bucket with another's: only a wasted lookup).
+  /// An n-gram of 16 bytes or more that starts at a boundary whose 16 bytes start nowhere
+  /// else equals no other n-gram: `duplicatesExceed` neither looks it up nor remembers it.
   private var sharedStart: [Bool] = []
   private var joined: [UInt8] = []
-  private var startKeys: [UInt64] = []
+  /// `markSharedStarts`' bits (seen, seen twice) and each boundary's bucket.
+  private var startBits: [UInt64] = []
   private var startSlots: [Int32] = []
   /// The word boundaries where an n-gram may repeat, for the n in `candidatesFor` (0: not made
   /// yet): those whose 16 bytes are shared, or whose n-gram is under 16 bytes. An n-gram is
@@ -1052,7 +1053,7 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
 
   /// Fills `sharedStart` for the words of `w` (their concatenation's offsets are in
   /// `prefixBytes`): the concatenation is written out once, each boundary's next 16 bytes
-  /// (zeros past the end) are a key, and a small table counts the keys up to two.
+  /// (zeros past the end) are a key, and two bits per hash bucket count the keys up to two.
   private mutating func markSharedStarts(_ w: WordView<I>, _ p: UnsafePointer<UInt8>) {
     let words = w.count
     let total = prefixBytes[words]
@@ -1079,26 +1080,28 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
       }
       (o + at).update(repeating: 0, count: 16)
     }
-    var cap = 16
-    var bits: UInt64 = 4
-    while cap < 2 &* words {
-      cap <<= 1
+    // Two bits per bucket of a 64-bit hash of the 16-byte keys, 32 buckets per boundary:
+    // "seen" and "seen twice". Keys are told apart by their bucket alone: two different keys
+    // in one bucket (about one boundary in 32) only mark a start shared that is not, which
+    // costs a lookup later and changes no result. No probing, no key stored.
+    var buckets = 1 << 10
+    var bits: UInt64 = 10
+    while buckets < 32 &* words {
+      buckets <<= 1
       bits &+= 1
     }
-    let mask = cap &- 1
     let shift = 64 &- bits
-    // Per slot: a 64-bit hash of a 16-byte key with its low two bits replaced by how often it
-    // was seen (1, or 2 for twice or more); 0 for an empty slot. Keys are told apart by their
-    // hash alone: two different keys of one hash would only mark a start shared that is not,
-    // which costs a lookup later and changes no result.
-    startKeys.removeAll(keepingCapacity: true)
-    startKeys.append(contentsOf: repeatElement(0, count: cap))
+    startBits.removeAll(keepingCapacity: true)
+    startBits.append(contentsOf: repeatElement(0, count: 2 &* (buckets >> 6)))
     sharedStart.removeAll(keepingCapacity: true)
     sharedStart.append(contentsOf: repeatElement(false, count: words))
     if startSlots.count < words { startSlots = [Int32](repeating: 0, count: words) }
     let off = prefixBytes
+    let half = buckets >> 6
     joined.withUnsafeBytes { raw in
-      startKeys.withUnsafeMutableBufferPointer { keys in
+      startBits.withUnsafeMutableBufferPointer { seenBits in
+        let seen = seenBits.baseAddress!
+        let twice = seen + half
         off.withUnsafeBufferPointer { off in
           startSlots.withUnsafeMutableBufferPointer { slots in
             for i in 0..<words {
@@ -1106,24 +1109,18 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
               let b = raw.loadUnaligned(fromByteOffset: off[i] &+ 8, as: UInt64.self)
               var h = (a ^ (b &* 0x9E37_79B9_7F4A_7C15)) &* 0xFF51_AFD7_ED55_8CCD
               h ^= h >> 31
-              let key = h & ~3
-              var s = WordIDs<I>.home(h, shift)
-              while true {
-                let e = keys[s]
-                if e == 0 {
-                  keys[s] = key | 1
-                  break
-                }
-                if e & ~3 == key {
-                  keys[s] = key | 2
-                  break
-                }
-                s = (s &+ 1) & mask
-              }
+              let s = WordIDs<I>.home(h, shift)
+              let w = s >> 6
+              let m: UInt64 = 1 << UInt64(s & 63)
+              twice[w] |= seen[w] & m
+              seen[w] |= m
               slots[i] = Int32(truncatingIfNeeded: s)
             }
             sharedStart.withUnsafeMutableBufferPointer { shared in
-              for i in 0..<words { shared[i] = keys[Int(slots[i])] & 3 == 2 }
+              for i in 0..<words {
+                let s = Int(slots[i])
+                shared[i] = (twice[s >> 6] >> UInt64(s & 63)) & 1 != 0
+              }
             }
           }
         }

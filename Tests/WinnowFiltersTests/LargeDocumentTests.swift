@@ -258,6 +258,44 @@ struct LargeDocumentTests {
     }
   }
 
+  @Test("gopher_repetition duplicated n-grams of 16 bytes and more, equal only as concatenations")
+  func longConcatenatedNGrams() throws {
+    // "abcdefgh" + "ijklmnop" and "abcd" + "efghijkl" + "mnop" concatenate to the same 16
+    // bytes from different word boundaries: n-grams that long are looked up only where their
+    // first 16 bytes start at another boundary too, and these must be found.
+    var rng = SplitMix(seed: 21)
+    let pieces = ["abcdefgh", "ijklmnop", "abcd", "efghijkl", "mnop", "qrstuvwxyz0123", "q", "rstuvwxyz0123", "unique"]
+    for round in 0..<40 {
+      var text = ""
+      var ranges: [Range<Int>] = []
+      var words: [String] = []
+      for k in 0..<(30 + Int(rng.next() % 300)) {
+        // Some words occur once (the boundaries whose 16 bytes are not shared).
+        var w = pieces[Int(rng.next() % UInt64(pieces.count))]
+        if w == "unique" { w += "\(round)x\(k)" }
+        let start = text.utf8.count
+        text += w
+        ranges.append(start..<text.utf8.count)
+        words.append(w)
+        text += " "
+      }
+      let chars = Double(text.unicodeScalars.count)
+      let dupN = [2, 3, 4, 5]
+      let ref = RepetitionReference(text: text, words: words, top: [], duplicated: dupN)
+      var counter = NGramCounter<UInt32>()
+      defer { counter.free() }
+      withUTF8(text) { b in
+        for n in dupN where ref.duplicated[n]! > 0 {
+          for (t, drops) in [(ref.duplicated[n]!, false), (ref.duplicated[n]!.nextDown, true)] {
+            let rule = GopherRepetitionFilter.NGramRule(n: n, fraction: t, reason: "dup")
+            let v = counter.verdict(b.baseAddress!, words: ranges, top: [], duplicated: [rule], chars: chars)
+            #expect(v == (drops ? .drop("dup") : .keep), "round \(round): dup \(n) at \(t)")
+          }
+        }
+      }
+    }
+  }
+
   @Test("gopher_repetition on a 2 MB document: 32- and 64-bit ids agree on every rule set")
   func repetitionLarge() throws {
     let text = generatedText(bytes: 2 << 20, seed: 11)
