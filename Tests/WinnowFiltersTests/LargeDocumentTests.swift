@@ -214,85 +214,81 @@ struct LargeDocumentTests {
     }
   }
 
+  /// A text of `count` words drawn from `pieces` (`word` may rename a drawn piece, given its
+  /// position), each followed by `separator`, with the words' byte ranges.
+  private func piecedText(
+    _ pieces: [String], count: Int, separator: String, _ rng: inout SplitMix, word: (Int, String) -> String = { $1 }
+  ) -> (text: String, ranges: [Range<Int>], words: [String]) {
+    var text = ""
+    var ranges: [Range<Int>] = []
+    var words: [String] = []
+    for k in 0..<count {
+      let w = word(k, pieces[Int(rng.next() % UInt64(pieces.count))])
+      let start = text.utf8.count
+      text += w
+      ranges.append(start..<text.utf8.count)
+      words.append(w)
+      text += separator
+    }
+    return (text, ranges, words)
+  }
+
+  /// Each rule of `ns` (top or duplicated n-grams) at the reference's exact fraction keeps
+  /// the text, and just under it drops it.
+  private func expectSharpRules(
+    _ counter: inout NGramCounter<UInt32>, _ text: String, _ ranges: [Range<Int>], _ fractions: [Int: Double],
+    _ ns: [Int], duplicated: Bool, _ label: String
+  ) {
+    let chars = Double(text.unicodeScalars.count)
+    withUTF8(text) { b in
+      for n in ns where fractions[n]! > 0 {
+        for (t, drops) in [(fractions[n]!, false), (fractions[n]!.nextDown, true)] {
+          let rule = GopherRepetitionFilter.NGramRule(n: n, fraction: t, reason: "rule")
+          let v = counter.verdict(
+            b.baseAddress!, words: ranges, top: duplicated ? [] : [rule], duplicated: duplicated ? [rule] : [],
+            chars: chars)
+          #expect(v == (drops ? .drop("rule") : .keep), "\(label): \(duplicated ? "dup" : "top") \(n) at \(t)")
+        }
+      }
+    }
+  }
+
   @Test("gopher_repetition n-gram rules over words holding spaces (\" \".join differs from the words)")
   func spacedWords() throws {
     // "a b" + "c" and "a" + "b c" join to the same "a b c"; "ab" + "c" and "a" + "bc" concatenate
     // to the same "abc". Words are given directly: tokenizers never make words with spaces.
     var rng = SplitMix(seed: 9)
     let pieces = ["a b", "c", "a", "b c", "ab", "bc", "a b c", "d", "e f"]
-    for _ in 0..<30 {
-      var text = ""
-      var ranges: [Range<Int>] = []
-      var words: [String] = []
-      for _ in 0..<(20 + Int(rng.next() % 200)) {
-        let w = pieces[Int(rng.next() % UInt64(pieces.count))]
-        let start = text.utf8.count
-        text += w
-        ranges.append(start..<text.utf8.count)
-        words.append(w)
-        text += "|"
-      }
-      let chars = Double(text.unicodeScalars.count)
+    for round in 0..<30 {
+      let (text, ranges, words) = piecedText(pieces, count: 20 + Int(rng.next() % 200), separator: "|", &rng)
       let topN = [1, 2, 3]
       let dupN = [1, 2, 3]
       let ref = RepetitionReference(text: text, words: words, top: topN, duplicated: dupN)
       var counter = NGramCounter<UInt32>()
       defer { counter.free() }
       counter.sketchFrom = Int(rng.next() % 2) * 1_000_000
-      withUTF8(text) { b in
-        for n in topN where ref.top[n]! > 0 {
-          for (t, drops) in [(ref.top[n]!, false), (ref.top[n]!.nextDown, true)] {
-            let rule = GopherRepetitionFilter.NGramRule(n: n, fraction: t, reason: "top")
-            let v = counter.verdict(b.baseAddress!, words: ranges, top: [rule], duplicated: [], chars: chars)
-            #expect(v == (drops ? .drop("top") : .keep), "top \(n) at \(t)")
-          }
-        }
-        for n in dupN where ref.duplicated[n]! > 0 {
-          for (t, drops) in [(ref.duplicated[n]!, false), (ref.duplicated[n]!.nextDown, true)] {
-            let rule = GopherRepetitionFilter.NGramRule(n: n, fraction: t, reason: "dup")
-            let v = counter.verdict(b.baseAddress!, words: ranges, top: [], duplicated: [rule], chars: chars)
-            #expect(v == (drops ? .drop("dup") : .keep), "dup \(n) at \(t)")
-          }
-        }
-      }
+      expectSharpRules(&counter, text, ranges, ref.top, topN, duplicated: false, "round \(round)")
+      expectSharpRules(&counter, text, ranges, ref.duplicated, dupN, duplicated: true, "round \(round)")
     }
   }
 
-  @Test("gopher_repetition duplicated n-grams of 16 bytes and more, equal only as concatenations")
-  func longConcatenatedNGrams() throws {
+  @Test("gopher_repetition duplicated n-grams of 16 bytes and more, equal only as concatenations, in random texts")
+  func longConcatenatedNGramsInRandomTexts() throws {
     // "abcdefgh" + "ijklmnop" and "abcd" + "efghijkl" + "mnop" concatenate to the same 16
     // bytes from different word boundaries: n-grams that long are looked up only where their
     // first 16 bytes start at another boundary too, and these must be found.
     var rng = SplitMix(seed: 21)
     let pieces = ["abcdefgh", "ijklmnop", "abcd", "efghijkl", "mnop", "qrstuvwxyz0123", "q", "rstuvwxyz0123", "unique"]
     for round in 0..<40 {
-      var text = ""
-      var ranges: [Range<Int>] = []
-      var words: [String] = []
-      for k in 0..<(30 + Int(rng.next() % 300)) {
-        // Some words occur once (the boundaries whose 16 bytes are not shared).
-        var w = pieces[Int(rng.next() % UInt64(pieces.count))]
-        if w == "unique" { w += "\(round)x\(k)" }
-        let start = text.utf8.count
-        text += w
-        ranges.append(start..<text.utf8.count)
-        words.append(w)
-        text += " "
+      // Some words occur once (the boundaries whose 16 bytes are not shared).
+      let (text, ranges, words) = piecedText(pieces, count: 30 + Int(rng.next() % 300), separator: " ", &rng) { k, w in
+        w == "unique" ? w + "\(round)x\(k)" : w
       }
-      let chars = Double(text.unicodeScalars.count)
       let dupN = [2, 3, 4, 5]
       let ref = RepetitionReference(text: text, words: words, top: [], duplicated: dupN)
       var counter = NGramCounter<UInt32>()
       defer { counter.free() }
-      withUTF8(text) { b in
-        for n in dupN where ref.duplicated[n]! > 0 {
-          for (t, drops) in [(ref.duplicated[n]!, false), (ref.duplicated[n]!.nextDown, true)] {
-            let rule = GopherRepetitionFilter.NGramRule(n: n, fraction: t, reason: "dup")
-            let v = counter.verdict(b.baseAddress!, words: ranges, top: [], duplicated: [rule], chars: chars)
-            #expect(v == (drops ? .drop("dup") : .keep), "round \(round): dup \(n) at \(t)")
-          }
-        }
-      }
+      expectSharpRules(&counter, text, ranges, ref.duplicated, dupN, duplicated: true, "round \(round)")
     }
   }
 

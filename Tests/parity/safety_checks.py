@@ -674,8 +674,12 @@ def c_temp_files_random_exclusive_and_removed_on_signal():
     for sig in (signal.SIGINT, signal.SIGTERM):
         fifo = os.path.join(d, f"feed-{sig}")
         os.mkfifo(fifo)
+        # The signal at its default action in the command, whatever this process was started
+        # with: a shell starts background jobs with SIGINT ignored (`make test &`), and Winnow
+        # leaves a signal it was started ignoring ignored, as nohup expects.
         p = subprocess.Popen([WINNOW, "cat", fifo, "-o", "out.jsonl", "--rejects", "rej.jsonl"], cwd=d,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=lambda s=sig: signal.signal(s, signal.SIG_DFL))
         w = open(fifo, "wb")
         w.write(open(inp, "rb").read())
         w.flush()
