@@ -9,45 +9,16 @@ import Darwin
 /// JSON string contents on UTF-8 bytes: decoding escapes and encoding text as a JSON string.
 public enum JSONString {
   /// Appends the decoded contents of a string that `JSONScanner` already validated
-  /// (`bytes` is the part between the quotes).
+  /// (`bytes` is the part between the quotes): `unescape(_:to:)` into room made at the end
+  /// of `out` (unescaping never lengthens).
   public static func unescape<Out: ByteAppendable>(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout Out) {
-    guard let p = bytes.baseAddress else { return }
-    let n = bytes.count
-    var i = 0
-    var runStart = 0
-    while i < n {
-      // The next backslash by memchr (vectorised): text between escapes is copied as it is.
-      guard let hit = memchr(p + i, 0x5C, n - i) else { break }
-      i = UnsafeRawPointer(p).distance(to: UnsafeRawPointer(hit))
-      if i > runStart { out.append(bytes: UnsafeBufferPointer(start: p + runStart, count: i - runStart)) }
-      let e = p[i + 1]
-      switch e {
-      case UInt8(ascii: "b"): out.append(0x08); i += 2
-      case UInt8(ascii: "f"): out.append(0x0C); i += 2
-      case UInt8(ascii: "n"): out.append(0x0A); i += 2
-      case UInt8(ascii: "r"): out.append(0x0D); i += 2
-      case UInt8(ascii: "t"): out.append(0x09); i += 2
-      case UInt8(ascii: "u"):
-        var u = hex4(p + i + 2)
-        i += 6
-        if u >= 0xD800 && u <= 0xDBFF && i + 6 <= n && p[i] == UInt8(ascii: "\\") {
-          let low = hex4(p + i + 2)
-          u = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00)
-          i += 6
-        }
-        appendUTF8(u, to: &out)
-      default:
-        // \" \\ \/
-        out.append(e)
-        i += 2
-      }
-      runStart = i
-    }
-    if n > runStart { out.append(bytes: UnsafeBufferPointer(start: p + runStart, count: n - runStart)) }
+    guard !bytes.isEmpty else { return }
+    out.append(upTo: bytes.count) { unescape(bytes, to: $0) }
   }
 
-  /// `unescape(_:into:)` into memory with room for `bytes.count` bytes (unescaping never
-  /// lengthens); returns how many bytes it wrote. Runs without escapes are copied eight bytes
+  /// The decoded contents of a string that `JSONScanner` already validated (`bytes` is the
+  /// part between the quotes), written into memory with room for `bytes.count` bytes
+  /// (unescaping never lengthens); returns how many bytes it wrote. Runs without escapes are copied eight bytes
   /// at a time as the backslash is looked for in them, one pass over the string: a document's
   /// text is decoded this way, where a line break is an escape every few dozen bytes.
   public static func unescape(_ bytes: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Int {
@@ -100,25 +71,7 @@ public enum JSONString {
           u = 0x10000 &+ ((u &- 0xD800) << 10) &+ (low &- 0xDC00)
           i &+= 6
         }
-        if u < 0x80 {
-          out[j] = UInt8(truncatingIfNeeded: u)
-          j &+= 1
-        } else if u < 0x800 {
-          out[j] = UInt8(truncatingIfNeeded: 0xC0 | (u >> 6))
-          out[j &+ 1] = UInt8(truncatingIfNeeded: 0x80 | (u & 0x3F))
-          j &+= 2
-        } else if u < 0x10000 {
-          out[j] = UInt8(truncatingIfNeeded: 0xE0 | (u >> 12))
-          out[j &+ 1] = UInt8(truncatingIfNeeded: 0x80 | ((u >> 6) & 0x3F))
-          out[j &+ 2] = UInt8(truncatingIfNeeded: 0x80 | (u & 0x3F))
-          j &+= 3
-        } else {
-          out[j] = UInt8(truncatingIfNeeded: 0xF0 | (u >> 18))
-          out[j &+ 1] = UInt8(truncatingIfNeeded: 0x80 | ((u >> 12) & 0x3F))
-          out[j &+ 2] = UInt8(truncatingIfNeeded: 0x80 | ((u >> 6) & 0x3F))
-          out[j &+ 3] = UInt8(truncatingIfNeeded: 0x80 | (u & 0x3F))
-          j &+= 4
-        }
+        j &+= storeUTF8(u, at: out + j)
       default:
         // \" \\ \/
         out[j] = e
@@ -135,20 +88,29 @@ public enum JSONString {
   }
 
   @inline(__always) public static func appendUTF8<Out: ByteAppendable>(_ u: UInt32, to out: inout Out) {
+    out.append(upTo: 4) { storeUTF8(u, at: $0) }
+  }
+
+  /// Writes the UTF-8 encoding of scalar value `u` (1 to 4 bytes) at `out`; returns its length.
+  @inline(__always) static func storeUTF8(_ u: UInt32, at out: UnsafeMutablePointer<UInt8>) -> Int {
     if u < 0x80 {
-      out.append(UInt8(u))
+      out[0] = UInt8(truncatingIfNeeded: u)
+      return 1
     } else if u < 0x800 {
-      out.append(UInt8(0xC0 | (u >> 6)))
-      out.append(UInt8(0x80 | (u & 0x3F)))
+      out[0] = UInt8(truncatingIfNeeded: 0xC0 | (u >> 6))
+      out[1] = UInt8(truncatingIfNeeded: 0x80 | (u & 0x3F))
+      return 2
     } else if u < 0x10000 {
-      out.append(UInt8(0xE0 | (u >> 12)))
-      out.append(UInt8(0x80 | ((u >> 6) & 0x3F)))
-      out.append(UInt8(0x80 | (u & 0x3F)))
+      out[0] = UInt8(truncatingIfNeeded: 0xE0 | (u >> 12))
+      out[1] = UInt8(truncatingIfNeeded: 0x80 | ((u >> 6) & 0x3F))
+      out[2] = UInt8(truncatingIfNeeded: 0x80 | (u & 0x3F))
+      return 3
     } else {
-      out.append(UInt8(0xF0 | (u >> 18)))
-      out.append(UInt8(0x80 | ((u >> 12) & 0x3F)))
-      out.append(UInt8(0x80 | ((u >> 6) & 0x3F)))
-      out.append(UInt8(0x80 | (u & 0x3F)))
+      out[0] = UInt8(truncatingIfNeeded: 0xF0 | (u >> 18))
+      out[1] = UInt8(truncatingIfNeeded: 0x80 | ((u >> 12) & 0x3F))
+      out[2] = UInt8(truncatingIfNeeded: 0x80 | ((u >> 6) & 0x3F))
+      out[3] = UInt8(truncatingIfNeeded: 0x80 | (u & 0x3F))
+      return 4
     }
   }
 
@@ -240,12 +202,40 @@ public protocol ByteAppendable {
   mutating func append(_ byte: UInt8)
   /// Appends every byte of `bytes`.
   mutating func append(bytes: UnsafeBufferPointer<UInt8>)
+  /// Appends what `write` writes into room for `n` bytes at the end; `write` returns how many
+  /// it wrote (at most n).
+  mutating func append(upTo n: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int)
+}
+
+extension ByteAppendable {
+  /// Through a scratch buffer, for other conforming types.
+  public mutating func append(upTo n: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int) {
+    guard n > 0 else { return }
+    let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: n)
+    defer { scratch.deallocate() }
+    let written = write(scratch)
+    append(bytes: UnsafeBufferPointer(start: scratch, count: written))
+  }
 }
 
 extension Array: ByteAppendable where Element == UInt8 {
   @inline(__always) public mutating func append(bytes: UnsafeBufferPointer<UInt8>) { append(contentsOf: bytes) }
+
+  public mutating func append(upTo n: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int) {
+    guard n > 0 else { return }
+    let start = count
+    append(contentsOf: repeatElement(0, count: n))
+    let written = withUnsafeMutableBufferPointer { write($0.baseAddress! + start) }
+    removeLast(n - written)
+  }
 }
 
 extension ByteBuffer: ByteAppendable {
   @inline(__always) public func append(bytes: UnsafeBufferPointer<UInt8>) { append(bytes) }
+
+  public func append(upTo n: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int) {
+    guard n > 0 else { return }
+    reserve(count + n)
+    count += write(base + count)
+  }
 }
