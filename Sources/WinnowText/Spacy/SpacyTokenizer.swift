@@ -46,7 +46,6 @@ public struct SpacyTokenizer {
   var prefixes: [Range<Int>] = []
   var suffixes: [Range<Int>] = []
   var infixes: [Range<Int>] = []
-  var raw: [Token] = []
   /// Tokens of the current text not yet handed out (`forEachTokenBatch`).
   var pending = TokenList()
   var matches: [(start: Int, end: Int)] = []
