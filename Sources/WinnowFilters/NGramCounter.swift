@@ -247,7 +247,8 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
   var view: WordView<I> {
     WordView(
       ids: ids.base, count: ids.count, start: start.base, length: length.base, chars: chars.base,
-      occurrences: occurrences.base, hash: hash.base, wordsHaveSpaces: wordsHaveSpaces, totalChars: totalChars)
+      occurrences: occurrences.base, hash: hash.base, distinct: hash.count, wordsHaveSpaces: wordsHaveSpaces,
+      totalChars: totalChars)
   }
 }
 
@@ -268,6 +269,8 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
   let chars: UnsafeMutablePointer<I>
   let occurrences: UnsafeMutablePointer<I>
   let hash: UnsafeMutablePointer<UInt64>
+  /// How many distinct words there are (the length of the per-distinct-word lists).
+  let distinct: Int
   /// Whether a word contains a space (then `" ".join` equality is not word-by-word equality).
   let wordsHaveSpaces: Bool
   /// Code points of all words, without separators.
@@ -277,7 +280,7 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
   init(
     ids: UnsafeMutablePointer<I>, count: Int, start: UnsafeMutablePointer<I>, length: UnsafeMutablePointer<I>,
     chars: UnsafeMutablePointer<I>, occurrences: UnsafeMutablePointer<I>, hash: UnsafeMutablePointer<UInt64>,
-    wordsHaveSpaces: Bool, totalChars: Int
+    distinct: Int, wordsHaveSpaces: Bool, totalChars: Int
   ) {
     self.ids = ids
     self.count = count
@@ -286,6 +289,7 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
     self.chars = chars
     self.occurrences = occurrences
     self.hash = hash
+    self.distinct = distinct
     self.wordsHaveSpaces = wordsHaveSpaces
     self.totalChars = totalChars
   }
@@ -317,6 +321,16 @@ struct WordView<I: FixedWidthInteger & UnsignedInteger> {
       guard i &+ n < count else { break }
       window &+= charsOf(id: id(i &+ n)) &- charsOf(id: id(i))
       i &+= 1
+    }
+    return best
+  }
+
+  /// The largest (code points + 1) × occurrences of a distinct word.
+  func heaviestWord() -> Int {
+    var best = 0
+    for k in 0..<distinct {
+      let v = (Int(truncatingIfNeeded: chars[k]) &+ 1) &* Int(truncatingIfNeeded: occurrences[k])
+      if v > best { best = v }
     }
     return best
   }
@@ -712,6 +726,8 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     // n-gram times that count stays under the limit cannot fail and is not counted. (Exact as
     // long as no word contains a space.)
     var counted: [(n: Int, count: Int)] = []
+    // The largest (code points + 1) × count of a distinct word, for the bound below.
+    var heaviest: Int? = nil
     for rule in top where w.count >= rule.n {
       let most = Self.threshold(limit: rule.fraction, chars: chars)
       if !w.wordsHaveSpaces, let bound = counted.lazy.filter({ $0.n < rule.n }).map(\.count).min(),
@@ -719,8 +735,17 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
       {
         continue
       }
-      // Likewise an n-gram occurs at most as often as its rarest word.
-      if !w.wordsHaveSpaces, w.rarestWordBound(rule.n) <= most { continue }
+      // Likewise an n-gram occurs at most as often as its rarest word. That bound is a pass
+      // over the words; a looser one over the distinct words comes first: an n-gram's length
+      // times its count is at most the sum over its words of (code points + 1) × the word's
+      // count, so at most n times the heaviest word's.
+      if !w.wordsHaveSpaces {
+        if heaviest == nil { heaviest = w.heaviestWord() }
+        // (No overflow: the weights sum to under twice the text's bytes, and n ≤ 10⁶.)
+        if rule.n * heaviest! <= most || w.rarestWordBound(rule.n) <= most {
+          continue
+        }
+      }
       let (exceeds, count) = topExceeds(w, p, rule.n, most: most)
       if exceeds { return .drop(rule.reason) }
       counted.append((rule.n, count))

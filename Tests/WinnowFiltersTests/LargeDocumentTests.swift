@@ -292,6 +292,34 @@ struct LargeDocumentTests {
     }
   }
 
+  @Test("gopher_repetition: several top n-gram rules at once each flip exactly at the reference's fraction")
+  func severalTopRulesAtOnce() {
+    // Words of every weight (code points + 1) × count: the bound over the heaviest word, the
+    // one over each window's rarest word and the count itself each decide some of the rules.
+    var rng = SplitMix(seed: 33)
+    let pieces = ["the", "of", "a", "kernel", "module", "données", "x", "Überprüfungsverfahren", "数据"]
+    for round in 0..<40 {
+      let (text, ranges, words) = piecedText(pieces, count: 2 + Int(rng.next() % 400), separator: " ", &rng) { k, w in
+        k % 5 == 0 ? w + "\(k)" : w
+      }
+      let topN = [1, 2, 3, 4, 9].filter { $0 <= words.count }
+      let ref = RepetitionReference(text: text, words: words, top: topN, duplicated: [])
+      let chars = Double(text.unicodeScalars.count)
+      var counter = NGramCounter<UInt32>()
+      defer { counter.free() }
+      withUTF8(text) { b in
+        let exact = topN.map { GopherRepetitionFilter.NGramRule(n: $0, fraction: ref.top[$0]!, reason: "top \($0)") }
+        #expect(counter.verdict(b.baseAddress!, words: ranges, top: exact, duplicated: [], chars: chars) == .keep)
+        for (k, n) in topN.enumerated() where ref.top[n]! > 0 {
+          var rules = exact
+          rules[k] = GopherRepetitionFilter.NGramRule(n: n, fraction: ref.top[n]!.nextDown, reason: "top \(n)")
+          let v = counter.verdict(b.baseAddress!, words: ranges, top: rules, duplicated: [], chars: chars)
+          #expect(v == .drop("top \(n)"), "round \(round): n = \(n) just under its fraction")
+        }
+      }
+    }
+  }
+
   @Test("gopher_repetition on a 2 MB document: 32- and 64-bit ids agree on every rule set")
   func repetitionLarge() throws {
     let text = generatedText(bytes: 2 << 20, seed: 11)
