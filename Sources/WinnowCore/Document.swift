@@ -651,6 +651,9 @@ extension Document {
     }
     a.tokens.removeAll(keepingCapacity: true)
     let maxKept = maxKeptWords
+    // Room for the words up front (a word and its separator take about four bytes or more):
+    // a list grown batch by batch was copied at each doubling, into memory touched afresh.
+    a.tokens.reserveCapacity(min(maxKept, text.count / 4 &+ 16))
     var keep = true
     var count = 0
     tokenizer.forEachWordBatch(text) { batch in
