@@ -477,6 +477,23 @@ struct RuleRegexTests {
     #expect(try match("[]a]", "]") == 1)
   }
 
+  @Test("escapes inside sets: escaped punctuation, control and hex escapes, class escapes, ranges; non-ASCII patterns")
+  func escapesInSets() throws {
+    #expect(try match(#"[\-\.]+"#, "-.-x") == 3)
+    #expect(try match(#"[a\-z]+"#, "a-zb") == 3)  // an escaped '-' is no range
+    #expect(try match(#"[\w\-]+"#, "ab-c d") == 4)
+    #expect(try match(#"[\d\s]+"#, "1 2x") == 3)
+    #expect(try match(#"[\x41-\x43]+"#, "ABCD") == 3)
+    #expect(try match(#"[\u00e9\U0001F600]+"#, "é😀e") == 2)
+    #expect(try match(#"[\n\t]+"#, "\n\tx") == 2)
+    #expect(try match("[é-ï]+", "éïx") == 2)
+    #expect(try match(#"[\]]"#, "]") == 1)
+    #expect(throws: RuleRegexError.self) { try RegexParser.parse(#"[a-\w]"#) }
+    #expect(throws: RuleRegexError.self) { try RegexParser.parse(#"[\q]"#) }
+    #expect(throws: RuleRegexError.self) { try RegexParser.parse(#"[\x4]"#) }
+    #expect(throws: RuleRegexError.self) { try RegexParser.parse(#"[a\"#) }
+  }
+
   @Test("syntax the tables do not use is refused, not misread")
   func unsupported() {
     #expect(throws: RuleRegexError.self) { try RegexParser.parse(#"\bword"#) }

@@ -229,7 +229,15 @@ struct RegexParser {
 
   private init(_ pattern: String) {
     source = pattern
-    s = pattern.unicodeScalars.map(\.value)
+    // Decoded from the UTF-8 bytes: a map over `unicodeScalars` was a noticeable part of a
+    // process's start (the rule patterns are tens of kilobytes).
+    var pattern = pattern
+    var scalars: [UInt32] = []
+    pattern.withUTF8 { bytes in
+      scalars.reserveCapacity(bytes.count)
+      UTF8Bytes.forEachScalar(in: bytes) { c, _ in scalars.append(c.value) }
+    }
+    s = scalars
   }
 
   private func error(_ what: String) -> RuleRegexError {
@@ -393,11 +401,11 @@ struct RegexParser {
       var lo: UInt32
       if c == Self.ch("\\") {
         i += 1
-        let e = try parseEscape(inClass: true)
-        if let single = e.singleScalar {
+        if let single = try parseEscapedScalar() {
           lo = single
         } else {
           // A class escape such as \w inside a set.
+          let e = try parseEscape(inClass: true)
           ranges += e.ranges
           classes += e.classes
           continue
@@ -411,7 +419,7 @@ struct RegexParser {
         var hi: UInt32
         if next == Self.ch("\\") {
           i += 1
-          guard let single = try parseEscape(inClass: true).singleScalar else { throw error("bad range") }
+          guard let single = try parseEscapedScalar() else { throw error("bad range") }
           hi = single
         } else {
           hi = next
@@ -446,7 +454,8 @@ struct RegexParser {
   }
 
   private mutating func parseEscape(inClass: Bool) throws(RuleRegexError) -> ScalarSet {
-    guard let c = peek else { throw error("bad escape (end of pattern)") }
+    if let v = try parseEscapedScalar() { return .single(v) }
+    let c = s[i]
     i += 1
     switch c {
     case Self.ch("d"): return ScalarSet(ranges: [], classes: [(.digit, false)], negated: false)
@@ -454,21 +463,36 @@ struct RegexParser {
     case Self.ch("w"): return ScalarSet(ranges: [], classes: [(.word, false)], negated: false)
     case Self.ch("W"): return ScalarSet(ranges: [], classes: [(.word, true)], negated: false)
     case Self.ch("s"): return ScalarSet(ranges: [], classes: [(.space, false)], negated: false)
-    case Self.ch("S"): return ScalarSet(ranges: [], classes: [(.space, true)], negated: false)
-    case Self.ch("u"): return .single(try hex(4))
-    case Self.ch("U"): return .single(try hex(8))
-    case Self.ch("x"): return .single(try hex(2))
-    case Self.ch("n"): return .single(0x0A)
-    case Self.ch("t"): return .single(0x09)
-    case Self.ch("r"): return .single(0x0D)
-    case Self.ch("f"): return .single(0x0C)
-    case Self.ch("v"): return .single(0x0B)
-    case Self.ch("a"): return .single(0x07)
+    default: return ScalarSet(ranges: [], classes: [(.space, true)], negated: false)
+    }
+  }
+
+  /// The scalar of a one-scalar escape after its backslash (`\-`, `\n`, `\u00e9`), read; nil
+  /// for a class escape (`\d`, `\w`, `\s` and their negations), left unread. Inside a set,
+  /// escaped punctuation is common, and building a set for each was a noticeable part of a
+  /// process's start.
+  private mutating func parseEscapedScalar() throws(RuleRegexError) -> UInt32? {
+    guard let c = peek else { throw error("bad escape (end of pattern)") }
+    switch c {
+    case Self.ch("d"), Self.ch("D"), Self.ch("w"), Self.ch("W"), Self.ch("s"), Self.ch("S"): return nil
+    default: break
+    }
+    i += 1
+    switch c {
+    case Self.ch("u"): return try hex(4)
+    case Self.ch("U"): return try hex(8)
+    case Self.ch("x"): return try hex(2)
+    case Self.ch("n"): return 0x0A
+    case Self.ch("t"): return 0x09
+    case Self.ch("r"): return 0x0D
+    case Self.ch("f"): return 0x0C
+    case Self.ch("v"): return 0x0B
+    case Self.ch("a"): return 0x07
     default:
       // Python rejects unknown ASCII-letter escapes; digits would be back-references.
       let isAlnum = (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c)
       if isAlnum { throw error("unsupported escape \\\(Character(Unicode.Scalar(c)!))") }
-      return .single(c)
+      return c
     }
   }
 }

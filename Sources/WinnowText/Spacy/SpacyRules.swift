@@ -550,12 +550,12 @@ final class SpecialCaseTable: Sendable {
 
   /// A class, so that the tokenizer holds it by one reference instead of copying its arrays'
   /// references for every text.
-  init(_ cases: [[String]]) {
+  init(_ cases: [[String]], edges withEdges: Bool = true) {
     var size = 16
     while size < cases.count * 3 { size <<= 1 }
     var slots = [Int32](repeating: -1, count: size)
     let mask = size - 1
-    var edges: [UInt64] = cases.count > 16 ? [UInt64](repeating: 0, count: 1 << 14) : []
+    var edges: [UInt64] = withEdges && cases.count > 16 ? [UInt64](repeating: 0, count: 1 << 14) : []
     var keys: [UInt8] = []
     var entries: [(keyStart: Int32, keyLength: Int32, piecesStart: Int32, pieceCount: Int32)] = []
     var pieceLengths: [Int32] = []
@@ -706,7 +706,9 @@ final class PhraseTable: Sendable {
         }
       }
       singles.append(one)
-      nextIndex.append(SpecialCaseTable(seconds.map { [String(decoding: $0, as: UTF8.self)] }))
+      // Consulted only after a first token matched: no edge bitmap (128 KiB each, written at
+      // every process start).
+      nextIndex.append(SpecialCaseTable(seconds.map { [String(decoding: $0, as: UTF8.self)] }, edges: false))
       nextGroups.append(lists)
     }
     self.singles = singles
