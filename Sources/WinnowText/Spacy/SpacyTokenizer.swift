@@ -755,6 +755,34 @@ public struct SpacyTokenizer {
     return true
   }
 
+  /// Whether the ASCII string `s[lo..<hi]`, which holds no "://", matches spaCy 3.8's English
+  /// URL pattern, worked out without the pattern; nil when `asciiHostMatch` leaves a part to
+  /// the pattern. Without "://" the scheme group can only be empty; the user group,
+  /// `\S+(?::\S*)?@`, over a string without whitespace, is any run that ends at an `@` after
+  /// the first scalar. So the pattern matches when the host part (pattern without scheme and
+  /// user) matches the whole string, or what follows one of those `@`.
+  static func asciiUserAndHostMatch(_ s: [UInt32], _ lo: Int, _ hi: Int) -> Bool? {
+    for k in lo..<hi where s[k] < 0x21 || s[k] > 0x7E { return nil }
+    /// The host part from `from`: a host starts with a letter, digit, `_`, `-` or `.` (the
+    /// pattern needs a label or an IP address), else it cannot match.
+    func hostMatch(_ from: Int) -> Bool? {
+      guard from < hi, case let c = s[from], c &- 0x30 < 10 || c &- 0x41 < 26 || c &- 0x61 < 26 || c == 0x5F || c == 0x2D || c == 0x2E
+      else { return false }
+      return asciiHostMatch(s, from, hi)
+    }
+    guard let whole = hostMatch(lo) else { return nil }
+    if whole { return true }
+    var k = lo + 1
+    while k < hi {
+      if s[k] == 0x40 {
+        guard let rest = hostMatch(k + 1) else { return nil }
+        if rest { return true }
+      }
+      k += 1
+    }
+    return false
+  }
+
   /// Whether the ASCII string `s[lo..<hi]` matches spaCy 3.8's English URL pattern without
   /// scheme and user, worked out without the pattern: nil (the pattern decides) for a string
   /// with a scalar outside 0x21…0x7E, or an IP address's digits and dots.
@@ -819,12 +847,22 @@ public struct SpacyTokenizer {
     }
     guard possible, var url = rules.url else { return false }
     if let plain = rules.urlWithoutSchemeOrUser {
-      var schemeOrUser = false
-      for k in lo..<hi where scalars[k] == 0x40 || (scalars[k] == 0x3A && k + 2 < hi && scalars[k + 1] == 0x2F && scalars[k + 2] == 0x2F) {
-        schemeOrUser = true
-        break
+      var scheme = false
+      var user = false
+      for k in lo..<hi {
+        if scalars[k] == 0x40 {
+          user = true
+        } else if scalars[k] == 0x3A && k + 2 < hi && scalars[k + 1] == 0x2F && scalars[k + 2] == 0x2F {
+          scheme = true
+          break
+        }
       }
-      if !schemeOrUser {
+      if !scheme && user && rules.urlIsEnglish, let answer = Self.asciiUserAndHostMatch(scalars, lo, hi) {
+        // An address (`name@host.org`): settled without the pattern's backtracking over the
+        // user group.
+        return answer
+      }
+      if !scheme && !user {
         // A printable-ASCII host name is settled directly; other strings that cannot be a host
         // are settled by the pre-test.
         if rules.urlIsEnglish, let answer = Self.asciiHostMatch(scalars, lo, hi) { return answer }
