@@ -755,14 +755,33 @@ public struct SpacyTokenizer {
     return true
   }
 
-  /// Whether the ASCII string `s[lo..<hi]`, which holds no "://", matches spaCy 3.8's English
-  /// URL pattern, worked out without the pattern; nil when `asciiHostMatch` leaves a part to
-  /// the pattern. Without "://" the scheme group can only be empty; the user group,
-  /// `\S+(?::\S*)?@`, over a string without whitespace, is any run that ends at an `@` after
-  /// the first scalar. So the pattern matches when the host part (pattern without scheme and
-  /// user) matches the whole string, or what follows one of those `@`.
-  static func asciiUserAndHostMatch(_ s: [UInt32], _ lo: Int, _ hi: Int) -> Bool? {
+  /// Whether the ASCII string `s[lo..<hi]` matches spaCy 3.8's English URL pattern, worked out
+  /// without the pattern; nil when `asciiHostMatch` leaves a part to the pattern (or for a
+  /// scalar outside 0x21…0x7E). The scheme group, `[\w\+\-\.]{2,}://`, holds no `:` before
+  /// its "://": it is empty, or everything before the first `:` when "://" follows there. The
+  /// user group, `\S+(?::\S*)?@`, over a string without whitespace, is empty or any run that
+  /// ends at an `@` after its first scalar. So the pattern matches when, after no scheme or
+  /// that one, the host part (the pattern without scheme and user) matches what remains, or
+  /// what follows one of its `@` past its first scalar.
+  static func asciiURLMatch(_ s: [UInt32], _ lo: Int, _ hi: Int) -> Bool? {
     for k in lo..<hi where s[k] < 0x21 || s[k] > 0x7E { return nil }
+    guard let plain = asciiUserAndHostMatch(s, lo, hi) else { return nil }
+    if plain { return true }
+    var colon = lo
+    while colon < hi && s[colon] != 0x3A { colon += 1 }
+    guard colon - lo >= 2, colon + 2 < hi, s[colon + 1] == 0x2F, s[colon + 2] == 0x2F else { return false }
+    for k in lo..<colon {
+      let c = s[k]
+      guard c &- 0x30 < 10 || c &- 0x41 < 26 || c &- 0x61 < 26 || c == 0x5F || c == 0x2B || c == 0x2D || c == 0x2E else {
+        return false
+      }
+    }
+    return asciiUserAndHostMatch(s, colon + 3, hi)
+  }
+
+  /// `asciiURLMatch` with an empty scheme group: the host part matches `s[lo..<hi]` or what
+  /// follows one of its `@` past its first scalar (printable ASCII only).
+  static func asciiUserAndHostMatch(_ s: [UInt32], _ lo: Int, _ hi: Int) -> Bool? {
     /// The host part from `from`: a host starts with a letter, digit, `_`, `-` or `.` (the
     /// pattern needs a label or an IP address), else it cannot match.
     func hostMatch(_ from: Int) -> Bool? {
@@ -857,9 +876,9 @@ public struct SpacyTokenizer {
           break
         }
       }
-      if !scheme && user && rules.urlIsEnglish, let answer = Self.asciiUserAndHostMatch(scalars, lo, hi) {
-        // An address (`name@host.org`): settled without the pattern's backtracking over the
-        // user group.
+      if scheme || user, rules.urlIsEnglish, let answer = Self.asciiURLMatch(scalars, lo, hi) {
+        // A URL with its scheme (`https://…`) or an address (`name@host.org`): settled
+        // without the pattern's backtracking over the scheme and user groups.
         return answer
       }
       if !scheme && !user {
