@@ -46,6 +46,8 @@ FRAGMENTS = [
     "'s", "'S", "n't", "5km", "10kg", "3.5", "1,000", "$5", "€10", "£3", "¥", "10%", "°C.", "100°F", "2nd", "1990s",
     "http://x.org/a?b=c#d", "https://www.example.com:8080/path", "www.debian.org", "ftp://ftp.gnu.org/", "user@host.org",
     "mailto:a@b.co", "a:b@c.io", "10.0.0.1", "192.168.1.1", "8.8.8.8", "os.path.join()", "foo.bar.Baz", "v1.2.3",
+    "git+ssh://git@host.org/r.git", "x://y@host.com", "a@b@c.org", "<user@example.com>", "j.doe+tag@mail.example.co.uk",
+    "h://a.com", "https://localhost/", "example.com/x://y", "root@10.0.0.1", "@home", "ab://", "://",
     "--foo=bar", "-v", "/usr/bin/env", "~/.config", "C:\\Windows", "a-b", "a/b", "x=1", "f(x)", "[1]", "#include",
     "é", "naïve", "Straße", "über", "日本語", "中文。", "한국어", "Русский", "ελληνικά", "עברית", "العربية", "हिन्दी",
     "😀", "👍🏽", "ℹ", "™", "©", "\u200b", "\u00ad", "\ufeff",
