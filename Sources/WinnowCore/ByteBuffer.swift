@@ -1,3 +1,5 @@
+import WinnowText
+
 /// A growable byte buffer whose storage address is stable between mutations, so a view of it
 /// can be handed to stages without copying. Reused across documents. A stage that rewrites a
 /// text builds it in one and hands it to the document whole (`Document.setText(taking:)`), so a
@@ -29,13 +31,8 @@ public final class ByteBuffer {
   /// Makes room for at least `n` bytes, keeping the first `used` (for a writer that fills
   /// `base` directly and keeps its own length; 0 when the contents may go).
   public func reserve(_ n: Int, keeping used: Int) {
-    guard n > capacity else { return }
-    let c = max(n, capacity * 2)
-    let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
-    bigger.update(from: base, count: used)
-    base.deallocate()
-    base = bigger
-    capacity = c
+    guard let grown = HandManagedMemory.grown(base, capacity: capacity, keeping: used, toHold: n) else { return }
+    (base, capacity) = grown
   }
 
   @inline(__always) public func append(_ byte: UInt8) {

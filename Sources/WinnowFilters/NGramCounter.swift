@@ -19,13 +19,8 @@ struct RawList<T> {
 
   /// Room for `n` values, keeping the first `count`.
   mutating func reserve(_ n: Int) {
-    guard n > capacity else { return }
-    let c = max(n, capacity * 2)
-    let bigger = UnsafeMutablePointer<T>.allocate(capacity: c)
-    bigger.moveInitialize(from: base, count: count)
-    base.deallocate()
-    base = bigger
-    capacity = c
+    guard let grown = HandManagedMemory.grown(base, capacity: capacity, keeping: count, toHold: n) else { return }
+    (base, capacity) = grown
   }
 
   /// Empty, with room for `n` values: the memory is kept unless it is far more than that.

@@ -1219,13 +1219,8 @@ final class TokenList {
 
   /// Room for `n` tokens in all.
   func reserve(_ n: Int) {
-    guard n > capacity else { return }
-    let c = max(n, capacity * 2)
-    let bigger = UnsafeMutablePointer<Token>.allocate(capacity: c)
-    bigger.moveInitialize(from: base, count: count)
-    base.deallocate()
-    base = bigger
-    capacity = c
+    guard let grown = HandManagedMemory.grown(base, capacity: capacity, keeping: count, toHold: n) else { return }
+    (base, capacity) = grown
   }
 
   func removeAll() { count = 0 }
