@@ -186,7 +186,7 @@ struct SpacyTokenizerTests {
     func check(_ s: String) -> (pre: Bool, pattern: Bool) {
       let scalars = s.unicodeScalars.map(\.value)
       let pattern = scalars.withUnsafeBufferPointer { matcher.match(plain, $0, at: 0) != nil }
-      return (SpacyTokenizer.mayBeHost(scalars, 0, scalars.count), pattern)
+      return (scalars.withUnsafeBufferPointer { SpacyTokenizer.mayBeHost($0, 0, $0.count) }, pattern)
     }
     // Module paths and words with dots that the pre-test settles; hosts it leaves to the pattern.
     for s in ["asyncio.Barrier", "x.Y", "a.b", "os.path2", "foo", "1.2.3", "e.g", "a.b_c", "x.y(", "tarfile.TarInfo"] {
@@ -227,7 +227,7 @@ struct SpacyTokenizerTests {
     func check(_ s: String) -> (direct: Bool?, pattern: Bool) {
       let scalars = s.unicodeScalars.map(\.value)
       let pattern = scalars.withUnsafeBufferPointer { matcher.match(plain, $0, at: 0) != nil }
-      return (SpacyTokenizer.asciiHostMatch(scalars, 0, scalars.count), pattern)
+      return (scalars.withUnsafeBufferPointer { SpacyTokenizer.asciiHostMatch($0, 0, $0.count) }, pattern)
     }
     let long = String(repeating: "a", count: 64)
     for s in ["x.attribute", "sys.flags", "example.com:8080/x?y#z", "a-b.c_d.co", "x.com#top", "\(long).com", "a.\(long.dropLast())"] {
@@ -257,7 +257,7 @@ struct SpacyTokenizerTests {
     func check(_ s: String) -> (direct: Bool?, pattern: Bool) {
       let scalars = s.unicodeScalars.map(\.value)
       let pattern = scalars.withUnsafeBufferPointer { matcher.match(url, $0, at: 0) != nil }
-      return (SpacyTokenizer.asciiURLMatch(scalars, 0, scalars.count), pattern)
+      return (scalars.withUnsafeBufferPointer { SpacyTokenizer.asciiURLMatch($0, 0, $0.count) }, pattern)
     }
     for s in [
       "john@example.com", "a@b@example.org", "x:y@host.net:8080/p", "@a@example.com", "example.com/a@b",
@@ -390,6 +390,68 @@ struct SpacyTokenizerTests {
     let want = spacyTokens(s).tokens
     #expect(Array(fromB.joined()) == want)
     #expect(fromA.count % fromB.count == 0 && Array(fromA.prefix(fromA.count / fromB.count).joined()) == want)
+  }
+
+  @Test("copies of a tokenizer split chunks on threads of their own: each decodes into its own scratch")
+  func copiesSplitOnThreads() async {
+    var a = SpacyTokenizer.english()
+    // The original has decoded a chunk: its scratch exists before it is copied.
+    #expect(splitterTokens("(début)") == ["(", "début", ")"])
+    var out: [SpacyTokenizer.Token] = []
+    withUTF8("(début)") { a.tokenize($0, into: &out) }
+    // Chunks that go through the affix loop (punctuation, scalars above ASCII), new in every
+    // round so that the chunk cache does not answer them.
+    func text(_ task: Int, _ round: Int) -> String {
+      (0..<150).map { i in "«mot\(task)-\(round)-\(i)» (čaj\(i)). x\(round)-y\(i), é\(task)\(i)… \"q\(i)\"" }.joined(separator: " ")
+    }
+    // The tokenizer is not Sendable (its scratch is not shared across threads): each task
+    // takes a copy, the case under test.
+    nonisolated(unsafe) let original = a
+    await withTaskGroup(of: Bool.self) { group in
+      for task in 0..<4 {
+        group.addTask {
+          var t = original
+          var out: [SpacyTokenizer.Token] = []
+          var ok = true
+          for round in 0..<12 {
+            let s = text(task, round)
+            let got = withUTF8(s) { b in
+              t.tokenize(b, into: &out)
+              return out.map { String(decoding: b[$0.range], as: UTF8.self) }
+            }
+            ok = ok && got == splitterTokens(s)
+          }
+          return ok
+        }
+      }
+      for await ok in group { #expect(ok) }
+    }
+  }
+
+  @Test("what the tokenizer remembers of each scalar's rule edges is what the rules' unions say")
+  func ruleEdgesOfScalars() {
+    let rules = SpacyRules.english
+    var t = SpacyTokenizer.english()
+    // Every scalar of the plane and some above it, worked out; then one in 31 again, remembered.
+    let scalars = Array(UInt32(0)..<0x1_0000).filter { !(0xD800...0xDFFF).contains($0) } + [0x1_F600, 0x2_B740, 0x10_FFFF]
+    var mismatches = 0
+    var seen: [UInt8: Int] = [:]
+    for pass in 0..<2 {
+      for (k, c) in scalars.enumerated() where pass == 0 || k % 31 == 0 {
+        var want = SpacyTokenizer.RuleEdge.known
+        if rules.prefixStart.mayContain(c) { want |= SpacyTokenizer.RuleEdge.prefixStart }
+        if rules.infixStart.mayContain(c) { want |= SpacyTokenizer.RuleEdge.infixStart }
+        if rules.suffixEnd.mayContain(c) { want |= SpacyTokenizer.RuleEdge.suffixEnd }
+        if rules.suffixStart.mayContain(c) { want |= SpacyTokenizer.RuleEdge.suffixStart }
+        let got = t.ruleEdges(c)
+        if got != want { mismatches += 1 }
+        seen[got, default: 0] += 1
+      }
+    }
+    #expect(mismatches == 0)
+    // The sets differ: some scalars start prefixes only, some end suffixes only, most nothing.
+    #expect(seen.count >= 4, "\(seen)")
+    #expect(t.edgesOfScalar.count == 0x1_0000)
   }
 
   @Test("the chunk cache stays transparent while it grows, fills up and starts over")

@@ -435,12 +435,12 @@ extension SpacyTokenizer {
   /// Whether a prefix, suffix or infix rule matches `text` (spaCy's test for
   /// handing a special case to its phrase matcher).
   mutating func wouldCut(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
-    scalars = String(decoding: text, as: UTF8.self).unicodeScalars.map(\.value)
-    let n = scalars.count
-    let affix = scalars.withUnsafeBufferPointer { s in
-      findPrefix(s) != 0 || findSuffix(s) != 0
-    }
-    if affix { return true }
+    // The texts are the rules' own special cases, valid UTF-8.
+    if !isKnownUniquelyReferenced(&decoded) { decoded = ChunkScalars() }
+    _ = decoded.decode(text)
+    let s = scalars
+    let n = s.count
+    if findPrefix(s) != 0 || findSuffix(s) != 0 { return true }
     findInfixes(0, n)
     return !infixes.isEmpty
   }

@@ -40,9 +40,12 @@ public struct SpacyTokenizer {
 
   let rules: SpacyRules
   var matcher = RegexMatcher()
-  var scalars: [UInt32] = []
+  /// The chunk being split, decoded (`splitChunk`).
+  var decoded = ChunkScalars()
+  /// Its scalars, valid until the next chunk is decoded.
+  var scalars: UnsafeBufferPointer<UInt32> { decoded.scalars }
   /// Byte offset of each scalar of the current chunk, relative to the chunk, plus its end.
-  var offsets: [Int32] = []
+  var offsets: UnsafeBufferPointer<Int32> { decoded.offsets }
   var prefixes: [Range<Int>] = []
   var suffixes: [Range<Int>] = []
   var infixes: [Range<Int>] = []
@@ -58,6 +61,43 @@ public struct SpacyTokenizer {
   var infixCache: [UInt32: [Int32]] = [:]
   var gateCache: [UInt32: GateBox] = [:]
   var cache = ChunkCache()
+
+  /// For each scalar of the Basic Multilingual Plane met so far, which rule kinds may start or
+  /// end with it (`RuleEdge` bits; 0: not worked out yet). Empty until a chunk is decoded: a
+  /// union's test of a scalar above ASCII searches its ranges and classes, and text outside
+  /// English asks it for every letter of a chunk.
+  var edgesOfScalar: [UInt8] = []
+
+  /// Bits of `edgesOfScalar`.
+  enum RuleEdge {
+    static let prefixStart: UInt8 = 1
+    static let infixStart: UInt8 = 2
+    static let suffixEnd: UInt8 = 4
+    static let suffixStart: UInt8 = 8
+    static let known: UInt8 = 0x80
+  }
+
+  /// The `RuleEdge` bits of scalar c: `rules.prefixStart`, `infixStart`, `suffixEnd` and
+  /// `suffixStart` asked once per scalar of the plane, and every time for one above it.
+  @inline(__always)
+  mutating func ruleEdges(_ c: UInt32) -> UInt8 {
+    if Int(c) < edgesOfScalar.count, case let e = edgesOfScalar[Int(c)], e != 0 { return e }
+    return learnRuleEdges(c)
+  }
+
+  @inline(never)
+  private mutating func learnRuleEdges(_ c: UInt32) -> UInt8 {
+    var e = RuleEdge.known
+    if rules.prefixStart.mayContain(c) { e |= RuleEdge.prefixStart }
+    if rules.infixStart.mayContain(c) { e |= RuleEdge.infixStart }
+    if rules.suffixEnd.mayContain(c) { e |= RuleEdge.suffixEnd }
+    if rules.suffixStart.mayContain(c) { e |= RuleEdge.suffixStart }
+    if c < 0x1_0000 {
+      if edgesOfScalar.isEmpty { edgesOfScalar = [UInt8](repeating: 0, count: 0x1_0000) }
+      edgesOfScalar[Int(c)] = e
+    }
+    return e
+  }
 
   /// A cached gate, boxed so that a lookup does not copy the sets.
   final class GateBox {
@@ -95,6 +135,7 @@ public struct SpacyTokenizer {
   public mutating func forEachTokenBatch(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<Token>) -> Void) {
     // A copy of this tokenizer shares the list: it is made anew then, never written by two.
     if !isKnownUniquelyReferenced(&pending) { pending = TokenList() }
+    ownDecodingScratch()
     let pending = self.pending
     pending.removeAll()
     if rules.spaceChunksAreWhole {
@@ -178,6 +219,12 @@ public struct SpacyTokenizer {
       for t in batch { counter.add(text, t, rules) }
     }
     return counter.sentences
+  }
+
+  /// A copy of this tokenizer shares the decoding scratch: it gets its own before it splits
+  /// chunks, so that two copies never write one (each may run on its own thread).
+  private mutating func ownDecodingScratch() {
+    if !isKnownUniquelyReferenced(&decoded) { decoded = ChunkScalars() }
   }
 
   // MARK: - Steps 1 and 2 fused, for rules whose whitespace chunks are whole tokens
@@ -360,6 +407,7 @@ public struct SpacyTokenizer {
   }
 
   private mutating func tokenizeAffixes(_ text: UnsafeBufferPointer<UInt8>, withSpecialCases: Bool, into out: TokenList) {
+    ownDecodingScratch()
     var chunks = WhitespaceChunks(text)
     while let c = chunks.next() { chunk(text, c.start, c.end, isSpace: c.isSpace, withSpecialCases, out) }
   }
@@ -413,39 +461,8 @@ public struct SpacyTokenizer {
       out.append(Token(start: start, end: end, isSpace: isSpace))
       return
     }
-    // Decode the chunk once; affix rules work on scalar positions. (At most one scalar per
-    // byte: the arrays are sized once and written in place.)
-    let n = bytes.count
-    var ascii = true
-    var count = 0
-    scalars.removeAll(keepingCapacity: true)
-    offsets.removeAll(keepingCapacity: true)
-    scalars.append(contentsOf: repeatElement(0, count: n))
-    offsets.append(contentsOf: repeatElement(0, count: n &+ 1))
-    scalars.withUnsafeMutableBufferPointer { sc in
-      offsets.withUnsafeMutableBufferPointer { of in
-        var i = 0
-        while i < n {
-          let b = bytes[i]
-          of[count] = Int32(truncatingIfNeeded: i)
-          if b < 0x80 {
-            sc[count] = UInt32(b)
-            i &+= 1
-          } else {
-            let (s, l) = UTF8Bytes.decode(bytes, at: i)
-            sc[count] = s.value
-            i &+= l
-            ascii = false
-          }
-          count &+= 1
-        }
-        of[count] = Int32(truncatingIfNeeded: n)
-      }
-    }
-    if count < n {
-      scalars.removeLast(n &- count)
-      offsets.removeLast(n &- count)
-    }
+    // Decode the chunk once; affix rules work on scalar positions.
+    let ascii = decoded.decode(bytes)
     if !ascii && scalarChunkIsOneToken() {
       out.append(Token(start: start, end: end, isSpace: isSpace))
       return
@@ -486,11 +503,11 @@ public struct SpacyTokenizer {
   /// The same test for a decoded chunk with non-ASCII scalars.
   private mutating func scalarChunkIsOneToken() -> Bool {
     let n = scalars.count
-    if rules.prefixStart.mayContain(scalars[0]) { return false }
-    for c in scalars where rules.infixStart.mayContain(c) { return false }
+    if ruleEdges(scalars[0]) & RuleEdge.prefixStart != 0 { return false }
+    for c in scalars where ruleEdges(c) & RuleEdge.infixStart != 0 { return false }
     var last = scalars[n - 1]
     if last == 0x0A && n > 1 { last = scalars[n - 2] }
-    guard rules.suffixEnd.mayContain(last) else { return true }
+    guard ruleEdges(last) & RuleEdge.suffixEnd != 0 else { return true }
     let box = suffixGate(last)
     guard let gate = box.gate else { return false }
     for c in scalars.dropLast() where gate.mayContain(c) { return false }
@@ -530,7 +547,8 @@ public struct SpacyTokenizer {
     var lo = 0
     var hi = scalars.count
     var lastSize = 0
-    scalars.withUnsafeBufferPointer { all in
+    do {
+      let all = scalars
       while hi > lo && hi - lo != lastSize {
         if isSpecial(bytes, lo, hi, specials) { break }
         lastSize = hi - lo
@@ -629,7 +647,7 @@ public struct SpacyTokenizer {
       guard r.mayStart(c) else { return 0 }
       return r.firstMatch(c, s, at: 0, &matcher) ?? 0
     }
-    guard rules.prefixStart.mayContain(c) else { return 0 }
+    guard ruleEdges(c) & RuleEdge.prefixStart != 0 else { return 0 }
     for k in prefixCandidates(c) {
       if let e = matcher.match(rules.prefixes[Int(k)], s, at: 0) { return e }
     }
@@ -653,7 +671,7 @@ public struct SpacyTokenizer {
     }
     // `$` also matches before a final newline: then every rule is a candidate.
     let lastKnown = last != 0x0A
-    if lastKnown && !rules.suffixEnd.mayContain(last) { return 0 }
+    if lastKnown && ruleEdges(last) & RuleEdge.suffixEnd == 0 { return 0 }
     let candidates = lastKnown ? suffixCandidates(last) : rules.suffixes.indices.map(Int32.init)
     if candidates.isEmpty { return 0 }
     var widest = 0
@@ -678,7 +696,7 @@ public struct SpacyTokenizer {
       if ch < 128 {
         guard r.mayStart(ch) else { continue }
       } else {
-        guard rules.suffixStart.mayContain(ch) else { continue }
+        guard ruleEdges(ch) & RuleEdge.suffixStart != 0 else { continue }
       }
       for k in candidates {
         let found: Int? = r.programs[Int(k)]._withUnsafeGuaranteedRef { prog in
@@ -696,7 +714,7 @@ public struct SpacyTokenizer {
     infixes.removeAll(keepingCapacity: true)
     let all = scalars
     let r = tables.infixRules
-    all.withUnsafeBufferPointer { all in
+    do {
       let s = UnsafeBufferPointer(rebasing: all[lo..<hi])
       var p = 0
       let n = s.count
@@ -710,7 +728,7 @@ public struct SpacyTokenizer {
             p = e > p ? e : p + 1
             matched = true
           }
-        } else if rules.infixStart.mayContain(c) {
+        } else if ruleEdges(c) & RuleEdge.infixStart != 0 {
           for k in infixCandidates(c) {
             if let e = matcher.match(rules.infixes[Int(k)], s, at: p) {
               infixes.append((lo + p)..<(lo + e))
@@ -732,7 +750,7 @@ public struct SpacyTokenizer {
   /// string's end must follow, so it is the longest such run at the start. It needs a dot;
   /// after its last dot come digits (IP) or a top-level domain of two or more lower-case or
   /// non-ASCII letters. A false here is exact; a true is settled by the pattern.
-  static func mayBeHost(_ s: [UInt32], _ lo: Int, _ hi: Int) -> Bool {
+  static func mayBeHost(_ s: UnsafeBufferPointer<UInt32>, _ lo: Int, _ hi: Int) -> Bool {
     var j = lo
     var lastDot = -1
     var onlyDigitsAndDots = true
@@ -763,7 +781,7 @@ public struct SpacyTokenizer {
   /// ends at an `@` after its first scalar. So the pattern matches when, after no scheme or
   /// that one, the host part (the pattern without scheme and user) matches what remains, or
   /// what follows one of its `@` past its first scalar.
-  static func asciiURLMatch(_ s: [UInt32], _ lo: Int, _ hi: Int) -> Bool? {
+  static func asciiURLMatch(_ s: UnsafeBufferPointer<UInt32>, _ lo: Int, _ hi: Int) -> Bool? {
     for k in lo..<hi where s[k] < 0x21 || s[k] > 0x7E { return nil }
     guard let plain = asciiUserAndHostMatch(s, lo, hi) else { return nil }
     if plain { return true }
@@ -781,7 +799,7 @@ public struct SpacyTokenizer {
 
   /// `asciiURLMatch` with an empty scheme group: the host part matches `s[lo..<hi]` or what
   /// follows one of its `@` past its first scalar (printable ASCII only).
-  static func asciiUserAndHostMatch(_ s: [UInt32], _ lo: Int, _ hi: Int) -> Bool? {
+  static func asciiUserAndHostMatch(_ s: UnsafeBufferPointer<UInt32>, _ lo: Int, _ hi: Int) -> Bool? {
     /// The host part from `from`: a host starts with a letter, digit, `_`, `-` or `.` (the
     /// pattern needs a label or an IP address), else it cannot match.
     func hostMatch(_ from: Int) -> Bool? {
@@ -811,7 +829,7 @@ public struct SpacyTokenizer {
   /// domain 2–63 of [a-z]. No part of the host holds `:` `/` `?` `#`, and whatever follows
   /// the host starts with one of them, so the host is the longest run of [A-Za-z0-9_.-] at the
   /// start, cut into labels at every dot.
-  static func asciiHostMatch(_ s: [UInt32], _ lo: Int, _ hi: Int) -> Bool? {
+  static func asciiHostMatch(_ s: UnsafeBufferPointer<UInt32>, _ lo: Int, _ hi: Int) -> Bool? {
     for k in lo..<hi where s[k] < 0x21 || s[k] > 0x7E { return nil }
     @inline(__always) func alnum(_ c: UInt32) -> Bool { c &- 0x30 < 10 || c &- 0x41 < 26 || c &- 0x61 < 26 }
     var j = lo
@@ -889,9 +907,7 @@ public struct SpacyTokenizer {
         url = plain
       }
     }
-    return scalars.withUnsafeBufferPointer { all in
-      matcher.match(url, UnsafeBufferPointer(rebasing: all[lo..<hi]), at: 0) != nil
-    }
+    return matcher.match(url, UnsafeBufferPointer(rebasing: scalars[lo..<hi]), at: 0) != nil
   }
 
   // MARK: - Step 3: special cases cut apart by affix rules
@@ -1179,6 +1195,69 @@ struct ChunkCache {
     arena.append(UInt8(tokens.count))
     for t in tokens { arena.append(UInt8(t.end - t.start)) }
     arena.append(contentsOf: bytes)
+  }
+}
+
+/// The chunk being split, decoded: its scalars and each one's byte offset in the chunk (plus
+/// the chunk's end), in memory managed by hand and reused from chunk to chunk. Decoding writes
+/// in place: an array's clearing, filling and trimming asked the runtime whether its storage
+/// was shared, several calls per chunk.
+final class ChunkScalars {
+  @exclusivity(unchecked) private var scalarBase: UnsafeMutablePointer<UInt32>
+  @exclusivity(unchecked) private var offsetBase: UnsafeMutablePointer<Int32>
+  /// Room for this many scalars (and one offset more).
+  @exclusivity(unchecked) private var capacity: Int
+  @exclusivity(unchecked) private(set) var count = 0
+
+  init(capacity: Int = 64) {
+    self.capacity = max(capacity, 1)
+    scalarBase = .allocate(capacity: self.capacity)
+    offsetBase = .allocate(capacity: self.capacity + 1)
+  }
+
+  deinit {
+    scalarBase.deallocate()
+    offsetBase.deallocate()
+  }
+
+  /// The scalars of the last chunk decoded, valid until the next one is.
+  var scalars: UnsafeBufferPointer<UInt32> { UnsafeBufferPointer(start: scalarBase, count: count) }
+  /// Each scalar's byte offset in the chunk, then the chunk's length.
+  var offsets: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: offsetBase, count: count &+ 1) }
+
+  /// Decodes `bytes` (a chunk: its length fits `Int32`, as the tokenizer's offsets do), one
+  /// scalar per UTF-8 sequence (`UTF8Bytes.decode`, a replacement for each bad byte). Returns
+  /// whether every byte was ASCII.
+  func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    let n = bytes.count
+    // At most one scalar per byte.
+    if n > capacity {
+      scalarBase.deallocate()
+      offsetBase.deallocate()
+      capacity = max(n, capacity &* 2)
+      scalarBase = .allocate(capacity: capacity)
+      offsetBase = .allocate(capacity: capacity &+ 1)
+    }
+    var ascii = true
+    var k = 0
+    var i = 0
+    while i < n {
+      let b = bytes[i]
+      offsetBase[k] = Int32(truncatingIfNeeded: i)
+      if b < 0x80 {
+        scalarBase[k] = UInt32(b)
+        i &+= 1
+      } else {
+        let (s, l) = UTF8Bytes.decode(bytes, at: i)
+        scalarBase[k] = s.value
+        i &+= l
+        ascii = false
+      }
+      k &+= 1
+    }
+    offsetBase[k] = Int32(truncatingIfNeeded: n)
+    count = k
+    return ascii
   }
 }
 
