@@ -1063,7 +1063,17 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
           }
           list.removeLast(list.count &- kept)
         } else if last >= 0 {
-          for i in 0...last where keep(i) { list.append(Int32(truncatingIfNeeded: i)) }
+          // Written through a pointer: an append per boundary asked whether the storage was
+          // shared each time.
+          list.append(contentsOf: repeatElement(0, count: last &+ 1))
+          var kept = 0
+          list.withUnsafeMutableBufferPointer { c in
+            for i in 0...last where keep(i) {
+              c[kept] = Int32(truncatingIfNeeded: i)
+              kept &+= 1
+            }
+          }
+          list.removeLast(list.count &- kept)
         }
       }
     }
