@@ -12,4 +12,8 @@ int wn_set_parent_death_signal(int sig);
 /// _GNU_SOURCE: the child changes to `path` before it runs. Returns 0 or an errno value.
 int wn_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
+/// A file descriptor that turns readable when child process `pid` exits (Linux's
+/// pidfd_open, kernel 5.3+), close-on-exec; -1 with errno set where unsupported.
+int wn_pidfd_open(int pid);
+
 #endif

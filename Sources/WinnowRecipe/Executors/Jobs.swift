@@ -137,7 +137,7 @@ enum JobProcess {
     let parent = (log as NSString).deletingLastPathComponent
     if !parent.isEmpty { try makeDirectories(parent) }
     if let h = FileHandle(forWritingAtPath: log) ?? {
-      FileManager.default.createFile(atPath: log, contents: nil)
+      _ = FileManager.default.createFile(atPath: log, contents: nil)
       return FileHandle(forWritingAtPath: log)
     }() {
       h.seekToEndOfFile()
