@@ -104,3 +104,49 @@ struct JobTests {
     #expect(throws: WinnowError.self) { try JobRunner.run(twice, on: InlineExecutor()) }
   }
 }
+
+@Suite("waiting for one's own workers")
+struct ChildExitWaiterTests {
+  /// Starts `/bin/sh -c script`; returns its pid.
+  func start(_ script: String) throws -> pid_t {
+    var pid: pid_t = 0
+    let args: [String] = ["/bin/sh", "-c", script]
+    let argv = args.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let rc = posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ)
+    try #require(rc == 0)
+    return pid
+  }
+
+  @Test("the wait ends when a watched child exits, not after a nap; killed children too; the timeout bounds it otherwise")
+  func waitEndsAtExit() throws {
+    var exits = ChildExitWaiter()
+    defer { exits.closeAll() }
+    // A child that lives 0.3 s, watched with a wait of up to 60 s: the wait ends with it (a
+    // nap of the fallback timer would end before it, with the child still running).
+    let short = try start("sleep 0.3")
+    exits.watch(short)
+    let began = Date()
+    exits.wait(for: [short], timeoutMilliseconds: 60_000)
+    var status: Int32 = 0
+    #expect(waitpid(short, &status, WNOHANG) == short, "the child has exited when the wait ends")
+    #expect(Date().timeIntervalSince(began) < 30, "the wait ended at the exit, not at its timeout")
+    exits.forget(short)
+
+    // Nobody exits: the wait ends at its timeout and the children are still there.
+    let long = try start("sleep 30")
+    let other = try start("sleep 30")
+    exits.watch(long)
+    exits.watch(other)
+    exits.wait(for: [long, other], timeoutMilliseconds: 100)
+    #expect(waitpid(long, &status, WNOHANG) == 0 && waitpid(other, &status, WNOHANG) == 0)
+    // One of two is killed: the wait ends, and that one is reaped with its signal.
+    kill(other, SIGKILL)
+    exits.wait(for: [long, other], timeoutMilliseconds: 60_000)
+    #expect(waitpid(other, &status, WNOHANG) == other && status & 0x7f == SIGKILL)
+    exits.forget(other)
+    kill(long, SIGKILL)
+    _ = waitpid(long, &status, 0)
+    exits.forget(long)
+  }
+}

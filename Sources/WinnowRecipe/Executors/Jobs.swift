@@ -187,7 +187,8 @@ enum JobProcess {
     var queue = jobs.map { ($0, 1) }
     var running: [pid_t: (job: JobSpec, attempt: Int, devices: [Int])] = [:]
     var free = Array(0..<gpus)
-    var nap: UInt32 = 1000
+    var exits = ChildExitWaiter()
+    defer { exits.closeAll() }
     while !queue.isEmpty || !running.isEmpty {
       // Start what fits, in order; a job waiting for GPUs does not hold back those after it.
       var k = 0
@@ -203,6 +204,7 @@ enum JobProcess {
         if gpus > 0 { extra["CUDA_VISIBLE_DEVICES"] = devices.map(String.init).joined(separator: ",") }
         let pid = try spawn(j, attempt: attempt, extraEnvironment: extra)
         running[pid] = (j, attempt, devices)
+        exits.watch(pid)
         queue.remove(at: k)
       }
       // Only this call's own children are waited for (a library must not reap others').
@@ -212,12 +214,11 @@ enum JobProcess {
         throw .io("waiting for jobs failed: \(String(cString: strerror(errno)))")
       }
       guard pid > 0, let r = running.removeValue(forKey: pid) else {
-        // 1 ms after a change, doubling up to 20 ms while nothing happens (see LocalExecutor).
-        usleep(nap)
-        nap = min(nap * 2, 20_000)
+        // Until a job exits (see ChildExitWaiter).
+        exits.wait(for: running.keys, timeoutMilliseconds: 1000)
         continue
       }
-      nap = 1000
+      exits.forget(pid)
       free = (free + r.devices).sorted()
       let (code, message) = exitCode(status)
       if !events(.finished(r.job, attempt: r.attempt, exitCode: code, message: message)) {

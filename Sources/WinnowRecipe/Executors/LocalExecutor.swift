@@ -1,4 +1,3 @@
-import CProcessShim
 import Foundation
 import Glibc
 import WinnowCore
@@ -43,34 +42,23 @@ public struct LocalExecutor: TaskExecutor {
   ) throws(WinnowError) {
     var queue = tasks.map { ($0, 1) }[...]
     var running: [pid_t: (TaskRef, Int)] = [:]
-    // Per running worker, a descriptor that turns readable when it exits (pidfd): the loop
-    // sleeps in poll until a worker ends, and sees the end at once. Tasks of a middle or apply
-    // pass take tens of milliseconds; waking up on a timer noticed their ends up to a nap late
-    // (with two workers a reduce pass's tasks took 67 ms each as the coordinator saw them,
-    // 26 ms with one). Where the kernel has no pidfds, the loop naps instead: 1 ms after a
-    // change, doubling up to 20 ms while nothing happens.
-    var exitFDs: [pid_t: Int32] = [:]
-    var pollable = true
-    defer { for fd in exitFDs.values { close(fd) } }
+    // Sleeps until a worker exits (see ChildExitWaiter): tasks of a middle or apply pass take
+    // tens of milliseconds, and their ends are seen at once.
+    var exits = ChildExitWaiter()
+    defer { exits.closeAll() }
     var lastTick = Date()
-    var nap: UInt32 = 1000
     while !queue.isEmpty || !running.isEmpty {
-      if running.count < workers && !queue.isEmpty { nap = 1000 }
       while running.count < workers, let (t, attempt) = queue.popFirst() {
         let log = runDir.logPath(pass: t.pass, task: t.task)
         let pid = try spawn(t, runDir: runDir, log: log, attempt: attempt)
         running[pid] = (t, attempt)
-        if pollable {
-          let fd = wn_pidfd_open(pid)
-          if fd >= 0 { exitFDs[pid] = fd } else { pollable = false }
-        }
+        exits.watch(pid)
         events(.started(t, attempt: attempt, log: log))
       }
       var status: Int32 = 0
       let pid = running.keys.lazy.map { waitpid($0, &status, WNOHANG) }.first { $0 != 0 } ?? 0  // own workers only
       if pid > 0, let (t, attempt) = running.removeValue(forKey: pid) {
-        if let fd = exitFDs.removeValue(forKey: pid) { close(fd) }
-        nap = 1000
+        exits.forget(pid)
         let exited = status & 0x7f == 0
         let code = exited ? Int((status >> 8) & 0xff) : 128 + Int(status & 0x7f)
         if code == 0, let record = runDir.readRecord(pass: t.pass, task: t.task) {
@@ -90,14 +78,8 @@ public struct LocalExecutor: TaskExecutor {
       if pid < 0 && errno != EINTR && errno != ECHILD {
         throw .io("waiting for workers failed: \(String(cString: strerror(errno)))")
       }
-      if pollable && !running.isEmpty && exitFDs.count == running.count {
-        // Until a worker exits, or the next progress tick is due (a signal ends it early too).
-        var fds = running.keys.map { pollfd(fd: exitFDs[$0]!, events: Int16(POLLIN), revents: 0) }
-        _ = poll(&fds, nfds_t(fds.count), 500)
-      } else {
-        usleep(nap)
-        nap = min(nap * 2, 20_000)
-      }
+      // Until a worker exits or the next progress tick is due.
+      exits.wait(for: running.keys, timeoutMilliseconds: 500)
       if Date().timeIntervalSince(lastTick) > 0.5 {
         tick()
         lastTick = Date()
