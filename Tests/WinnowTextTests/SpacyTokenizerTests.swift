@@ -428,6 +428,21 @@ struct SpacyTokenizerTests {
     }
   }
 
+  @Test("the English tables are cut into special cases and sentence marks as the strings' own splits cut them")
+  func englishTablesSplit() {
+    let cases = SpacyRules.utf8Fields(SpacyEnglishTables.specialCases, records: 0x1E, fields: 0x1F)
+    let byString = SpacyEnglishTables.specialCases.split(separator: "\u{1E}").map {
+      $0.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+    }
+    #expect(cases == byString)
+    #expect(cases.count > 1_000 && cases.allSatisfy { $0.count >= 2 })
+    let marks = SpacyRules.utf8Fields(SpacyEnglishTables.sentencePunctuation, records: 0x0A, fields: nil).map { $0[0] }
+    #expect(marks == SpacyEnglishTables.sentencePunctuation.split(separator: "\n").map(String.init))
+    #expect(marks.contains("!") && marks.contains("。") && marks.count > 100)
+    // Empty records are dropped, empty fields kept; text outside ASCII stays whole.
+    #expect(SpacyRules.utf8Fields("\u{1E}a\u{1F}\u{1F}é\u{1E}\u{1E}", records: 0x1E, fields: 0x1F) == [["a", "", "é"]])
+  }
+
   @Test("what the tokenizer remembers of each scalar's rule edges is what the rules' unions say")
   func ruleEdgesOfScalars() {
     let rules = SpacyRules.english

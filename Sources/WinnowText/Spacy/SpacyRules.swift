@@ -219,16 +219,27 @@ final class SpacyRules: @unchecked Sendable {
       return try SpacyRules(
         prefix: SpacyEnglishTables.prefixRegex, suffix: SpacyEnglishTables.suffixRegex,
         infix: SpacyEnglishTables.infixRegex, url: SpacyEnglishTables.urlMatch,
-        // Split as bytes: splitting a String by Character walks grapheme clusters, a
-        // noticeable part of every process start.
-        specialCases: SpacyEnglishTables.specialCases.utf8.split(separator: 0x1E).map {
-          $0.split(separator: 0x1F, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        },
-        sentencePunctuation: SpacyEnglishTables.sentencePunctuation.split(separator: "\n").map(String.init))
+        // Split as contiguous bytes: splitting a String by Character walks grapheme clusters,
+        // and a split of its UTF-8 view steps through string indices, both a noticeable part
+        // of every process start.
+        specialCases: utf8Fields(SpacyEnglishTables.specialCases, records: 0x1E, fields: 0x1F),
+        sentencePunctuation: utf8Fields(SpacyEnglishTables.sentencePunctuation, records: 0x0A, fields: nil).map { $0[0] })
     } catch {
       fatalError("spaCy English tables do not compile: \(error)")
     }
   }()
+
+  /// The records of `text` (separated by the byte `records`, empty ones dropped), each cut into
+  /// its fields at the byte `fields` (empty fields kept), or one field per record when nil.
+  static func utf8Fields(_ text: String, records: UInt8, fields: UInt8?) -> [[String]] {
+    var text = text
+    return text.withUTF8 { bytes in
+      bytes.split(separator: records).map { record in
+        guard let fields else { return [String(decoding: record, as: UTF8.self)] }
+        return record.split(separator: fields, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+      }
+    }
+  }
 
   init(
     prefix: String, suffix: String, infix: String, url urlPattern: String, specialCases: [[String]], sentencePunctuation: [String]
