@@ -447,7 +447,7 @@ extension SpacyTokenizer {
   /// handing a special case to its phrase matcher).
   mutating func wouldCut(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
     // The texts are the rules' own special cases, valid UTF-8.
-    if !isKnownUniquelyReferenced(&decoded) { decoded = ChunkScalars() }
+    ownDecodingScratch()
     _ = decoded.decode(text)
     let s = scalars
     let n = s.count

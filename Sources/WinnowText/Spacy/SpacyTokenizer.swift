@@ -223,7 +223,7 @@ public struct SpacyTokenizer {
 
   /// A copy of this tokenizer shares the decoding scratch: it gets its own before it splits
   /// chunks, so that two copies never write one (each may run on its own thread).
-  private mutating func ownDecodingScratch() {
+  mutating func ownDecodingScratch() {
     if !isKnownUniquelyReferenced(&decoded) { decoded = ChunkScalars() }
   }
 
