@@ -147,6 +147,35 @@ public struct Plan {
       stages: stages, globals: globals, fingerprint: fingerprint(recipe, inputs: inputs))
   }
 
+  /// `tasks` (of `pass`) reordered so that those reading the most input bytes come first; ties
+  /// and tasks that read no inputs (middle passes) keep plan order. Workers that take the next
+  /// task as they free up then end the pass with short tasks rather than waiting on one long
+  /// task started last. Only the order of starts changes: each task still writes its own
+  /// files, and everything downstream reads them in task order.
+  ///
+  /// An input's weight is its size on disk, four times that for a compressed file (text
+  /// shrinks about that much), shared equally among the parts of a Parquet file read in parts.
+  /// `weights` caches them across passes (empty: not computed yet).
+  static func largestFirst(_ tasks: [TaskRef], of pass: Pass, weights: inout [Int], inputs: [InputFile]) -> [TaskRef] {
+    guard tasks.count > 1, tasks.contains(where: { !pass.tasks[$0.task].isEmpty }) else { return tasks }
+    if weights.count != inputs.count {
+      var parts: [String: Int] = [:]
+      for input in inputs { parts[input.path, default: 0] += 1 }
+      weights = inputs.map { input in
+        let bytes = input.size ?? 0
+        let scaled = Compression.forPath(input.path) == .none ? bytes : bytes.multipliedReportingOverflow(by: 4).partialValue
+        return scaled / max(1, parts[input.path] ?? 1)
+      }
+    }
+    let w = weights
+    let weight = { (t: TaskRef) -> Int in
+      pass.tasks[t.task].reduce(0) { sum, i in i < w.count ? sum.addingReportingOverflow(w[i]).partialValue : sum }
+    }
+    return tasks.enumerated().map { ($0.element, weight($0.element), $0.offset) }
+      .sorted { a, b in a.1 != b.1 ? a.1 > b.1 : a.2 < b.2 }
+      .map(\.0)
+  }
+
   /// Parquet files with more than `per` row groups, as parts of `per` row groups each (other
   /// inputs as they are). Reads each Parquet file's footer.
   static func splitByRowGroups(_ inputs: [InputFile], per: Int?) throws(WinnowError) -> [InputFile] {

@@ -142,6 +142,7 @@ public enum RecipeRunner {
     var ran = 0
     var skipped = 0
     var failures: [(TaskRef, String, Int)] = []
+    var inputWeights: [Int] = []
     for (p, pass) in plan.passes.enumerated() {
       let submittedBefore = submitted.count
       try db.addTasks(pass: p, tasks: pass.tasks, inputs: planFile.inputs)
@@ -154,7 +155,8 @@ public enum RecipeRunner {
         }
       }
       skipped += records.count
-      let pending = all.filter { records[$0] == nil }
+      var pending = all.filter { records[$0] == nil }
+      if executor.runsLargestFirst { pending = Plan.largestFirst(pending, of: pass, weights: &inputWeights, inputs: plan.inputs) }
       var running: Set<TaskRef> = []
       var failed = 0
       var dbError: WinnowError?

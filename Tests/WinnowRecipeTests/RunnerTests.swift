@@ -685,6 +685,71 @@ struct LocalExecutorTests {
     #expect(results["local4"]!.stats.stages[1].dropped > 0)
   }
 
+  @Test("local: a pass's tasks start largest input first (compressed files weigh more); the bytes are inline's")
+  func largestFirst() throws {
+    let dir = try TempDir()
+    // Documents per file, in plan order; texts repeat across files for exact_dedup.
+    let sizes = [3, 40, 12, 25, 9]
+    var seed: UInt32 = 7
+    for (f, n) in sizes.enumerated() {
+      let lines = (0..<n).map { i in
+        // The last file's texts are varied, so that zstd does not shrink them to nothing.
+        let text =
+          f < 4
+          ? "words \(i % 17) of a line"
+          : (0..<6).map { _ in
+            seed = seed &* 1_103_515_245 &+ 12345
+            return "w\((seed & 0x7fff_ffff) >> 16 % 1000)"
+          }.joined(separator: " ")
+        return docLine([("id", jsonQuote("\(f)-\(i)")), ("text", jsonQuote(text))])
+      }
+      _ = try dir.writeLines("in/f\(f).jsonl", lines)
+    }
+    // The last file is compressed: stored in fewer bytes than the third, but weighed as four
+    // times its stored size, which puts it before the third.
+    let plainLast = readBytes(dir.path + "/in/f4.jsonl")
+    try FileManager.default.removeItem(atPath: dir.path + "/in/f4.jsonl")
+    let sink = try openByteSink(path: dir.path + "/in/f4.jsonl.zst", compression: .zstd, level: 19)
+    try sink.write(plainLast)
+    try sink.finish()
+    let compressed = readBytes(dir.path + "/in/f4.jsonl.zst")
+    #expect(compressed.count < readBytes(dir.path + "/in/f2.jsonl").count)
+    #expect(compressed.count * 4 > readBytes(dir.path + "/in/f2.jsonl").count)
+    #expect(compressed.count * 4 < readBytes(dir.path + "/in/f3.jsonl").count)
+    let yaml = { (name: String) in
+      runnerRecipe(dir, out: "\(name)/out", stages: "  - exact_dedup: {buckets: 2}", output: "\n  compression: none")
+    }
+    let recipe = try RecipeParser.parse(yaml("local"), source: "local.yaml")
+    let plan = try Plan.make(recipe)
+    #expect(plan.passes.map(\.kind) == [.map, .reduce, .apply])
+    var weights: [Int] = []
+    let all = { (p: Int) in plan.passes[p].tasks.indices.map { TaskRef(pass: p, task: $0) } }
+    #expect(Plan.largestFirst(all(0), of: plan.passes[0], weights: &weights, inputs: plan.inputs).map(\.task) == [1, 3, 4, 2, 0])
+    #expect(weights.count == 5)
+    // Middle tasks read no inputs: plan order. A subset keeps its own order by size.
+    #expect(Plan.largestFirst(all(1), of: plan.passes[1], weights: &weights, inputs: plan.inputs).map(\.task) == [0, 1])
+    let some = [0, 2, 3].map { TaskRef(pass: 2, task: $0) }
+    #expect(Plan.largestFirst(some, of: plan.passes[2], weights: &weights, inputs: plan.inputs).map(\.task) == [3, 2, 0])
+
+    // One worker starts them in that order, pass by pass, and writes inline's bytes.
+    var options = RecipeRunner.Options()
+    options.executor = "local"
+    options.workers = 1
+    options.workerBinary = WinnowBinary.path
+    _ = try RecipeRunner.run(recipe, options: options)
+    var inlineOptions = RecipeRunner.Options()
+    inlineOptions.executor = "inline"
+    _ = try RecipeRunner.run(try RecipeParser.parse(yaml("inline"), source: "inline.yaml"), options: inlineOptions)
+    let db = try SQLiteDatabase(path: dir.path + "/local/out/.winnow/run.sqlite")
+    let started = try db.rows("SELECT pass, task FROM attempts ORDER BY rowid").map { [$0[0].int ?? -1, $0[1].int ?? -1] }
+    #expect(started == [[0, 1], [0, 3], [0, 4], [0, 2], [0, 0], [1, 0], [1, 1], [2, 1], [2, 3], [2, 4], [2, 2], [2, 0]])
+    let inline = snapshot(dir, records: false, under: "inline")
+    let local = snapshot(dir, records: false, under: "local")
+    #expect(inline.keys.filter { $0.hasPrefix("out/part-") }.count == 5)
+    #expect(local.keys.sorted() == inline.keys.sorted())
+    for (k, v) in inline where local[k] != v { Issue.record("local/\(k) differs from inline/\(k)") }
+  }
+
   @Test("local: resume after deleting one task record re-runs that task alone, to the same bytes")
   func resumeLocal() throws {
     try resumeAfterDeletingRecord(executor: "local")

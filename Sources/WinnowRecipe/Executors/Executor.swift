@@ -55,6 +55,11 @@ public protocol TaskExecutor {
   var workers: Int { get }
   /// Whether tasks can be submitted and left to run after the coordinator returns.
   var canDetach: Bool { get }
+  /// Whether the coordinator hands a pass's tasks over largest first (see
+  /// `Plan.largestFirst`): an executor that starts tasks as workers free up ends a pass
+  /// sooner when the long ones do not come last. A batch system's job arrays want them in
+  /// plan order.
+  var runsLargestFirst: Bool { get }
   /// Called once, before the first pass.
   mutating func begin(_ session: ExecutorSession)
   /// Detached runs: the jobs that one pass submitted, which the next pass's jobs wait for.
@@ -71,6 +76,7 @@ public protocol TaskExecutor {
 
 extension TaskExecutor {
   public var canDetach: Bool { false }
+  public var runsLargestFirst: Bool { false }
   public mutating func begin(_ session: ExecutorSession) {}
   public mutating func passSubmitted(_ jobs: [String]) {}
 }

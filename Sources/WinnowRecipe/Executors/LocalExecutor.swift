@@ -20,6 +20,7 @@ public struct LocalExecutor: TaskExecutor {
   }
 
   public var name: String { "local" }
+  public var runsLargestFirst: Bool { true }
 
   /// `WINNOW_GPUS` (a count), else 0: Winnow does not probe for devices.
   public static var defaultGPUs: Int {
