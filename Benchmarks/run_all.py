@@ -1900,6 +1900,48 @@ def scaling_report(out: Path, workers: int) -> list[str]:
     return lines
 
 
+def scaling_projection(out: Path, counts: tuple[int, ...] = (2, 4, 8, 16)) -> list[str]:
+    """What the 1-worker run's own task times predict for more workers: each pass's tasks
+    handed to the first free worker, largest input first as the local executor starts them
+    (the run database's `bytes_read` stands for the input size), each with its share of the
+    coordinator's time between tasks, the passes one after another, the time outside passes
+    as it was. An upper bound: it assumes a task takes as
+    long beside 15 others as alone (no shared memory bandwidth, disk or turbo frequency)."""
+    import heapq
+    import sqlite3
+    db = sqlite3.connect(str(out / ".winnow" / "run.sqlite"))
+    rows = db.execute("SELECT pass, task, started, finished, bytes_read FROM tasks ORDER BY pass, task").fetchall()
+    run = db.execute("SELECT started, finished FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    db.close()
+    if not rows or not run or not run[1]:
+        return []
+    passes: dict[int, list[tuple[int, float]]] = {}
+    for p, _, start, end, size in rows:
+        passes.setdefault(p, []).append((size or 0, end - start))
+    spans = 0.0
+    for p, ts in passes.items():
+        span = max(r[3] for r in rows if r[0] == p) - min(r[2] for r in rows if r[0] == p)
+        spans += span
+        # The coordinator's time between one task's end and the next one's start (records,
+        # database, starting the process) goes with each task.
+        gap = max(0.0, span - sum(d for _, d in ts)) / len(ts)
+        passes[p] = [(size, d + gap) for size, d in ts]
+    outside = (run[1] - run[0]) - spans
+    whole = run[1] - run[0]
+
+    def makespan(tasks: list[tuple[int, float]], workers: int) -> float:
+        free = [0.0] * workers
+        for _, d in sorted(tasks, key=lambda t: -t[0]):
+            heapq.heappush(free, heapq.heappop(free) + d)
+        return max(free)
+
+    parts = []
+    for w in counts:
+        t = sum(makespan(ts, w) for ts in passes.values()) + max(0.0, outside)
+        parts.append(f"{w} workers {whole / t:4.1f}x")
+    return ["    projected from these task times (no contention): " + ", ".join(parts)]
+
+
 def bench_scaling(ctx: Context) -> list[Result]:
     """Benchmark S2: worker scaling of the filter chain + exact_dedup recipe (FineWeb's four
     filters then exact_dedup: two document passes around its reduce pass) over the benchmark
@@ -1935,6 +1977,9 @@ def bench_scaling(ctx: Context) -> list[Result]:
         print(f"  {w:2d} workers: wall {r.wall:6.2f} s, speed-up {base.wall / r.wall:5.2f}x, CPU {r.cpu:6.2f} s")
         for line in scaling_report(out, w):
             print(line)
+        if w == 1:
+            for line in scaling_projection(out):
+                print(line)
         if w == 2:
             ctx.targets.append(Target("scaling: wall(1 worker) / wall(2 workers)", base.wall / r.wall, 1.9, higher_is_better=True))
         if w == 16:
