@@ -132,7 +132,8 @@ public struct Plan {
     if let fixedInputs {
       inputs = fixedInputs
     } else {
-      inputs = try splitByRowGroups(try InputSet.expand(recipe.input.paths), per: recipe.rowGroupsPerTask)
+      inputs = try splitByLines(
+        try splitByRowGroups(try InputSet.expand(recipe.input.paths), per: recipe.rowGroupsPerTask), mb: recipe.mbPerTask)
       if let columns = recipe.input.columns { try requireColumns(columns, in: inputs) }
     }
     if inputs.contains(where: \.isStdin) {
@@ -154,14 +155,16 @@ public struct Plan {
   /// files, and everything downstream reads them in task order.
   ///
   /// An input's weight is its size on disk, four times that for a compressed file (text
-  /// shrinks about that much), shared equally among the parts of a Parquet file read in parts.
+  /// shrinks about that much), shared equally among the parts of a Parquet file read in parts;
+  /// a part of a JSON Lines file weighs its bytes.
   /// `weights` caches them across passes (empty: not computed yet).
   static func largestFirst(_ tasks: [TaskRef], of pass: Pass, weights: inout [Int], inputs: [InputFile]) -> [TaskRef] {
     guard tasks.count > 1, tasks.contains(where: { !pass.tasks[$0.task].isEmpty }) else { return tasks }
     if weights.count != inputs.count {
       var parts: [String: Int] = [:]
-      for input in inputs { parts[input.path, default: 0] += 1 }
+      for input in inputs where input.rowGroups != nil { parts[input.path, default: 0] += 1 }
       weights = inputs.map { input in
+        if let l = input.lines { return l.end - l.start }
         let bytes = input.size ?? 0
         let scaled = Compression.forPath(input.path) == .none ? bytes : bytes.multipliedReportingOverflow(by: 4).partialValue
         return scaled / max(1, parts[input.path] ?? 1)
@@ -174,6 +177,25 @@ public struct Plan {
     return tasks.enumerated().map { ($0.element, weight($0.element), $0.offset) }
       .sorted { a, b in a.1 != b.1 ? a.1 > b.1 : a.2 < b.2 }
       .map(\.0)
+  }
+
+  /// Uncompressed JSON Lines files larger than `mb` MiB, as parts of about that size cut at
+  /// line ends (`LinePart.cut`: reads each such file once); other inputs as they are.
+  static func splitByLines(_ inputs: [InputFile], mb: Int?) throws(WinnowError) -> [InputFile] {
+    guard let mb else { return inputs }
+    let per = mb << 20
+    var out: [InputFile] = []
+    for input in inputs {
+      guard !input.isStdin, input.rowGroups == nil, (input.size ?? 0) > per,
+        !input.path.lowercased().hasSuffix(".parquet"),
+        let parts = try LinePart.cut(path: input.path, bytesPerPart: per), parts.count > 1
+      else {
+        out.append(input)
+        continue
+      }
+      out += parts.map { InputFile(path: input.path, lines: $0) }
+    }
+    return out
   }
 
   /// Parquet files with more than `per` row groups, as parts of `per` row groups each (other
@@ -291,12 +313,14 @@ public struct Plan {
     if let field = r.output.routeBy { parts.append("route_by=" + field) }
     if let columns = r.input.columns { parts.append("columns=" + columns.joined(separator: "\u{1}")) }
     if let n = r.rowGroupsPerTask { parts.append("row_groups_per_task=\(n)") }
+    if let n = r.mbPerTask { parts.append("mb_per_task=\(n)") }
     if let q = r.output.parquet {
       parts.append("parquet=\(q.codec.rawValue),\(q.level ?? -99),\(q.rowGroupBytes)")
       if let schema = q.schema { parts.append("parquet_schema=" + schema.map { "\($0.name):\($0.type.rawValue)" }.joined(separator: ",")) }
     }
     parts += inputs.map { input in
-      input.rowGroups.map { g in "\(input.path)\u{1}\(g.lowerBound)..<\(g.upperBound)" } ?? input.path
+      if let l = input.lines { return "\(input.path)\u{1}bytes \(l.start)..<\(l.end) of \(l.fileBytes), line \(l.firstLine)" }
+      return input.rowGroups.map { g in "\(input.path)\u{1}\(g.lowerBound)..<\(g.upperBound)" } ?? input.path
     }
     for step in r.stages {
       parts.append("stage:" + step.stage)

@@ -85,6 +85,10 @@ public struct Recipe: Sendable {
   /// (`row_groups_per_task`; nil: one task per file), so that one huge file still spreads over
   /// workers.
   public var rowGroupsPerTask: Int?
+  /// Split uncompressed JSON Lines inputs larger than this many MiB into parts of about this
+  /// size, at line ends, each read by a task of its own (`mb_per_task`; nil: one task per
+  /// file). Compressed files cannot be entered in the middle and stay whole.
+  public var mbPerTask: Int?
   public var slurm = Slurm()
   public var input: Input
   public var output: Output
@@ -102,7 +106,7 @@ public struct Recipe: Sendable {
 /// line and column, the key, and what is allowed.
 public enum RecipeParser {
   static let topKeys = [
-    "name", "seed", "executor", "workers", "max_retries", "files_per_task", "row_groups_per_task", "slurm", "input", "output", "stages",
+    "name", "seed", "executor", "workers", "max_retries", "files_per_task", "row_groups_per_task", "mb_per_task", "slurm", "input", "output", "stages",
   ]
   static let slurmKeys = ["partition", "account", "time", "mem", "cpus_per_task", "max_parallel", "extra_args", "poll_seconds"]
   static let inputKeys = ["paths", "text_field", "id_field", "strict", "max_document_bytes", "columns"]
@@ -239,6 +243,9 @@ public enum RecipeParser {
     if let n = top["files_per_task"] { recipe.filesPerTask = try p.int(n, key: "files_per_task", range: 1...Int.max) }
     if let n = top["row_groups_per_task"] {
       recipe.rowGroupsPerTask = try p.int(n, key: "row_groups_per_task", range: 1...Int.max)
+    }
+    if let n = top["mb_per_task"] {
+      recipe.mbPerTask = try p.int(n, key: "mb_per_task", range: 1...(1 << 30))
     }
     if let n = top["slurm"] {
       let m = try p.mapping(n, what: "'slurm'", allowed: slurmKeys)

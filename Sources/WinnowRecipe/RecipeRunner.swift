@@ -122,6 +122,8 @@ public enum RecipeRunner {
       inputs: plan.inputs.map(\.path),
       inputRowGroups: plan.inputs.contains { $0.rowGroups != nil }
         ? plan.inputs.map { $0.rowGroups.map { [$0.lowerBound, $0.upperBound] } } : nil,
+      inputLines: plan.inputs.contains { $0.lines != nil }
+        ? plan.inputs.map { $0.lines.map { [$0.start, $0.end, $0.firstLine, $0.fileBytes] } } : nil,
       passes: plan.passes.map(\.tasks), passKinds: plan.passes.map(\.kind),
       maxRetries: recipe.maxRetries,
       strict: options.strict ?? recipe.input.strict)

@@ -248,6 +248,11 @@ struct RecipeParserTests {
       replacing("stages:\n  - length: {min_words: 2}", with: "stages: {length: {min_words: 2}}"), at: "stages:",
       token: "{", ["'stages' must be a list"])
     expectError("- just\n- a list\n", at: "- just", token: "-", ["the recipe must be a mapping"])
+    expectError(
+      replacing("seed: 42", with: "seed: 42\nmb_per_task: 0"), at: "mb_per_task:", token: "0",
+      ["'mb_per_task' must be an integer in [1, 1073741824]", "'0'"])
+    expectError(
+      replacing("seed: 42", with: "seed: 42\nmb_per_task: 0.5"), at: "mb_per_task:", token: "0.5", ["'mb_per_task'", "'0.5'"])
   }
 
   @Test("executor must be inline, local or slurm")

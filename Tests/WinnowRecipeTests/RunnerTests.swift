@@ -750,6 +750,97 @@ struct LocalExecutorTests {
     for (k, v) in inline where local[k] != v { Issue.record("local/\(k) differs from inline/\(k)") }
   }
 
+  @Test("mb_per_task: a large plain file is read in parts at line ends, by tasks of their own; the documents, bad lines and counts are the whole file's")
+  func linePartsPerTask() throws {
+    let dir = try TempDir()
+    // About 2.6 MiB of documents with a bad line in the middle (a later part), texts repeated
+    // for exact_dedup; beside it a small file and a compressed one, which stay whole.
+    var lines: [[UInt8]] = []
+    var size = 0
+    var i = 0
+    while size < 2_700_000 {
+      let line =
+        i == 9000
+        ? Array("{\"text\": broken".utf8)
+        : docLine([("text", jsonQuote("line \(i % 5000) " + String(repeating: "Grüße wörter ", count: 1 + i % 5000 % 23)))])
+      size += line.count + 1
+      lines.append(line)
+      i += 1
+    }
+    _ = try dir.writeLines("in/a-big.jsonl", lines)
+    _ = try dir.writeLines("in/b-small.jsonl", [docLine([("text", jsonQuote("line 3 small"))])])
+    let sink = try openByteSink(path: dir.path + "/in/c-packed.jsonl.zst", compression: .zstd, level: 3)
+    // Hexadecimal noise: it stays larger than a part once compressed.
+    var state: UInt64 = 1
+    let noise = (0..<12000).map { k -> [UInt8] in
+      let hex = (0..<14).map { _ -> String in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return String(state >> 1, radix: 16)
+      }
+      return docLine([("text", jsonQuote("noise \(k) " + hex.joined(separator: " ")))])
+    }
+    try sink.write(Array(noise.joined(separator: [0x0A])) + [0x0A])
+    try sink.finish()
+    #expect(readBytes(dir.path + "/in/c-packed.jsonl.zst").count > 1 << 20, "larger than a part, compressed")
+    let recipe = { (name: String, split: Bool) in
+      try RecipeParser.parse(
+        runnerRecipe(
+          dir, out: "\(name)/out", stages: "  - exact_dedup: {buckets: 2}",
+          output: "\n  compression: none\n  quarantine: \(dir.path)/\(name)/q.jsonl", top: split ? "mb_per_task: 1" : ""),
+        source: "\(name).yaml")
+    }
+    let plan = try Plan.make(try recipe("split", true))
+    // 2.6 MiB in parts of about 1 MiB: three, then the two files that stay whole.
+    #expect(plan.inputs.count == 5)
+    #expect(plan.inputs.prefix(3).allSatisfy { $0.lines != nil && $0.path.hasSuffix("a-big.jsonl") })
+    #expect(plan.inputs.suffix(2).allSatisfy { $0.lines == nil })
+    #expect(plan.passes[0].tasks == [[0], [1], [2], [3], [4]])
+    #expect(plan.fingerprint != (try Plan.make(try recipe("whole", false))).fingerprint)
+    let parts = plan.inputs.prefix(3).map { $0.lines! }
+    #expect(parts.map(\.start) == [0, parts[0].end, parts[1].end] && parts[2].end == parts[2].fileBytes)
+    #expect(parts[1].firstLine > 1000 && parts[2].firstLine > parts[1].firstLine)
+
+    var results: [String: RecipeRunner.Result] = [:]
+    for (name, executor, workers, split) in [("whole", "inline", 1, false), ("split", "inline", 1, true), ("local", "local", 2, true)] {
+      var options = RecipeRunner.Options()
+      options.executor = executor
+      options.workers = workers
+      options.workerBinary = WinnowBinary.path
+      results[name] = try RecipeRunner.run(try recipe(name, split), options: options)
+    }
+    #expect(results["whole"]!.tasksRun == 3 + 2 + 3)
+    #expect(results["split"]!.tasksRun == 5 + 2 + 5)
+    let whole = snapshot(dir, records: false, under: "whole")
+    let joined = { (snap: [String: [UInt8]]) in
+      snap.keys.filter { $0.hasPrefix("out/part-") }.sorted().flatMap { snap[$0]! }
+    }
+    #expect(joined(whole).count > 1 << 20)
+    // The quarantined line keeps its line number in the file (and the file's name).
+    let q = jsonLines(dir.path + "/whole/q.jsonl")
+    #expect(q.count == 1 && (q.first?["line"] as? Int) == 9001)
+    for name in ["split", "local"] {
+      let snap = snapshot(dir, records: false, under: name)
+      #expect(joined(snap) == joined(whole), "\(name): the same documents in the same order")
+      #expect(snap["q.jsonl"] == whole["q.jsonl"], "\(name)")
+      #expect(results[name]!.stats.documentsRead == results["whole"]!.stats.documentsRead)
+      #expect(results[name]!.stats.documentsWritten == results["whole"]!.stats.documentsWritten)
+      #expect(results[name]!.stats.stages.map(\.droppedByReason) == results["whole"]!.stats.stages.map(\.droppedByReason))
+    }
+    #expect(results["whole"]!.stats.stages[0].dropped > 1000)
+    #expect(snapshot(dir, records: false, under: "split") == snapshot(dir, records: false, under: "local"))
+
+    // The plan keeps the parts; a damaged one is refused, naming it.
+    let planPath = dir.path + "/split/out/.winnow/plan.json"
+    var planObject = try #require(try JSONSerialization.jsonObject(with: Data(readBytes(planPath))) as? [String: Any])
+    var stored = try #require(planObject["input_lines"] as? [Any])
+    #expect((stored[1] as? [Int]) == [parts[1].start, parts[1].end, parts[1].firstLine, parts[1].fileBytes])
+    stored[1] = [parts[1].end + 5, parts[1].end, parts[1].firstLine, parts[1].fileBytes]
+    planObject["input_lines"] = stored
+    try JSONSerialization.data(withJSONObject: planObject).write(to: URL(fileURLWithPath: planPath))
+    let e = try #require(winnowError { _ = try RecipeRunner.run(try recipe("split", true)) })
+    #expect(e.message.contains(planPath) && e.message.contains("input_lines[1] is not a part of a file"))
+  }
+
   @Test("local: resume after deleting one task record re-runs that task alone, to the same bytes")
   func resumeLocal() throws {
     try resumeAfterDeletingRecord(executor: "local")

@@ -28,6 +28,8 @@ public final class FileByteSource: ByteSource {
   /// Checksums every byte read, when asked to (`stampContent`).
   private let hasher: StreamingXXH3?
   private var reachedEnd = false
+  /// Bytes left to read of a part of the file (`limit(to:)`); nil: to the end.
+  private var remaining: Int?
 
   /// `stampContent`: checksum the bytes as they are read, for `stamp` (what a run records of
   /// each input, to notice an input that changes between passes).
@@ -62,7 +64,8 @@ public final class FileByteSource: ByteSource {
   public var raw: FileByteSource { self }
 
   /// What was read: the file's size and modification time when it was opened, and the checksum
-  /// of its bytes once the end was reached with `stampContent`. nil for streams and devices.
+  /// of its bytes (of a part's bytes, for a part) once the end was reached with `stampContent`.
+  /// nil for streams and devices.
   public var stamp: FileStamp? {
     guard let openedStat else { return nil }
     return FileStamp(
@@ -82,10 +85,44 @@ public final class FileByteSource: ByteSource {
     return got
   }
 
+  /// Reads only `part` of the file, from its first byte. Checks first that the file has the
+  /// size it had when the part was cut, and that a line ends just before the part and at its
+  /// end: a file changed since is an error naming it, never other lines read. Called before
+  /// anything is read.
+  func limit(to part: LinePart) throws(WinnowError) {
+    let changed = "it changed since the run was planned (run again with --fresh to plan it anew)"
+    guard let size = openedStat?.bytes else { throw .io("\(name): only a regular file can be read in parts") }
+    guard part.isWellFormed, size == part.fileBytes else {
+      throw .io("\(name): the run's plan reads bytes \(part.start)..<\(part.end) of \(part.fileBytes), and the file has \(size): \(changed)")
+    }
+    for (at, what) in [(part.start - 1, "before"), (part.end - 1, "at the end of")] where at >= 0 && at < size - 1 {
+      var b: UInt8 = 0
+      let r = pread(fd, &b, 1, off_t(at))
+      guard r == 1 else { throw .io("\(name): read failed: \(r < 0 ? errnoMessage() : "the file ended early")") }
+      guard b == 0x0A else {
+        throw .io("\(name): no line ends \(what) the part at bytes \(part.start)..<\(part.end) that the run's plan reads: \(changed)")
+      }
+    }
+    guard lseek(fd, off_t(part.start), SEEK_SET) == off_t(part.start) else {
+      throw .io("\(name): cannot seek to byte \(part.start): \(errnoMessage())")
+    }
+    pushback = []
+    remaining = part.end - part.start
+  }
+
   private func rawRead(_ buffer: UnsafeMutableRawBufferPointer) throws(WinnowError) -> Int {
+    let want = remaining.map { min($0, buffer.count) } ?? buffer.count
+    if want == 0 {
+      reachedEnd = true
+      return 0
+    }
     while true {
-      let r = Glibc.read(fd, buffer.baseAddress, buffer.count)
+      let r = Glibc.read(fd, buffer.baseAddress, want)
       if r >= 0 {
+        if r == 0, let left = remaining, left > 0 {
+          throw .io("\(name): the file ended \(left) bytes before the part the run's plan reads; it changed since the run was planned (run again with --fresh to plan it anew)")
+        }
+        remaining = remaining.map { $0 - r }
         rawBytesRead += r
         if r == 0 { reachedEnd = true }
         hasher?.update(UnsafeRawBufferPointer(start: buffer.baseAddress, count: r))
@@ -266,6 +303,14 @@ public func openByteSource(_ input: InputFile, stampContent: Bool = false) throw
   let raw: FileByteSource =
     input.isStdin
     ? FileByteSource(fd: 0, name: input.displayName) : try FileByteSource(path: input.path, stampContent: stampContent)
+  if let part = input.lines {
+    // The planner cuts only files it found uncompressed: the part's bytes are lines as stored.
+    do throws(WinnowError) { try raw.limit(to: part) } catch {
+      raw.close()
+      throw error
+    }
+    return raw
+  }
   let head = try raw.peek(4)
   if head == Array("PAR1".utf8) {
     raw.close()

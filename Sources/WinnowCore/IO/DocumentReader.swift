@@ -125,7 +125,7 @@ public final class DocumentReader {
         // still in the processor's cache, and fewer pages are touched than with 4 MiB.
         reader = LineReader(
           source: try openByteSource(inputs[index], stampContent: stampContent), initialCapacity: 1 << 18,
-          maxLineBytes: maxDocumentBytes)
+          maxLineBytes: maxDocumentBytes, firstLine: inputs[index].lines?.firstLine ?? 1)
       }
       let r = reader!
       guard let record = try r.nextRecord() else {

@@ -6,13 +6,18 @@ public struct InputFile: Sendable, Hashable {
   /// For a Parquet file read in parts (a recipe's `row_groups_per_task`): the row groups of
   /// this part. nil: the whole file.
   public var rowGroups: Range<Int>?
+  /// For an uncompressed JSON Lines file read in parts (a recipe's `mb_per_task`): the lines of
+  /// this part. nil: the whole file.
+  public var lines: LinePart?
   public var isStdin: Bool { path == "-" }
   public var displayName: String { isStdin ? "<stdin>" : path }
 
-  /// The file at `path` (`-`: standard input), or the given row groups of a Parquet file.
-  public init(path: String, rowGroups: Range<Int>? = nil) {
+  /// The file at `path` (`-`: standard input), or the given row groups of a Parquet file, or
+  /// the given lines of an uncompressed JSON Lines file.
+  public init(path: String, rowGroups: Range<Int>? = nil, lines: LinePart? = nil) {
     self.path = path
     self.rowGroups = rowGroups
+    self.lines = lines
   }
 
   public static let stdin = InputFile(path: "-")

@@ -28,8 +28,10 @@ package final class LineReader {
     case oversized
   }
 
-  package init(source: ByteSource, initialCapacity: Int = 1 << 22, maxLineBytes: Int = Int.max) {
+  /// `firstLine`: the number of the stream's first line (a part of a file starts further on).
+  package init(source: ByteSource, initialCapacity: Int = 1 << 22, maxLineBytes: Int = Int.max, firstLine: Int = 1) {
     self.source = source
+    lineNumber = firstLine - 1
     self.maxLineBytes = max(1, maxLineBytes)
     capacity = maxLineBytes == Int.max ? initialCapacity : max(1 << 16, min(initialCapacity, maxLineBytes.nextPowerOfTwoClamped))
     buffer = .allocate(byteCount: capacity, alignment: 64)

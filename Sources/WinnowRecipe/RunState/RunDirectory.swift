@@ -13,6 +13,9 @@ package struct PlanFile: Codable, Sendable {
   /// For inputs read in parts (`row_groups_per_task`): each input's row groups as
   /// `[first, end]`, or nil for a whole file. nil when no input is split.
   package var inputRowGroups: [[Int]?]?
+  /// For inputs read in parts (`mb_per_task`): each input's part as `[start, end, first line,
+  /// file bytes]`, or nil for a whole file. nil when no input is split so.
+  package var inputLines: [[Int]?]?
   /// Per pass, the input file indices of each task.
   package var passes: [[[Int]]]
   package var passKinds: [Plan.PassKind]
@@ -22,18 +25,40 @@ package struct PlanFile: Codable, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case version, recipeName = "recipe_name", recipeSource = "recipe_source", recipeText = "recipe_text"
-    case fingerprint, inputs, inputRowGroups = "input_row_groups", passes, passKinds = "pass_kinds"
+    case fingerprint, inputs, inputRowGroups = "input_row_groups", inputLines = "input_lines", passes, passKinds = "pass_kinds"
     case maxRetries = "max_retries", strict
   }
 
-  /// The inputs as the plan made them (with their row-group parts).
+  /// The inputs as the plan made them (with their row-group and line parts).
   package var inputFiles: [InputFile] {
     inputs.enumerated().map { k, path in
-      guard let groups = inputRowGroups, k < groups.count, let g = groups[k], g.count == 2, g[0] <= g[1] else {
-        return InputFile(path: path)
+      var file = InputFile(path: path)
+      if let groups = inputRowGroups, k < groups.count, let g = groups[k], g.count == 2, g[0] <= g[1] {
+        file.rowGroups = g[0]..<g[1]
       }
-      return InputFile(path: path, rowGroups: g[0]..<g[1])
+      if let lines = inputLines, k < lines.count, let l = lines[k], l.count == 4 {
+        file.lines = LinePart(start: l[0], end: l[1], firstLine: l[2], fileBytes: l[3])
+      }
+      return file
     }
+  }
+
+  /// What a damaged plan file may hold that a plan never does: parts lists of another length
+  /// than the inputs, or parts that cannot be parts of a file.
+  var partsProblem: String? {
+    for (name, list, width) in [("input_row_groups", inputRowGroups, 2), ("input_lines", inputLines, 4)] {
+      guard let list else { continue }
+      guard list.count == inputs.count else { return "\(name) has \(list.count) entries for \(inputs.count) inputs" }
+      for (k, entry) in list.enumerated() {
+        guard let entry else { continue }
+        guard entry.count == width else { return "\(name)[\(k)] has \(entry.count) numbers, not \(width)" }
+        if width == 2, !(entry[0] >= 0 && entry[0] < entry[1]) { return "\(name)[\(k)] is not a range of row groups" }
+        if width == 4, !LinePart(start: entry[0], end: entry[1], firstLine: entry[2], fileBytes: entry[3]).isWellFormed {
+          return "\(name)[\(k)] is not a part of a file"
+        }
+      }
+    }
+    return nil
   }
 }
 
@@ -112,14 +137,18 @@ public struct RunDirectory: Sendable {
   /// word.
   package func readPlan() throws(WinnowError) -> PlanFile? {
     guard FileManager.default.fileExists(atPath: planPath) else { return nil }
+    var problem: String
     do {
       let data = try Data(contentsOf: URL(fileURLWithPath: planPath))
-      return try JSONDecoder().decode(PlanFile.self, from: data)
+      let plan = try JSONDecoder().decode(PlanFile.self, from: data)
+      guard let p = plan.partsProblem else { return plan }
+      problem = p
     } catch {
-      throw .io(
-        "\(planPath): the run's plan is damaged (\(error)); Winnow cannot tell which files here are its own. Move the output directory aside (or remove it after checking what it holds) and run again"
-      )
+      problem = "\(error)"
     }
+    throw .io(
+      "\(planPath): the run's plan is damaged (\(problem)); Winnow cannot tell which files here are its own. Move the output directory aside (or remove it after checking what it holds) and run again"
+    )
   }
 
   func writePlan(_ plan: PlanFile) throws(WinnowError) {
