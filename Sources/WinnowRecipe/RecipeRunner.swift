@@ -59,6 +59,17 @@ public enum RecipeRunner {
     public var submittedJobs: [String]?
   }
 
+  /// A note when workers would idle for want of tasks while a large uncompressed input could
+  /// be read in parts (`mb_per_task`); nil otherwise.
+  static func splitHint(_ plan: Plan, workers: Int) -> String? {
+    let tasks = plan.passes.first?.tasks.count ?? 0
+    let large = 64 << 20
+    guard workers > tasks, plan.recipe.mbPerTask == nil,
+      let big = plan.inputs.first(where: { $0.rowGroups == nil && ($0.size ?? 0) > large && Compression.forPath($0.path) == .none && !$0.path.lowercased().hasSuffix(".parquet") })
+    else { return nil }
+    return "\(tasks) task\(tasks == 1 ? "" : "s") for \(workers) workers: 'mb_per_task: 64' in the recipe would read \(big.path) (and other uncompressed JSON Lines files over 64 MiB) in parts, a task each"
+  }
+
   public static func run(_ recipe: Recipe, options: Options = Options()) throws(WinnowError) -> Result {
     let started = Date()
     let plan = try Plan.make(recipe, registry: options.registry)
@@ -130,6 +141,7 @@ public enum RecipeRunner {
     try runDir.writePlan(planFile)
     let trusted = trustedRecords(planFile, runDir: runDir, log: options.log)
 
+    if let hint = Self.splitHint(plan, workers: executor.workers) { options.log?(hint) }
     let db = try RunDatabase(path: runDir.databasePath)
     let runID = try db.startRun(executor: executor.name, workers: executor.workers, fingerprint: plan.fingerprint)
     var submitted: [String] = []

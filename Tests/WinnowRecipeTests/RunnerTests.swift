@@ -192,6 +192,23 @@ struct PlanTaskTests {
     #expect(try statsObject(result.statsPath)["tasks"] as? Int == 11)
   }
 
+  @Test("a note suggests mb_per_task when workers outnumber tasks and an uncompressed input is over 64 MiB")
+  func splitHint() throws {
+    let dir = try TempDir()
+    let big = try dir.write("in/big.jsonl", [])
+    // Sparse: the planner looks at the size, not the bytes.
+    #expect(truncate(big, 65 << 20) == 0)
+    _ = try dir.write("in/small.jsonl", Array("{\"text\":\"a\"}\n".utf8))
+    let plan = try Plan.make(try RecipeParser.parse(runnerRecipe(dir), source: "r.yaml"))
+    #expect(RecipeRunner.splitHint(plan, workers: 2) == nil, "as many tasks as workers")
+    let hint = try #require(RecipeRunner.splitHint(plan, workers: 8))
+    #expect(hint.hasPrefix("2 tasks for 8 workers: 'mb_per_task: 64'") && hint.contains(big))
+    let split = try Plan.make(try RecipeParser.parse(runnerRecipe(dir, top: "mb_per_task: 64"), source: "r.yaml"))
+    #expect(RecipeRunner.splitHint(split, workers: 8) == nil, "already asked for")
+    #expect(truncate(big, 64 << 20) == 0)
+    #expect(RecipeRunner.splitHint(try Plan.make(try RecipeParser.parse(runnerRecipe(dir), source: "r.yaml")), workers: 8) == nil)
+  }
+
   @Test("files_per_task groups consecutive files; the last task takes the rest")
   func filesPerTask() throws {
     let dir = try TempDir()
