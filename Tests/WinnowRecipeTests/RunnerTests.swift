@@ -209,6 +209,42 @@ struct PlanTaskTests {
     #expect(RecipeRunner.splitHint(try Plan.make(try RecipeParser.parse(runnerRecipe(dir), source: "r.yaml")), workers: 8) == nil)
   }
 
+  @Test("a plan file whose parts cannot be parts of its inputs is refused, naming what is wrong")
+  func damagedParts() throws {
+    var plan = PlanFile(
+      recipeName: "r", recipeSource: "r.yaml", recipeText: "", fingerprint: "f", inputs: ["a.parquet", "b.jsonl"],
+      inputRowGroups: nil, passes: [[[0], [1]]], passKinds: [.documents], maxRetries: 0, strict: false)
+    #expect(plan.partsProblem == nil)
+    plan.inputRowGroups = [[0, 2], nil]
+    plan.inputLines = [nil, [10, 20, 3, 40]]
+    #expect(plan.partsProblem == nil)
+    #expect(plan.inputFiles.map(\.rowGroups) == [0..<2, nil])
+    #expect(plan.inputFiles.map(\.lines) == [nil, LinePart(start: 10, end: 20, firstLine: 3, fileBytes: 40)])
+    let damaged: [(rowGroups: [[Int]?]?, lines: [[Int]?]?, problem: String)] = [
+      ([[0, 2]], nil, "input_row_groups has 1 entries for 2 inputs"),
+      ([[2, 2], nil], nil, "input_row_groups[0] is not a range of row groups"),
+      ([[-1, 2], nil], nil, "input_row_groups[0] is not a range of row groups"),
+      ([[0, 1, 2], nil], nil, "input_row_groups[0] has 3 numbers, not 2"),
+      (nil, [nil, [10, 20, 3]], "input_lines[1] has 3 numbers, not 4"),
+      (nil, [nil, [20, 10, 3, 40]], "input_lines[1] is not a part of a file"),
+      (nil, [nil, [10, 50, 3, 40]], "input_lines[1] is not a part of a file"),
+      (nil, [nil, [10, 20, 12, 40]], "input_lines[1] is not a part of a file"),
+      (nil, [[0, 20, 1, 40], [10, 20, 0, 40]], "input_lines[1] is not a part of a file"),
+    ]
+    for d in damaged {
+      plan.inputRowGroups = d.rowGroups
+      plan.inputLines = d.lines
+      #expect(plan.partsProblem == d.problem)
+    }
+    // Through the run directory: the message names the plan file.
+    let dir = try TempDir()
+    let runDir = RunDirectory(dir.path + "/out")
+    try runDir.ensureLayout()
+    try runDir.writePlan(plan)
+    let e = try #require(winnowError { _ = try runDir.readPlan() })
+    #expect(e.message.hasPrefix(runDir.planPath + ": the run's plan is damaged (input_lines[1] is not a part of a file)"))
+  }
+
   @Test("files_per_task groups consecutive files; the last task takes the rest")
   func filesPerTask() throws {
     let dir = try TempDir()

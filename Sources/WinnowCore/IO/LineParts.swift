@@ -6,11 +6,16 @@ import Glibc
 /// size when it was cut. The reader checks all three against the file before it reads: a file
 /// changed since is an error, never other lines.
 public struct LinePart: Sendable, Hashable {
+  /// The part's first byte in the file: 0, or the byte after a line end.
   public var start: Int
+  /// The byte after the part's last: just after a line end, or the file's size.
   public var end: Int
+  /// The 1-based number of the line that starts at `start`.
   public var firstLine: Int
+  /// The file's size when it was cut.
   public var fileBytes: Int
 
+  /// A part as `cut` makes it (or as a plan file records it; see `isWellFormed`).
   public init(start: Int, end: Int, firstLine: Int, fileBytes: Int) {
     self.start = start
     self.end = end
