@@ -245,6 +245,71 @@ struct PlanTaskTests {
     #expect(e.message.hasPrefix(runDir.planPath + ": the run's plan is damaged (input_lines[1] is not a part of a file)"))
   }
 
+  @Test("exact_dedup's reduce tasks write marks only where an apply task has some, and a summary each that the apply task checks them against")
+  func exactDedupMarksFiles() throws {
+    let dir = try TempDir()
+    _ = try Corpus.write(dir, files: 4, docs: 30)
+    let recipe = try RecipeParser.parse(
+      runnerRecipe(dir, stages: "  - exact_dedup: {buckets: 8}", output: "\n  compression: none"), source: "r.yaml")
+    let result = try RecipeRunner.run(recipe)
+    let dropped = result.stats.stages[0].dropped
+    #expect(dropped > 10)
+    let phase = try #require(dir.list("out/.winnow/phase").first)
+    let p1 = dir.path + "/out/.winnow/phase/" + phase + "/p1"
+    let names = dir.list("out/.winnow/phase/" + phase + "/p1")
+    let summaries = names.filter { $0.hasSuffix(".marked") }
+    let marks = names.filter { $0.hasSuffix(".marks") }
+    #expect(summaries.count == 8, "one per reduce task")
+    #expect(!marks.isEmpty && marks.count < 8 * 4, "not one per bucket and apply task: \(marks.count)")
+    // The summaries list exactly the marks files and their counts.
+    var listed = 0
+    var count = 0
+    for f in summaries {
+      let entries = try SortedRunFile.readAll(p1 + "/" + f, as: PhaseEntry.self)
+      listed += entries.count
+      count += entries.reduce(0) { $0 + Int($1.ordinal) }
+    }
+    #expect(listed == marks.count && count == dropped)
+
+    let runDir = RunDirectory(dir.path + "/out")
+    let victim = try #require(marks.first)
+    let reducer = Int(victim.dropFirst(4).prefix(5))!
+    let applyTask = Int(victim.dropLast(6).suffix(5))!
+    /// The apply task run again (its record removed, as a resume does for a task to redo).
+    func applyError() -> String? {
+      try? FileManager.default.removeItem(atPath: runDir.recordPath(pass: 2, task: applyTask))
+      return winnowError { _ = try TaskRunner.run(runDir, pass: 2, task: applyTask) }?.message
+    }
+    #expect(applyError() == nil, "the apply task runs again as it is")
+    // A lost marks file: named.
+    let saved = readBytes(p1 + "/" + victim)
+    try FileManager.default.removeItem(atPath: p1 + "/" + victim)
+    #expect(applyError()?.contains(victim + ": missing") == true)
+    // Lost, and gone from its task's record too: the summary still counts its marks.
+    let recordPath = runDir.recordPath(pass: 1, task: reducer)
+    let recordBytes = readBytes(recordPath)
+    func dropFromRecord(_ name: String) throws {
+      var record = try #require(try JSONSerialization.jsonObject(with: Data(readBytes(recordPath))) as? [String: Any])
+      var stats = try #require(record["stats"] as? [String: Any])
+      let files = try #require(stats["written_files"] as? [[String: Any]])
+      stats["written_files"] = files.filter { ($0["path"] as? String)?.hasSuffix("/" + name) != true }
+      record["stats"] = stats
+      try FileManager.default.removeItem(atPath: recordPath)
+      try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: recordPath))
+    }
+    try dropFromRecord(victim)
+    #expect(applyError()?.contains("where the reduce pass's summaries list") == true)
+    // A reduce task's summary lost the same way: that task is missing.
+    try FileManager.default.removeItem(atPath: recordPath)
+    _ = try dir.write("out/.winnow/tasks/" + (recordPath as NSString).lastPathComponent, recordBytes)
+    _ = try dir.write("out/.winnow/phase/" + phase + "/p1/" + victim, saved)
+    #expect(applyError() == nil, "restored")
+    let summary = "\(PhaseTask.name(pass: 1, task: reducer)).marked"
+    try FileManager.default.removeItem(atPath: p1 + "/" + summary)
+    try dropFromRecord(summary)
+    #expect(applyError()?.contains("reduce summaries: files from 7 of the 8 tasks of pass 1") == true)
+  }
+
   @Test("files_per_task groups consecutive files; the last task takes the rest")
   func filesPerTask() throws {
     let dir = try TempDir()

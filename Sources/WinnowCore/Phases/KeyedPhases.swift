@@ -148,12 +148,18 @@ public final class KeyedPhases: GlobalStage {
     }
     if size > 0 { clusterSizes[size, default: 0] += 1 }
     try phase.prepareDirectory()
-    // Every apply task gets a marks file from every bucket, empty or not: a missing one is then
-    // an error rather than "nothing to drop".
+    // A marks file for each apply task with something to drop from this bucket (most get none
+    // from most buckets: a file for each would be buckets × tasks files to create and open),
+    // then the bucket's summary, written by every reduce task: which apply tasks got marks and
+    // how many. An apply task checks its marks against the summaries, so a missing reduce task
+    // or marks file is an error rather than "nothing to drop".
+    var summary: [PhaseEntry] = []
     for t in 0..<phase.inputTasks {
-      var l = marks[UInt64(t)] ?? []
+      guard var l = marks[UInt64(t)], !l.isEmpty else { continue }
+      summary.append(PhaseEntry(key: Hash128(low: 0, high: 0), task: UInt64(t), ordinal: UInt64(l.count)))
       try phase.write(&l, name: "\(phase.name)-\(PhaseTask.name(pass: phase.applyPass, task: t)).marks")
     }
+    try phase.write(&summary, name: "\(phase.name)\(Self.summarySuffix)")
     var stats = RunStats()
     stats.documentsRead = entries
     stats.inputFiles = runs.map(\.path)
@@ -167,12 +173,34 @@ public final class KeyedPhases: GlobalStage {
     return stats
   }
 
-  /// The positions the reduce pass marked for this apply task, from every bucket.
+  /// What every reduce task writes last (`p1-tBBBBB.marked`): per apply task it wrote a marks
+  /// file for, the task and the number of marks.
+  static let summarySuffix = ".marked"
+
+  /// The positions the reduce pass marked for this apply task, from every bucket: as many as
+  /// the buckets' summaries say, or an error naming what is missing.
   public func applyStage(_ phase: PhaseTask) throws(WinnowError) -> DocumentStage {
+    let me = UInt64(phase.task)
+    var expected = 0
+    var fromBuckets = 0
+    let summaries = try phase.files(ofPass: 1, suffix: Self.summarySuffix, fromEveryTask: "\(name): reduce summaries")
+    for f in summaries {
+      for e in try SortedRunFile.readAll(f, as: PhaseEntry.self) where e.task == me {
+        let (sum, overflow) = expected.addingReportingOverflow(Int(truncatingIfNeeded: e.ordinal))
+        guard !overflow, e.ordinal <= UInt64(Int.max) else { throw .io("\(f.path): a mark count out of range") }
+        expected = sum
+        fromBuckets += 1
+      }
+    }
     var marked: [UInt64] = []
-    let files = try phase.files(ofPass: 1, suffix: "-" + phase.name + ".marks", fromEveryTask: "\(name): marks for \(phase.name)")
+    let files = try phase.files(ofPass: 1, suffix: "-" + phase.name + ".marks")
     for f in files {
       for e in try SortedRunFile.readAll(f, as: PhaseEntry.self) { marked.append(e.ordinal) }
+    }
+    guard files.count == fromBuckets, marked.count == expected else {
+      throw .io(
+        "\(name): marks for \(phase.name): \(marked.count) in \(files.count) files, where the reduce pass's summaries list \(expected) in \(fromBuckets); run the same command again to redo that pass (or pass --fresh)"
+      )
     }
     return MarkedDropStage(global: stage, marked: marked)
   }
