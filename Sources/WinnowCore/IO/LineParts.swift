@@ -95,10 +95,24 @@ extension LinePart {
     return parts
   }
 
-  /// How many of the `n` bytes at `p` are line ends (a loop the compiler vectorises).
+  /// How many of the `n` bytes at `p` are line ends: eight bytes at a time, each byte equal to
+  /// `\n` flagged exactly (no borrow between bytes) and the flags counted.
   static func countNewlines(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
+    let raw = UnsafeRawPointer(p)
+    let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
     var count = 0
-    for k in 0..<n { count &+= p[k] == 0x0A ? 1 : 0 }
+    var k = 0
+    while k &+ 8 <= n {
+      let t = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self) ^ 0x0A0A_0A0A_0A0A_0A0A
+      // A byte's top bit ends up set exactly when the byte of t is zero.
+      let zero = ~(((t & low7) &+ low7) | t | low7)
+      count &+= zero.nonzeroBitCount
+      k &+= 8
+    }
+    while k < n {
+      count &+= p[k] == 0x0A ? 1 : 0
+      k &+= 1
+    }
     return count
   }
 }
