@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 @testable import WinnowCore
@@ -101,14 +102,17 @@ struct LinePartTests {
     }
   }
 
-  @Test("compressed, Parquet, empty and non-regular files are not cut")
+  @Test("compressed, Parquet, empty and non-regular files (a FIFO among them) are not cut")
   func staysWhole() throws {
     let dir = try TempDir()
     let zstd = try dir.write("z.jsonl", [0x28, 0xB5, 0x2F, 0xFD] + Array(repeating: 0x0A, count: 100))
     let gzip = try dir.write("g.jsonl", [0x1F, 0x8B, 0x08, 0x00] + Array(repeating: 0x0A, count: 100))
     let parquet = try dir.write("p.jsonl", Array("PAR1".utf8) + Array(repeating: 0x0A, count: 100))
     let empty = try dir.write("e.jsonl", [])
-    for path in [zstd, gzip, parquet, empty, dir.path] {
+    // A FIFO is looked at, not opened (which would wait for a writer).
+    let fifo = dir.file("f.jsonl")
+    #expect(mkfifo(fifo, 0o600) == 0)
+    for path in [zstd, gzip, parquet, empty, dir.path, fifo] {
       let parts = try LinePart.cut(path: path, bytesPerPart: 8)
       #expect(parts == nil, "\(path)")
     }

@@ -39,13 +39,16 @@ extension LinePart {
   /// Reads the file once: the line numbers of the parts' first lines are counted on the way.
   /// A part never starts inside a line; a line longer than a part makes its part longer.
   public static func cut(path: String, bytesPerPart: Int) throws(WinnowError) -> [LinePart]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw .io("\(path): cannot open: \(errnoMessage())") }
-    defer { close(fd) }
+    // Looked at before it is opened: opening a FIFO would wait for a writer.
     var st = stat()
-    guard fstat(fd, &st) == 0 else { throw .io("\(path): cannot look at it: \(errnoMessage())") }
-    guard (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
-    let size = Int(st.st_size)
+    guard stat(path, &st) == 0 else { throw .io("\(path): cannot look at it: \(errnoMessage())") }
+    guard (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    let source = try FileByteSource(path: path)
+    defer { source.close() }
+    guard let size = source.openedStat?.bytes, size > 0 else { return nil }
+    // Compressed or Parquet: stays whole (the magic bytes, as the reader sniffs them).
+    let head = try source.peek(4)
+    if Compression.sniff(head) != .none || head == Array("PAR1".utf8) { return nil }
     let per = max(1, bytesPerPart)
     let blockSize = 1 << 20
     let block = UnsafeMutablePointer<UInt8>.allocate(capacity: blockSize)
@@ -56,21 +59,9 @@ extension LinePart {
     // The next cut goes after the first line end at or past this byte.
     var target = per - 1
     while pos < size {
-      let want = min(blockSize, size - pos)
-      var got = 0
-      while got < want {
-        let r = read(fd, block + got, want - got)
-        if r < 0 && errno == EINTR { continue }
-        guard r > 0 else {
-          throw .io("\(path): \(r < 0 ? "read failed: " + errnoMessage() : "the file ended before its size (\(size) bytes)")")
-        }
-        got += r
-      }
-      if pos == 0 {
-        // Compressed or Parquet: stays whole (the magic bytes, as the reader sniffs them).
-        let head = Array(UnsafeBufferPointer(start: block, count: min(4, got)))
-        if Compression.sniff(head) != .none || head == Array("PAR1".utf8) { return nil }
-      }
+      // Up to the size the file had when opened: parts describe that file.
+      let got = try source.read(into: UnsafeMutableRawBufferPointer(start: block, count: min(blockSize, size - pos)))
+      guard got > 0 else { throw .io("\(path): the file ended before its size (\(size) bytes)") }
       var i = 0  // bytes of the block counted so far
       while target < size, target < pos + got {
         let from = max(target - pos, i)
