@@ -179,6 +179,13 @@ public struct Plan {
       .map(\.0)
   }
 
+  /// Whether `input` is a whole file over `bytes` that `mb_per_task` may cut: neither named as
+  /// compressed nor as Parquet (`LinePart.cut` also sniffs its first bytes).
+  static func mayBeCut(_ input: InputFile, over bytes: Int) -> Bool {
+    !input.isStdin && input.rowGroups == nil && input.lines == nil && (input.size ?? 0) > bytes
+      && Compression.forPath(input.path) == .none && !input.path.lowercased().hasSuffix(".parquet")
+  }
+
   /// Uncompressed JSON Lines files larger than `mb` MiB, as parts of about that size cut at
   /// line ends (`LinePart.cut`: reads each such file once); other inputs as they are.
   static func splitByLines(_ inputs: [InputFile], mb: Int?) throws(WinnowError) -> [InputFile] {
@@ -186,9 +193,7 @@ public struct Plan {
     let per = mb << 20
     var out: [InputFile] = []
     for input in inputs {
-      guard !input.isStdin, input.rowGroups == nil, (input.size ?? 0) > per,
-        !input.path.lowercased().hasSuffix(".parquet"),
-        let parts = try LinePart.cut(path: input.path, bytesPerPart: per), parts.count > 1
+      guard mayBeCut(input, over: per), let parts = try LinePart.cut(path: input.path, bytesPerPart: per), parts.count > 1
       else {
         out.append(input)
         continue

@@ -63,9 +63,7 @@ public enum RecipeRunner {
   /// be read in parts (`mb_per_task`); nil otherwise.
   static func splitHint(_ plan: Plan, workers: Int) -> String? {
     let tasks = plan.passes.first?.tasks.count ?? 0
-    let large = 64 << 20
-    guard workers > tasks, plan.recipe.mbPerTask == nil,
-      let big = plan.inputs.first(where: { $0.rowGroups == nil && ($0.size ?? 0) > large && Compression.forPath($0.path) == .none && !$0.path.lowercased().hasSuffix(".parquet") })
+    guard workers > tasks, plan.recipe.mbPerTask == nil, let big = plan.inputs.first(where: { Plan.mayBeCut($0, over: 64 << 20) })
     else { return nil }
     return "\(tasks) task\(tasks == 1 ? "" : "s") for \(workers) workers: 'mb_per_task: 64' in the recipe would read \(big.path) (and other uncompressed JSON Lines files over 64 MiB) in parts, a task each"
   }
