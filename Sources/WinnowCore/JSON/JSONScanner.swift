@@ -342,7 +342,13 @@ struct Cursor {
         return escapes
       } else if c == UInt8(ascii: "\\") {
         escapes = true
-        try scanEscape()
+        // The escapes of two bytes (a text's line breaks, quotes and tabs) in place: only
+        // `\u` and invalid ones go to `scanEscape`.
+        if i + 1 < end, Self.isShortEscape(p[i + 1]) {
+          i += 2
+        } else {
+          try scanEscape()
+        }
       } else if c < 0x20 {
         throw JSONScanError(.controlCharacter, at: i)
       } else if c < 0x80 {
@@ -350,6 +356,16 @@ struct Cursor {
       } else {
         try scanUTF8Sequence()
       }
+    }
+  }
+
+  /// Whether `\` followed by byte e is a whole escape: `\" \\ \/ \b \f \n \r \t`.
+  @inline(__always) static func isShortEscape(_ e: UInt8) -> Bool {
+    switch e {
+    case UInt8(ascii: "n"), UInt8(ascii: "\""), UInt8(ascii: "t"), UInt8(ascii: "\\"), UInt8(ascii: "/"),
+      UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
+      return true
+    default: return false
     }
   }
 
