@@ -106,7 +106,10 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     quick.reset(capacity: distinct)
     wordsHaveSpaces = false
     totalChars = 0
-    resetSlots(capacity: 2 * distinct)
+    // The table starts small and doubles as distinct words come: sized for the text's bytes
+    // it was twice their size, zeroed for each text and probed at random, out of the nearest
+    // cache for long texts, whose distinct words are far fewer than a quarter of their bytes.
+    resetSlots(capacity: min(2 * distinct, 1024))
   }
 
   private mutating func resetSlots(capacity: Int) {
@@ -166,13 +169,24 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     while true {
       let e = Int(truncatingIfNeeded: table[s])
       if e == 0 {
+        // The byte hash two bytes per step (h·B² + (x+1)·B + (y+1), the same value as byte
+        // by byte): its chain of multiplications is what a new word waits on.
         let B = RollingHash.base
+        let B2 = B &* B
         var h: UInt64 = 0
+        var i = r.lowerBound
+        if len & 1 == 1 {
+          h = UInt64(p[i]) &+ 1
+          i &+= 1
+        }
+        while i < r.upperBound {
+          h = h &* B2 &+ (UInt64(p[i]) &+ 1) &* B &+ (UInt64(p[i &+ 1]) &+ 1)
+          i &+= 2
+        }
         var continuation = 0
         var spaces = false
         for i in r {
           let b = p[i]
-          h = h &* B &+ UInt64(b) &+ 1
           continuation &+= b & 0xC0 == 0x80 ? 1 : 0
           spaces = spaces || b == 0x20
         }
