@@ -157,7 +157,7 @@ public enum RecipeRunner {
     var inputWeights: [Int] = []
     for (p, pass) in plan.passes.enumerated() {
       let submittedBefore = submitted.count
-      try db.addTasks(pass: p, tasks: pass.tasks, inputs: planFile.inputs)
+      try db.addTasks(pass: p, tasks: pass.tasks, inputs: planFile.inputNames)
       let all = pass.tasks.indices.map { TaskRef(pass: p, task: $0) }
       var records: [TaskRef: TaskRecord] = [:]
       for t in all {

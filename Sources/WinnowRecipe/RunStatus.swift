@@ -8,7 +8,7 @@ public enum RunStatus {
       throw .usage("\(runDir.path): not a winnow run directory (no \(runDir.planPath))")
     }
     let db = try RunDatabase(path: runDir.databasePath)
-    var lines = ["run of '\(plan.recipeName)' (\(plan.recipeSource)), \(plan.inputs.count) input file(s)"]
+    var lines = ["run of '\(plan.recipeName)' (\(plan.recipeSource)), \(plan.inputSummary)"]
     if let last = try db.lastRun() {
       let when = Date(timeIntervalSince1970: last.started)
       let state = last.outcome ?? (last.finished == nil ? "running or interrupted" : "?")

@@ -81,7 +81,9 @@ extension RunReport {
       ("Tasks", Fmt.esc(taskText)),
       (
         "Inputs",
-        "\(Fmt.int(plan.inputs.count)) file\(plan.inputs.count == 1 ? "" : "s"), \(Fmt.esc(Fmt.bytes(stats.bytesRead))) read"
+        "\(Fmt.int(plan.inputCounts.files)) file\(plan.inputCounts.files == 1 ? "" : "s")"
+          + (plan.inputCounts.parts == plan.inputCounts.files ? "" : " in \(Fmt.int(plan.inputCounts.parts)) parts")
+          + ", \(Fmt.esc(Fmt.bytes(stats.bytesRead))) read"
       ),
       (
         "Output",
@@ -722,7 +724,7 @@ extension RunReport {
     }
     h.raw("<details>\n<summary>Recipe text (<code>\(Fmt.esc(plan.recipeSource))</code>) and inputs</summary>\n")
     h.raw(
-      "<pre>\(Fmt.esc(plan.recipeText))</pre>\n<pre>\(Fmt.esc(plan.inputs.joined(separator: "\n")))</pre>\n</details>\n"
+      "<pre>\(Fmt.esc(plan.recipeText))</pre>\n<pre>\(Fmt.esc(plan.inputNames.joined(separator: "\n")))</pre>\n</details>\n"
     )
     h.close("section")
   }

@@ -142,6 +142,7 @@ public struct RunReport {
 
     var tasks: [TaskInfo] = []
     var countedPasses: [RunStats] = []
+    let inputNames = plan.inputNames
     for (p, pass) in plan.passes.enumerated() {
       let kind = p < plan.passKinds.count ? plan.passKinds[p] : .documents
       let counted = kind == .documents || kind == .apply
@@ -164,7 +165,7 @@ public struct RunReport {
         tasks.append(
           TaskInfo(
             pass: p, task: t, kind: kind.rawValue, counted: counted, name: ref.name,
-            inputs: files.map { $0 < plan.inputs.count ? plan.inputs[$0] : "?" },
+            inputs: files.map { $0 < inputNames.count ? inputNames[$0] : "?" },
             state: state, record: record, attempts: attempts[ref] ?? [], error: state == .failed ? db?.error : nil))
       }
     }

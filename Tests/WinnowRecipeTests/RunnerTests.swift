@@ -947,6 +947,18 @@ struct LocalExecutorTests {
     #expect(results["whole"]!.stats.stages[0].dropped > 1000)
     #expect(snapshot(dir, records: false, under: "split") == snapshot(dir, records: false, under: "local"))
 
+    // Status counts files, not parts, and the run database names each task's part.
+    let splitDir = RunDirectory(dir.path + "/split/out")
+    let status = try RunStatus.describe(splitDir)
+    #expect(status.contains("3 input files in 5 parts"), "\(status)")
+    let wholeStatus = try RunStatus.describe(RunDirectory(dir.path + "/whole/out"))
+    #expect(wholeStatus.contains("3 input files") && !wholeStatus.contains("parts"), "\(wholeStatus)")
+    let db = try RunDatabase(path: splitDir.databasePath)
+    let names = try db.db.rows("SELECT inputs FROM tasks WHERE pass = 0 ORDER BY task").map { $0[0].text ?? "" }
+    #expect(names.count == 5)
+    #expect(names[1].hasSuffix("a-big.jsonl (bytes \(parts[1].start)–\(parts[1].end - 1), from line \(parts[1].firstLine))"), "\(names)")
+    #expect(names[3].hasSuffix("b-small.jsonl"), "\(names)")
+
     // The plan keeps the parts; a damaged one is refused, naming it.
     let planPath = dir.path + "/split/out/.winnow/plan.json"
     var planObject = try #require(try JSONSerialization.jsonObject(with: Data(readBytes(planPath))) as? [String: Any])

@@ -116,6 +116,27 @@ struct ReportTests {
     #expect(stats["seed"] as? Int == 7)
   }
 
+  @Test("a file read in parts: the page counts files and parts, and names each task's part")
+  func inputParts() throws {
+    let dir = try TempDir()
+    try Fixture.writeInputs(dir, files: 2, perFile: 40)
+    // One file of about 2.5 MiB, cut into parts of 1 MiB by `mb_per_task`.
+    let line = #"{"id":"big","text":"\#(String(repeating: "grain and chaff ", count: 60))"}"#
+    try dir.write("in/part-9.jsonl", String(repeating: line + "\n", count: 2_500_000 / line.utf8.count))
+    let recipe = try RecipeParser.parse("mb_per_task: 1\n" + Fixture.recipe(dir, stages: "  - length: {min_words: 5}"), source: "parts.yaml")
+    var options = RecipeRunner.Options()
+    options.executor = "inline"
+    let result = try RecipeRunner.run(recipe, options: options)
+    let report = try RunReport.load(RunDirectory(result.outputDirectory))
+    let counts = report.plan.inputCounts
+    #expect(counts.files == 3 && counts.parts >= 5, "\(counts)")
+    let names = report.tasks.filter { $0.pass == 0 }.flatMap(\.inputs)
+    #expect(names.filter { $0.contains("part-9.jsonl (bytes ") && $0.contains(", from line ") }.count == counts.parts - 2, "\(names)")
+    let html = try report.html()
+    #expect(html.contains("3 files in \(counts.parts) parts"))
+    #expect(html.contains("part-9.jsonl (bytes 0–"))
+  }
+
   @Test("a dedup run: duplicates per task, and cluster sizes from the reduce pass that add up")
   func dedupRun() throws {
     let dir = try TempDir()

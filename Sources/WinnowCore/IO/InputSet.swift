@@ -11,6 +11,12 @@ public struct InputFile: Sendable, Hashable {
   public var lines: LinePart?
   public var isStdin: Bool { path == "-" }
   public var displayName: String { isStdin ? "<stdin>" : path }
+  /// The name and, for a part, which part: how a run's task lists, status and report name it.
+  public var partName: String {
+    if let g = rowGroups { return "\(displayName) (row groups \(g.lowerBound)–\(g.upperBound - 1))" }
+    if let l = lines { return "\(displayName) (bytes \(l.start)–\(l.end - 1), from line \(l.firstLine))" }
+    return displayName
+  }
 
   /// The file at `path` (`-`: standard input), or the given row groups of a Parquet file, or
   /// the given lines of an uncompressed JSON Lines file.

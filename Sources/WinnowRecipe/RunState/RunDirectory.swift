@@ -43,6 +43,19 @@ package struct PlanFile: Codable, Sendable {
     }
   }
 
+  /// Each input as task lists name it: its path, and its part when it is one (`InputFile.partName`).
+  package var inputNames: [String] { inputFiles.map(\.partName) }
+
+  /// How many files the inputs are, and how many inputs (more when files are read in parts).
+  package var inputCounts: (files: Int, parts: Int) { (Set(inputs).count, inputs.count) }
+
+  /// "3 input files", or "1 input file in 7 parts".
+  package var inputSummary: String {
+    let (files, parts) = inputCounts
+    let head = "\(files) input file\(files == 1 ? "" : "s")"
+    return parts == files ? head : head + " in \(parts) parts"
+  }
+
   /// What a damaged plan file may hold that a plan never does: parts lists of another length
   /// than the inputs, or parts that cannot be parts of a file.
   var partsProblem: String? {
