@@ -348,7 +348,7 @@ public struct SpacyTokenizer {
           // One plain ASCII token, unless it is a special case.
           let bytes = UnsafeBufferPointer(start: p + start, count: i &- start)
           if specials.mayContain(first: p[start], last: p[i &- 1], length: i &- start), let pieces = specials.pieces(bytes) {
-            appendPieces(pieces, at: start, isSpace: false, pending)
+            Self.appendPieces(pieces, at: start, isSpace: false, pending)
           } else {
             pending.append(Token(start: start, end: i, isSpace: false))
           }
@@ -367,11 +367,11 @@ public struct SpacyTokenizer {
           // No chunk cache.
           let whole = UnsafeBufferPointer(start: p + start, count: i &- start)
           if specials.mayContain(first: p[start], last: p[i &- 1], length: i &- start), let pieces = specials.pieces(whole) {
-            appendPieces(pieces, at: start, isSpace: false, pending)
+            Self.appendPieces(pieces, at: start, isSpace: false, pending)
           } else {
             let word = UnsafeBufferPointer(start: p + start, count: i &- 1 &- start)
             if specials.mayContain(first: p[start], last: p[i &- 2], length: i &- 1 &- start), let pieces = specials.pieces(word) {
-              appendPieces(pieces, at: start, isSpace: false, pending)
+              Self.appendPieces(pieces, at: start, isSpace: false, pending)
             } else {
               pending.append(Token(start: start, end: i &- 1, isSpace: false))
             }
@@ -429,7 +429,7 @@ public struct SpacyTokenizer {
     // Most chunks are plain ASCII words that no rule touches: one token, or a special case.
     if withSpecialCases && !scanned && asciiChunkIsOneToken(bytes) {
       if let pieces = rules.specials.pieces(bytes) {
-        appendPieces(pieces, at: start, isSpace: isSpace, out)
+        Self.appendPieces(pieces, at: start, isSpace: isSpace, out)
       } else {
         out.append(Token(start: start, end: end, isSpace: isSpace))
       }
@@ -454,7 +454,7 @@ public struct SpacyTokenizer {
   ) {
     let bytes = UnsafeBufferPointer(rebasing: text[start..<end])
     if withSpecialCases, let pieces = rules.specials.pieces(bytes) {
-      appendPieces(pieces, at: start, isSpace: isSpace, out)
+      Self.appendPieces(pieces, at: start, isSpace: isSpace, out)
       return
     }
     if withSpecialCases && !scanned && asciiChunkIsOneToken(bytes) {
@@ -523,7 +523,7 @@ public struct SpacyTokenizer {
     return r
   }
 
-  private func appendPieces(_ pieces: ArraySlice<Int32>, at start: Int, isSpace: Bool, _ out: TokenList) {
+  private static func appendPieces(_ pieces: ArraySlice<Int32>, at start: Int, isSpace: Bool, _ out: TokenList) {
     var s = start
     for len in pieces {
       out.append(Token(start: s, end: s + Int(len), isSpace: isSpace))
@@ -589,7 +589,7 @@ public struct SpacyTokenizer {
     if hi > lo {
       let rest = slice(bytes, lo, hi)
       if specials, let pieces = rules.specials.pieces(rest) {
-        appendPieces(pieces, at: base + Int(offsets[lo]), isSpace: isSpace, out)
+        Self.appendPieces(pieces, at: base + Int(offsets[lo]), isSpace: isSpace, out)
       } else if urlMatches(lo, hi) {
         out.append(token(lo..<hi))
       } else {
@@ -1016,7 +1016,7 @@ public struct SpacyTokenizer {
       let from = tokens[m.start].start
       let to = tokens[m.end - 1].end
       if let pieces = rules.specials.pieces(UnsafeBufferPointer(rebasing: text[from..<to])) {
-        appendPieces(pieces, at: from, isSpace: tokens[m.start].isSpace, result)
+        Self.appendPieces(pieces, at: from, isSpace: tokens[m.start].isSpace, result)
       } else {
         result.append(contentsOf: UnsafeBufferPointer(rebasing: tokens[m.start..<m.end]))
       }
