@@ -183,12 +183,26 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
           h = h &* B2 &+ (UInt64(p[i]) &+ 1) &* B &+ (UInt64(p[i &+ 1]) &+ 1)
           i &+= 2
         }
+        // UTF-8 continuation bytes (10xxxxxx) and spaces, eight bytes at a time where whole
+        // words of memory can be read (below textEnd), the bytes past the word masked off.
         var continuation = 0
         var spaces = false
-        for i in r {
-          let b = p[i]
-          continuation &+= b & 0xC0 == 0x80 ? 1 : 0
-          spaces = spaces || b == 0x20
+        var k = r.lowerBound
+        let raw = UnsafeRawPointer(p)
+        while k < r.upperBound {
+          let left = r.upperBound &- k
+          let keep: UInt64 = left >= 8 ? ~0 : (1 << UInt64(left &* 8)) &- 1
+          var v: UInt64 = 0
+          if k &+ 8 <= textEnd {
+            v = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+          } else {
+            for j in 0..<Swift.min(left, 8) { v |= UInt64(p[k &+ j]) << UInt64(j &* 8) }
+          }
+          continuation &+= (v & ~(v << 1) & 0x8080_8080_8080_8080 & keep).nonzeroBitCount
+          // A byte of x is zero where v has a space; bytes past the word are made 0xFF.
+          let x = (v ^ 0x2020_2020_2020_2020) | ~keep
+          if (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0 { spaces = true }
+          k &+= 8
         }
         let c = len &- continuation
         totalChars &+= c
@@ -738,9 +752,10 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     // The largest (code points + 1) × count of a distinct word, for the bound below.
     var heaviest: Int? = nil
     for rule in top where w.count >= rule.n {
-      let most = Self.threshold(limit: rule.fraction, chars: chars)
+      // `x <= most` is `fits(x)`, one division; the exact threshold (a few) only for counting.
+      let fits = { (x: Int) in Self.fits(x, limit: rule.fraction, chars: chars) }
       if !w.wordsHaveSpaces, let bound = counted.lazy.filter({ $0.n < rule.n }).map(\.count).min(),
-        w.longestNGram(rule.n) * bound <= most
+        fits(w.longestNGram(rule.n) * bound)
       {
         continue
       }
@@ -751,10 +766,11 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
       if !w.wordsHaveSpaces {
         if heaviest == nil { heaviest = w.heaviestWord() }
         // (No overflow: the weights sum to under twice the text's bytes, and n ≤ 10⁶.)
-        if rule.n * heaviest! <= most || w.rarestWordBound(rule.n) <= most {
+        if fits(rule.n * heaviest!) || fits(w.rarestWordBound(rule.n)) {
           continue
         }
       }
+      let most = Self.threshold(limit: rule.fraction, chars: chars)
       let (exceeds, count) = topExceeds(w, p, rule.n, most: most)
       if exceeds { return .drop(rule.reason) }
       counted.append((rule.n, count))
@@ -768,12 +784,20 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
   /// The largest x with `Double(x) / chars <= limit` (capped at 2⁵²), so that for the counts
   /// here `Double(x) / chars > limit` is exactly `x > threshold` (division is monotonic).
   static func threshold(limit: Double, chars: Double) -> Int {
+    // (Each step is a division: `fits` answers for one value without finding the threshold.)
     let cap = 1 << 52
     let guess = limit * chars
     var x = guess.isNaN || guess < 0 ? 0 : guess >= Double(cap) ? cap : Int(guess)
     while x >= 0 && !(Double(x) / chars <= limit) { x -= 1 }
     while x < cap && Double(x + 1) / chars <= limit { x += 1 }
     return x
+  }
+
+  /// Whether x ≤ `threshold(limit:chars:)`, with one division: `Double(x) / chars` never
+  /// decreases as x grows, so it is at most the limit exactly up to the threshold.
+  @inline(__always)
+  static func fits(_ x: Int, limit: Double, chars: Double) -> Bool {
+    x >= 0 && x <= 1 << 52 && Double(x) / chars <= limit
   }
 
   /// Gives back what an outsized document grew.
@@ -980,11 +1004,11 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     _ w: WordView<I>, _ p: UnsafePointer<UInt8>, _ n: Int, limit: Double, chars: Double
   ) -> Bool {
     guard w.count >= n else { return 0 / chars > limit }
-    // find_all_duplicate(...) / chars > limit exactly when the repeated length is over this.
-    let most = Self.threshold(limit: limit, chars: chars)
     // The repeated n-grams are disjoint runs of words, so they never add up to more than all
     // the words' characters.
-    if w.totalChars <= most { return false }
+    if Self.fits(w.totalChars, limit: limit, chars: chars) { return false }
+    // find_all_duplicate(...) / chars > limit exactly when the repeated length is over this.
+    let most = Self.threshold(limit: limit, chars: chars)
     let windows = w.count &- n &+ 1
     // Few n-grams: those that may repeat go to the table, no sketch first.
     guard windows >= sketchFrom else { return duplicatesExceedUnsketched(w, p, n, most: most) }
