@@ -177,8 +177,10 @@ public final class GopherRepetitionFilter: DocumentStage {
   /// replaced them or they were given back.
   func forEachDistinctWord(ofLoad load: UInt64, _ body: (_ start: Int, _ length: Int, _ occurrences: Int) -> Void) -> Int? {
     guard load == loads else { return nil }
-    return lastLoadWide ? wideNGrams?.forEachDistinctWord(body) : ngrams.forEachDistinctWord(body)
+    if lastLoadWide { return wideNGrams?.heldWords?.forEachDistinctWord(body) }
+    return ngrams.heldWords?.forEachDistinctWord(body)
   }
+
 
   /// Calls `body` with each piece of `s = text[r]` split at runs of at least `k` newlines
   /// (`re.split(r"\n{k,}", s)`), in order.

@@ -727,6 +727,12 @@ struct NGramCounter<I: FixedWidthInteger & UnsignedInteger> {
     wordsHeld ? words.forEachDistinctWord(body) : nil
   }
 
+  /// The last document's words (pointers into memory this counter owns, valid until its next
+  /// load), or nil when they are no longer held. Read through a class's property, this is a
+  /// copy of a few pointers, where a call with a closure on the counter in place copied the
+  /// whole counter (each of its arrays retained and released) for as long as the call ran.
+  var heldWords: WordIDs<I>? { wordsHeld ? words : nil }
+
   /// The same over words given as byte ranges of `p` (for tests).
   mutating func verdict(
     _ p: UnsafePointer<UInt8>, words ranges: [Range<Int>], top: [GopherRepetitionFilter.NGramRule],
