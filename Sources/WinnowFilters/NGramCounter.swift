@@ -62,6 +62,10 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
   /// Per distinct word: a quick hash of its bytes (`quickHash`), what the table is keyed by.
   /// The byte hash above must be computed byte after byte; it is, once per distinct word.
   private var quick = RawList<UInt64>()
+  /// Room in all six per-distinct-word lists above. While words are interned only `hash`
+  /// counts the distinct words; the others' counts are brought level before any of them grows
+  /// (`makeRoom`) and when the load ends, so that a new word is six stores and one check.
+  private var distinctRoom = 0
   /// How many bytes of text the words lie in: 8 bytes can be read at once below it.
   private(set) var textEnd = 0
   /// Open addressing over the distinct words: index + 1, 0 for an empty slot.
@@ -85,6 +89,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     doc.forEachWordBatch(&tokenizer) { batch in
       for r in batch { intern(p, r) }
     }
+    levelCounts()
   }
 
   /// Words given as byte ranges of `p` (tests give words that a tokenizer would not).
@@ -92,6 +97,31 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     reset(words: words.count)
     textEnd = words.map(\.upperBound).max() ?? 0
     for r in words { intern(p, r) }
+    levelCounts()
+  }
+
+  /// Sets the per-distinct-word lists' counts to `hash`'s (see `distinctRoom`).
+  private mutating func levelCounts() {
+    let n = hash.count
+    start.count = n
+    length.count = n
+    chars.count = n
+    occurrences.count = n
+    quick.count = n
+  }
+
+  /// Room for at least one more distinct word in each list.
+  @inline(never)
+  private mutating func makeRoom() {
+    levelCounts()
+    let n = hash.count &+ 1
+    start.reserve(n)
+    length.reserve(n)
+    chars.reserve(n)
+    occurrences.reserve(n)
+    hash.reserve(n)
+    quick.reserve(n)
+    distinctRoom = min(start.capacity, length.capacity, chars.capacity, occurrences.capacity, hash.capacity, quick.capacity)
   }
 
   private mutating func reset(words: Int) {
@@ -104,6 +134,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     occurrences.reset(capacity: distinct)
     hash.reset(capacity: distinct)
     quick.reset(capacity: distinct)
+    distinctRoom = min(start.capacity, length.capacity, chars.capacity, occurrences.capacity, hash.capacity, quick.capacity)
     wordsHaveSpaces = false
     totalChars = 0
     // The table starts small and doubles as distinct words come: sized for the text's bytes
@@ -198,7 +229,10 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
           } else {
             for j in 0..<Swift.min(left, 8) { v |= UInt64(p[k &+ j]) << UInt64(j &* 8) }
           }
-          continuation &+= (v & ~(v << 1) & 0x8080_8080_8080_8080 & keep).nonzeroBitCount
+          // One bit per continuation byte, summed by a multiplication (the baseline x86-64
+          // target has no population count instruction).
+          let marks = (v & ~(v << 1) & 0x8080_8080_8080_8080 & keep) >> 7
+          continuation &+= Int(truncatingIfNeeded: (marks &* 0x0101_0101_0101_0101) >> 56)
           // A byte of x is zero where v has a space; bytes past the word are made 0xFF.
           let x = (v ^ 0x2020_2020_2020_2020) | ~keep
           if (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0 { spaces = true }
@@ -208,12 +242,14 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
         totalChars &+= c
         let id = hash.count
         table[s] = I(truncatingIfNeeded: id &+ 1)
-        start.append(I(truncatingIfNeeded: r.lowerBound))
-        length.append(I(truncatingIfNeeded: len))
-        chars.append(I(truncatingIfNeeded: c))
-        occurrences.append(1)
-        hash.append(h)
-        quick.append(q)
+        if id == distinctRoom { makeRoom() }
+        start.base[id] = I(truncatingIfNeeded: r.lowerBound)
+        length.base[id] = I(truncatingIfNeeded: len)
+        chars.base[id] = I(truncatingIfNeeded: c)
+        occurrences.base[id] = 1
+        hash.base[id] = h
+        quick.base[id] = q
+        hash.count = id &+ 1
         ids.append(I(truncatingIfNeeded: id))
         if spaces { wordsHaveSpaces = true }
         if (id &+ 1) &* 2 > slots.count { growSlots() }
@@ -236,7 +272,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     resetSlots(capacity: slots.count * 2)
     let table = slots.base
     let mask = slots.count &- 1
-    for k in 0..<quick.count {
+    for k in 0..<hash.count {
       var s = Self.home(quick[k], shift)
       while table[s] != 0 { s = (s &+ 1) & mask }
       table[s] = I(truncatingIfNeeded: k &+ 1)
