@@ -181,7 +181,6 @@ public final class GopherRepetitionFilter: DocumentStage {
     return ngrams.heldWords?.forEachDistinctWord(body)
   }
 
-
   /// Calls `body` with each piece of `s = text[r]` split at runs of at least `k` newlines
   /// (`re.split(r"\n{k,}", s)`), in order.
   @inline(__always)

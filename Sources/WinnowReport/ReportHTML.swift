@@ -72,6 +72,7 @@ extension RunReport {
       duration = Fmt.seconds(busy)
       if invocations.count > 1 { duration += " over \(invocations.count) invocations of winnow run" }
     }
+    let inputs = plan.inputCounts
     let items: [(String, String)] = [
       ("Recipe", "<code>\(Fmt.esc(plan.recipeSource))</code>"),
       ("Executor", "\(Fmt.esc(exec.name)), \(exec.workers) worker\(exec.workers == 1 ? "" : "s")"),
@@ -81,8 +82,8 @@ extension RunReport {
       ("Tasks", Fmt.esc(taskText)),
       (
         "Inputs",
-        "\(Fmt.int(plan.inputCounts.files)) file\(plan.inputCounts.files == 1 ? "" : "s")"
-          + (plan.inputCounts.parts == plan.inputCounts.files ? "" : " in \(Fmt.int(plan.inputCounts.parts)) parts")
+        "\(Fmt.int(inputs.files)) file\(inputs.files == 1 ? "" : "s")"
+          + (inputs.parts == inputs.files ? "" : " in \(Fmt.int(inputs.parts)) parts")
           + ", \(Fmt.esc(Fmt.bytes(stats.bytesRead))) read"
       ),
       (
