@@ -110,6 +110,11 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     quick.count = n
   }
 
+  /// The smallest capacity of the six per-distinct-word lists.
+  private var roomInAllLists: Int {
+    min(start.capacity, length.capacity, chars.capacity, occurrences.capacity, hash.capacity, quick.capacity)
+  }
+
   /// Room for at least one more distinct word in each list.
   @inline(never)
   private mutating func makeRoom() {
@@ -121,7 +126,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     occurrences.reserve(n)
     hash.reserve(n)
     quick.reserve(n)
-    distinctRoom = min(start.capacity, length.capacity, chars.capacity, occurrences.capacity, hash.capacity, quick.capacity)
+    distinctRoom = roomInAllLists
   }
 
   private mutating func reset(words: Int) {
@@ -134,7 +139,7 @@ struct WordIDs<I: FixedWidthInteger & UnsignedInteger> {
     occurrences.reset(capacity: distinct)
     hash.reset(capacity: distinct)
     quick.reset(capacity: distinct)
-    distinctRoom = min(start.capacity, length.capacity, chars.capacity, occurrences.capacity, hash.capacity, quick.capacity)
+    distinctRoom = roomInAllLists
     wordsHaveSpaces = false
     totalChars = 0
     // The table starts small and doubles as distinct words come: sized for the text's bytes
